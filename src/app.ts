@@ -1,0 +1,32 @@
+import 'reflect-metadata';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { DataSource } from 'typeorm';
+import type { Config } from './config';
+import { createDataSource } from './db/data-source';
+import { buildServer } from './http/server';
+import { createServices, type Services } from './services';
+
+export interface App {
+  server: FastifyInstance;
+  db: DataSource;
+  services: Services;
+  close(): Promise<void>;
+}
+
+/** Everything the API process runs, without listening: main.ts and the tests both start it this way. */
+export async function createApp(config: Readonly<Config>, log: Logger): Promise<App> {
+  const db = createDataSource(config.databaseUrl, config.databasePoolSize);
+  await db.initialize();
+  const services = createServices(config, db, log);
+  const server = await buildServer({ config, db, services, log });
+  return {
+    server,
+    db,
+    services,
+    async close() {
+      await server.close();
+      await db.destroy();
+    },
+  };
+}

@@ -1,0 +1,118 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The only reader of process.env. Parsed once, typed, frozen; a bad value fails fast naming the
+ * variable and never printing what it held.
+ */
+const Env = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/keyplane'),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  KEYPLANE_ADMIN_TOKEN: z.string().min(32).optional(),
+  KEYPLANE_MASTER_KEYS: z.string().min(1).optional(),
+  KEYPLANE_FINGERPRINT_KEY: z.string().min(32).optional(),
+  KEYPLANE_LOCAL_SECRETS_FILE: z.string().default('.keyplane/dev-secrets.json'),
+  PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(60000).default(8000),
+  GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(10),
+  GRAPHQL_MAX_COMPLEXITY: z.coerce.number().int().min(10).default(5000),
+  GRAPHQL_INTROSPECTION: z.enum(['true', 'false']).optional(),
+  PAGE_SIZE_MAX: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+const SECRET_VARS = ['KEYPLANE_ADMIN_TOKEN', 'KEYPLANE_MASTER_KEYS', 'KEYPLANE_FINGERPRINT_KEY'] as const;
+type SecretVar = (typeof SECRET_VARS)[number];
+
+export interface Config {
+  env: 'development' | 'test' | 'production';
+  host: string;
+  port: number;
+  logLevel: string;
+  databaseUrl: string;
+  databasePoolSize: number;
+  redisUrl: string;
+  adminToken: string;
+  masterKeys: string;
+  fingerprintKey: string;
+  providerTimeoutMs: number;
+  graphql: { maxDepth: number; maxComplexity: number; introspection: boolean; pageSizeMax: number };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Outside production a missing secret is generated once into an ignored local file. */
+function localSecrets(file: string, missing: SecretVar[], warn: (msg: string) => void): Record<string, string> {
+  const path = resolve(file);
+  const stored: Record<string, string> = existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : {};
+  let changed = false;
+  for (const name of missing) {
+    if (stored[name]) continue;
+    stored[name] =
+      name === 'KEYPLANE_MASTER_KEYS'
+        ? `1:${randomBytes(32).toString('base64')}`
+        : randomBytes(32).toString('base64url');
+    changed = true;
+  }
+  if (changed) {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, JSON.stringify(stored, null, 2) + '\n', { mode: 0o600 });
+  }
+  warn(
+    `keyplane: ${missing.join(', ')} not set; using development values from ${path} ` +
+      '(generated once, git-ignored). Set them explicitly in production.',
+  );
+  return stored;
+}
+
+/** For the migration CLI: the database address alone, without touching secrets. */
+export function databaseUrlFromEnv(env: NodeJS.ProcessEnv = process.env): string {
+  return Env.shape.DATABASE_URL.parse(env.DATABASE_URL);
+}
+
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  warn: (msg: string) => void = (m) => process.stderr.write(m + '\n'),
+): Readonly<Config> {
+  const parsed = Env.safeParse(env);
+  if (!parsed.success) {
+    // Name the variables and the rule they broke; zod issues carry no input values here.
+    const names = parsed.error.issues.map((i) => `${i.path.join('.')} (${i.message})`);
+    throw new ConfigError(`invalid configuration: ${names.join('; ')}`);
+  }
+  const e = parsed.data;
+  const missing = SECRET_VARS.filter((name) => !e[name]);
+  let secrets: Partial<Record<SecretVar, string>> = e;
+  if (missing.length > 0) {
+    if (e.NODE_ENV === 'production') {
+      throw new ConfigError(`missing required secret configuration: ${missing.join(', ')}`);
+    }
+    secrets = { ...e, ...localSecrets(e.KEYPLANE_LOCAL_SECRETS_FILE, missing, warn) };
+  }
+  return Object.freeze({
+    env: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    databaseUrl: e.DATABASE_URL,
+    databasePoolSize: e.DATABASE_POOL_SIZE,
+    redisUrl: e.REDIS_URL,
+    adminToken: secrets.KEYPLANE_ADMIN_TOKEN!,
+    masterKeys: secrets.KEYPLANE_MASTER_KEYS!,
+    fingerprintKey: secrets.KEYPLANE_FINGERPRINT_KEY!,
+    providerTimeoutMs: e.PROVIDER_TIMEOUT_MS,
+    graphql: Object.freeze({
+      maxDepth: e.GRAPHQL_MAX_DEPTH,
+      maxComplexity: e.GRAPHQL_MAX_COMPLEXITY,
+      introspection: e.GRAPHQL_INTROSPECTION ? e.GRAPHQL_INTROSPECTION === 'true' : e.NODE_ENV !== 'production',
+      pageSizeMax: e.PAGE_SIZE_MAX,
+    }),
+  });
+}

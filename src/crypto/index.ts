@@ -1,0 +1,6 @@
+// The only entry point to Keyplane's crypto: import from 'src/crypto', never from its files.
+export { KeyringError, parseKeyring, generateKeyMaterial, type Keyring } from './keyring';
+export { SecretBox, DecryptError, type SealContext, type Sealed } from './secret-box';
+export { Fingerprinter, normalizeSecret } from './fingerprint';
+export { redactSecret, redactToken, scrubText, REDACTED } from './redact';
+export { generateToken, hashToken, safeEqual, type TokenPrefix } from './tokens';

@@ -1,0 +1,87 @@
+/**
+ * The one error vocabulary. Services throw DomainError; src/graphql/errors.ts maps it to a
+ * `userErrors` entry (business failures in mutations) or to `extensions.code` (everything else).
+ * Messages are ours and fixed: they never carry a submitted secret or another tenant's data.
+ */
+export const USER_ERROR_CODES = [
+  'NOT_FOUND',
+  'INVALID_INPUT',
+  'SECRET_EMPTY',
+  'SECRET_MULTILINE',
+  'SECRET_INVALID_CHARACTERS',
+  'SECRET_TOO_LONG',
+  'KEY_FORMAT_MISMATCH',
+  'UNKNOWN_PROVIDER',
+  'PROVIDER_DISABLED',
+  'NAME_INVALID',
+  'NAME_TOO_LONG',
+  'LABEL_INVALID',
+  'LABEL_TOO_LONG',
+  'LABEL_TAKEN',
+  'SLUG_INVALID',
+  'SLUG_TAKEN',
+  'URL_INVALID',
+  'PATTERN_INVALID',
+  'OUT_OF_RANGE',
+  'ATTACHMENT_LIMIT_REACHED',
+  'ALREADY_ATTACHED',
+  'NOT_ATTACHED',
+  'CREDENTIAL_REVOKED',
+  'ALREADY_REVOKED',
+  'CONFIRMATION_MISMATCH',
+] as const;
+export type UserErrorCode = (typeof USER_ERROR_CODES)[number];
+
+export interface UserErrorShape {
+  /** Path into the mutation's arguments, e.g. ["input", "secret"]. */
+  field: string[] | null;
+  message: string;
+  code: UserErrorCode;
+}
+
+export class DomainError extends Error {
+  override name = 'DomainError';
+  constructor(
+    readonly code: UserErrorCode,
+    message: string,
+    readonly field: string[] | null = null,
+  ) {
+    super(message);
+  }
+}
+
+/** Several input problems reported at once, so a form can mark every bad field in one round trip. */
+export class DomainErrors extends Error {
+  override name = 'DomainErrors';
+  constructor(readonly errors: UserErrorShape[]) {
+    super(errors.map((e) => e.message).join('; '));
+  }
+}
+
+export class NotFoundError extends DomainError {
+  constructor(what: string, field: string[] | null = null) {
+    // The same sentence whether the id is random or belongs to another tenant.
+    super('NOT_FOUND', `${what} not found.`, field);
+  }
+}
+
+/** Raised for authentication and authorization failures; never becomes a userErrors entry. */
+export class AccessError extends Error {
+  override name = 'AccessError';
+  constructor(
+    readonly code: 'UNAUTHENTICATED' | 'FORBIDDEN',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A malformed request argument outside mutation inputs (bad cursor, page too large). */
+export class BadRequestError extends Error {
+  override name = 'BadRequestError';
+}
+
+export function collect(errors: (UserErrorShape | null | undefined)[]): void {
+  const found = errors.filter((e): e is UserErrorShape => !!e);
+  if (found.length > 0) throw new DomainErrors(found);
+}

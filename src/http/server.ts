@@ -1,0 +1,71 @@
+import { randomUUID } from 'node:crypto';
+import { ApolloServer } from '@apollo/server';
+import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { GraphQLError } from 'graphql';
+import type { Logger } from 'pino';
+import type { DataSource } from 'typeorm';
+import type { Config } from '../config';
+import { checkPageSize } from '../db/pagination';
+import { AccessError, BadRequestError } from '../errors';
+import { buildKeyplaneSchema, resolverContainer } from '../graphql/build-schema';
+import type { GraphQLContext } from '../graphql/context';
+import { createFormatError } from '../graphql/errors';
+import { complexityPlugin, depthLimit } from '../graphql/limits';
+import { createLoaders } from '../graphql/loaders';
+import type { Services } from '../services';
+import { registerHealthRoutes } from './health';
+
+export interface ServerDeps {
+  config: Readonly<Config>;
+  db: DataSource;
+  services: Services;
+  log: Logger;
+}
+
+/** Builds the HTTP server: GraphQL at /graphql, health routes; later the dashboard and gateway routes. */
+export async function buildServer({ config, db, services, log }: ServerDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    // Per-request access lines cost more than they tell at our request rates; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
+    },
+    bodyLimit: 1024 * 1024,
+  });
+
+  const pageMax = (first: number) => checkPageSize(first, config.graphql.pageSizeMax);
+  const schema = await buildKeyplaneSchema(resolverContainer((cls) => new (cls as never as new (...a: unknown[]) => object)(services, pageMax)));
+
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema,
+    introspection: config.graphql.introspection,
+    csrfPrevention: true,
+    allowBatchedHttpRequests: false,
+    includeStacktraceInErrorResponses: false,
+    validationRules: [depthLimit(config.graphql.maxDepth)],
+    formatError: createFormatError(log),
+    plugins: [fastifyApolloDrainPlugin(app), complexityPlugin(schema, config.graphql.maxComplexity)],
+  });
+  await apollo.start();
+
+  await app.register(fastifyApollo(apollo), {
+    path: '/graphql',
+    context: async (request): Promise<GraphQLContext> => {
+      try {
+        const actor = await services.auth.authenticate(request.headers.authorization);
+        return { actor, requestId: String(request.id), loaders: createLoaders(services) };
+      } catch (error) {
+        if (error instanceof AccessError || error instanceof BadRequestError) {
+          throw new GraphQLError(error.message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+        }
+        throw error;
+      }
+    },
+  });
+
+  registerHealthRoutes(app, db);
+  return app;
+}

@@ -1,0 +1,21 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+
+export const ACTOR_TYPES = ['PLATFORM_ADMIN', 'API_TOKEN', 'SYSTEM'] as const;
+export type ActorType = (typeof ACTOR_TYPES)[number];
+
+/** Append-only. Details hold redacted hints and ids, never key material. */
+// No foreign key to tenants on purpose: the audit trail outlives the objects it describes.
+@Entity({ name: 'audit_events' })
+@Index('ix_audit_events_tenant_created', ['tenantId', 'createdAt', 'id'])
+export class AuditEventEntity {
+  @PrimaryGeneratedColumn('uuid') id!: string;
+  @Column('uuid', { name: 'tenant_id', nullable: true }) tenantId!: string | null;
+  @Column('text', { name: 'actor_type' }) actorType!: ActorType;
+  @Column('text', { name: 'actor_id', nullable: true }) actorId!: string | null;
+  @Column('text') action!: string;
+  @Column('text', { name: 'target_type' }) targetType!: string;
+  @Column('text', { name: 'target_id', nullable: true }) targetId!: string | null;
+  @Column('jsonb', { default: () => "'{}'" }) details!: Record<string, unknown>;
+  @Column('text', { name: 'request_id', nullable: true }) requestId!: string | null;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+}

@@ -1,0 +1,22 @@
+import { GraphQLJSONObject } from 'graphql-scalars';
+import { Field, ID, ObjectType } from 'type-graphql';
+import { ConnectionType } from '../../graphql/connection';
+import { ActorTypeEnum } from '../../graphql/enums';
+import type { ActorType } from './audit.entity';
+
+@ObjectType({ description: 'Something that changed, who changed it, and when. Details hold redacted hints only.' })
+export class AuditEvent {
+  @Field(() => ID, { description: 'Event id.' }) id!: string;
+  @Field(() => ID, { nullable: true, description: 'Tenant the event belongs to.' }) tenantId!: string | null;
+  @Field(() => ActorTypeEnum, { description: 'Kind of actor.' }) actorType!: ActorType;
+  @Field(() => String, { nullable: true, description: 'Token id of the actor, or platform-admin.' }) actorId!: string | null;
+  @Field({ description: 'What happened, e.g. CREDENTIAL_CREATED.' }) action!: string;
+  @Field({ description: 'Kind of object acted on.' }) targetType!: string;
+  @Field(() => String, { nullable: true, description: 'Id of the object acted on.' }) targetId!: string | null;
+  @Field(() => GraphQLJSONObject, { description: 'Action-specific details (ids, names, redacted hints).' })
+  details!: Record<string, unknown>;
+  @Field(() => String, { nullable: true, description: 'Request id, to match server logs.' }) requestId!: string | null;
+  @Field({ description: 'When it happened.' }) createdAt!: Date;
+}
+
+export const AuditEventConnection = ConnectionType(AuditEvent, 'AuditEvent');

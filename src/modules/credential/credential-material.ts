@@ -1,0 +1,59 @@
+import type { EntityManager } from 'typeorm';
+import { Fingerprinter, redactSecret, SecretBox } from '../../crypto';
+import { CredentialVersionEntity, type VersionState } from './credential.entity';
+
+/** The AAD purpose for provider keys; a sealed key only opens for the same tenant, credential and version. */
+export const CREDENTIAL_PURPOSE = 'credential-key';
+
+export interface KeyMaterialDeps {
+  box: SecretBox;
+  fingerprinter: Fingerprinter;
+}
+
+/** Seals one key version and inserts it. The plaintext goes no further than this function. */
+export async function insertVersionInTx(
+  tx: EntityManager,
+  deps: KeyMaterialDeps,
+  row: { tenantId: string; credentialId: string; version: number; state: VersionState; keyPrefixes: string[] },
+  secret: string,
+): Promise<CredentialVersionEntity> {
+  const sealed = deps.box.seal(secret, {
+    purpose: CREDENTIAL_PURPOSE,
+    tenantId: row.tenantId,
+    objectId: row.credentialId,
+    version: row.version,
+  });
+  const entity = tx.create(CredentialVersionEntity, {
+    tenantId: row.tenantId,
+    credentialId: row.credentialId,
+    version: row.version,
+    state: row.state,
+    kekVersion: sealed.kekVersion,
+    wrappedKey: sealed.wrappedKey,
+    ciphertext: sealed.ciphertext,
+    fingerprint: deps.fingerprinter.fingerprint(secret),
+    redactedKey: redactSecret(secret, row.keyPrefixes),
+  });
+  await tx.insert(CredentialVersionEntity, entity);
+  return entity;
+}
+
+/** Crypto-shreds key material: the row stays for history, nothing decryptable or matchable is left. */
+export async function wipeMaterialInTx(
+  tx: EntityManager,
+  tenantId: string,
+  where: { credentialId?: string; versionState?: VersionState },
+  newState: VersionState,
+): Promise<number> {
+  const result = await tx.query(
+    `UPDATE credential_versions
+        SET state = $4, kek_version = NULL, wrapped_key = NULL, ciphertext = NULL, fingerprint = NULL,
+            retired_at = COALESCE(retired_at, now())
+      WHERE tenant_id = $1
+        AND ($2::uuid IS NULL OR credential_id = $2::uuid)
+        AND ($3::text IS NULL OR state = $3::text)
+        AND (ciphertext IS NOT NULL OR state <> $4)`,
+    [tenantId, where.credentialId ?? null, where.versionState ?? null, newState],
+  );
+  return Array.isArray(result) && typeof result[1] === 'number' ? result[1] : 0;
+}

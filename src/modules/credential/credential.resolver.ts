@@ -1,0 +1,115 @@
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { actorOf, type GraphQLContext } from '../../graphql/context';
+import { PageArgsInput, toConnection } from '../../graphql/connection';
+import { CredentialKindEnum, CredentialStatusEnum } from '../../graphql/enums';
+import { mutate } from '../../graphql/payload';
+import type { Services } from '../../services';
+import { auditActor } from '../auth/actor';
+import { Provider } from '../provider/provider.type';
+import type { CredentialEntity, CredentialKind, CredentialStatus } from './credential.entity';
+import {
+  CreateCredentialInput,
+  Credential,
+  CredentialConnection,
+  CredentialPayload,
+  CredentialVersion,
+  LastValidation,
+  RevokeCredentialInput,
+  RotateCredentialInput,
+  UpdateCredentialInput,
+} from './credential.type';
+
+/** Entity -> API shape; a plain mapping so the API never grows a field by accident. */
+export function toCredential(c: CredentialEntity): Credential & { lastValidationRow: CredentialEntity } {
+  return { ...c, version: c.latestVersion, activeVersion: c.currentVersion, lastValidationRow: c };
+}
+
+@Resolver(() => Credential)
+export class CredentialResolver {
+  constructor(private readonly s: Services, private readonly pageMax: (first: number) => void) {}
+
+  @Authorized()
+  @Query(() => CredentialConnection, { description: "A tenant's credentials, newest first. Revoked ones only on request." })
+  async credentials(
+    @Arg('tenantId', () => ID) tenantId: string,
+    @Args() page: PageArgsInput,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('providerId', () => ID, { nullable: true, description: 'Only this provider.' }) providerId?: string,
+    @Arg('status', () => CredentialStatusEnum, { nullable: true, description: 'Only this status.' }) status?: CredentialStatus,
+    @Arg('kind', () => CredentialKindEnum, { nullable: true, description: 'Only this kind.' }) kind?: CredentialKind,
+    @Arg('includeRevoked', { defaultValue: false, description: 'Include revoked credentials.' }) includeRevoked?: boolean,
+  ) {
+    this.pageMax(page.first);
+    const scoped = await this.s.scope.forTenant(actorOf(ctx), tenantId);
+    const found = await this.s.credentials.list(scoped, { providerId, status, kind, includeRevoked }, page);
+    return toConnection(found, toCredential);
+  }
+
+  @Authorized()
+  @Query(() => Credential, { description: 'One credential.' })
+  async credential(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
+    const tenantId = await this.s.scope.forObject(actorOf(ctx), 'credential', id);
+    return toCredential(await this.s.credentials.get(tenantId, id));
+  }
+
+  @FieldResolver(() => Provider, { description: 'The provider this key is for.' })
+  provider(@Root() c: Credential, @Ctx() ctx: GraphQLContext) {
+    return ctx.loaders.provider.load(c.providerId);
+  }
+
+  @FieldResolver(() => LastValidation, { nullable: true, description: 'The last check against the provider, if any.' })
+  lastValidation(@Root() c: Credential & { lastValidationRow?: CredentialEntity }): LastValidation | null {
+    const row = c.lastValidationRow;
+    if (!row?.lastValidationOutcome || !row.lastValidatedAt) return null;
+    return {
+      outcome: row.lastValidationOutcome,
+      checkedAt: row.lastValidatedAt,
+      models: row.lastValidationModels ?? [],
+      message: row.lastValidationMessage,
+    };
+  }
+
+  @FieldResolver(() => [CredentialVersion], { description: 'Stored versions, newest first (metadata only).' })
+  versions(@Root() c: Credential) {
+    return this.s.credentials.versions(c.tenantId, c.id);
+  }
+
+  @Authorized('ADMIN')
+  @Mutation(() => CredentialPayload, { description: 'Store a provider key (encrypted). It is validated in the background.' })
+  createCredential(@Arg('input') input: CreateCredentialInput, @Ctx() ctx: GraphQLContext) {
+    return mutate(async () => {
+      const tenantId = await this.s.scope.forTenant(actorOf(ctx), input.tenantId, ['input', 'tenantId']);
+      const created = await this.s.credentials.create(tenantId, auditActor(actorOf(ctx), ctx.requestId), input);
+      return { credential: toCredential(created) };
+    });
+  }
+
+  @Authorized('ADMIN')
+  @Mutation(() => CredentialPayload, { description: "Change a credential's label or rotation period." })
+  updateCredential(@Arg('input') input: UpdateCredentialInput, @Ctx() ctx: GraphQLContext) {
+    return mutate(async () => {
+      const tenantId = await this.s.scope.forObject(actorOf(ctx), 'credential', input.id, ['input', 'id']);
+      const updated = await this.s.credentials.update(tenantId, auditActor(actorOf(ctx), ctx.requestId), input.id, input);
+      return { credential: toCredential(updated) };
+    });
+  }
+
+  @Authorized('ADMIN')
+  @Mutation(() => CredentialPayload, { description: 'Submit a new key; it replaces the old one once it validates.' })
+  rotateCredential(@Arg('input') input: RotateCredentialInput, @Ctx() ctx: GraphQLContext) {
+    return mutate(async () => {
+      const tenantId = await this.s.scope.forObject(actorOf(ctx), 'credential', input.id, ['input', 'id']);
+      const rotated = await this.s.credentials.rotate(tenantId, auditActor(actorOf(ctx), ctx.requestId), input.id, input.secret);
+      return { credential: toCredential(rotated) };
+    });
+  }
+
+  @Authorized('ADMIN')
+  @Mutation(() => CredentialPayload, { description: 'Revoke a credential: its key material is destroyed and gateways reload.' })
+  revokeCredential(@Arg('input') input: RevokeCredentialInput, @Ctx() ctx: GraphQLContext) {
+    return mutate(async () => {
+      const tenantId = await this.s.scope.forObject(actorOf(ctx), 'credential', input.id, ['input', 'id']);
+      return { credential: toCredential(await this.s.credentials.revoke(tenantId, auditActor(actorOf(ctx), ctx.requestId), input.id)) };
+    });
+  }
+}

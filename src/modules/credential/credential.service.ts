@@ -1,0 +1,253 @@
+import { randomUUID } from 'node:crypto';
+import { In, type DataSource, type EntityManager } from 'typeorm';
+import { redactSecret } from '../../crypto';
+import { isUniqueViolation } from '../../db/pg-errors';
+import { keysetPage, type Page, type PageArgs } from '../../db/pagination';
+import { collect, DomainError, NotFoundError } from '../../errors';
+import { auditInTx } from '../audit/audit.writer';
+import type { AuditActor } from '../auth/actor';
+import { isUuid } from '../auth/tenant-scope';
+import { LIMITS, nameRule, normalizeSecretInput, rangeRule, secretRule } from '../common/rules';
+import { bumpGatewaysInTx } from '../gateway/gateway-config';
+import { enqueueInTx } from '../outbox/outbox.writer';
+import type { ProviderEntity } from '../provider/provider.entity';
+import { keyFormatRule } from '../provider/provider.rules';
+import type { ProviderService } from '../provider/provider.service';
+import { TenantEntity } from '../tenant/tenant.entity';
+import { insertVersionInTx, wipeMaterialInTx, type KeyMaterialDeps } from './credential-material';
+import {
+  CredentialEntity,
+  CredentialVersionEntity,
+  type CredentialKind,
+  type CredentialStatus,
+} from './credential.entity';
+
+export interface CredentialFilter {
+  providerId?: string | null;
+  status?: CredentialStatus | null;
+  kind?: CredentialKind | null;
+  includeRevoked?: boolean | null;
+}
+
+export interface CreateCredential {
+  providerId: string;
+  label: string;
+  kind?: CredentialKind | null;
+  secret: string;
+  rotationPeriodDays?: number | null;
+}
+
+export interface UpdateCredential {
+  label?: string | null;
+  /** null clears the override (back to the tenant policy); undefined leaves it. */
+  rotationPeriodDays?: number | null;
+}
+
+const DAY_MS = 86_400_000;
+const LABEL_INDEX = 'uq_credentials_tenant_provider_label';
+
+export class CredentialService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly material: KeyMaterialDeps,
+    private readonly providers: Pick<ProviderService, 'usable'>,
+  ) {}
+
+  async list(tenantId: string, filter: CredentialFilter, args: PageArgs): Promise<Page<CredentialEntity>> {
+    const qb = this.db.getRepository(CredentialEntity).createQueryBuilder('c').where('c.tenantId = :tenantId', { tenantId });
+    if (filter.providerId) qb.andWhere('c.providerId = :providerId', { providerId: isUuid(filter.providerId) ? filter.providerId : null });
+    if (filter.status) qb.andWhere('c.status = :status', { status: filter.status });
+    if (filter.kind) qb.andWhere('c.kind = :kind', { kind: filter.kind });
+    if (!filter.includeRevoked && filter.status !== 'REVOKED') qb.andWhere('c.revokedAt IS NULL');
+    return keysetPage(qb, 'credentials', tenantId, args);
+  }
+
+  byIds(tenantId: string, ids: readonly string[]): Promise<CredentialEntity[]> {
+    return this.db.getRepository(CredentialEntity).findBy({ tenantId, id: In(ids.filter(isUuid)) });
+  }
+
+  async get(tenantId: string, id: string, field: string[] | null = null): Promise<CredentialEntity> {
+    const found = isUuid(id) ? await this.db.getRepository(CredentialEntity).findOneBy({ tenantId, id }) : null;
+    if (!found) throw new NotFoundError('Credential', field);
+    return found;
+  }
+
+  versions(tenantId: string, credentialId: string): Promise<CredentialVersionEntity[]> {
+    return this.db.getRepository(CredentialVersionEntity).find({
+      where: { tenantId, credentialId },
+      order: { version: 'DESC' },
+    });
+  }
+
+  async create(tenantId: string, actor: AuditActor, input: CreateCredential): Promise<CredentialEntity> {
+    const secret = await this.checkSecret(input.providerId, input.secret, ['input', 'providerId'], [
+      nameRule(input.label, ['input', 'label'], 'LABEL'),
+      rangeRule(input.rotationPeriodDays, ['input', 'rotationPeriodDays'], LIMITS.rotationDays),
+    ]);
+    const { provider } = secret;
+    try {
+      return await this.db.transaction(async (tx) => {
+        const tenant = await tx.findOneByOrFail(TenantEntity, { id: tenantId });
+        const id = randomUUID();
+        const now = new Date();
+        const period = input.rotationPeriodDays ?? tenant.rotationPolicyDays;
+        const credential = tx.create(CredentialEntity, {
+          id,
+          tenantId,
+          providerId: provider.id,
+          label: input.label.trim(),
+          kind: input.kind ?? 'API_KEY',
+          status: 'PENDING_VALIDATION',
+          currentVersion: null,
+          latestVersion: 1,
+          redactedKey: redactSecret(secret.value, provider.keyPrefixes),
+          rotationPeriodDays: input.rotationPeriodDays ?? null,
+          rotateBy: new Date(now.getTime() + period * DAY_MS),
+        });
+        await tx.insert(CredentialEntity, credential);
+        await insertVersionInTx(tx, this.material, { tenantId, credentialId: id, version: 1, state: 'PENDING', keyPrefixes: provider.keyPrefixes }, secret.value);
+        await this.queueChecks(tx, tenantId, id, 1);
+        await auditInTx(tx, actor, {
+          tenantId,
+          action: 'CREDENTIAL_CREATED',
+          targetType: 'CREDENTIAL',
+          targetId: id,
+          details: { provider: provider.slug, label: credential.label, kind: credential.kind, redactedKey: credential.redactedKey },
+        });
+        return tx.findOneByOrFail(CredentialEntity, { id });
+      });
+    } catch (error) {
+      throw this.mapConstraint(error);
+    }
+  }
+
+  async update(tenantId: string, actor: AuditActor, id: string, input: UpdateCredential): Promise<CredentialEntity> {
+    collect([
+      input.label != null ? nameRule(input.label, ['input', 'label'], 'LABEL') : null,
+      rangeRule(input.rotationPeriodDays, ['input', 'rotationPeriodDays'], LIMITS.rotationDays),
+    ]);
+    try {
+      return await this.db.transaction(async (tx) => {
+        const credential = await this.lockLive(tx, tenantId, id);
+        const changes: Record<string, unknown> = {};
+        if (input.label != null && input.label.trim() !== credential.label) changes.label = credential.label = input.label.trim();
+        if (input.rotationPeriodDays !== undefined && input.rotationPeriodDays !== credential.rotationPeriodDays) {
+          changes.rotationPeriodDays = credential.rotationPeriodDays = input.rotationPeriodDays;
+          const tenant = await tx.findOneByOrFail(TenantEntity, { id: tenantId });
+          const from = credential.rotatedAt ?? credential.createdAt;
+          credential.rotateBy = new Date(from.getTime() + (credential.rotationPeriodDays ?? tenant.rotationPolicyDays) * DAY_MS);
+        }
+        if (Object.keys(changes).length === 0) return credential;
+        await tx.save(credential);
+        await auditInTx(tx, actor, { tenantId, action: 'CREDENTIAL_UPDATED', targetType: 'CREDENTIAL', targetId: id, details: { changes } });
+        return credential;
+      });
+    } catch (error) {
+      throw this.mapConstraint(error);
+    }
+  }
+
+  /**
+   * Stores the new key as a pending version. The worker promotes it once it validates; until then
+   * the current version keeps serving, so a bad new key never replaces a working one.
+   */
+  async rotate(tenantId: string, actor: AuditActor, id: string, rawSecret: string): Promise<CredentialEntity> {
+    const existing = await this.get(tenantId, id, ['input', 'id']);
+    const { provider, value } = await this.checkSecret(existing.providerId, rawSecret, null, []);
+    return this.db.transaction(async (tx) => {
+      const credential = await this.lockLive(tx, tenantId, id);
+      // A still-pending earlier rotation is superseded: its material goes.
+      await wipeMaterialInTx(tx, tenantId, { credentialId: id, versionState: 'PENDING' }, 'RETIRED');
+      const version = credential.latestVersion + 1;
+      await insertVersionInTx(tx, this.material, { tenantId, credentialId: id, version, state: 'PENDING', keyPrefixes: provider.keyPrefixes }, value);
+      const previousHint = credential.redactedKey;
+      const tenant = await tx.findOneByOrFail(TenantEntity, { id: tenantId });
+      const now = new Date();
+      Object.assign(credential, {
+        latestVersion: version,
+        status: 'PENDING_VALIDATION',
+        redactedKey: redactSecret(value, provider.keyPrefixes),
+        rotatedAt: now,
+        rotateBy: new Date(now.getTime() + (credential.rotationPeriodDays ?? tenant.rotationPolicyDays) * DAY_MS),
+      });
+      await tx.save(credential);
+      await this.queueChecks(tx, tenantId, id, version);
+      await auditInTx(tx, actor, {
+        tenantId,
+        action: 'CREDENTIAL_ROTATED',
+        targetType: 'CREDENTIAL',
+        targetId: id,
+        details: { version, previousRedactedKey: previousHint, redactedKey: credential.redactedKey },
+      });
+      return credential;
+    });
+  }
+
+  /** Revoking destroys the key material of every version and detaches the key from gateways. */
+  async revoke(tenantId: string, actor: AuditActor, id: string): Promise<CredentialEntity> {
+    return this.db.transaction(async (tx) => {
+      const credential = await this.lockLive(tx, tenantId, id);
+      const gateways = await bumpGatewaysInTx(tx, tenantId, { credentialId: id }, 'CREDENTIAL_REVOKED');
+      await tx.query('DELETE FROM gateway_credentials WHERE tenant_id = $1 AND credential_id = $2', [tenantId, id]);
+      await wipeMaterialInTx(tx, tenantId, { credentialId: id }, 'REVOKED');
+      Object.assign(credential, { status: 'REVOKED', revokedAt: new Date() });
+      await tx.save(credential);
+      await auditInTx(tx, actor, {
+        tenantId,
+        action: 'CREDENTIAL_REVOKED',
+        targetType: 'CREDENTIAL',
+        targetId: id,
+        details: { redactedKey: credential.redactedKey, detachedFromGateways: gateways },
+      });
+      return credential;
+    });
+  }
+
+  private async lockLive(tx: EntityManager, tenantId: string, id: string): Promise<CredentialEntity> {
+    const credential = isUuid(id)
+      ? await tx.findOne(CredentialEntity, { where: { tenantId, id }, lock: { mode: 'pessimistic_write' } })
+      : null;
+    if (!credential) throw new NotFoundError('Credential', ['input', 'id']);
+    if (credential.revokedAt) throw new DomainError('CREDENTIAL_REVOKED', 'The credential is revoked.', ['input', 'id']);
+    return credential;
+  }
+
+  /** All input checks before any write, reported together; the secret's value is never in a message. */
+  private async checkSecret(
+    providerId: string,
+    raw: string,
+    providerField: string[] | null,
+    others: Parameters<typeof collect>[0],
+  ): Promise<{ provider: ProviderEntity; value: string }> {
+    const field = ['input', 'secret'];
+    let provider: ProviderEntity | null = null;
+    let providerError: DomainError | null = null;
+    try {
+      provider = await this.providers.usable(providerId, providerField ?? ['input', 'id']);
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      providerError = error;
+    }
+    const shape = secretRule(raw, field);
+    const value = normalizeSecretInput(raw);
+    collect([
+      ...others,
+      providerError && { field: providerError.field, code: providerError.code, message: providerError.message },
+      shape,
+      !shape && provider ? keyFormatRule(value, provider, field) : null,
+    ]);
+    return { provider: provider!, value };
+  }
+
+  private async queueChecks(tx: EntityManager, tenantId: string, credentialId: string, version: number): Promise<void> {
+    await enqueueInTx(tx, 'validate-credential', { tenantId, credentialId, version });
+    await enqueueInTx(tx, 'fingerprint-credential', { tenantId, credentialId, version });
+  }
+
+  private mapConstraint(error: unknown): unknown {
+    if (isUniqueViolation(error, LABEL_INDEX)) {
+      return new DomainError('LABEL_TAKEN', 'Another credential for this provider already has that label.', ['input', 'label']);
+    }
+    return error;
+  }
+}

@@ -1,0 +1,88 @@
+import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { ConnectionType } from '../../graphql/connection';
+import { CredentialKindEnum, CredentialStatusEnum, KeyTestOutcomeEnum, VersionStateEnum } from '../../graphql/enums';
+import { Payload } from '../../graphql/payload';
+import type { KeyTestOutcome } from '../../providers/types';
+import type { CredentialKind, CredentialStatus, VersionState } from './credential.entity';
+
+/*
+ * Output types are separate classes from the entities on purpose: a field only reaches the API
+ * when it is declared here, and no key material, fingerprint or ciphertext is.
+ */
+
+@ObjectType({ description: 'The last check of a key against its provider.' })
+export class LastValidation {
+  @Field(() => KeyTestOutcomeEnum, { description: 'The typed outcome.' }) outcome!: KeyTestOutcome;
+  @Field({ description: 'When the check ran.' }) checkedAt!: Date;
+  @Field(() => [String], { description: 'Models the provider listed for the key.' }) models!: string[];
+  @Field(() => String, { nullable: true, description: 'A sentence for people.' }) message!: string | null;
+}
+
+@ObjectType({ description: 'One stored version of a key (metadata only).' })
+export class CredentialVersion {
+  @Field(() => Int, { description: 'Version number, from 1.' }) version!: number;
+  @Field(() => VersionStateEnum, { description: 'Where this version is in its lifecycle.' }) state!: VersionState;
+  @Field({ description: 'Redacted hint of this version.' }) redactedKey!: string;
+  @Field({ description: 'When this version was stored.' }) createdAt!: Date;
+  @Field(() => Date, { nullable: true, description: 'When it started serving.' }) activatedAt!: Date | null;
+  @Field(() => Date, { nullable: true, description: 'When it stopped serving or was destroyed.' }) retiredAt!: Date | null;
+}
+
+@ObjectType({ description: "A tenant's provider key. The key itself is write-only: only a redacted hint is ever returned." })
+export class Credential {
+  @Field(() => ID, { description: 'Credential id.' }) id!: string;
+  @Field(() => ID, { description: 'Owning tenant.' }) tenantId!: string;
+  @Field(() => ID, { description: 'Provider id.' }) providerId!: string;
+  @Field({ description: 'Name to tell keys of one provider apart, e.g. "prod".' }) label!: string;
+  @Field(() => CredentialKindEnum, { description: 'API key or OAuth token.' }) kind!: CredentialKind;
+  @Field({ description: "Provider prefix and last 4 characters of the newest version, e.g. sk-proj-…AbCd." })
+  redactedKey!: string;
+  @Field(() => CredentialStatusEnum, { description: 'Lifecycle status.' }) status!: CredentialStatus;
+  @Field(() => Int, { description: 'Newest stored version (a rotation adds one).' }) version!: number;
+  @Field(() => Int, { nullable: true, description: 'Version gateways are served; null until one validates.' })
+  activeVersion!: number | null;
+  @Field(() => Int, { nullable: true, description: 'Own rotation period; null follows the tenant policy.' })
+  rotationPeriodDays!: number | null;
+  @Field({ description: 'Date by which the key should be rotated.' }) rotateBy!: Date;
+  @Field({ description: 'When the credential was created.' }) createdAt!: Date;
+  @Field({ description: 'When the credential was last changed.' }) updatedAt!: Date;
+  @Field(() => Date, { nullable: true, description: 'When a new key was last submitted.' }) rotatedAt!: Date | null;
+  @Field(() => Date, { nullable: true, description: 'When the credential was revoked.' }) revokedAt!: Date | null;
+}
+
+export const CredentialConnection = ConnectionType(Credential, 'Credential');
+
+@InputType({ description: 'Store a new provider key.' })
+export class CreateCredentialInput {
+  @Field(() => ID, { description: 'Owning tenant.' }) tenantId!: string;
+  @Field(() => ID, { description: 'Provider id.' }) providerId!: string;
+  @Field({ description: 'Up to 100 characters, unique per tenant and provider.' }) label!: string;
+  @Field(() => CredentialKindEnum, { nullable: true, description: 'Defaults to API_KEY.' }) kind?: CredentialKind | null;
+  @Field({ description: 'The key. Write-only: encrypted at rest, never returned.' }) secret!: string;
+  @Field(() => Int, { nullable: true, description: 'Own rotation period in days; defaults to the tenant policy.' })
+  rotationPeriodDays?: number | null;
+}
+
+@InputType({ description: 'Change credential metadata; omitted fields stay as they are.' })
+export class UpdateCredentialInput {
+  @Field(() => ID, { description: 'Credential id.' }) id!: string;
+  @Field(() => String, { nullable: true, description: 'New label.' }) label?: string | null;
+  @Field(() => Int, { nullable: true, description: 'New rotation period in days; null returns to the tenant policy.' })
+  rotationPeriodDays?: number | null;
+}
+
+@InputType({ description: 'Submit a new key for an existing credential.' })
+export class RotateCredentialInput {
+  @Field(() => ID, { description: 'Credential id.' }) id!: string;
+  @Field({ description: 'The new key. It serves once it validates; the old one serves until then.' }) secret!: string;
+}
+
+@InputType({ description: 'The credential to revoke.' })
+export class RevokeCredentialInput {
+  @Field(() => ID, { description: 'Credential id.' }) id!: string;
+}
+
+@ObjectType({ description: 'Result of a credential mutation.' })
+export class CredentialPayload extends Payload {
+  @Field(() => Credential, { nullable: true, description: 'The credential after the change.' }) credential?: Credential;
+}

@@ -1,0 +1,72 @@
+import {
+  Check,
+  Column,
+  CreateDateColumn,
+  Entity,
+  Index,
+  JoinColumn,
+  ManyToOne,
+  PrimaryColumn,
+  PrimaryGeneratedColumn,
+  UpdateDateColumn,
+} from 'typeorm';
+import { CredentialEntity } from '../credential/credential.entity';
+import { ProviderEntity } from '../provider/provider.entity';
+import { TenantEntity } from '../tenant/tenant.entity';
+
+export const CREDENTIAL_MODES = ['USER_PROVIDED', 'BUNDLED', 'HYBRID'] as const;
+export type CredentialMode = (typeof CREDENTIAL_MODES)[number];
+
+@Entity({ name: 'gateways' })
+@Index('uq_gateways_tenant_slug', ['tenantId', 'slug'], { unique: true })
+@Index('uq_gateways_key_hash', ['keyHash'], { unique: true })
+@Index('ix_gateways_tenant_created', ['tenantId', 'createdAt', 'id'])
+@Check('ck_gateways_credential_mode', `"credential_mode" IN ('USER_PROVIDED', 'BUNDLED', 'HYBRID')`)
+export class GatewayEntity {
+  @PrimaryGeneratedColumn('uuid') id!: string;
+  @Column('uuid', { name: 'tenant_id' }) tenantId!: string;
+  @ManyToOne(() => TenantEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'tenant_id', foreignKeyConstraintName: 'fk_gateways_tenant' })
+  tenant?: TenantEntity;
+  @Column('text') name!: string;
+  @Column('text') slug!: string;
+  @Column('text', { nullable: true }) description!: string | null;
+  @Column('text', { name: 'credential_mode', default: 'USER_PROVIDED' }) credentialMode!: CredentialMode;
+  @Column('text', { name: 'webhook_url', nullable: true }) webhookUrl!: string | null;
+  /** SHA-256 of the gateway's own key; the key itself is shown once. */
+  @Column('bytea', { name: 'key_hash' }) keyHash!: Buffer;
+  @Column('text', { name: 'redacted_key' }) redactedKey!: string;
+  /** Webhook signing secret, sealed like a provider key (it must be usable to sign). */
+  @Column('int', { name: 'signing_kek_version' }) signingKekVersion!: number;
+  @Column('bytea', { name: 'signing_wrapped_key' }) signingWrappedKey!: Buffer;
+  @Column('bytea', { name: 'signing_ciphertext' }) signingCiphertext!: Buffer;
+  @Column('int', { name: 'config_version', default: 1 }) configVersion!: number;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
+  @Column('timestamptz', { name: 'key_rotated_at', nullable: true }) keyRotatedAt!: Date | null;
+}
+
+@Entity({ name: 'gateway_credentials' })
+@Index('ix_gateway_credentials_gateway_provider', ['gatewayId', 'providerId', 'priority'])
+@Index('ix_gateway_credentials_credential', ['credentialId'])
+@Index('ix_gateway_credentials_tenant', ['tenantId'])
+export class GatewayCredentialEntity {
+  @PrimaryColumn('uuid', { name: 'gateway_id' }) gatewayId!: string;
+  @PrimaryColumn('uuid', { name: 'credential_id' }) credentialId!: string;
+  @Column('uuid', { name: 'tenant_id' }) tenantId!: string;
+  @Column('uuid', { name: 'provider_id' }) providerId!: string;
+  @ManyToOne(() => GatewayEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'gateway_id', foreignKeyConstraintName: 'fk_gateway_credentials_gateway' })
+  gateway?: GatewayEntity;
+  @ManyToOne(() => CredentialEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'credential_id', foreignKeyConstraintName: 'fk_gateway_credentials_credential' })
+  credential?: CredentialEntity;
+  @ManyToOne(() => TenantEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'tenant_id', foreignKeyConstraintName: 'fk_gateway_credentials_tenant' })
+  tenant?: TenantEntity;
+  @ManyToOne(() => ProviderEntity, { onDelete: 'RESTRICT' })
+  @JoinColumn({ name: 'provider_id', foreignKeyConstraintName: 'fk_gateway_credentials_provider' })
+  provider?: ProviderEntity;
+  @Column('int') priority!: number;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+}

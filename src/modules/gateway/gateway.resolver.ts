@@ -1,0 +1,104 @@
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { actorOf, type GraphQLContext } from '../../graphql/context';
+import { PageArgsInput, toConnection } from '../../graphql/connection';
+import { mutate } from '../../graphql/payload';
+import type { Services } from '../../services';
+import { auditActor } from '../auth/actor';
+import { toCredential } from '../credential/credential.resolver';
+import { Credential } from '../credential/credential.type';
+import { Provider } from '../provider/provider.type';
+import {
+  AttachCredentialInput,
+  CreateGatewayInput,
+  CreateGatewayPayload,
+  DetachCredentialInput,
+  Gateway,
+  GatewayAttachment,
+  GatewayConnection,
+  GatewayPayload,
+  RotateGatewayKeyInput,
+  RotateGatewayKeyPayload,
+  UpdateGatewayInput,
+} from './gateway.type';
+
+@Resolver(() => Gateway)
+export class GatewayResolver {
+  constructor(private readonly s: Services, private readonly pageMax: (first: number) => void) {}
+
+  @Authorized()
+  @Query(() => GatewayConnection, { description: "A tenant's gateways, newest first." })
+  async gateways(@Arg('tenantId', () => ID) tenantId: string, @Args() page: PageArgsInput, @Ctx() ctx: GraphQLContext) {
+    this.pageMax(page.first);
+    return toConnection(await this.s.gateways.list(await this.s.scope.forTenant(actorOf(ctx), tenantId), page));
+  }
+
+  @Authorized()
+  @Query(() => Gateway, { description: 'One gateway.' })
+  async gateway(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
+    return this.s.gateways.get(await this.s.scope.forObject(actorOf(ctx), 'gateway', id), id);
+  }
+
+  @FieldResolver(() => [GatewayAttachment], { description: 'Credentials in use, by provider then priority.' })
+  attachments(@Root() g: Gateway, @Ctx() ctx: GraphQLContext) {
+    return ctx.loaders.attachments(g.tenantId).load(g.id);
+  }
+
+  @Authorized('ADMIN')
+  @Mutation(() => CreateGatewayPayload, { description: "Register a gateway. Returns its own key and signing secret once." })
+  createGateway(@Arg('input') input: CreateGatewayInput, @Ctx() ctx: GraphQLContext) {
+    return mutate(async () => {
+      const tenantId = await this.s.scope.forTenant(actorOf(ctx), input.tenantId, ['input', 'tenantId']);
+      return this.s.gateways.create(tenantId, auditActor(actorOf(ctx), ctx.requestId), input);
+    });
+  }
+
+  @Authorized('ADMIN')
+  @Mutation(() => GatewayPayload, { description: 'Change a gateway.' })
+  updateGateway(@Arg('input') input: UpdateGatewayInput, @Ctx() ctx: GraphQLContext) {
+    return mutate(async () => {
+      const tenantId = await this.s.scope.forObject(actorOf(ctx), 'gateway', input.id, ['input', 'id']);
+      return { gateway: await this.s.gateways.update(tenantId, auditActor(actorOf(ctx), ctx.requestId), input.id, input) };
+    });
+  }
+
+  @Authorized('ADMIN')
+  @Mutation(() => RotateGatewayKeyPayload, { description: "Replace a gateway's own key. Returns the new key once." })
+  rotateGatewayKey(@Arg('input') input: RotateGatewayKeyInput, @Ctx() ctx: GraphQLContext) {
+    return mutate(async () => {
+      const tenantId = await this.s.scope.forObject(actorOf(ctx), 'gateway', input.id, ['input', 'id']);
+      return this.s.gateways.rotateKey(tenantId, auditActor(actorOf(ctx), ctx.requestId), input.id);
+    });
+  }
+
+  @Authorized('ADMIN')
+  @Mutation(() => GatewayPayload, { description: 'Let a gateway use a credential (at most 15 per provider).' })
+  attachCredential(@Arg('input') input: AttachCredentialInput, @Ctx() ctx: GraphQLContext) {
+    return mutate(async () => {
+      const tenantId = await this.s.scope.forObject(actorOf(ctx), 'gateway', input.gatewayId, ['input', 'gatewayId']);
+      return { gateway: await this.s.gateways.attach(tenantId, auditActor(actorOf(ctx), ctx.requestId), input) };
+    });
+  }
+
+  @Authorized('ADMIN')
+  @Mutation(() => GatewayPayload, { description: 'Stop a gateway using a credential.' })
+  detachCredential(@Arg('input') input: DetachCredentialInput, @Ctx() ctx: GraphQLContext) {
+    return mutate(async () => {
+      const tenantId = await this.s.scope.forObject(actorOf(ctx), 'gateway', input.gatewayId, ['input', 'gatewayId']);
+      return { gateway: await this.s.gateways.detach(tenantId, auditActor(actorOf(ctx), ctx.requestId), input) };
+    });
+  }
+}
+
+@Resolver(() => GatewayAttachment)
+export class GatewayAttachmentResolver {
+  @FieldResolver(() => Credential, { description: 'The attached credential.' })
+  async credential(@Root() a: GatewayAttachment, @Ctx() ctx: GraphQLContext) {
+    const found = await ctx.loaders.credential(a.tenantId).load(a.credentialId);
+    return found && toCredential(found);
+  }
+
+  @FieldResolver(() => Provider, { description: 'The provider of the credential.' })
+  provider(@Root() a: GatewayAttachment, @Ctx() ctx: GraphQLContext) {
+    return ctx.loaders.provider.load(a.providerId);
+  }
+}

@@ -1,0 +1,92 @@
+import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { ConnectionType } from '../../graphql/connection';
+import { CredentialModeEnum } from '../../graphql/enums';
+import { Payload } from '../../graphql/payload';
+import type { CredentialMode } from './gateway.entity';
+
+@ObjectType({ description: 'An AI gateway that pulls its resolved provider keys from Keyplane.' })
+export class Gateway {
+  @Field(() => ID, { description: 'Gateway id.' }) id!: string;
+  @Field(() => ID, { description: 'Owning tenant.' }) tenantId!: string;
+  @Field({ description: 'Display name.' }) name!: string;
+  @Field({ description: 'Identifier, unique within the tenant.' }) slug!: string;
+  @Field(() => String, { nullable: true, description: 'Free text.' }) description!: string | null;
+  @Field(() => CredentialModeEnum, { description: 'Which keys the gateway is served.' }) credentialMode!: CredentialMode;
+  @Field(() => String, { nullable: true, description: 'Where reload notifications are sent.' }) webhookUrl!: string | null;
+  @Field({ description: "Redacted hint of the gateway's own key, e.g. kpg_…AbCd." }) redactedKey!: string;
+  @Field(() => Int, { description: 'Bumped whenever what the gateway must use changes.' }) configVersion!: number;
+  @Field({ description: 'When the gateway was created.' }) createdAt!: Date;
+  @Field({ description: 'When the gateway was last changed.' }) updatedAt!: Date;
+  @Field(() => Date, { nullable: true, description: "When the gateway's key was last rotated." }) keyRotatedAt!: Date | null;
+}
+
+@ObjectType({ description: 'A credential a gateway uses, with its place in the order for its provider.' })
+export class GatewayAttachment {
+  @Field(() => ID, { description: 'Attached credential id.' }) credentialId!: string;
+  @Field(() => ID, { description: 'Provider of the credential.' }) providerId!: string;
+  @Field(() => Int, { description: 'Lower is tried first, per provider.' }) priority!: number;
+  @Field({ description: 'When it was attached.' }) createdAt!: Date;
+  tenantId!: string;
+}
+
+export const GatewayConnection = ConnectionType(Gateway, 'Gateway');
+
+@InputType({ description: 'A new gateway.' })
+export class CreateGatewayInput {
+  @Field(() => ID, { description: 'Owning tenant.' }) tenantId!: string;
+  @Field({ description: 'Display name, up to 100 characters.' }) name!: string;
+  @Field({ description: 'Unique within the tenant: lowercase letters, digits, hyphens.' }) slug!: string;
+  @Field(() => String, { nullable: true, description: 'Free text, up to 500 characters.' }) description?: string | null;
+  @Field(() => CredentialModeEnum, { nullable: true, description: 'Defaults to USER_PROVIDED.' })
+  credentialMode?: CredentialMode | null;
+  @Field(() => String, { nullable: true, description: 'http(s) URL for reload notifications.' }) webhookUrl?: string | null;
+}
+
+@InputType({ description: 'Changes to a gateway; omitted fields stay as they are.' })
+export class UpdateGatewayInput {
+  @Field(() => ID, { description: 'Gateway id.' }) id!: string;
+  @Field(() => String, { nullable: true, description: 'New display name.' }) name?: string | null;
+  @Field(() => String, { nullable: true, description: 'New description; null clears it.' }) description?: string | null;
+  @Field(() => CredentialModeEnum, { nullable: true, description: 'New mode; the gateway reloads.' })
+  credentialMode?: CredentialMode | null;
+  @Field(() => String, { nullable: true, description: 'New webhook URL; null removes it.' }) webhookUrl?: string | null;
+}
+
+@InputType({ description: 'The gateway whose key to replace.' })
+export class RotateGatewayKeyInput {
+  @Field(() => ID, { description: 'Gateway id.' }) id!: string;
+}
+
+@InputType({ description: 'Let a gateway use a credential.' })
+export class AttachCredentialInput {
+  @Field(() => ID, { description: 'Gateway id.' }) gatewayId!: string;
+  @Field(() => ID, { description: 'Credential id, of the same tenant.' }) credentialId!: string;
+  @Field(() => Int, { nullable: true, description: 'Order among keys of the same provider (0-1000, lower first); default last.' })
+  priority?: number | null;
+}
+
+@InputType({ description: 'Stop a gateway using a credential.' })
+export class DetachCredentialInput {
+  @Field(() => ID, { description: 'Gateway id.' }) gatewayId!: string;
+  @Field(() => ID, { description: 'Credential id.' }) credentialId!: string;
+}
+
+@ObjectType({ description: 'Result of createGateway. The key and signing secret are shown once.' })
+export class CreateGatewayPayload extends Payload {
+  @Field(() => Gateway, { nullable: true, description: 'The new gateway.' }) gateway?: Gateway;
+  @Field(() => String, { nullable: true, description: "The gateway's own key for pulling its config. Shown once." })
+  gatewayKey?: string;
+  @Field(() => String, { nullable: true, description: 'Secret to verify reload webhooks (Standard Webhooks). Shown once.' })
+  signingSecret?: string;
+}
+
+@ObjectType({ description: 'Result of rotateGatewayKey. The new key is shown once.' })
+export class RotateGatewayKeyPayload extends Payload {
+  @Field(() => Gateway, { nullable: true, description: 'The gateway.' }) gateway?: Gateway;
+  @Field(() => String, { nullable: true, description: 'The new key; the old one stops working now.' }) gatewayKey?: string;
+}
+
+@ObjectType({ description: 'Result of a gateway mutation.' })
+export class GatewayPayload extends Payload {
+  @Field(() => Gateway, { nullable: true, description: 'The gateway after the change.' }) gateway?: Gateway;
+}

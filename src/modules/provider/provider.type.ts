@@ -1,0 +1,60 @@
+import { Field, Float, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { ApiShapeEnum, AuthSchemeEnum, KeyTestOutcomeEnum } from '../../graphql/enums';
+import { Payload } from '../../graphql/payload';
+import type { ApiShape, AuthScheme, KeyTestOutcome } from '../../providers/types';
+
+@ObjectType({ description: 'An AI provider in the catalog, with the rule its keys must match.' })
+export class Provider {
+  @Field(() => ID, { description: 'Provider id.' }) id!: string;
+  @Field({ description: 'Stable identifier, e.g. openai.' }) slug!: string;
+  @Field({ description: 'Display name.' }) name!: string;
+  @Field({ description: 'API root the key is checked against.' }) baseUrl!: string;
+  @Field(() => AuthSchemeEnum, { description: 'Header the key is sent in.' }) authScheme!: AuthScheme;
+  @Field(() => ApiShapeEnum, { description: 'API family, which decides how a key is checked.' }) apiShape!: ApiShape;
+  @Field(() => [String], { description: 'Public key prefixes, used in redacted hints.' }) keyPrefixes!: string[];
+  @Field({ description: 'Regular expression a key must match (lenient; the live check decides).' }) keyPattern!: string;
+  @Field({ description: 'Seeded by Keyplane rather than added by an admin.' }) builtIn!: boolean;
+  @Field({ description: 'Disabled providers accept no new keys.' }) enabled!: boolean;
+  @Field({ description: 'When the provider was added.' }) createdAt!: Date;
+  @Field({ description: 'When the provider was last changed.' }) updatedAt!: Date;
+}
+
+@InputType({ description: 'Create a provider, or change one by slug. Omitted fields stay as they are.' })
+export class UpsertProviderInput {
+  @Field({ description: 'Provider slug; creates the provider if it does not exist.' }) slug!: string;
+  @Field(() => String, { nullable: true, description: 'Display name (required to create).' }) name?: string | null;
+  @Field(() => String, { nullable: true, description: 'API root URL (required to create).' }) baseUrl?: string | null;
+  @Field(() => AuthSchemeEnum, { nullable: true, description: 'Required to create.' }) authScheme?: AuthScheme | null;
+  @Field(() => ApiShapeEnum, { nullable: true, description: 'Required to create.' }) apiShape?: ApiShape | null;
+  @Field(() => [String], { nullable: true, description: 'Public key prefixes.' }) keyPrefixes?: string[] | null;
+  @Field(() => String, { nullable: true, description: 'Key format rule (required to create).' }) keyPattern?: string | null;
+  @Field(() => Boolean, { nullable: true, description: 'Enable or disable the provider.' }) enabled?: boolean | null;
+}
+
+@ObjectType({ description: 'Result of upsertProvider.' })
+export class UpsertProviderPayload extends Payload {
+  @Field(() => Provider, { nullable: true, description: 'The provider after the change.' }) provider?: Provider;
+}
+
+@InputType({ description: 'A key to check against its provider. It is not stored.' })
+export class TestProviderKeyInput {
+  @Field(() => ID, { description: 'Provider id.' }) providerId!: string;
+  @Field({ description: 'The key. Write-only: never returned, logged or stored.' }) secret!: string;
+}
+
+@ObjectType({ description: 'What the provider said about a key.' })
+export class KeyTestResult {
+  @Field(() => KeyTestOutcomeEnum, { description: 'The typed outcome.' }) outcome!: KeyTestOutcome;
+  @Field(() => [String], { description: 'Models the key can list, when the provider said.' }) models!: string[];
+  @Field({ description: 'A sentence for people; never contains the key.' }) message!: string;
+  @Field(() => Int, { nullable: true, description: 'HTTP status from the provider; null on timeout.' }) httpStatus!: number | null;
+  @Field(() => Float, { nullable: true, description: 'Seconds the provider asked us to wait.' })
+  retryAfterSeconds!: number | null;
+  @Field(() => Int, { description: 'How long the check took.' }) latencyMs!: number;
+}
+
+@ObjectType({ description: 'Result of testProviderKey.' })
+export class TestProviderKeyPayload extends Payload {
+  @Field(() => KeyTestResult, { nullable: true, description: 'The outcome, when the input was well-formed.' })
+  result?: KeyTestResult;
+}

@@ -1,0 +1,55 @@
+import type { DataSource } from 'typeorm';
+import { DomainError, NotFoundError } from '../../errors';
+import { auditInTx } from '../audit/audit.writer';
+import type { AuditActor } from '../auth/actor';
+import { wipeMaterialInTx } from '../credential/credential-material';
+import { bumpGatewaysInTx } from '../gateway/gateway-config';
+import { TenantEntity } from './tenant.entity';
+
+export interface RevertResult {
+  tenant: TenantEntity;
+  revokedCredentials: number;
+  destroyedKeyVersions: number;
+}
+
+/**
+ * Leaves BYOK: every stored key of the tenant is revoked and its material destroyed, gateways
+ * reload onto platform keys. Irreversible, so the caller must type the tenant's slug to confirm.
+ */
+export class RevertService {
+  constructor(private readonly db: DataSource) {}
+
+  async revertToPlatformKeys(tenantId: string, actor: AuditActor, confirm: string): Promise<RevertResult> {
+    return this.db.transaction(async (tx) => {
+      const tenant = await tx.findOne(TenantEntity, { where: { id: tenantId }, lock: { mode: 'pessimistic_write' } });
+      if (!tenant) throw new NotFoundError('Tenant', ['input', 'tenantId']);
+      if (confirm !== tenant.slug) {
+        throw new DomainError('CONFIRMATION_MISMATCH', "Type the tenant's slug to confirm.", ['input', 'confirm']);
+      }
+      const revoked: unknown = await tx.query(
+        `UPDATE credentials SET status = 'REVOKED', revoked_at = now(), updated_at = now()
+          WHERE tenant_id = $1 AND revoked_at IS NULL`,
+        [tenantId],
+      );
+      await tx.query('DELETE FROM gateway_credentials WHERE tenant_id = $1', [tenantId]);
+      const destroyed = await wipeMaterialInTx(tx, tenantId, {}, 'REVOKED');
+      tenant.byokMode = 'PLATFORM';
+      await tx.save(tenant);
+      const gateways = await bumpGatewaysInTx(tx, tenantId, null, 'MODE_CHANGED');
+      const revokedCredentials = Array.isArray(revoked) && typeof revoked[1] === 'number' ? revoked[1] : 0;
+      await auditInTx(tx, actor, {
+        tenantId,
+        action: 'TENANT_REVERTED_TO_PLATFORM_KEYS',
+        targetType: 'TENANT',
+        targetId: tenantId,
+        details: {
+          revokedCredentials,
+          destroyedKeyVersions: destroyed,
+          reloadedGateways: gateways.length,
+          note: 'All stored provider key material of this tenant was deleted.',
+        },
+      });
+      return { tenant, revokedCredentials, destroyedKeyVersions: destroyed };
+    });
+  }
+}

@@ -1,0 +1,18 @@
+import { Check, Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+
+export const BYOK_MODES = ['PLATFORM', 'BYOK', 'HYBRID'] as const;
+export type ByokMode = (typeof BYOK_MODES)[number];
+
+@Entity({ name: 'tenants' })
+@Index('uq_tenants_slug', ['slug'], { unique: true })
+@Check('ck_tenants_byok_mode', `"byok_mode" IN ('PLATFORM', 'BYOK', 'HYBRID')`)
+@Check('ck_tenants_rotation_policy_days', `"rotation_policy_days" BETWEEN 1 AND 3650`)
+export class TenantEntity {
+  @PrimaryGeneratedColumn('uuid') id!: string;
+  @Column('text') name!: string;
+  @Column('text') slug!: string;
+  @Column('text', { name: 'byok_mode', default: 'BYOK' }) byokMode!: ByokMode;
+  @Column('int', { name: 'rotation_policy_days', default: 90 }) rotationPolicyDays!: number;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
+}

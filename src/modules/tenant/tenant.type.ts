@@ -1,0 +1,60 @@
+import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { ConnectionType } from '../../graphql/connection';
+import { ByokModeEnum } from '../../graphql/enums';
+import { Payload } from '../../graphql/payload';
+import type { ByokMode } from './tenant.entity';
+
+@ObjectType({ description: 'A customer organisation. Everything else belongs to exactly one tenant.' })
+export class Tenant {
+  @Field(() => ID, { description: 'Tenant id.' }) id!: string;
+  @Field({ description: 'Display name.' }) name!: string;
+  @Field({ description: 'Unique, URL-safe identifier.' }) slug!: string;
+  @Field(() => ByokModeEnum, { description: "Whose provider keys this tenant's gateways use." }) byokMode!: ByokMode;
+  @Field(() => Int, { description: 'Default days until a stored key should be rotated (default 90).' })
+  rotationPolicyDays!: number;
+  @Field({ description: 'When the tenant was created.' }) createdAt!: Date;
+  @Field({ description: 'When the tenant was last changed.' }) updatedAt!: Date;
+}
+
+export const TenantConnection = ConnectionType(Tenant, 'Tenant');
+
+@InputType({ description: 'A new tenant.' })
+export class CreateTenantInput {
+  @Field({ description: 'Display name, up to 100 characters.' }) name!: string;
+  @Field({ description: 'Lowercase letters, digits and hyphens; unique.' }) slug!: string;
+  @Field(() => ByokModeEnum, { nullable: true, description: 'Defaults to BYOK.' }) byokMode?: ByokMode | null;
+  @Field(() => Int, { nullable: true, description: 'Defaults to 90.' }) rotationPolicyDays?: number | null;
+}
+
+@InputType({ description: 'Changes to a tenant; omitted fields stay as they are.' })
+export class UpdateTenantInput {
+  @Field(() => ID, { description: 'Tenant id.' }) id!: string;
+  @Field(() => String, { nullable: true, description: 'New display name.' }) name?: string | null;
+  @Field(() => ByokModeEnum, { nullable: true, description: 'New BYOK mode; gateways reload.' }) byokMode?: ByokMode | null;
+  @Field(() => Int, { nullable: true, description: 'New default rotation period in days (1-3650).' })
+  rotationPolicyDays?: number | null;
+}
+
+@InputType({ description: 'Leave BYOK: revoke and destroy every stored key of the tenant.' })
+export class RevertToPlatformKeysInput {
+  @Field(() => ID, { description: 'Tenant id.' }) tenantId!: string;
+  @Field({ description: "The tenant's slug, typed by the user to confirm. Irreversible." }) confirm!: string;
+}
+
+@ObjectType({ description: 'Result of createTenant.' })
+export class CreateTenantPayload extends Payload {
+  @Field(() => Tenant, { nullable: true, description: 'The new tenant.' }) tenant?: Tenant;
+}
+
+@ObjectType({ description: 'Result of updateTenant.' })
+export class UpdateTenantPayload extends Payload {
+  @Field(() => Tenant, { nullable: true, description: 'The tenant after the change.' }) tenant?: Tenant;
+}
+
+@ObjectType({ description: 'Result of revertToPlatformKeys.' })
+export class RevertToPlatformKeysPayload extends Payload {
+  @Field(() => Tenant, { nullable: true, description: 'The tenant, now in PLATFORM mode.' }) tenant?: Tenant;
+  @Field(() => Int, { nullable: true, description: 'Credentials that were revoked.' }) revokedCredentials?: number;
+  @Field(() => Int, { nullable: true, description: 'Stored key versions whose material was destroyed.' })
+  destroyedKeyVersions?: number;
+}

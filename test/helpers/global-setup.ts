@@ -1,0 +1,23 @@
+import 'reflect-metadata';
+import { Client } from 'pg';
+import { createDataSource } from '../../src/db/data-source';
+import { PG_ADMIN_URL, TEST_DATABASE_URL, TEST_DB } from './test-env';
+
+/** A fresh database per run, built by the real migrations (never synchronize). */
+export default async function globalSetup(): Promise<void> {
+  const admin = new Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${TEST_DB} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${TEST_DB}`);
+  } finally {
+    await admin.end();
+  }
+  const db = createDataSource(TEST_DATABASE_URL, 2);
+  await db.initialize();
+  try {
+    await db.runMigrations({ transaction: 'each' });
+  } finally {
+    await db.destroy();
+  }
+}

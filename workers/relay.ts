@@ -1,0 +1,59 @@
+import type { DataSource } from 'typeorm';
+import type { Logger } from 'pino';
+import type { Queues } from '../src/queue/queues';
+import type { QueueName } from '../src/queue/registry';
+
+interface OutboxRow {
+  id: string;
+  queue: QueueName;
+  job_name: string;
+  job_id: string;
+  payload: Record<string, unknown>;
+}
+
+/**
+ * Moves committed outbox rows to BullMQ. SKIP LOCKED lets several worker processes relay at once
+ * without taking the same rows. A row is marked sent only after Redis accepted the job; if the
+ * process dies in between, the row is sent again and the deterministic job id makes it a no-op.
+ */
+export async function relayOnce(db: DataSource, queues: Queues, batchSize = 200): Promise<number> {
+  return db.transaction(async (tx) => {
+    const rows: OutboxRow[] = await tx.query(
+      `SELECT id, queue, job_name, job_id, payload FROM outbox
+        WHERE sent_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+      [batchSize],
+    );
+    if (rows.length === 0) return 0;
+    for (const row of rows) {
+      await queues[row.queue].add(row.job_name, row.payload, { jobId: row.job_id });
+    }
+    await tx.query('UPDATE outbox SET sent_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])', [
+      rows.map((r) => r.id),
+    ]);
+    return rows.length;
+  });
+}
+
+/** Polls the outbox until stopped; backs off while Redis or PostgreSQL is unreachable. */
+export function startRelay(db: DataSource, queues: Queues, log: Logger, intervalMs = 250): { stop(): Promise<void> } {
+  let running = true;
+  let delay = intervalMs;
+  const loop = (async () => {
+    while (running) {
+      try {
+        const moved = await relayOnce(db, queues);
+        delay = moved > 0 ? 0 : intervalMs;
+      } catch (error) {
+        log.warn({ err: error }, 'outbox relay failed; retrying');
+        delay = Math.min(Math.max(delay * 2, intervalMs), 10_000);
+      }
+      if (running && delay > 0) await new Promise((r) => setTimeout(r, delay));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+    },
+  };
+}

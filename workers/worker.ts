@@ -1,0 +1,36 @@
+import { Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { QUEUE_PREFIX } from '../src/queue/connection';
+import { JOBS, QUEUES, type JobName, type QueueName } from '../src/queue/registry';
+import { PROCESSORS, type ProcessorDeps } from './processors';
+
+/** One BullMQ worker per queue, dispatching by job name to the registry's processor. */
+export function startWorkers(
+  connection: Redis,
+  deps: ProcessorDeps,
+  log: Logger,
+  options: { concurrency?: number; prefix?: string } = {},
+): Worker[] {
+  return QUEUES.filter((queue) => hasProcessors(queue)).map((queue) => {
+    const worker = new Worker(
+      queue,
+      async (job: Job) => {
+        const processor = PROCESSORS[job.name as JobName];
+        if (!processor) throw new Error(`no processor for job ${job.name}`);
+        return (processor as (d: ProcessorDeps, j: Job) => Promise<unknown>)(deps, job);
+      },
+      { connection, prefix: options.prefix ?? QUEUE_PREFIX, concurrency: options.concurrency ?? 10 },
+    );
+    // Job data is ids only, and errors carry no provider text, so both are safe to log.
+    worker.on('failed', (job, error) =>
+      log.warn({ queue, job: job?.name, jobId: job?.id, attempts: job?.attemptsMade, err: { name: error.name, message: error.message } }, 'job failed'),
+    );
+    worker.on('error', (error) => log.error({ queue, err: { name: error.name, message: error.message } }, 'worker error'));
+    return worker;
+  });
+}
+
+function hasProcessors(queue: QueueName): boolean {
+  return (Object.keys(JOBS) as JobName[]).some((name) => JOBS[name].queue === queue && PROCESSORS[name]);
+}

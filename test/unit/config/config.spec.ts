@@ -1,0 +1,59 @@
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from '../../../src/config';
+
+const SECRETS = {
+  KEYPLANE_ADMIN_TOKEN: 'admin-token-value-that-is-long-enough-0001',
+  KEYPLANE_MASTER_KEYS: `1:${Buffer.alloc(32, 1).toString('base64')}`,
+  KEYPLANE_FINGERPRINT_KEY: 'fingerprint-pepper-value-long-enough-0001',
+};
+
+describe('loadConfig', () => {
+  it('refuses to start in production without secrets, naming each variable and no value', () => {
+    const env = { NODE_ENV: 'production', KEYPLANE_ADMIN_TOKEN: SECRETS.KEYPLANE_ADMIN_TOKEN };
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    try {
+      loadConfig(env);
+    } catch (error) {
+      const message = (error as Error).message;
+      expect(message).toContain('KEYPLANE_MASTER_KEYS');
+      expect(message).toContain('KEYPLANE_FINGERPRINT_KEY');
+      expect(message).not.toContain('KEYPLANE_ADMIN_TOKEN');
+      expect(message).not.toContain(SECRETS.KEYPLANE_ADMIN_TOKEN);
+    }
+  });
+
+  it('names a malformed variable without printing what it held', () => {
+    const bad = 'short-secret-value';
+    const env = { ...SECRETS, NODE_ENV: 'production', KEYPLANE_ADMIN_TOKEN: bad, PORT: 'not-a-port' };
+    expect(() => loadConfig(env)).toThrow(/KEYPLANE_ADMIN_TOKEN/);
+    expect(() => loadConfig(env)).toThrow(/PORT/);
+    try {
+      loadConfig(env);
+    } catch (error) {
+      expect((error as Error).message).not.toContain(bad);
+    }
+  });
+
+  it('outside production generates missing secrets once into a private local file, with a warning', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'kp-config-')), 'dev-secrets.json');
+    const warnings: string[] = [];
+    const first = loadConfig({ NODE_ENV: 'development', KEYPLANE_LOCAL_SECRETS_FILE: file }, (m) => warnings.push(m));
+    const second = loadConfig({ NODE_ENV: 'development', KEYPLANE_LOCAL_SECRETS_FILE: file }, () => undefined);
+    expect(second.masterKeys).toBe(first.masterKeys);
+    expect(second.adminToken).toBe(first.adminToken);
+    expect(first.masterKeys).toMatch(/^1:[A-Za-z0-9+/]{43}=$/);
+    expect(warnings.join('\n')).toContain('KEYPLANE_MASTER_KEYS');
+    expect(warnings.join('\n')).not.toContain(first.adminToken);
+    expect(JSON.parse(readFileSync(file, 'utf8')).KEYPLANE_ADMIN_TOKEN).toBe(first.adminToken);
+    expect(statSync(file).mode & 0o077).toBe(0);
+  });
+
+  it('returns a frozen object', () => {
+    const config = loadConfig({ ...SECRETS, NODE_ENV: 'test' });
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(config.graphql.introspection).toBe(true);
+    expect(loadConfig({ ...SECRETS, NODE_ENV: 'production' }).graphql.introspection).toBe(false);
+  });
+});

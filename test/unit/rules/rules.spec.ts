@@ -1,0 +1,60 @@
+import { nameRule, secretRule, slugRule, urlRule } from '../../../src/modules/common/rules';
+import { keyFormatRule } from '../../../src/modules/provider/provider.rules';
+
+const field = ['input', 'x'];
+
+describe('secretRule', () => {
+  it.each([
+    ['', 'SECRET_EMPTY'],
+    ['   \t ', 'SECRET_EMPTY'],
+    ['sk-proj-abc\nsecond-line', 'SECRET_MULTILINE'],
+    ['sk-proj-abc\rdef', 'SECRET_MULTILINE'],
+    ['sk-proj-abc def', 'SECRET_INVALID_CHARACTERS'],
+    ['sk-proj-abc\u0000def', 'SECRET_INVALID_CHARACTERS'],
+    ['x'.repeat(4097), 'SECRET_TOO_LONG'],
+  ])('rejects %j with %s and never quotes it', (value, code) => {
+    const error = secretRule(value, field);
+    expect(error?.code).toBe(code);
+    if (value.trim()) expect(error?.message).not.toContain(value.trim().slice(0, 8));
+  });
+
+  it('accepts a key with a trailing newline from a paste', () => {
+    expect(secretRule('sk-proj-abcdefghijklmnopqrstuvwxyz\n', field)).toBeNull();
+  });
+});
+
+describe('slugRule and nameRule', () => {
+  it.each(['a', 'acme', 'acme-2', 'a1-b2-c3'])('accepts slug %s', (s) => expect(slugRule(s, field)).toBeNull());
+  it.each(['', 'Acme', '-acme', 'acme-', 'ac me', 'a'.repeat(64), 'acme_1'])('rejects slug %j', (s) =>
+    expect(slugRule(s, field)?.code).toBe('SLUG_INVALID'),
+  );
+  it('limits labels to 100 characters on one line', () => {
+    expect(nameRule('x'.repeat(100), field, 'LABEL')).toBeNull();
+    expect(nameRule('x'.repeat(101), field, 'LABEL')?.code).toBe('LABEL_TOO_LONG');
+    expect(nameRule('a\nb', field, 'LABEL')?.code).toBe('LABEL_INVALID');
+    expect(nameRule('  ', field)?.code).toBe('NAME_INVALID');
+  });
+});
+
+describe('urlRule', () => {
+  it.each(['https://example.com/hook', 'http://127.0.0.1:8080/x'])('accepts %s', (u) => expect(urlRule(u, field)).toBeNull());
+  it.each(['ftp://example.com', 'not a url', 'https://user:pass@example.com/', 'javascript:alert(1)'])('rejects %s', (u) =>
+    expect(urlRule(u, field)?.code).toBe('URL_INVALID'),
+  );
+});
+
+describe('keyFormatRule', () => {
+  const openai = { name: 'OpenAI', keyPattern: '^sk-[A-Za-z0-9_-]{20,}$', keyPrefixes: ['sk-proj-', 'sk-'] };
+  it('accepts current project, service-account and legacy key shapes', () => {
+    for (const key of ['sk-proj-' + 'a'.repeat(40), 'sk-svcacct-' + 'B'.repeat(40), 'sk-' + 'c'.repeat(48)]) {
+      expect(keyFormatRule(key, openai, field)).toBeNull();
+    }
+  });
+  it('rejects another provider\'s key and names the expected prefixes, not the key', () => {
+    const key = 'AIza' + 'x'.repeat(35);
+    const error = keyFormatRule(key, openai, field);
+    expect(error?.code).toBe('KEY_FORMAT_MISMATCH');
+    expect(error?.message).toContain('sk-proj-');
+    expect(error?.message).not.toContain(key.slice(0, 10));
+  });
+});

@@ -1,5 +1,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import {
+  getOperationAST,
+  getVariableValues,
   GraphQLError,
   Kind,
   type ASTVisitor,
@@ -58,6 +60,10 @@ export function complexityPlugin(schema: GraphQLSchema, max: number): ApolloServ
     async requestDidStart() {
       return {
         async didResolveOperation({ request, document }) {
+          // Invalid variables are the executor's to report (BAD_USER_INPUT, before any resolver runs);
+          // getComplexity would throw graphql-js's message, which quotes the submitted value, as a 500.
+          const operation = getOperationAST(document, request.operationName ?? undefined);
+          if (operation && getVariableValues(schema, operation.variableDefinitions ?? [], request.variables ?? {}).errors) return;
           const complexity = getComplexity({
             schema,
             operationName: request.operationName ?? undefined,
@@ -66,7 +72,8 @@ export function complexityPlugin(schema: GraphQLSchema, max: number): ApolloServ
             estimators: [
               fieldExtensionsEstimator(),
               ({ args, childComplexity }) => {
-                const first = typeof args.first === 'number' ? args.first : null;
+                // At least 1: a negative `first` on one alias must not cancel out the cost of the others.
+                const first = typeof args.first === 'number' ? Math.max(1, args.first) : null;
                 return first ? 1 + childComplexity * first : undefined;
               },
               simpleEstimator({ defaultComplexity: 1 }),

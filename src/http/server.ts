@@ -10,7 +10,7 @@ import { checkPageSize } from '../db/pagination';
 import { AccessError, BadRequestError } from '../errors';
 import { buildKeyplaneSchema, resolverContainer } from '../graphql/build-schema';
 import type { GraphQLContext } from '../graphql/context';
-import { createFormatError } from '../graphql/errors';
+import { createFormatError, safeError } from '../graphql/errors';
 import { complexityPlugin, depthLimit } from '../graphql/limits';
 import { createLoaders } from '../graphql/loaders';
 import type { Services } from '../services';
@@ -61,7 +61,8 @@ export async function buildServer({ config, db, services, log }: ServerDeps): Pr
         if (error instanceof AccessError || error instanceof BadRequestError) {
           throw new GraphQLError(error.message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
         }
-        throw error;
+        request.log.error({ err: safeError(error) }, 'could not authenticate request');
+        throw new GraphQLError('Internal server error.', { extensions: { code: 'INTERNAL_SERVER_ERROR', http: { status: 500 } } });
       }
     },
   });

@@ -34,6 +34,8 @@ export function nameRule(value: string, field: string[], code: 'NAME' | 'LABEL' 
 export function optionalTextRule(value: string | null | undefined, field: string[], max: number): UserErrorShape | null {
   if (value == null) return null;
   if (value.length > max) return { field, code: 'INVALID_INPUT', message: `Must be at most ${max} characters.` };
+  // Newlines are fine in free text; NUL is not storable in PostgreSQL text.
+  if (value.includes('\u0000')) return { field, code: 'INVALID_INPUT', message: 'Must not contain NUL characters.' };
   return null;
 }
 

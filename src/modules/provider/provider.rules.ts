@@ -20,7 +20,7 @@ export function formatRegex(pattern: string): RegExp | null {
 
 export function patternRule(pattern: string | null | undefined, field: string[]): UserErrorShape | null {
   if (pattern == null) return null;
-  if (pattern.length === 0 || pattern.length > LIMITS.keyPattern || !formatRegex(pattern)) {
+  if (pattern.length === 0 || pattern.length > LIMITS.keyPattern || pattern.includes('\u0000') || !formatRegex(pattern)) {
     return {
       field,
       code: 'PATTERN_INVALID',

@@ -1,0 +1,26 @@
+# syntax=docker/dockerfile:1
+# Keyplane image: the API by default (`node dist/src/main.js`); `npm run migrate` applies migrations.
+
+# --- build: compile with every dependency, then drop the dev ones -------------------------------
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+ENV NPM_CONFIG_UPDATE_NOTIFIER=false
+COPY package.json package-lock.json ./
+# `npm ci` rejects a lockfile written where the registry omits other platforms' optional builds;
+# `npm install` installs from it and leaves it unchanged.
+RUN npm install --no-audit --no-fund
+COPY . .
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+
+# --- runtime: compiled code and production dependencies, run as the unprivileged `node` user ------
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    NPM_CONFIG_UPDATE_NOTIFIER=false
+WORKDIR /app
+COPY --from=build /app/package.json /app/package-lock.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+# Files stay root-owned and read-only to the process: in production it writes nothing to disk.
+USER node
+EXPOSE 4000
+CMD ["node", "dist/src/main.js"]

@@ -1,0 +1,96 @@
+import type { DataSource } from 'typeorm';
+
+/** A piece this long of a secret is a leak (the same window scrubText in src/crypto uses). */
+export const LEAK_WINDOW = 12;
+
+export interface LeakHit {
+  /** e.g. "log line 14", "response 3", "table credential_versions row 2 (bytea ciphertext as latin1)". */
+  where: string;
+  secret: string;
+  /** What matched, and how it was encoded. */
+  needle: string;
+  encoding: 'plain' | 'hex' | 'base64' | 'base64url';
+  excerpt: string;
+}
+
+interface Needle {
+  secret: string;
+  needle: string;
+  encoding: LeakHit['encoding'];
+}
+
+/** Every 12-character window of a secret (the whole secret when shorter). */
+export function windowsOf(secret: string, size = LEAK_WINDOW): string[] {
+  if (secret.length <= size) return secret ? [secret] : [];
+  const out = new Set<string>();
+  for (let i = 0; i + size <= secret.length; i++) out.add(secret.slice(i, i + size));
+  return [...out];
+}
+
+/**
+ * Needles for each secret: every 12-character window as plain text and hex, and 16-character
+ * aligned pieces of the base64 / base64url encodings starting at each of the 3 byte alignments.
+ */
+function needlesFor(secrets: readonly string[]): Needle[] {
+  const needles: Needle[] = [];
+  for (const secret of secrets) {
+    for (const w of windowsOf(secret)) {
+      needles.push({ secret, needle: w, encoding: 'plain' });
+      needles.push({ secret, needle: Buffer.from(w, 'utf8').toString('hex'), encoding: 'hex' });
+    }
+    for (const encoding of ['base64', 'base64url'] as const) {
+      for (let shift = 0; shift < 3; shift++) {
+        const encoded = Buffer.from(secret.slice(shift), 'utf8').toString(encoding).replace(/=+$/, '');
+        // Drop the last group: it depends on what follows the secret in the encoded blob.
+        for (let i = 0; i + 16 <= encoded.length - 4; i += 4) needles.push({ secret, needle: encoded.slice(i, i + 16), encoding });
+      }
+    }
+  }
+  return needles;
+}
+
+/** Scans named texts for any needle; hex is matched case-insensitively. */
+export function scanTexts(sources: { where: string; text: string }[], secrets: readonly string[]): LeakHit[] {
+  const needles = needlesFor(secrets.filter((s) => s.length > 0));
+  const hits: LeakHit[] = [];
+  for (const { where, text } of sources) {
+    const lower = text.toLowerCase();
+    for (const n of needles) {
+      const at = n.encoding === 'hex' ? lower.indexOf(n.needle) : text.indexOf(n.needle);
+      if (at === -1) continue;
+      hits.push({ where, secret: n.secret, needle: n.needle, encoding: n.encoding, excerpt: text.slice(Math.max(0, at - 40), at + 60) });
+      break; // one hit per source is enough to point at it
+    }
+  }
+  return hits;
+}
+
+/** Every row of every table in the public schema, as JSON text plus its bytea columns decoded as they are. */
+export async function dumpDatabase(db: DataSource): Promise<{ where: string; text: string }[]> {
+  const tables: { table_name: string }[] = await db.query(
+    `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1`,
+  );
+  const out: { where: string; text: string }[] = [];
+  for (const { table_name: table } of tables) {
+    const rows: { j: string }[] = await db.query(`SELECT row_to_json(x)::text AS j FROM "${table}" x`);
+    rows.forEach((r, i) => out.push({ where: `table ${table} row ${i} (row_to_json)`, text: r.j }));
+    const byteaCols: { column_name: string }[] = await db.query(
+      `SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1 AND data_type = 'bytea'`,
+      [table],
+    );
+    for (const { column_name: col } of byteaCols) {
+      const values: { v: Buffer | null }[] = await db.query(`SELECT "${col}" AS v FROM "${table}"`);
+      values.forEach(({ v }, i) => {
+        if (!v) return;
+        out.push({ where: `table ${table} row ${i} (bytea ${col} as utf8)`, text: v.toString('utf8') });
+        out.push({ where: `table ${table} row ${i} (bytea ${col} as latin1)`, text: v.toString('latin1') });
+      });
+    }
+  }
+  return out;
+}
+
+/** A readable failure message listing where each leak was found. */
+export function describeHits(hits: LeakHit[]): string {
+  return hits.map((h) => `${h.where}: ${h.encoding} "${h.needle}" of ${h.secret.slice(0, 14)}… in …${h.excerpt}…`).join('\n');
+}

@@ -1,0 +1,172 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildSchema } from 'graphql';
+import { createCredential, createGateway, expectOk, openaiKey, providerId, tenantWithTokens } from '../../factories';
+import { startTestApp, type TestApp } from '../../helpers/test-app';
+
+/**
+ * Tenant isolation: with tenant A's ADMIN token, every tenant-scoped operation aimed at tenant B
+ * must answer exactly as it does for a random id, and write nothing anywhere.
+ */
+
+interface Ids {
+  tenantId: string;
+  tokenId: string;
+  credId: string;
+  gwId: string;
+}
+interface World extends Ids {
+  slug: string;
+  admin: string;
+}
+
+let t: TestApp;
+let openai: string;
+let A: World;
+let B: World;
+
+const random = (): Ids => ({ tenantId: randomUUID(), tokenId: randomUUID(), credId: randomUUID(), gwId: randomUUID() });
+const mutationDoc = (name: string) =>
+  `mutation($input: ${name[0].toUpperCase()}${name.slice(1)}Input!) { ${name}(input: $input) { userErrors { code message field } } }`;
+const cursorOf = (id: string) => Buffer.from(`v1:${id}`, 'utf8').toString('base64url');
+
+/** A tenant with an admin token, a credential attached to a gateway, and the audit events those wrote. */
+async function world(): Promise<World> {
+  const { tenant, admin, adminTokenId } = await tenantWithTokens(t);
+  const cred = await createCredential(t, admin, { tenantId: tenant.id, providerId: openai });
+  const { gateway } = await createGateway(t, admin, tenant.id);
+  await expectOk(t.gql(mutationDoc('attachCredential'), { input: { gatewayId: gateway.id, credentialId: cred.id } }, admin), 'attachCredential');
+  return { tenantId: tenant.id, slug: tenant.slug, admin, tokenId: adminTokenId, credId: cred.id, gwId: gateway.id };
+}
+
+/** Every row a tenant owns (last_used_at excluded: authentication touches it off the request path). */
+const OWNED_ROWS: Record<string, string> = {
+  tenant: 'SELECT * FROM tenants WHERE id = $1',
+  credentials: 'SELECT * FROM credentials WHERE tenant_id = $1 ORDER BY id',
+  versions: 'SELECT * FROM credential_versions WHERE tenant_id = $1 ORDER BY id',
+  gateways: 'SELECT * FROM gateways WHERE tenant_id = $1 ORDER BY id',
+  attachments: 'SELECT * FROM gateway_credentials WHERE tenant_id = $1 ORDER BY gateway_id, credential_id',
+  tokens: 'SELECT id, name, role, token_hash, redacted_token, revoked_at FROM api_tokens WHERE tenant_id = $1 ORDER BY id',
+  audit: 'SELECT count(*)::int AS n FROM audit_events WHERE tenant_id = $1',
+  outbox: 'SELECT count(*)::int AS n FROM outbox WHERE tenant_id = $1',
+};
+async function snapshot(tenantId: string): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const [name, sql] of Object.entries(OWNED_ROWS)) out[name] = await t.app.db.query(sql, [tenantId]);
+  return out;
+}
+const snapshotBoth = async () => ({ A: await snapshot(A.tenantId), B: await snapshot(B.tenantId) });
+
+beforeAll(async () => {
+  t = await startTestApp();
+  openai = await providerId(t, 'openai');
+  A = await world(); // A first: A's rows are older than B's, so a leaking cursor would show them
+  B = await world();
+});
+afterAll(() => t.close());
+
+const QUERIES: [string, string, (x: Ids) => string][] = [
+  ['tenant', 'tenant(id: $id) { id slug }', (x) => x.tenantId],
+  ['credentials', 'credentials(tenantId: $id, includeRevoked: true) { nodes { id } }', (x) => x.tenantId],
+  ['credential', 'credential(id: $id) { id label }', (x) => x.credId],
+  ['gateways', 'gateways(tenantId: $id) { nodes { id } }', (x) => x.tenantId],
+  ['gateway', 'gateway(id: $id) { id attachments { credentialId } }', (x) => x.gwId],
+  ['auditEvents', 'auditEvents(tenantId: $id) { nodes { id } }', (x) => x.tenantId],
+  ['apiTokens', 'apiTokens(tenantId: $id, includeRevoked: true) { nodes { id } }', (x) => x.tenantId],
+];
+
+test.each(QUERIES)("query %s on B's object is NOT_FOUND, byte-identical to a random id", async (_name, selection, pick) => {
+  const doc = `query($id: ID!) { ${selection} }`;
+  const own = await t.gql(doc, { id: pick(B) }, B.admin);
+  expect(own.errors).toBeUndefined(); // the object exists and is readable by its own tenant
+  const asB = await t.gql(doc, { id: pick(B) }, A.admin);
+  const asRandom = await t.gql(doc, { id: pick(random()) }, A.admin);
+  expect(asB.data).toBeNull();
+  expect(asB.errors?.map((e) => e.extensions?.code)).toEqual(['NOT_FOUND']);
+  expect(asB.errors?.[0].message).toBe(asRandom.errors?.[0].message);
+  expect(asB.raw).toBe(asRandom.raw);
+});
+
+/** [label (mutation name first), expected code, input for the given ids]. */
+const MUTATIONS: [string, string, (x: Ids) => Record<string, unknown>][] = [
+  ['updateTenant', 'NOT_FOUND', (x) => ({ id: x.tenantId, name: 'Hijacked', byokMode: 'PLATFORM', rotationPolicyDays: 1 })],
+  ['revertToPlatformKeys', 'NOT_FOUND', (x) => ({ tenantId: x.tenantId, confirm: B.slug })],
+  ['createApiToken', 'NOT_FOUND', (x) => ({ tenantId: x.tenantId, name: 'intruder', role: 'ADMIN' })],
+  ['revokeApiToken', 'NOT_FOUND', (x) => ({ id: x.tokenId })],
+  ['createCredential', 'NOT_FOUND', (x) => ({ tenantId: x.tenantId, providerId: openai, label: 'intruder', secret: openaiKey() })],
+  ['updateCredential', 'NOT_FOUND', (x) => ({ id: x.credId, label: 'hijacked', rotationPeriodDays: 7 })],
+  ['rotateCredential', 'NOT_FOUND', (x) => ({ id: x.credId, secret: openaiKey() })],
+  ['revokeCredential', 'NOT_FOUND', (x) => ({ id: x.credId })],
+  ['createGateway', 'NOT_FOUND', (x) => ({ tenantId: x.tenantId, name: 'Intruder', slug: 'intruder' })],
+  ['updateGateway', 'NOT_FOUND', (x) => ({ id: x.gwId, name: 'Hijacked', webhookUrl: 'https://attacker.example/hook' })],
+  ['rotateGatewayKey', 'NOT_FOUND', (x) => ({ id: x.gwId })],
+  ['attachCredential (A gateway, B credential)', 'NOT_FOUND', (x) => ({ gatewayId: A.gwId, credentialId: x.credId })],
+  ['attachCredential (B gateway, A credential)', 'NOT_FOUND', (x) => ({ gatewayId: x.gwId, credentialId: A.credId })],
+  ['detachCredential (B gateway, B credential)', 'NOT_FOUND', (x) => ({ gatewayId: x.gwId, credentialId: x.credId })],
+  ['detachCredential (A gateway, B credential)', 'NOT_ATTACHED', (x) => ({ gatewayId: A.gwId, credentialId: x.credId })],
+];
+
+test.each(MUTATIONS)("mutation %s aimed at B answers %s like a random id and writes nothing", async (label, code, input) => {
+  const name = label.split(' ')[0];
+  const before = await snapshotBoth();
+  const asB = await t.gql(mutationDoc(name), { input: input(B) }, A.admin);
+  const asRandom = await t.gql(mutationDoc(name), { input: input(random()) }, A.admin);
+  expect(asB.errors).toBeUndefined();
+  expect(asB.data[name].userErrors.map((e: { code: string }) => e.code)).toEqual([code]);
+  expect(asB.data[name].userErrors).toEqual(asRandom.data[name].userErrors);
+  expect(asB.raw).toBe(asRandom.raw);
+  expect(await snapshotBoth()).toEqual(before);
+});
+
+test('the tables cover every tenant-scoped operation in the schema', () => {
+  const schema = buildSchema(readFileSync(join(__dirname, '../../../schema/schema.graphql'), 'utf8'));
+  const platformOnly = ['tenants', 'createTenant', 'upsertProvider'];
+  const unscoped = ['viewer', 'providers', 'testProviderKey']; // name no tenant and no tenant-owned id
+  const queries = Object.keys(schema.getQueryType()!.getFields()).filter((n) => ![...platformOnly, ...unscoped].includes(n));
+  const mutations = Object.keys(schema.getMutationType()!.getFields()).filter((n) => ![...platformOnly, ...unscoped].includes(n));
+  expect(QUERIES.map(([n]) => n).sort()).toEqual(queries.sort());
+  expect([...new Set(MUTATIONS.map(([l]) => l.split(' ')[0]))].sort()).toEqual(mutations.sort());
+});
+
+const LISTS: [string, string, (w: World) => string[]][] = [
+  ['credentials', 'includeRevoked: true', (w) => [w.credId]],
+  ['gateways', '', (w) => [w.gwId]],
+  ['apiTokens', 'includeRevoked: true', (w) => [w.tokenId]],
+  ['auditEvents', '', () => []],
+];
+const listDoc = (field: string, extra: string) =>
+  `query($id: ID!, $after: String) { ${field}(tenantId: $id, first: 100, after: $after ${extra}) {
+     edges { cursor node { id tenantId } } pageInfo { hasNextPage endCursor } } }`;
+
+test.each(LISTS)("%s(tenantId: A) lists only A's rows, never B's", async (field, extra, known) => {
+  const ofA = await t.gql(listDoc(field, extra), { id: A.tenantId }, A.admin);
+  const ofB = await t.gql(listDoc(field, extra), { id: B.tenantId }, B.admin);
+  const nodesA: { id: string; tenantId: string }[] = ofA.data[field].edges.map((e: any) => e.node);
+  const idsB: string[] = ofB.data[field].edges.map((e: any) => e.node.id);
+  expect(nodesA.length).toBeGreaterThan(0);
+  expect(idsB.length).toBeGreaterThan(0);
+  expect(nodesA.map((n) => n.id)).toEqual(expect.arrayContaining(known(A)));
+  expect(nodesA.filter((n) => n.tenantId !== A.tenantId || idsB.includes(n.id))).toEqual([]);
+  if (field === 'credentials') expect(nodesA.map((n) => n.id)).toEqual([A.credId]);
+});
+
+test.each(LISTS)("a %s cursor taken from B's list reveals nothing in A's list", async (field, extra) => {
+  const ofB = await t.gql(listDoc(field, extra), { id: B.tenantId }, B.admin);
+  const idsB: string[] = ofB.data[field].edges.map((e: any) => e.node.id);
+  // B's newest row: every row of A is older, so a cursor resolved across tenants would page into them.
+  const cursorB: string = ofB.data[field].edges[0].cursor;
+  const plainA = await t.gql(listDoc(field, extra), { id: A.tenantId }, A.admin);
+  expect(plainA.data[field].edges.length).toBeGreaterThan(0);
+  const withB = await t.gql(listDoc(field, extra), { id: A.tenantId, after: cursorB }, A.admin);
+  const withRandom = await t.gql(listDoc(field, extra), { id: A.tenantId, after: cursorOf(randomUUID()) }, A.admin);
+  expect(withB.raw).toBe(withRandom.raw);
+  const seen = JSON.stringify(withB.data ?? null);
+  for (const id of [...idsB, B.tenantId]) expect(seen).not.toContain(id);
+});
+
+test("viewer for A's token shows tenant A", async () => {
+  const res = await t.gql('{ viewer { role tokenName tenant { id slug } } }', {}, A.admin);
+  expect(res.errors).toBeUndefined();
+  expect(res.data.viewer).toEqual({ role: 'ADMIN', tokenName: 'ADMIN token', tenant: { id: A.tenantId, slug: A.slug } });
+});

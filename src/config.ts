@@ -24,6 +24,7 @@ const Env = z.object({
   GRAPHQL_MAX_COMPLEXITY: z.coerce.number().int().min(10).default(5000),
   GRAPHQL_INTROSPECTION: z.enum(['true', 'false']).optional(),
   PAGE_SIZE_MAX: z.coerce.number().int().min(1).max(1000).default(100),
+  CORS_ORIGINS: z.string().default(''),
 });
 
 const SECRET_VARS = ['KEYPLANE_ADMIN_TOKEN', 'KEYPLANE_MASTER_KEYS', 'KEYPLANE_FINGERPRINT_KEY'] as const;
@@ -41,6 +42,8 @@ export interface Config {
   masterKeys: string;
   fingerprintKey: string;
   providerTimeoutMs: number;
+  /** Browser origins allowed to call the API; empty: no CORS headers (same-origin or server-side callers). */
+  corsOrigins: string[];
   graphql: { maxDepth: number; maxComplexity: number; introspection: boolean; pageSizeMax: number };
 }
 
@@ -108,6 +111,7 @@ export function loadConfig(
     masterKeys: secrets.KEYPLANE_MASTER_KEYS!,
     fingerprintKey: secrets.KEYPLANE_FINGERPRINT_KEY!,
     providerTimeoutMs: e.PROVIDER_TIMEOUT_MS,
+    corsOrigins: Object.freeze(e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean)) as string[],
     graphql: Object.freeze({
       maxDepth: e.GRAPHQL_MAX_DEPTH,
       maxComplexity: e.GRAPHQL_MAX_COMPLEXITY,

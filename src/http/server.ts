@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ApolloServer } from '@apollo/server';
+import fastifyCors from '@fastify/cors';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { GraphQLError } from 'graphql';
@@ -50,6 +51,11 @@ export async function buildServer({ config, db, services, log }: ServerDeps): Pr
     plugins: [fastifyApolloDrainPlugin(app), complexityPlugin(schema, config.graphql.maxComplexity)],
   });
   await apollo.start();
+
+  if (config.corsOrigins.length > 0) {
+    // Explicit origins only: bearer tokens, not cookies, so no credentials mode is needed.
+    await app.register(fastifyCors, { origin: config.corsOrigins, methods: ['GET', 'POST'], maxAge: 600 });
+  }
 
   await app.register(fastifyApollo(apollo), {
     path: '/graphql',

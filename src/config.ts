@@ -25,6 +25,16 @@ const Env = z.object({
   GRAPHQL_INTROSPECTION: z.enum(['true', 'false']).optional(),
   PAGE_SIZE_MAX: z.coerce.number().int().min(1).max(1000).default(100),
   CORS_ORIGINS: z.string().default(''),
+  KEYPLANE_OPS_READONLY_TOKEN: z.string().min(32).optional(),
+  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_{}-]{1,64}$/).default('keyplane'),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(10),
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  VALIDATION_MAX_AGE_HOURS: z.coerce.number().min(1).max(24 * 90).default(24),
+  ROTATION_GRACE_HOURS: z.coerce.number().min(0).max(24 * 30).default(24),
+  SWEEP_CRON: z.string().min(9).default('0 3 * * *'),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60000).default(5000),
+  WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6),
+  OUTBOUND_ALLOW: z.string().default(''),
 });
 
 const SECRET_VARS = ['KEYPLANE_ADMIN_TOKEN', 'KEYPLANE_MASTER_KEYS', 'KEYPLANE_FINGERPRINT_KEY'] as const;
@@ -44,6 +54,16 @@ export interface Config {
   providerTimeoutMs: number;
   /** Browser origins allowed to call the API; empty: no CORS headers (same-origin or server-side callers). */
   corsOrigins: string[];
+  /** Read-only ops token for the queue dashboard and metrics (optional). */
+  opsReadonlyToken: string | null;
+  queue: { prefix: string; concurrency: number; metricsPort: number };
+  /** Re-validate keys whose last check is older than this; daily sweeps run on this cron (UTC). */
+  validationMaxAgeHours: number;
+  rotationGraceHours: number;
+  sweepCron: string;
+  webhook: { timeoutMs: number; maxAttempts: number };
+  /** Hosts (exact names) or CIDR ranges that outbound requests may reach although they are private. */
+  outboundAllow: string[];
   graphql: { maxDepth: number; maxComplexity: number; introspection: boolean; pageSizeMax: number };
 }
 
@@ -80,6 +100,10 @@ export function databaseUrlFromEnv(env: NodeJS.ProcessEnv = process.env): string
   return Env.shape.DATABASE_URL.parse(env.DATABASE_URL);
 }
 
+function list(value: string): string[] {
+  return Object.freeze(value.split(',').map((v) => v.trim()).filter(Boolean)) as string[];
+}
+
 export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
   warn: (msg: string) => void = (m) => process.stderr.write(m + '\n'),
@@ -111,7 +135,14 @@ export function loadConfig(
     masterKeys: secrets.KEYPLANE_MASTER_KEYS!,
     fingerprintKey: secrets.KEYPLANE_FINGERPRINT_KEY!,
     providerTimeoutMs: e.PROVIDER_TIMEOUT_MS,
-    corsOrigins: Object.freeze(e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean)) as string[],
+    corsOrigins: list(e.CORS_ORIGINS),
+    opsReadonlyToken: e.KEYPLANE_OPS_READONLY_TOKEN ?? null,
+    queue: Object.freeze({ prefix: e.QUEUE_PREFIX, concurrency: e.WORKER_CONCURRENCY, metricsPort: e.WORKER_METRICS_PORT }),
+    validationMaxAgeHours: e.VALIDATION_MAX_AGE_HOURS,
+    rotationGraceHours: e.ROTATION_GRACE_HOURS,
+    sweepCron: e.SWEEP_CRON,
+    webhook: Object.freeze({ timeoutMs: e.WEBHOOK_TIMEOUT_MS, maxAttempts: e.WEBHOOK_MAX_ATTEMPTS }),
+    outboundAllow: list(e.OUTBOUND_ALLOW),
     graphql: Object.freeze({
       maxDepth: e.GRAPHQL_MAX_DEPTH,
       maxComplexity: e.GRAPHQL_MAX_COMPLEXITY,

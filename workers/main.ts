@@ -1,5 +1,6 @@
 import 'reflect-metadata';
-import { parseKeyring, SecretBox } from '../src/crypto';
+import { Fingerprinter, parseKeyring, SecretBox } from '../src/crypto';
+import { NO_EVENTS } from '../src/events/types';
 import { createDataSource } from '../src/db/data-source';
 import { exitOnStartFailure, loadConfigOrExit, onShutdown } from '../src/lifecycle';
 import { createLogger } from '../src/logger';
@@ -18,9 +19,11 @@ async function main(): Promise<void> {
   const workerRedis = createRedis(config.redisUrl, 'worker');
   // The relay fails fast while Redis is down (and retries later) instead of holding outbox locks.
   const relayRedis = createRedis(config.redisUrl, 'producer');
-  const queues = createQueues(relayRedis);
+  const queues = createQueues(relayRedis, config.queue.prefix);
   const relay = startRelay(db, queues, log);
-  const workers = startWorkers(workerRedis, { db, box, timeoutMs: config.providerTimeoutMs }, log);
+  const fingerprinter = new Fingerprinter(Buffer.from(config.fingerprintKey, 'utf8'));
+  const deps = { db, box, fingerprinter, queues, events: NO_EVENTS, log, config, timeoutMs: config.providerTimeoutMs };
+  const workers = startWorkers(workerRedis, deps, log, { prefix: config.queue.prefix, concurrency: config.queue.concurrency });
   log.info({ queues: workers.map((w) => w.name) }, 'keyplane worker started');
 
   // Active jobs finish first (worker.close waits for them); then the connections go.

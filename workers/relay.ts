@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import type { Queues } from '../src/queue/queues';
-import type { QueueName } from '../src/queue/registry';
+import { jobOptions, type JobName, type JobPayloads, type QueueName } from '../src/queue/registry';
 
 interface OutboxRow {
   id: string;
@@ -25,7 +25,10 @@ export async function relayOnce(db: DataSource, queues: Queues, batchSize = 200)
     );
     if (rows.length === 0) return 0;
     for (const row of rows) {
-      await queues[row.queue].add(row.job_name, row.payload, { jobId: row.job_id });
+      const name = row.job_name as JobName;
+      // Options (deduplication, delay) come from the registry; the id is the one fixed at commit time.
+      const options = { ...jobOptions(name, row.payload as unknown as JobPayloads[typeof name]), jobId: row.job_id };
+      await queues[row.queue].add(name, row.payload, options);
     }
     await tx.query('UPDATE outbox SET sent_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])', [
       rows.map((r) => r.id),

@@ -1,6 +1,10 @@
+import { KeyReuseAlertEntity } from '../modules/alert/alert.entity';
 import { AuditEventEntity } from '../modules/audit/audit.entity';
+import { PlatformKeyEntity } from '../modules/platform-key/platform-key.entity';
+import { RotationReminderEntity } from '../modules/reminder/reminder.entity';
+import { WebhookAttemptEntity, WebhookDeliveryEntity } from '../modules/webhook/webhook.entity';
 import { CredentialEntity, CredentialVersionEntity } from '../modules/credential/credential.entity';
-import { GatewayCredentialEntity, GatewayEntity } from '../modules/gateway/gateway.entity';
+import { GatewayCredentialEntity, GatewayEntity, GatewayProviderModeEntity } from '../modules/gateway/gateway.entity';
 import { OutboxEntity } from '../modules/outbox/outbox.entity';
 import { ProviderEntity } from '../modules/provider/provider.entity';
 import { TenantEntity } from '../modules/tenant/tenant.entity';
@@ -16,4 +20,10 @@ export const ENTITIES = [
   ApiTokenEntity,
   AuditEventEntity,
   OutboxEntity,
+  GatewayProviderModeEntity,
+  KeyReuseAlertEntity,
+  RotationReminderEntity,
+  WebhookDeliveryEntity,
+  WebhookAttemptEntity,
+  PlatformKeyEntity,
 ];

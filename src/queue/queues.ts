@@ -1,7 +1,7 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { QUEUE_PREFIX } from './connection';
-import { JOBS, QUEUES, type JobName, type JobPayloads, type QueueName } from './registry';
+import { JOBS, jobOptions, QUEUES, type JobName, type JobPayloads, type QueueName } from './registry';
 
 /** Retries with exponential backoff (BullMQ adds jitter); failed jobs are kept for inspection. */
 export const DEFAULT_JOB_OPTIONS: JobsOptions = {
@@ -22,7 +22,7 @@ export function createQueues(connection: Redis, prefix = QUEUE_PREFIX): Queues {
 /** Typed enqueue over the registry: the job id is deterministic, so the same work is added once. */
 export async function enqueue<N extends JobName>(queues: Queues, name: N, payload: JobPayloads[N]): Promise<void> {
   const spec = JOBS[name];
-  await queues[spec.queue].add(name, payload, { jobId: spec.jobId(payload) });
+  await queues[spec.queue].add(name, payload, jobOptions(name, payload));
 }
 
 export async function closeQueues(queues: Queues): Promise<void> {

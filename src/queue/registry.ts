@@ -1,17 +1,12 @@
+import type { JobsOptions } from 'bullmq';
+
 /**
  * The one typed registry of queues, job names and payloads. Payloads carry ids only: BullMQ keeps
  * job data in Redis in clear text, so a processor reloads and decrypts what it needs.
  * Names are kebab-case without ':' (BullMQ uses ':' in its own keys).
  */
-export const QUEUES = ['credentials', 'gateways', 'maintenance'] as const;
+export const QUEUES = ['credentials', 'gateways', 'notifications', 'maintenance'] as const;
 export type QueueName = (typeof QUEUES)[number];
-
-export interface JobPayloads {
-  'validate-credential': { tenantId: string; credentialId: string; version: number };
-  'fingerprint-credential': { tenantId: string; credentialId: string; version: number };
-  'gateway-reload': { tenantId: string; gatewayId: string; configVersion: number; reason: ReloadReason };
-}
-export type JobName = keyof JobPayloads;
 
 export const RELOAD_REASONS = [
   'CREDENTIAL_ATTACHED',
@@ -23,11 +18,36 @@ export const RELOAD_REASONS = [
 ] as const;
 export type ReloadReason = (typeof RELOAD_REASONS)[number];
 
+export interface JobPayloads {
+  /** Check one stored key version against its provider. */
+  'validate-credential': { tenantId: string; credentialId: string; version: number };
+  /** Compare one version's fingerprint with every other stored key; raise or reopen alerts. */
+  'fingerprint-credential': { tenantId: string; credentialId: string; version: number };
+  /** Tell one gateway (signed webhook) that its config changed. Bursts coalesce per gateway. */
+  'gateway-reload': { tenantId: string; gatewayId: string; configVersion: number; reason: ReloadReason };
+  /** (Re)send one stored webhook delivery: reminders, and replays of dead letters. */
+  'deliver-webhook': { tenantId: string; deliveryId: string; replay: number };
+  /** Scheduled: enqueue validate-credential for every key whose last check is too old. */
+  'revalidation-sweep': Record<string, never>;
+  /** Scheduled: record rotation reminders at 14, 7 and 1 days before rotate-by, and overdue. */
+  'rotation-sweep': Record<string, never>;
+  /** Scheduled: retire PREVIOUS key versions whose grace period has ended. */
+  'retire-previous-sweep': Record<string, never>;
+  /** Started by a platform admin: fingerprint every stored key again, with progress. */
+  'fingerprint-rescan': { requestedAt: string };
+}
+export type JobName = keyof JobPayloads;
+
 interface JobSpec<N extends JobName> {
   queue: QueueName;
   /** Deterministic: the same logical work gets the same id, so a re-delivery is a no-op in BullMQ. */
   jobId: (payload: JobPayloads[N]) => string;
+  /** Extra BullMQ options for this job (deduplication, delay). */
+  options?: (payload: JobPayloads[N]) => JobsOptions;
 }
+
+/** How long reload notifications for one gateway are gathered into one. */
+export const RELOAD_COALESCE_MS = 1_000;
 
 export const JOBS: { [N in JobName]: JobSpec<N> } = {
   'validate-credential': {
@@ -41,5 +61,23 @@ export const JOBS: { [N in JobName]: JobSpec<N> } = {
   'gateway-reload': {
     queue: 'gateways',
     jobId: (p) => `gateway-reload-${p.gatewayId}-c${p.configVersion}`,
+    // Debounce: a burst of changes to one gateway becomes one notification of the newest version.
+    options: (p) => ({
+      delay: RELOAD_COALESCE_MS,
+      deduplication: { id: `gateway-reload-${p.gatewayId}`, ttl: RELOAD_COALESCE_MS, extend: true, replace: true },
+    }),
   },
+  'deliver-webhook': {
+    queue: 'notifications',
+    jobId: (p) => `deliver-webhook-${p.deliveryId}-r${p.replay}`,
+  },
+  'revalidation-sweep': { queue: 'maintenance', jobId: () => 'revalidation-sweep' },
+  'rotation-sweep': { queue: 'maintenance', jobId: () => 'rotation-sweep' },
+  'retire-previous-sweep': { queue: 'maintenance', jobId: () => 'retire-previous-sweep' },
+  'fingerprint-rescan': { queue: 'maintenance', jobId: (p) => `fingerprint-rescan-${p.requestedAt.replace(/[^0-9]/g, '')}` },
 };
+
+export function jobOptions<N extends JobName>(name: N, payload: JobPayloads[N]): JobsOptions {
+  const spec = JOBS[name];
+  return { jobId: spec.jobId(payload), ...(spec.options?.(payload) ?? {}) };
+}

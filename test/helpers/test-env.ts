@@ -11,4 +11,6 @@ export const TEST_ENV: Record<string, string> = {
   KEYPLANE_MASTER_KEYS: `1:${Buffer.alloc(32, 7).toString('base64')}`,
   KEYPLANE_FINGERPRINT_KEY: 'test-fingerprint-pepper-0123456789abcdef',
   PROVIDER_TIMEOUT_MS: '1500',
+  // Tests talk to fake providers and webhook receivers on loopback: allowed explicitly, as ops would.
+  OUTBOUND_ALLOW: '127.0.0.0/8,::1/128',
 };

@@ -1,16 +1,12 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { DataSource } from 'typeorm';
-import type { SecretBox } from '../../src/crypto';
 import { CREDENTIAL_PURPOSE } from '../../src/modules/credential/credential-material';
 import { testKey } from '../../src/providers/registry';
 import type { ApiShape, AuthScheme, KeyTestOutcome, KeyTestResult } from '../../src/providers/types';
 import type { JobPayloads } from '../../src/queue/registry';
+import type { ProcessorDeps } from './deps';
 
-export interface ValidateDeps {
-  db: DataSource;
-  box: SecretBox;
-  timeoutMs: number;
-}
+export type ValidateDeps = Pick<ProcessorDeps, 'db' | 'box' | 'timeoutMs'>;
 
 const WORKING: KeyTestOutcome[] = ['VALID', 'VALID_NO_QUOTA', 'VALID_RESTRICTED'];
 const RETRY: KeyTestOutcome[] = ['RATE_LIMITED', 'PROVIDER_UNAVAILABLE'];

@@ -14,7 +14,7 @@ export async function bumpGatewaysInTx(
 ): Promise<string[]> {
   const rows: { id: string; config_version: number }[] = await tx.query(
     `UPDATE gateways g
-        SET config_version = g.config_version + 1, updated_at = now()
+        SET config_version = g.config_version + 1, config_changed_at = now(), updated_at = now()
       WHERE g.tenant_id = $1
         AND ($2::uuid IS NULL OR g.id = $2::uuid)
         AND ($3::uuid IS NULL OR EXISTS (

@@ -41,6 +41,11 @@ export class GatewayEntity {
   @Column('bytea', { name: 'signing_wrapped_key' }) signingWrappedKey!: Buffer;
   @Column('bytea', { name: 'signing_ciphertext' }) signingCiphertext!: Buffer;
   @Column('int', { name: 'config_version', default: 1 }) configVersion!: number;
+  /** When config_version last changed: drift is measured from here. */
+  @Column('timestamptz', { name: 'config_changed_at', default: () => 'now()' }) configChangedAt!: Date;
+  /** The version the gateway last pulled, and when (null: never pulled). */
+  @Column('int', { name: 'pulled_config_version', nullable: true }) pulledConfigVersion!: number | null;
+  @Column('timestamptz', { name: 'pulled_at', nullable: true }) pulledAt!: Date | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
   @Column('timestamptz', { name: 'key_rotated_at', nullable: true }) keyRotatedAt!: Date | null;
@@ -69,4 +74,20 @@ export class GatewayCredentialEntity {
   provider?: ProviderEntity;
   @Column('int') priority!: number;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+}
+
+/** A per-provider override of the gateway's credential mode. */
+@Entity({ name: 'gateway_provider_modes' })
+@Check('ck_gateway_provider_modes_mode', `"credential_mode" IN ('USER_PROVIDED', 'BUNDLED', 'HYBRID')`)
+export class GatewayProviderModeEntity {
+  @PrimaryColumn('uuid', { name: 'gateway_id' }) gatewayId!: string;
+  @PrimaryColumn('uuid', { name: 'provider_id' }) providerId!: string;
+  @ManyToOne(() => GatewayEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'gateway_id', foreignKeyConstraintName: 'fk_gateway_provider_modes_gateway' })
+  gateway?: GatewayEntity;
+  @ManyToOne(() => ProviderEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'provider_id', foreignKeyConstraintName: 'fk_gateway_provider_modes_provider' })
+  provider?: ProviderEntity;
+  @Column('uuid', { name: 'tenant_id' }) tenantId!: string;
+  @Column('text', { name: 'credential_mode' }) credentialMode!: CredentialMode;
 }

@@ -13,7 +13,7 @@ export async function enqueueInTx<N extends JobName>(
 ): Promise<void> {
   const spec = JOBS[name];
   await manager.insert(OutboxEntity, {
-    tenantId: payload.tenantId,
+    tenantId: 'tenantId' in payload ? (payload.tenantId as string) : null,
     queue: spec.queue,
     jobName: name,
     jobId: spec.jobId(payload),

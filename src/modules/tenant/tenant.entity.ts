@@ -13,6 +13,11 @@ export class TenantEntity {
   @Column('text') slug!: string;
   @Column('text', { name: 'byok_mode', default: 'BYOK' }) byokMode!: ByokMode;
   @Column('int', { name: 'rotation_policy_days', default: 90 }) rotationPolicyDays!: number;
+  /** Where rotation reminders and other tenant notifications are POSTed, signed like gateway webhooks. */
+  @Column('text', { name: 'notification_webhook_url', nullable: true }) notificationWebhookUrl!: string | null;
+  @Column('int', { name: 'notification_kek_version', nullable: true }) notificationKekVersion!: number | null;
+  @Column('bytea', { name: 'notification_wrapped_key', nullable: true }) notificationWrappedKey!: Buffer | null;
+  @Column('bytea', { name: 'notification_ciphertext', nullable: true }) notificationCiphertext!: Buffer | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
 }

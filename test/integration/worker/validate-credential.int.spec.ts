@@ -1,21 +1,12 @@
-import { randomUUID } from 'node:crypto';
-import type { Worker } from 'bullmq';
-import { createRedis } from '../../../src/queue/connection';
-import { closeQueues, createQueues, type Queues } from '../../../src/queue/queues';
-import { createLogger } from '../../../src/logger';
 import { relayOnce } from '../../../workers/relay';
-import { startWorkers } from '../../../workers/worker';
 import { expectOk, openaiKey, tenantWithTokens, uniqueSlug } from '../../factories';
 import { startFakeProvider, type FakeProvider } from '../../fakes/fake-provider';
 import { startTestApp, type TestApp } from '../../helpers/test-app';
+import { startTestWorkers, type TestWorkers } from '../../helpers/test-worker';
 
 let t: TestApp;
 let fake: FakeProvider;
-let queues: Queues;
-let workers: Worker[];
-const prefix = `kp-test-${randomUUID().slice(0, 8)}`;
-const producer = createRedis('redis://127.0.0.1:6379', 'producer');
-const workerRedis = createRedis('redis://127.0.0.1:6379', 'worker');
+let w: TestWorkers;
 let providerId: string;
 
 beforeAll(async () => {
@@ -29,24 +20,17 @@ beforeAll(async () => {
     'upsertProvider',
   );
   providerId = res.provider.id;
-  // Work queued by other suites in this database is not this suite's to run.
-  await t.app.db.query('UPDATE outbox SET sent_at = now() WHERE sent_at IS NULL');
-  queues = createQueues(producer, prefix);
-  workers = startWorkers(workerRedis, { db: t.app.db, box: t.app.services.box, timeoutMs: 1000 }, createLogger('silent'), { prefix });
+  w = await startTestWorkers(t);
 });
 
 afterAll(async () => {
-  await Promise.all(workers.map((w) => w.close()));
-  await Promise.all(Object.values(queues).map((q) => q.obliterate({ force: true })));
-  await closeQueues(queues);
-  producer.disconnect();
-  workerRedis.disconnect();
+  await w.close();
   await fake.close();
   await t.close();
 });
 
 async function relayAndWait(credentialId: string, predicate: (row: any) => boolean): Promise<any> {
-  await relayOnce(t.app.db, queues);
+  await w.relay();
   for (let i = 0; i < 100; i++) {
     const [row] = await t.app.db.query('SELECT * FROM credentials WHERE id = $1', [credentialId]);
     if (predicate(row)) return row;
@@ -120,10 +104,10 @@ it('relays each outbox row once and leaves only ids in Redis job data', async ()
   const secret = openaiKey();
   fake.allow(secret);
   const id = await create(admin, tenant.id, secret);
-  const moved = await relayOnce(t.app.db, queues);
+  const moved = await relayOnce(t.app.db, w.queues);
   expect(moved).toBe(2);
-  expect(await relayOnce(t.app.db, queues)).toBe(0);
-  const job = await queues.credentials.getJob(`validate-credential-${id}-v1`);
+  expect(await relayOnce(t.app.db, w.queues)).toBe(0);
+  const job = await w.queues.credentials.getJob(`validate-credential-${id}-v1`);
   expect(job?.data).toEqual({ tenantId: tenant.id, credentialId: id, version: 1 });
   expect(JSON.stringify(job?.data)).not.toContain(secret.slice(-12));
 });

@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto';
+import type { Worker } from 'bullmq';
+import { loadConfig } from '../../src/config';
+import { NO_EVENTS, type EventPublisher } from '../../src/events/types';
+import { createLogger } from '../../src/logger';
+import { createRedis } from '../../src/queue/connection';
+import { closeQueues, createQueues, type Queues } from '../../src/queue/queues';
+import type { ProcessorDeps } from '../../workers/processors';
+import { relayOnce } from '../../workers/relay';
+import { startWorkers } from '../../workers/worker';
+import type { TestApp } from './test-app';
+import { TEST_ENV } from './test-env';
+
+export const TEST_REDIS_URL = process.env.KEYPLANE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export interface TestWorkers {
+  prefix: string;
+  queues: Queues;
+  workers: Worker[];
+  deps: ProcessorDeps;
+  /** Moves the outbox to this run's queues (call it after the mutations of a test). */
+  relay(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * Real BullMQ workers on real Redis, under a prefix of their own so runs never see each other's
+ * jobs. Outbox rows written before start-up belong to other suites and are marked sent.
+ */
+export async function startTestWorkers(
+  t: TestApp,
+  options: { env?: Record<string, string>; events?: EventPublisher; concurrency?: number; timeoutMs?: number } = {},
+): Promise<TestWorkers> {
+  const prefix = `kp-test-${randomUUID().slice(0, 8)}`;
+  const config = loadConfig({ ...process.env, ...TEST_ENV, ...options.env, QUEUE_PREFIX: prefix });
+  const producer = createRedis(TEST_REDIS_URL, 'producer');
+  const workerRedis = createRedis(TEST_REDIS_URL, 'worker');
+  const queues = createQueues(producer, prefix);
+  await t.app.db.query('UPDATE outbox SET sent_at = now() WHERE sent_at IS NULL');
+  const deps: ProcessorDeps = {
+    db: t.app.db,
+    box: t.app.services.box,
+    fingerprinter: t.app.services.fingerprinter,
+    queues,
+    events: options.events ?? NO_EVENTS,
+    log: createLogger('silent'),
+    config,
+    timeoutMs: options.timeoutMs ?? 1000,
+  };
+  const workers = startWorkers(workerRedis, deps, deps.log, { prefix, concurrency: options.concurrency ?? 5 });
+  return {
+    prefix,
+    queues,
+    workers,
+    deps,
+    relay: () => relayOnce(t.app.db, queues),
+    async close() {
+      await Promise.all(workers.map((w) => w.close()));
+      await Promise.all(Object.values(queues).map((q) => q.obliterate({ force: true })));
+      await closeQueues(queues);
+      producer.disconnect();
+      workerRedis.disconnect();
+    },
+  };
+}
+
+/** Polls until `check` returns a value (not undefined/null/false), or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | null | undefined | false>, timeoutMs = 5000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > until) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

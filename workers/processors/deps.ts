@@ -1,0 +1,20 @@
+import type { Logger } from 'pino';
+import type { DataSource } from 'typeorm';
+import type { Config } from '../../src/config';
+import type { Fingerprinter, SecretBox } from '../../src/crypto';
+import type { EventPublisher } from '../../src/events/types';
+import type { Queues } from '../../src/queue/queues';
+
+/** What processors may use. Each processor takes only the fields it needs (Pick<>). */
+export interface ProcessorDeps {
+  db: DataSource;
+  box: SecretBox;
+  fingerprinter: Fingerprinter;
+  /** For fan-out from sweeps and follow-up work; same prefix as the workers. */
+  queues: Queues;
+  events: EventPublisher;
+  log: Logger;
+  config: Readonly<Config>;
+  /** Provider request timeout (config.providerTimeoutMs; tests shorten it). */
+  timeoutMs: number;
+}

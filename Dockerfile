@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-# Keyplane image: the API by default (`node dist/src/main.js`); `npm run migrate` applies migrations.
+# Keyplane image: the API by default (`node dist/src/main.js`); the workers with
+# `node dist/workers/main.js`; `npm run migrate` applies migrations.
 
 # --- build: compile with every dependency, then drop the dev ones -------------------------------
 FROM node:20-bookworm-slim AS build
@@ -22,5 +23,6 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 # Files stay root-owned and read-only to the process: in production it writes nothing to disk.
 USER node
-EXPOSE 4000
+# 4000: the API (GraphQL, subscriptions, /metrics, /admin/queues). 9464: worker /metrics.
+EXPOSE 4000 9464
 CMD ["node", "dist/src/main.js"]

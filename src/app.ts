@@ -25,7 +25,9 @@ export async function createApp(config: Readonly<Config>, log: Logger): Promise<
     db,
     services,
     async close() {
+      // WebSockets close first (preClose), HTTP drains, then the ops Redis connections (onClose).
       await server.close();
+      await services.keyRescans.close();
       await db.destroy();
     },
   };

@@ -29,6 +29,9 @@ const Env = z.object({
   QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_{}-]{1,64}$/).default('keyplane'),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(10),
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  // A job whose worker stops renewing its lock (crash, SIGKILL) is retried elsewhere after these.
+  WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(1000).max(600000).default(30000),
+  WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).max(600000).default(30000),
   VALIDATION_MAX_AGE_HOURS: z.coerce.number().min(1).max(24 * 90).default(24),
   ROTATION_GRACE_HOURS: z.coerce.number().min(0).max(24 * 30).default(24),
   SWEEP_CRON: z.string().min(9).default('0 3 * * *'),
@@ -56,7 +59,7 @@ export interface Config {
   corsOrigins: string[];
   /** Read-only ops token for the queue dashboard and metrics (optional). */
   opsReadonlyToken: string | null;
-  queue: { prefix: string; concurrency: number; metricsPort: number };
+  queue: { prefix: string; concurrency: number; metricsPort: number; lockDurationMs: number; stalledIntervalMs: number };
   /** Re-validate keys whose last check is older than this; daily sweeps run on this cron (UTC). */
   validationMaxAgeHours: number;
   rotationGraceHours: number;
@@ -137,7 +140,13 @@ export function loadConfig(
     providerTimeoutMs: e.PROVIDER_TIMEOUT_MS,
     corsOrigins: list(e.CORS_ORIGINS),
     opsReadonlyToken: e.KEYPLANE_OPS_READONLY_TOKEN ?? null,
-    queue: Object.freeze({ prefix: e.QUEUE_PREFIX, concurrency: e.WORKER_CONCURRENCY, metricsPort: e.WORKER_METRICS_PORT }),
+    queue: Object.freeze({
+      prefix: e.QUEUE_PREFIX,
+      concurrency: e.WORKER_CONCURRENCY,
+      metricsPort: e.WORKER_METRICS_PORT,
+      lockDurationMs: e.WORKER_LOCK_DURATION_MS,
+      stalledIntervalMs: e.WORKER_STALLED_INTERVAL_MS,
+    }),
     validationMaxAgeHours: e.VALIDATION_MAX_AGE_HOURS,
     rotationGraceHours: e.ROTATION_GRACE_HOURS,
     sweepCron: e.SWEEP_CRON,

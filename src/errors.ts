@@ -29,6 +29,8 @@ export const USER_ERROR_CODES = [
   'CREDENTIAL_REVOKED',
   'ALREADY_REVOKED',
   'CONFIRMATION_MISMATCH',
+  'DELIVERY_NOT_DEAD',
+  'ALERT_RESOLVED',
 ] as const;
 export type UserErrorCode = (typeof USER_ERROR_CODES)[number];
 

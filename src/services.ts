@@ -2,16 +2,24 @@ import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import type { Config } from './config';
 import { Fingerprinter, parseKeyring, SecretBox } from './crypto';
+import { outboundFor } from './outbound';
+import { AlertService } from './modules/alert/alert.service';
+import { KeyRescanService } from './modules/alert/key-rescan.service';
+import { RescanStatusReader } from './modules/alert/rescan-status';
 import { AuditService } from './modules/audit/audit.service';
 import { AuthService } from './modules/auth/auth.service';
 import { TenantScope } from './modules/auth/tenant-scope';
 import { CredentialService } from './modules/credential/credential.service';
 import { GatewayService } from './modules/gateway/gateway.service';
+import { GatewayResolveService } from './modules/gateway/gateway-resolve.service';
+import { PlatformKeyService } from './modules/platform-key/platform-key.service';
 import { KeyTestService } from './modules/provider/key-test.service';
 import { ProviderService } from './modules/provider/provider.service';
+import { ReminderService } from './modules/reminder/reminder.service';
 import { RevertService } from './modules/tenant/revert.service';
 import { TenantService } from './modules/tenant/tenant.service';
 import { TokenService } from './modules/token/token.service';
+import { WebhookService } from './modules/webhook/webhook.service';
 
 /** Wires the services once at start-up; each receives only what it uses. */
 export function createServices(config: Readonly<Config>, db: DataSource, log: Logger) {
@@ -23,14 +31,24 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
     fingerprinter,
     scope: new TenantScope(db),
     auth: new AuthService(db, config.adminToken, (error) => log.warn({ err: error }, 'could not record token use')),
-    tenants: new TenantService(db),
+    tenants: new TenantService(db, box),
     revert: new RevertService(db),
     tokens: new TokenService(db),
     providers,
-    keyTest: new KeyTestService(db, providers, config.providerTimeoutMs),
+    keyTest: new KeyTestService(db, providers, config.providerTimeoutMs, outboundFor(config)),
     credentials: new CredentialService(db, { box, fingerprinter }, providers),
     gateways: new GatewayService(db, box),
+    gatewayConfig: new GatewayResolveService(db, box, (details, message) => log.warn(details, message)),
+    platformKeys: new PlatformKeyService(db, box, providers),
     audit: new AuditService(db),
+    alerts: new AlertService(db),
+    // Read-only view of the maintenance queue (rescan progress); app.close() closes it.
+    keyRescans: new KeyRescanService(
+      db,
+      new RescanStatusReader(config.redisUrl, config.queue.prefix, (e) => log.warn({ err: { name: e.name, message: e.message } }, 'rescan status redis error')),
+    ),
+    reminders: new ReminderService(db),
+    webhooks: new WebhookService(db),
   };
 }
 

@@ -1,18 +1,23 @@
 import 'reflect-metadata';
 import { Fingerprinter, parseKeyring, SecretBox } from '../src/crypto';
-import { NO_EVENTS } from '../src/events/types';
+import { createRedisEvents } from '../src/events/redis-events';
 import { createDataSource } from '../src/db/data-source';
 import { exitOnStartFailure, loadConfigOrExit, onShutdown } from '../src/lifecycle';
 import { createLogger } from '../src/logger';
+import { outboundFor } from '../src/outbound';
 import { createRedis } from '../src/queue/connection';
 import { closeQueues, createQueues } from '../src/queue/queues';
+import { startWorkerMetrics } from './metrics';
 import { startRelay } from './relay';
+import { upsertSchedulers } from './schedulers';
 import { startWorkers } from './worker';
 
 /** Worker process: no HTTP API, never runs migrations. Several copies may run at once. */
 async function main(): Promise<void> {
   const config = loadConfigOrExit('keyplane-worker');
   const log = createLogger(config.logLevel).child({ process: 'worker' });
+  // A malformed OUTBOUND_ALLOW fails here, at boot, not on the first webhook or key check.
+  outboundFor(config);
   const db = createDataSource(config.databaseUrl, config.databasePoolSize);
   await db.initialize();
   const box = new SecretBox(parseKeyring(config.masterKeys));
@@ -20,16 +25,29 @@ async function main(): Promise<void> {
   // The relay fails fast while Redis is down (and retries later) instead of holding outbox locks.
   const relayRedis = createRedis(config.redisUrl, 'producer');
   const queues = createQueues(relayRedis, config.queue.prefix);
+  await upsertSchedulers(queues, config);
   const relay = startRelay(db, queues, log);
   const fingerprinter = new Fingerprinter(Buffer.from(config.fingerprintKey, 'utf8'));
-  const deps = { db, box, fingerprinter, queues, events: NO_EVENTS, log, config, timeoutMs: config.providerTimeoutMs };
-  const workers = startWorkers(workerRedis, deps, log, { prefix: config.queue.prefix, concurrency: config.queue.concurrency });
-  log.info({ queues: workers.map((w) => w.name) }, 'keyplane worker started');
+  // Live events for open settings pages (GraphQL subscriptions on the API), ids only.
+  const events = createRedisEvents(config.redisUrl, config.queue.prefix, log);
+  const deps = { db, box, fingerprinter, queues, events, log, config, timeoutMs: config.providerTimeoutMs };
+  const workers = startWorkers(workerRedis, deps, log, {
+    prefix: config.queue.prefix,
+    concurrency: config.queue.concurrency,
+    lockDurationMs: config.queue.lockDurationMs,
+    stalledIntervalMs: config.queue.stalledIntervalMs,
+  });
+  // WORKER_METRICS_PORT=0 turns the metrics server off.
+  const connected = () => relayRedis.status === 'ready';
+  const metrics = config.queue.metricsPort > 0 ? await startWorkerMetrics({ port: config.queue.metricsPort, workers, queues, log, connected }) : null;
+  log.info({ queues: workers.map((w) => w.name), metricsPort: metrics?.port ?? null }, 'keyplane worker started');
 
   // Active jobs finish first (worker.close waits for them); then the connections go.
   onShutdown(log, 30_000, async () => {
     await relay.stop();
     await Promise.all(workers.map((w) => w.close()));
+    await metrics?.close();
+    await events.close();
     await closeQueues(queues);
     workerRedis.disconnect();
     relayRedis.disconnect();

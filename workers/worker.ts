@@ -1,4 +1,4 @@
-import { Worker, type Job } from 'bullmq';
+import { MetricsTime, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { QUEUE_PREFIX } from '../src/queue/connection';
@@ -10,7 +10,7 @@ export function startWorkers(
   connection: Redis,
   deps: ProcessorDeps,
   log: Logger,
-  options: { concurrency?: number; prefix?: string } = {},
+  options: { concurrency?: number; prefix?: string; lockDurationMs?: number; stalledIntervalMs?: number } = {},
 ): Worker[] {
   return QUEUES.filter((queue) => hasProcessors(queue)).map((queue) => {
     const worker = new Worker(
@@ -20,7 +20,16 @@ export function startWorkers(
         if (!processor) throw new Error(`no processor for job ${job.name}`);
         return (processor as (d: ProcessorDeps, j: Job) => Promise<unknown>)(deps, job);
       },
-      { connection, prefix: options.prefix ?? QUEUE_PREFIX, concurrency: options.concurrency ?? 10 },
+      {
+        connection,
+        prefix: options.prefix ?? QUEUE_PREFIX,
+        concurrency: options.concurrency ?? 10,
+        // Per-minute completed/failed counts, kept a week: the queue dashboard's charts read them.
+        metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
+        // A crashed worker's jobs go back to the queue once its lock lapses (BullMQ defaults: 30 s each).
+        ...(options.lockDurationMs ? { lockDuration: options.lockDurationMs } : {}),
+        ...(options.stalledIntervalMs ? { stalledInterval: options.stalledIntervalMs } : {}),
+      },
     );
     // Job data is ids only, and errors carry no provider text, so both are safe to log.
     worker.on('failed', (job, error) =>

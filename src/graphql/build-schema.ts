@@ -2,14 +2,20 @@ import 'reflect-metadata';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema, type ContainerType } from 'type-graphql';
 import './enums';
+import { AlertResolver } from '../modules/alert/alert.resolver';
 import { AuditResolver } from '../modules/audit/audit.resolver';
 import { ViewerResolver } from '../modules/auth/viewer.resolver';
 import { CredentialResolver } from '../modules/credential/credential.resolver';
 import { GatewayAttachmentResolver, GatewayResolver } from '../modules/gateway/gateway.resolver';
+import { LiveResolver } from '../modules/live/live.resolver';
+import { PlatformKeyResolver } from '../modules/platform-key/platform-key.resolver';
 import { ProviderResolver } from '../modules/provider/provider.resolver';
+import { ReminderResolver } from '../modules/reminder/reminder.resolver';
 import { TenantResolver } from '../modules/tenant/tenant.resolver';
 import { TokenResolver } from '../modules/token/token.resolver';
+import { WebhookResolver } from '../modules/webhook/webhook.resolver';
 import { authChecker } from './auth-checker';
+import { NO_PUBSUB } from './subscriptions';
 
 export const RESOLVERS = [
   ViewerResolver,
@@ -20,6 +26,11 @@ export const RESOLVERS = [
   GatewayResolver,
   GatewayAttachmentResolver,
   AuditResolver,
+  AlertResolver,
+  PlatformKeyResolver,
+  ReminderResolver,
+  WebhookResolver,
+  LiveResolver,
 ] as const;
 
 /** Resolver instances are built once with their dependencies (constructor injection, no framework). */
@@ -40,6 +51,8 @@ export async function buildKeyplaneSchema(container?: ContainerType): Promise<Gr
     authChecker,
     // Input rules live in the services and come back as userErrors; type-graphql only types.
     validate: false,
+    // Subscriptions bring their own tenant-checked streams (src/graphql/subscriptions.ts).
+    pubSub: NO_PUBSUB,
     container: container ?? { get: () => { throw new Error('schema built without services'); } },
   });
 }

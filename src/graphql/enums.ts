@@ -6,6 +6,10 @@ import { BYOK_MODES } from '../modules/tenant/tenant.entity';
 import { TENANT_ROLES } from '../modules/token/token.entity';
 import { ACTOR_TYPES } from '../modules/audit/audit.entity';
 import { API_SHAPES, AUTH_SCHEMES, KEY_TEST_OUTCOMES } from '../providers/types';
+import { ALERT_SCOPES, ALERT_SEVERITIES, ALERT_STATUSES } from '../modules/alert/alert.entity';
+import { RESCAN_STATES } from '../modules/alert/key-reuse.rules';
+import { REMINDER_THRESHOLDS } from '../modules/reminder/reminder.entity';
+import { DELIVERY_STATUSES, ERROR_CLASSES, WEBHOOK_KINDS } from '../modules/webhook/webhook.entity';
 
 /** type-graphql wants an object; our enums are const arrays shared with the entities. */
 function asEnum<T extends string>(values: readonly T[]): { [K in T]: K } {
@@ -58,3 +62,41 @@ registerEnumType(KeyTestOutcomeEnum, {
   },
 });
 registerEnumType(UserErrorCodeEnum, { name: 'UserErrorCode', description: 'Machine-readable reason for a userErrors entry.' });
+export const ReminderThresholdEnum = asEnum(REMINDER_THRESHOLDS);
+export const DeliveryStatusEnum = asEnum(DELIVERY_STATUSES);
+registerEnumType(ReminderThresholdEnum, {
+  name: 'ReminderThreshold',
+  description: 'How close a key is to its rotate-by date: 14, 7 or 1 days before, or past it.',
+});
+registerEnumType(DeliveryStatusEnum, {
+  name: 'WebhookDeliveryStatus',
+  description: 'Where a webhook message is: not sent yet, delivered, being retried, or given up (dead letter).',
+});
+export const AlertSeverityEnum = asEnum(ALERT_SEVERITIES);
+export const AlertScopeEnum = asEnum(ALERT_SCOPES);
+export const AlertStatusEnum = asEnum(ALERT_STATUSES);
+export const RescanStateEnum = asEnum(RESCAN_STATES);
+registerEnumType(AlertSeverityEnum, { name: 'KeyReuseAlertSeverity', description: 'INFO: shared within the tenant; WARNING: with another tenant; HIGH: an OAuth token shared with another tenant.' });
+registerEnumType(AlertScopeEnum, { name: 'KeyReuseAlertScope', description: 'Where else the key is stored: in the same tenant or in another one.' });
+registerEnumType(AlertStatusEnum, { name: 'KeyReuseAlertStatus', description: 'OPEN, ACKNOWLEDGED or DISMISSED by a person, or RESOLVED once the credential no longer holds the key.' });
+registerEnumType(RescanStateEnum, { name: 'KeyRescanState', description: 'QUEUED (not yet in the queue), WAITING, ACTIVE, COMPLETED or FAILED.' });
+export const WebhookKindEnum = asEnum(WEBHOOK_KINDS);
+export const WebhookErrorClassEnum = asEnum(ERROR_CLASSES);
+registerEnumType(WebhookKindEnum, {
+  name: 'WebhookKind',
+  description: "What a webhook message is about: a gateway's config changed, or a key is due for rotation.",
+});
+registerEnumType(WebhookErrorClassEnum, {
+  name: 'WebhookErrorClass',
+  description: "Why a webhook attempt failed, coarsely. The receiver's response body is never kept or shown.",
+  valuesConfig: {
+    TIMEOUT: { description: 'No complete answer within WEBHOOK_TIMEOUT_MS.' },
+    CONNECTION: { description: 'The connection failed (DNS, refused, reset, TLS).' },
+    HTTP_4XX: { description: 'The receiver answered 4xx.' },
+    HTTP_5XX: { description: 'The receiver answered 5xx (or another non-2xx status).' },
+    REDIRECT: { description: 'The receiver answered with a redirect, which is never followed.' },
+    BLOCKED_ADDRESS: { description: 'The URL resolves to a private, loopback, link-local or metadata address; not retried.' },
+    INVALID_URL: { description: 'The URL is not an absolute http(s) URL; not retried.' },
+    NO_URL: { description: 'No webhook URL or signing secret is configured; not retried.' },
+  },
+});

@@ -15,7 +15,8 @@ import { createFormatError, safeError } from '../graphql/errors';
 import { complexityPlugin, depthLimit } from '../graphql/limits';
 import { createLoaders } from '../graphql/loaders';
 import type { Services } from '../services';
-import { registerHealthRoutes } from './health';
+import { registerGatewayConfigRoute } from './gateway-config.route';
+import { registerOps } from './ops';
 
 export interface ServerDeps {
   config: Readonly<Config>;
@@ -39,6 +40,8 @@ export async function buildServer({ config, db, services, log }: ServerDeps): Pr
 
   const pageMax = (first: number) => checkPageSize(first, config.graphql.pageSizeMax);
   const schema = await buildKeyplaneSchema(resolverContainer((cls) => new (cls as never as new (...a: unknown[]) => object)(services, pageMax)));
+  // Health, metrics, queue dashboard, subscriptions; first, so its HTTP metrics hook sees every route.
+  const ops = await registerOps(app, { config, db, services, log, schema });
 
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
@@ -48,7 +51,7 @@ export async function buildServer({ config, db, services, log }: ServerDeps): Pr
     includeStacktraceInErrorResponses: false,
     validationRules: [depthLimit(config.graphql.maxDepth)],
     formatError: createFormatError(log),
-    plugins: [fastifyApolloDrainPlugin(app), complexityPlugin(schema, config.graphql.maxComplexity)],
+    plugins: [fastifyApolloDrainPlugin(app), complexityPlugin(schema, config.graphql.maxComplexity), ops.apolloPlugin],
   });
   await apollo.start();
 
@@ -73,6 +76,6 @@ export async function buildServer({ config, db, services, log }: ServerDeps): Pr
     },
   });
 
-  registerHealthRoutes(app, db);
+  registerGatewayConfigRoute(app, { services });
   return app;
 }

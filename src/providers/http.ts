@@ -1,7 +1,9 @@
 /**
  * The only place that talks HTTP to providers. Everything here is about bounding what a provider
- * (or a misconfigured custom base URL) can do to us: time, body size, redirects.
+ * (or a misconfigured custom base URL) can do to us: time, body size, redirects, and (through the
+ * outbound client's address policy) which hosts a request may reach at all.
  */
+import { OutboundClient } from '../outbound';
 
 /** Bodies we need (model lists, error envelopes) are far below this; anything bigger is not ours to parse. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -9,7 +11,7 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 export interface HttpResponse {
   kind: 'response';
   status: number;
-  headers: Headers;
+  headers: HeaderSource;
   /** Parsed JSON, or null when the body was empty, not JSON, or over MAX_BODY_BYTES. */
   json: unknown;
   latencyMs: number;
@@ -17,7 +19,10 @@ export interface HttpResponse {
 
 export interface HttpFailure {
   kind: 'timeout' | 'network';
-  /** A system error code such as ECONNREFUSED when one was available; never an error message. */
+  /**
+   * A system error code such as ECONNREFUSED, or BLOCKED_ADDRESS / INVALID_URL from the outbound
+   * policy, when one was available; never an error message.
+   */
   code: string | null;
   timeoutMs: number;
   latencyMs: number;
@@ -28,72 +33,40 @@ export type HttpResult = HttpResponse | HttpFailure;
 export interface HttpGetOptions {
   timeoutMs: number;
   signal?: AbortSignal;
+  /**
+   * The guarded client (OUTBOUND_ALLOW policy). Every production caller passes one; without it
+   * the request goes out unguarded, which only direct library use and the validator tests do.
+   */
+  outbound?: OutboundClient;
 }
+
+let unguarded: OutboundClient | null = null;
 
 /**
  * GET with one deadline for connect, headers and body. An abort from the caller's own signal is
  * rethrown (the caller is shutting down and must not record an outcome); everything else is
- * reported as a typed failure so callers never see raw fetch errors.
+ * reported as a typed failure so callers never see raw transport errors. Redirects are not followed:
+ * one could carry the key header to a host the tenant never configured.
  */
 export async function httpGet(
   url: string,
   headers: Record<string, string>,
   options: HttpGetOptions,
 ): Promise<HttpResult> {
-  const started = performance.now();
-  const elapsed = (): number => Math.round(performance.now() - started);
-  // AbortSignal.timeout throws on negative or fractional input; a caller's odd value should still time out.
-  const deadline = AbortSignal.timeout(Math.max(1, Math.floor(options.timeoutMs) || 1));
-  const outer = options.signal;
-  const signal = outer ? AbortSignal.any([deadline, outer]) : deadline;
-
-  try {
-    // manual: a redirect could carry the key header to a host the tenant never configured.
-    const res = await fetch(url, { method: 'GET', headers, redirect: 'manual', signal });
-    const json = await readJsonCapped(res);
-    return { kind: 'response', status: res.status, headers: res.headers, json, latencyMs: elapsed() };
-  } catch (err) {
-    if (outer?.aborted) throw outer.reason ?? err;
-    const kind = deadline.aborted ? 'timeout' : 'network';
-    return { kind, code: kind === 'network' ? systemCode(err) : null, timeoutMs: options.timeoutMs, latencyMs: elapsed() };
+  const client = options.outbound ?? (unguarded ??= new OutboundClient(null));
+  const res = await client.request(url, {
+    method: 'GET',
+    headers,
+    timeoutMs: options.timeoutMs,
+    signal: options.signal,
+    readJsonUpTo: MAX_BODY_BYTES,
+  });
+  if (res.kind === 'response') {
+    return { kind: 'response', status: res.status, headers: res.headers, json: res.json, latencyMs: res.latencyMs };
   }
-}
-
-async function readJsonCapped(res: Response): Promise<unknown> {
-  if (!res.body) return null;
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > MAX_BODY_BYTES) {
-      // A truncated document would not parse anyway; stop paying for the transfer.
-      await reader.cancel().catch(() => undefined);
-      return null;
-    }
-    chunks.push(value);
-  }
-  if (total === 0) return null;
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-  } catch {
-    return null;
-  }
-}
-
-/** Only a code shaped like an errno / undici code is kept: messages can contain URLs or more. */
-function systemCode(err: unknown): string | null {
-  const seen = new Set<unknown>();
-  let cur: unknown = err;
-  while (cur && typeof cur === 'object' && !seen.has(cur)) {
-    seen.add(cur);
-    const code = (cur as { code?: unknown }).code;
-    if (typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,40}$/.test(code)) return code;
-    cur = (cur as { cause?: unknown }).cause;
-  }
-  return null;
+  const kind = res.errorClass === 'TIMEOUT' && res.code === null ? 'timeout' : 'network';
+  const code = res.errorClass === 'BLOCKED_ADDRESS' || res.errorClass === 'INVALID_URL' ? res.errorClass : res.code;
+  return { kind, code: kind === 'network' ? code : null, timeoutMs: options.timeoutMs, latencyMs: res.latencyMs };
 }
 
 /** Minimal header reader so mapping functions accept a fetch Headers or a plain record. */

@@ -1,3 +1,5 @@
+import type { OutboundClient } from '../outbound';
+
 /**
  * The typed outcome of checking a key against its provider. Never a boolean: a key can work
  * and still be useless (no quota), or work only from some places (restricted).
@@ -33,6 +35,11 @@ export interface ValidateOptions {
   timeoutMs: number;
   /** Optional outer cancellation (shutdown). */
   signal?: AbortSignal;
+  /**
+   * The guarded HTTP client (`outboundFor(config)`): refuses private, loopback, link-local and
+   * metadata addresses unless OUTBOUND_ALLOW allows them. Production callers always pass it.
+   */
+  outbound?: OutboundClient;
 }
 
 export interface KeyTestResult {

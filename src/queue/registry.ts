@@ -15,12 +15,15 @@ export const RELOAD_REASONS = [
   'CREDENTIAL_REVOKED',
   'CREDENTIAL_INVALID',
   'MODE_CHANGED',
+  /** A platform key was added or revoked: every gateway that may be served platform keys reloads. */
+  'PLATFORM_KEYS_CHANGED',
 ] as const;
 export type ReloadReason = (typeof RELOAD_REASONS)[number];
 
 export interface JobPayloads {
   /** Check one stored key version against its provider. */
-  'validate-credential': { tenantId: string; credentialId: string; version: number };
+  /** `sweep` (a scheduled re-check's run id) keeps re-checks apart from the create/rotate check. */
+  'validate-credential': { tenantId: string; credentialId: string; version: number; sweep?: string };
   /** Compare one version's fingerprint with every other stored key; raise or reopen alerts. */
   'fingerprint-credential': { tenantId: string; credentialId: string; version: number };
   /** Tell one gateway (signed webhook) that its config changed. Bursts coalesce per gateway. */
@@ -52,7 +55,8 @@ export const RELOAD_COALESCE_MS = 1_000;
 export const JOBS: { [N in JobName]: JobSpec<N> } = {
   'validate-credential': {
     queue: 'credentials',
-    jobId: (p) => `validate-credential-${p.credentialId}-v${p.version}`,
+    // The create/rotate check keeps its id; a re-check gets its own, or the retained first job would swallow it.
+    jobId: (p) => `validate-credential-${p.credentialId}-v${p.version}${p.sweep ? `-s${p.sweep}` : ''}`,
   },
   'fingerprint-credential': {
     queue: 'credentials',

@@ -103,3 +103,66 @@ export async function createGateway(t: TestApp, token: string | null, tenantId: 
   );
   return payload;
 }
+
+/** A gateway that receives reload notifications at `webhookUrl`; returns its signing secret once. */
+export async function createGatewayWithWebhook(t: TestApp, token: string | null, tenantId: string, webhookUrl: string | null) {
+  return expectOk<{ gateway: { id: string; configVersion: number }; signingSecret: string }>(
+    t.gql(
+      `mutation($input: CreateGatewayInput!) {
+        createGateway(input: $input) { gateway { id configVersion } signingSecret userErrors { field code message } }
+      }`,
+      { input: { tenantId, name: 'Hooked', slug: uniqueSlug('gw'), webhookUrl } },
+      token,
+    ),
+    'createGateway',
+  );
+}
+
+/**
+ * Rows the workers would write, stored directly (no worker runs in API tests). Columns follow
+ * src/modules/{alert,webhook,reminder}/*.entity.ts.
+ */
+
+/** A key reuse alert on a credential, as the fingerprint job leaves it: OPEN, never decided. */
+export async function insertKeyReuseAlert(
+  t: TestApp,
+  input: { tenantId: string; credentialId: string; secret: string; scope?: 'SAME_TENANT' | 'OTHER_TENANT'; severity?: 'INFO' | 'WARNING' | 'HIGH' },
+): Promise<string> {
+  const scope = input.scope ?? 'OTHER_TENANT';
+  const severity = input.severity ?? (scope === 'SAME_TENANT' ? 'INFO' : 'WARNING');
+  const [row] = await t.app.db.query(
+    `INSERT INTO key_reuse_alerts (tenant_id, credential_id, fingerprint, severity, scope, status, last_seen_at)
+     VALUES ($1, $2, $3, $4, $5, 'OPEN', now()) RETURNING id`,
+    [input.tenantId, input.credentialId, t.app.services.fingerprinter.fingerprint(input.secret), severity, scope],
+  );
+  return row.id as string;
+}
+
+/** A gateway reload message the sender gave up on (a dead letter), with its two failed attempts. */
+export async function insertDeadDelivery(t: TestApp, tenantId: string, gatewayId: string, configVersion = 2): Promise<string> {
+  const payload = { type: 'gateway.config_changed', gatewayId, tenantId, configVersion, reason: 'MODE_CHANGED' };
+  const [row] = await t.app.db.query(
+    `INSERT INTO webhook_deliveries (tenant_id, kind, target_id, dedupe_key, payload, status, attempts, last_status_code, last_error_class, dead_at)
+     VALUES ($1, 'GATEWAY_RELOAD', $2, $3, $4::jsonb, 'DEAD', 2, 503, 'HTTP_5XX', now()) RETURNING id`,
+    [tenantId, gatewayId, `gateway-reload:${gatewayId}:${configVersion}:${randomUUID()}`, JSON.stringify(payload)],
+  );
+  await t.app.db.query(
+    `INSERT INTO webhook_attempts (tenant_id, delivery_id, attempt, status_code, latency_ms, error_class)
+     VALUES ($1, $2, 1, 503, 12, 'HTTP_5XX'), ($1, $2, 2, 503, 9, 'HTTP_5XX')`,
+    [tenantId, row.id],
+  );
+  return row.id as string;
+}
+
+/** A rotation reminder (no notification webhook, so no delivery), as the rotation sweep records it. */
+export async function insertRotationReminder(
+  t: TestApp,
+  input: { tenantId: string; credentialId: string; version?: number; threshold?: 'DAYS_14' | 'DAYS_7' | 'DAYS_1' | 'OVERDUE' },
+): Promise<string> {
+  const [row] = await t.app.db.query(
+    `INSERT INTO rotation_reminders (tenant_id, credential_id, credential_version, threshold, rotate_by)
+     VALUES ($1, $2, $3, $4, now() + interval '6 days') RETURNING id`,
+    [input.tenantId, input.credentialId, input.version ?? 1, input.threshold ?? 'DAYS_7'],
+  );
+  return row.id as string;
+}

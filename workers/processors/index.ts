@@ -1,6 +1,13 @@
 import type { Job } from 'bullmq';
 import type { JobName, JobPayloads } from '../../src/queue/registry';
 import type { ProcessorDeps } from './deps';
+import { deliverWebhook } from './deliver-webhook.processor';
+import { fingerprintCredential } from './fingerprint-credential.processor';
+import { fingerprintRescan } from './fingerprint-rescan.processor';
+import { gatewayReload } from './gateway-reload.processor';
+import { retirePreviousSweep } from './retire-previous-sweep.processor';
+import { revalidationSweep } from './revalidation-sweep.processor';
+import { rotationSweep } from './rotation-sweep.processor';
 import { validateCredential } from './validate-credential.processor';
 
 export type { ProcessorDeps } from './deps';
@@ -13,11 +20,11 @@ export type Processor<N extends JobName> = (deps: ProcessorDeps, job: Job<JobPay
  */
 export const PROCESSORS: { [N in JobName]: Processor<N> | null } = {
   'validate-credential': validateCredential,
-  'fingerprint-credential': null,
-  'gateway-reload': null,
-  'deliver-webhook': null,
-  'revalidation-sweep': null,
-  'rotation-sweep': null,
-  'retire-previous-sweep': null,
-  'fingerprint-rescan': null,
+  'fingerprint-credential': fingerprintCredential,
+  'gateway-reload': gatewayReload,
+  'deliver-webhook': deliverWebhook,
+  'revalidation-sweep': revalidationSweep,
+  'rotation-sweep': rotationSweep,
+  'retire-previous-sweep': retirePreviousSweep,
+  'fingerprint-rescan': fingerprintRescan,
 };

@@ -1,15 +1,21 @@
-import { UnrecoverableError, type Job } from 'bullmq';
-import type { DataSource } from 'typeorm';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { CREDENTIAL_PURPOSE } from '../../src/modules/credential/credential-material';
+import { outboundFor } from '../../src/outbound';
 import { testKey } from '../../src/providers/registry';
-import type { ApiShape, AuthScheme, KeyTestOutcome, KeyTestResult } from '../../src/providers/types';
+import type { ApiShape, AuthScheme, KeyTestOutcome } from '../../src/providers/types';
 import type { JobPayloads } from '../../src/queue/registry';
+import { publishCredentialChanged } from './credential-events';
 import type { ProcessorDeps } from './deps';
+import { recordOutcome, type OutcomeDeps } from './validation-outcome';
 
-export type ValidateDeps = Pick<ProcessorDeps, 'db' | 'box' | 'timeoutMs'>;
+export { statusAfter } from './validation-outcome';
 
-const WORKING: KeyTestOutcome[] = ['VALID', 'VALID_NO_QUOTA', 'VALID_RESTRICTED'];
+export type ValidateDeps = Pick<ProcessorDeps, 'db' | 'box' | 'timeoutMs' | 'events' | 'log'> &
+  OutcomeDeps & { config: Pick<ProcessorDeps['config'], 'outboundAllow'> };
+
 const RETRY: KeyTestOutcome[] = ['RATE_LIMITED', 'PROVIDER_UNAVAILABLE'];
+/** A provider asking for more than this is asked again after this long. */
+export const MAX_RETRY_AFTER_MS = 3_600_000;
 
 /** Thrown for outcomes worth another try; BullMQ retries with backoff. Carries no provider text. */
 export class TransientProviderError extends Error {
@@ -26,7 +32,6 @@ interface VersionRow {
   kek_version: number | null;
   wrapped_key: Buffer | null;
   ciphertext: Buffer | null;
-  current_version: number | null;
   revoked_at: Date | null;
   base_url: string;
   auth_scheme: AuthScheme;
@@ -41,7 +46,7 @@ interface VersionRow {
 export async function validateCredential(deps: ValidateDeps, job: Job<JobPayloads['validate-credential']>) {
   const { tenantId, credentialId, version } = job.data;
   const rows: VersionRow[] = await deps.db.query(
-    `SELECT v.state, v.kek_version, v.wrapped_key, v.ciphertext, c.current_version, c.revoked_at,
+    `SELECT v.state, v.kek_version, v.wrapped_key, v.ciphertext, c.revoked_at,
             p.base_url, p.auth_scheme, p.api_shape
        FROM credential_versions v
        JOIN credentials c ON c.id = v.credential_id AND c.tenant_id = v.tenant_id
@@ -64,78 +69,22 @@ export async function validateCredential(deps: ValidateDeps, job: Job<JobPayload
   const result = await testKey(
     { baseUrl: row.base_url, authScheme: row.auth_scheme, apiShape: row.api_shape },
     secret,
-    { timeoutMs: deps.timeoutMs },
+    // The guarded client: a custom base URL on a private or metadata address is refused before connecting.
+    { timeoutMs: deps.timeoutMs, outbound: outboundFor(deps.config) },
   );
-  if (RETRY.includes(result.outcome) && job.attemptsMade + 1 < (job.opts.attempts ?? 1)) {
-    throw new TransientProviderError(result.outcome, result.retryAfterSeconds);
+  // Tries started, not failures: a delayed (rate-limited) try counts too, so a provider that keeps
+  // answering 429 cannot keep a job alive forever.
+  const lastTry = Math.max(job.attemptsMade + 1, job.attemptsStarted ?? 0) >= (job.opts.attempts ?? 1);
+  if (!lastTry && result.outcome === 'RATE_LIMITED' && result.retryAfterSeconds !== null) {
+    // Honour retry-after for this key only: rate-limiting the whole queue would let one tenant's
+    // busy provider account stall every other tenant's checks.
+    const waitMs = Math.min(Math.max(Math.ceil(result.retryAfterSeconds * 1000), 100), MAX_RETRY_AFTER_MS);
+    await job.moveToDelayed(Date.now() + waitMs, job.token);
+    throw new DelayedError();
   }
-  await recordOutcome(deps.db, tenantId, credentialId, version, row.state, result);
+  if (!lastTry && RETRY.includes(result.outcome)) throw new TransientProviderError(result.outcome, result.retryAfterSeconds);
+  if (await recordOutcome(deps, { tenantId, credentialId, version }, result)) {
+    await publishCredentialChanged(deps, tenantId, credentialId);
+  }
   return { outcome: result.outcome };
-}
-
-async function recordOutcome(
-  db: DataSource,
-  tenantId: string,
-  credentialId: string,
-  version: number,
-  state: string,
-  result: KeyTestResult,
-): Promise<void> {
-  await db.transaction(async (tx) => {
-    const [credential]: { current_version: number | null; latest_version: number }[] = await tx.query(
-      'SELECT current_version, latest_version FROM credentials WHERE tenant_id = $1 AND id = $2 FOR UPDATE',
-      [tenantId, credentialId],
-    );
-    if (!credential) return;
-    const works = WORKING.includes(result.outcome);
-    if (state === 'PENDING' && works) {
-      // Staged rotation: the previous active version stays live (PREVIOUS) until its grace period ends.
-      await tx.query(
-        `UPDATE credential_versions SET state = 'PREVIOUS'
-          WHERE tenant_id = $1 AND credential_id = $2 AND state = 'ACTIVE' AND version <> $3`,
-        [tenantId, credentialId, version],
-      );
-      await tx.query(
-        `UPDATE credential_versions SET state = 'ACTIVE', activated_at = now()
-          WHERE tenant_id = $1 AND credential_id = $2 AND version = $3 AND state = 'PENDING'`,
-        [tenantId, credentialId, version],
-      );
-      await tx.query('UPDATE credentials SET current_version = $3 WHERE tenant_id = $1 AND id = $2', [
-        tenantId,
-        credentialId,
-        version,
-      ]);
-    } else if (state === 'PENDING' && result.outcome === 'INVALID') {
-      await tx.query(
-        `UPDATE credential_versions SET state = 'REJECTED', retired_at = now()
-          WHERE tenant_id = $1 AND credential_id = $2 AND version = $3 AND state = 'PENDING'`,
-        [tenantId, credentialId, version],
-      );
-    }
-    const current = state === 'PENDING' && works ? version : credential.current_version;
-    const status = statusAfter(result.outcome, state, current, version, credential.latest_version);
-    await tx.query(
-      `UPDATE credentials
-          SET status = COALESCE($3, status), last_validation_outcome = $4, last_validated_at = now(),
-              last_validation_models = $5, last_validation_message = $6, updated_at = now()
-        WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL`,
-      [tenantId, credentialId, status, result.outcome, result.models, result.message],
-    );
-  });
-}
-
-/** The credential's status after a check, or null to leave it as it is. */
-export function statusAfter(
-  outcome: KeyTestOutcome,
-  state: string,
-  current: number | null,
-  version: number,
-  latest: number,
-): 'ACTIVE' | 'INVALID' | null {
-  const works = WORKING.includes(outcome);
-  if (works) return version === current ? 'ACTIVE' : null;
-  if (outcome !== 'INVALID') return null;
-  // A rejected rotation leaves a working current key in place; without one, the credential is invalid.
-  if (state === 'PENDING') return current === null && version === latest ? 'INVALID' : current !== null ? 'ACTIVE' : null;
-  return version === current ? 'INVALID' : null;
 }

@@ -161,14 +161,12 @@ export class CredentialService {
       const version = credential.latestVersion + 1;
       await insertVersionInTx(tx, this.material, { tenantId, credentialId: id, version, state: 'PENDING', keyPrefixes: provider.keyPrefixes }, value);
       const previousHint = credential.redactedKey;
-      const tenant = await tx.findOneByOrFail(TenantEntity, { id: tenantId });
-      const now = new Date();
+      // rotated_at and rotate_by move when the new key validates and serves (worker), not now:
+      // a rejected key must not silence the old key's rotation reminders.
       Object.assign(credential, {
         latestVersion: version,
         status: 'PENDING_VALIDATION',
         redactedKey: redactSecret(value, provider.keyPrefixes),
-        rotatedAt: now,
-        rotateBy: new Date(now.getTime() + (credential.rotationPeriodDays ?? tenant.rotationPolicyDays) * DAY_MS),
       });
       await tx.save(credential);
       await this.queueChecks(tx, tenantId, id, version);

@@ -46,7 +46,7 @@ export class Credential {
   @Field({ description: 'Date by which the key should be rotated.' }) rotateBy!: Date;
   @Field({ description: 'When the credential was created.' }) createdAt!: Date;
   @Field({ description: 'When the credential was last changed.' }) updatedAt!: Date;
-  @Field(() => Date, { nullable: true, description: 'When a new key was last submitted.' }) rotatedAt!: Date | null;
+  @Field(() => Date, { nullable: true, description: 'When a rotated key last validated and started serving.' }) rotatedAt!: Date | null;
   @Field(() => Date, { nullable: true, description: 'When the credential was revoked.' }) revokedAt!: Date | null;
 }
 

@@ -1,3 +1,4 @@
+import DataLoader from 'dataloader';
 import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { actorOf, type GraphQLContext } from '../../graphql/context';
 import { PageArgsInput, toConnection } from '../../graphql/connection';
@@ -15,11 +16,16 @@ import {
   Gateway,
   GatewayAttachment,
   GatewayConnection,
+  GatewayDrift,
   GatewayPayload,
+  GatewayProviderMode,
   RotateGatewayKeyInput,
   RotateGatewayKeyPayload,
+  SetGatewayProviderModeInput,
   UpdateGatewayInput,
 } from './gateway.type';
+import type { GatewayProviderModeEntity } from './gateway.entity';
+import { gatewayDrift } from './gateway-resolve';
 
 @Resolver(() => Gateway)
 export class GatewayResolver {
@@ -27,9 +33,15 @@ export class GatewayResolver {
 
   @Authorized()
   @Query(() => GatewayConnection, { description: "A tenant's gateways, newest first." })
-  async gateways(@Arg('tenantId', () => ID) tenantId: string, @Args() page: PageArgsInput, @Ctx() ctx: GraphQLContext) {
+  async gateways(
+    @Arg('tenantId', () => ID) tenantId: string,
+    @Args() page: PageArgsInput,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('lagging', () => Boolean, { nullable: true, description: 'true: only gateways behind their latest config; false: only up-to-date ones.' })
+    lagging?: boolean | null,
+  ) {
     this.pageMax(page.first);
-    return toConnection(await this.s.gateways.list(await this.s.scope.forTenant(actorOf(ctx), tenantId), page));
+    return toConnection(await this.s.gateways.list(await this.s.scope.forTenant(actorOf(ctx), tenantId), page, { lagging }));
   }
 
   @Authorized()
@@ -41,6 +53,25 @@ export class GatewayResolver {
   @FieldResolver(() => [GatewayAttachment], { description: 'Credentials in use, by provider then priority.' })
   attachments(@Root() g: Gateway, @Ctx() ctx: GraphQLContext) {
     return ctx.loaders.attachments(g.tenantId).load(g.id);
+  }
+
+  @FieldResolver(() => GatewayDrift, { description: 'Whether the gateway has pulled its latest config, and how long it has lagged.' })
+  drift(@Root() g: Gateway) {
+    return gatewayDrift(g, new Date());
+  }
+
+  @FieldResolver(() => [GatewayProviderMode], { description: "Per-provider overrides of credentialMode (a tenant in BYOK mode PLATFORM is served platform keys regardless)." })
+  providerModes(@Root() g: Gateway, @Ctx() ctx: GraphQLContext) {
+    return providerModeLoader(ctx, this.s, g.tenantId).load(g.id);
+  }
+
+  @Authorized('ADMIN')
+  @Mutation(() => GatewayPayload, { description: "Set or clear the gateway's credential mode for one provider. The gateway reloads." })
+  setGatewayProviderMode(@Arg('input') input: SetGatewayProviderModeInput, @Ctx() ctx: GraphQLContext) {
+    return mutate(async () => {
+      const tenantId = await this.s.scope.forObject(actorOf(ctx), 'gateway', input.gatewayId, ['input', 'gatewayId']);
+      return { gateway: await this.s.gateways.setProviderMode(tenantId, auditActor(actorOf(ctx), ctx.requestId), input) };
+    });
   }
 
   @Authorized('ADMIN')
@@ -87,6 +118,22 @@ export class GatewayResolver {
       return { gateway: await this.s.gateways.detach(tenantId, auditActor(actorOf(ctx), ctx.requestId), input) };
     });
   }
+}
+
+// Per request (the context object), per tenant: one query for the overrides of a whole page of gateways.
+const modeLoaders = new WeakMap<GraphQLContext, Map<string, DataLoader<string, GatewayProviderModeEntity[]>>>();
+function providerModeLoader(ctx: GraphQLContext, s: Services, tenantId: string) {
+  let byTenant = modeLoaders.get(ctx);
+  if (!byTenant) modeLoaders.set(ctx, (byTenant = new Map()));
+  let loader = byTenant.get(tenantId);
+  if (!loader) {
+    loader = new DataLoader(async (ids: readonly string[]) => {
+      const rows = await s.gateways.providerModes(tenantId, ids);
+      return ids.map((id) => rows.filter((r) => r.gatewayId === id));
+    });
+    byTenant.set(tenantId, loader);
+  }
+  return loader;
 }
 
 @Resolver(() => GatewayAttachment)

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { DataSource, EntityManager } from 'typeorm';
+import { In, type DataSource, type EntityManager } from 'typeorm';
 import { generateToken, hashToken, redactToken, type SecretBox } from '../../crypto';
 import { isUniqueViolation } from '../../db/pg-errors';
 import { keysetPage, type Page, type PageArgs } from '../../db/pagination';
@@ -10,7 +10,8 @@ import { isUuid } from '../auth/tenant-scope';
 import { LIMITS, nameRule, optionalTextRule, rangeRule, slugRule, urlRule } from '../common/rules';
 import { CredentialEntity } from '../credential/credential.entity';
 import { bumpGatewaysInTx } from './gateway-config';
-import { GatewayCredentialEntity, GatewayEntity, type CredentialMode } from './gateway.entity';
+import { ProviderEntity } from '../provider/provider.entity';
+import { GatewayCredentialEntity, GatewayEntity, GatewayProviderModeEntity, type CredentialMode } from './gateway.entity';
 
 export const SIGNING_PURPOSE = 'gateway-signing-secret';
 
@@ -47,9 +48,50 @@ export class GatewayService {
     private readonly box: SecretBox,
   ) {}
 
-  list(tenantId: string, args: PageArgs): Promise<Page<GatewayEntity>> {
+  list(tenantId: string, args: PageArgs, filter: { lagging?: boolean | null } = {}): Promise<Page<GatewayEntity>> {
     const qb = this.db.getRepository(GatewayEntity).createQueryBuilder('g').where('g.tenantId = :tenantId', { tenantId });
+    // Lagging: has not pulled the current config version (including never pulled).
+    if (filter.lagging === true) qb.andWhere('g.pulledConfigVersion IS DISTINCT FROM g.configVersion');
+    if (filter.lagging === false) qb.andWhere('g.pulledConfigVersion = g.configVersion');
     return keysetPage(qb, 'gateways', tenantId, args);
+  }
+
+  /** Per-provider mode overrides of several gateways (for the per-request loader), with their providers. */
+  providerModes(tenantId: string, gatewayIds: readonly string[]): Promise<GatewayProviderModeEntity[]> {
+    return this.db.getRepository(GatewayProviderModeEntity).find({
+      where: { tenantId, gatewayId: In(gatewayIds.filter(isUuid)) },
+      relations: { provider: true },
+      order: { providerId: 'ASC' },
+    });
+  }
+
+  /** Sets (or with null clears) the gateway's mode for one provider; the gateway reloads. */
+  async setProviderMode(
+    tenantId: string,
+    actor: AuditActor,
+    input: { gatewayId: string; providerId: string; credentialMode?: CredentialMode | null },
+  ): Promise<GatewayEntity> {
+    return this.db.transaction(async (tx) => {
+      await this.lock(tx, tenantId, input.gatewayId, ['input', 'gatewayId']);
+      const provider = isUuid(input.providerId) ? await tx.findOneBy(ProviderEntity, { id: input.providerId }) : null;
+      if (!provider) throw new NotFoundError('Provider', ['input', 'providerId']);
+      const key = { tenantId, gatewayId: input.gatewayId, providerId: provider.id };
+      const previous = (await tx.findOneBy(GatewayProviderModeEntity, key))?.credentialMode ?? null;
+      const next = input.credentialMode ?? null;
+      if (previous !== next) {
+        if (next) await tx.upsert(GatewayProviderModeEntity, { ...key, credentialMode: next }, ['gatewayId', 'providerId']);
+        else await tx.delete(GatewayProviderModeEntity, key);
+        await bumpGatewaysInTx(tx, tenantId, { gatewayId: input.gatewayId }, 'MODE_CHANGED');
+        await auditInTx(tx, actor, {
+          tenantId,
+          action: 'GATEWAY_PROVIDER_MODE_CHANGED',
+          targetType: 'GATEWAY',
+          targetId: input.gatewayId,
+          details: { provider: provider.slug, providerId: provider.id, credentialMode: next, previousCredentialMode: previous },
+        });
+      }
+      return tx.findOneByOrFail(GatewayEntity, { id: input.gatewayId });
+    });
   }
 
   async get(tenantId: string, id: string, field: string[] | null = null): Promise<GatewayEntity> {

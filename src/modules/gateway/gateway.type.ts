@@ -2,6 +2,7 @@ import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { ConnectionType } from '../../graphql/connection';
 import { CredentialModeEnum } from '../../graphql/enums';
 import { Payload } from '../../graphql/payload';
+import { Provider } from '../provider/provider.type';
 import type { CredentialMode } from './gateway.entity';
 
 @ObjectType({ description: 'An AI gateway that pulls its resolved provider keys from Keyplane.' })
@@ -18,6 +19,36 @@ export class Gateway {
   @Field({ description: 'When the gateway was created.' }) createdAt!: Date;
   @Field({ description: 'When the gateway was last changed.' }) updatedAt!: Date;
   @Field(() => Date, { nullable: true, description: "When the gateway's key was last rotated." }) keyRotatedAt!: Date | null;
+  @Field({ description: 'When configVersion last changed.' }) configChangedAt!: Date;
+  @Field(() => Int, { nullable: true, description: 'The config version the gateway last pulled; null if it never pulled.' })
+  pulledConfigVersion!: number | null;
+  @Field(() => Date, { nullable: true, description: 'When the gateway last pulled its config.' }) pulledAt!: Date | null;
+}
+
+@ObjectType({ description: 'Whether a gateway has picked up its latest config version.' })
+export class GatewayDrift {
+  @Field({ description: 'The gateway holds the latest config version.' }) upToDate!: boolean;
+  @Field(() => Int, { description: 'Config versions not pulled yet (all of them if the gateway never pulled).' })
+  versionsBehind!: number;
+  @Field(() => Int, {
+    nullable: true,
+    description: 'When behind: seconds since the newest config change (a lower bound if several were missed); else null.',
+  })
+  laggingSinceSeconds!: number | null;
+}
+
+@ObjectType({ description: "A per-provider override of the gateway's credential mode." })
+export class GatewayProviderMode {
+  @Field(() => Provider, { description: 'The provider the override applies to.' }) provider!: Provider;
+  @Field(() => CredentialModeEnum, { description: 'The mode for this provider.' }) credentialMode!: CredentialMode;
+}
+
+@InputType({ description: "Set or clear a gateway's credential mode for one provider." })
+export class SetGatewayProviderModeInput {
+  @Field(() => ID, { description: 'Gateway id.' }) gatewayId!: string;
+  @Field(() => ID, { description: 'Provider id.' }) providerId!: string;
+  @Field(() => CredentialModeEnum, { nullable: true, description: "The mode for this provider; null falls back to the gateway's mode." })
+  credentialMode?: CredentialMode | null;
 }
 
 @ObjectType({ description: 'A credential a gateway uses, with its place in the order for its provider.' })

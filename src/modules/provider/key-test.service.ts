@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { redactSecret } from '../../crypto';
 import { collect } from '../../errors';
+import type { OutboundClient } from '../../outbound';
 import { testKey } from '../../providers/registry';
 import type { KeyTestResult } from '../../providers/types';
 import { auditInTx } from '../audit/audit.writer';
@@ -15,6 +16,8 @@ export class KeyTestService {
     private readonly db: DataSource,
     private readonly providers: Pick<ProviderService, 'usable'>,
     private readonly timeoutMs: number,
+    /** The guarded client (OUTBOUND_ALLOW): custom base URLs cannot reach private or metadata addresses. */
+    private readonly outbound: OutboundClient,
   ) {}
 
   async test(tenantId: string | null, actor: AuditActor, providerId: string, raw: string): Promise<KeyTestResult> {
@@ -23,7 +26,7 @@ export class KeyTestService {
     const shape = secretRule(raw, field);
     const secret = normalizeSecretInput(raw);
     collect([shape, shape ? null : keyFormatRule(secret, provider, field)]);
-    const result = await testKey(provider, secret, { timeoutMs: this.timeoutMs });
+    const result = await testKey(provider, secret, { timeoutMs: this.timeoutMs, outbound: this.outbound });
     await this.db.transaction((tx) =>
       auditInTx(tx, actor, {
         tenantId,

@@ -39,11 +39,11 @@ export class TenantResolver {
   }
 
   @Authorized('ADMIN')
-  @Mutation(() => UpdateTenantPayload, { description: 'Rename a tenant, change its BYOK mode or rotation policy.' })
+  @Mutation(() => UpdateTenantPayload, { description: 'Rename a tenant, change its BYOK mode, rotation policy or notification webhook.' })
   updateTenant(@Arg('input') input: UpdateTenantInput, @Ctx() ctx: GraphQLContext) {
     return mutate(async () => {
       const tenantId = await this.s.scope.forTenant(actorOf(ctx), input.id, ['input', 'id']);
-      return { tenant: await this.s.tenants.update(tenantId, auditActor(actorOf(ctx), ctx.requestId), input) };
+      return this.s.tenants.update(tenantId, auditActor(actorOf(ctx), ctx.requestId), input);
     });
   }
 

@@ -4,8 +4,10 @@ import { keysetPage, type Page, type PageArgs } from '../../db/pagination';
 import { collect, DomainError, NotFoundError } from '../../errors';
 import { auditInTx } from '../audit/audit.writer';
 import type { AuditActor } from '../auth/actor';
-import { LIMITS, nameRule, rangeRule, slugRule } from '../common/rules';
+import type { SecretBox } from '../../crypto';
+import { LIMITS, nameRule, rangeRule, slugRule, urlRule } from '../common/rules';
 import { bumpGatewaysInTx } from '../gateway/gateway-config';
+import { issueNotificationSecret } from './tenant-notification';
 import { TenantEntity, type ByokMode } from './tenant.entity';
 
 export interface CreateTenant {
@@ -19,10 +21,21 @@ export interface UpdateTenant {
   name?: string | null;
   byokMode?: ByokMode | null;
   rotationPolicyDays?: number | null;
+  /** null clears it; undefined leaves it. */
+  notificationWebhookUrl?: string | null;
+}
+
+export interface UpdatedTenant {
+  tenant: TenantEntity;
+  /** Only when this update set the first notification URL: the signing secret, shown once. */
+  notificationSigningSecret: string | null;
 }
 
 export class TenantService {
-  constructor(private readonly db: DataSource) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly box: SecretBox,
+  ) {}
 
   async list(args: PageArgs): Promise<Page<TenantEntity>> {
     return keysetPage(this.db.getRepository(TenantEntity).createQueryBuilder('tenant'), 'tenants', null, args);
@@ -67,10 +80,11 @@ export class TenantService {
     }
   }
 
-  async update(tenantId: string, actor: AuditActor, input: UpdateTenant): Promise<TenantEntity> {
+  async update(tenantId: string, actor: AuditActor, input: UpdateTenant): Promise<UpdatedTenant> {
     collect([
       input.name != null ? nameRule(input.name, ['input', 'name']) : null,
       rangeRule(input.rotationPolicyDays, ['input', 'rotationPolicyDays'], LIMITS.rotationDays),
+      urlRule(input.notificationWebhookUrl?.trim(), ['input', 'notificationWebhookUrl']),
     ]);
     return this.db.transaction(async (tx) => {
       const tenant = await tx.findOne(TenantEntity, { where: { id: tenantId }, lock: { mode: 'pessimistic_write' } });
@@ -81,7 +95,18 @@ export class TenantService {
       if (input.rotationPolicyDays != null && input.rotationPolicyDays !== tenant.rotationPolicyDays) {
         changes.rotationPolicyDays = tenant.rotationPolicyDays = input.rotationPolicyDays;
       }
-      if (Object.keys(changes).length === 0) return tenant;
+      let notificationSigningSecret: string | null = null;
+      const url = input.notificationWebhookUrl === undefined ? undefined : (input.notificationWebhookUrl?.trim() ?? null);
+      if (url !== undefined && url !== tenant.notificationWebhookUrl) {
+        changes.notificationWebhookUrl = tenant.notificationWebhookUrl = url;
+        // Issued with the first URL and kept when the URL changes or is cleared, so receivers
+        // keep verifying; only its existence is audited.
+        if (url !== null && !tenant.notificationCiphertext) {
+          notificationSigningSecret = issueNotificationSecret(this.box, tenant);
+          changes.notificationSigningSecretIssued = true;
+        }
+      }
+      if (Object.keys(changes).length === 0) return { tenant, notificationSigningSecret };
       await tx.save(tenant);
       if (changes.rotationPolicyDays !== undefined) {
         // Credentials without their own period follow the tenant policy.
@@ -100,7 +125,7 @@ export class TenantService {
         targetId: tenantId,
         details: { changes },
       });
-      return tenant;
+      return { tenant, notificationSigningSecret };
     });
   }
 }

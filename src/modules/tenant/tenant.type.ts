@@ -12,6 +12,8 @@ export class Tenant {
   @Field(() => ByokModeEnum, { description: "Whose provider keys this tenant's gateways use." }) byokMode!: ByokMode;
   @Field(() => Int, { description: 'Default days until a stored key should be rotated (default 90).' })
   rotationPolicyDays!: number;
+  @Field(() => String, { nullable: true, description: 'Where rotation reminders are POSTed (signed); null: none are sent.' })
+  notificationWebhookUrl!: string | null;
   @Field({ description: 'When the tenant was created.' }) createdAt!: Date;
   @Field({ description: 'When the tenant was last changed.' }) updatedAt!: Date;
 }
@@ -33,6 +35,11 @@ export class UpdateTenantInput {
   @Field(() => ByokModeEnum, { nullable: true, description: 'New BYOK mode; gateways reload.' }) byokMode?: ByokMode | null;
   @Field(() => Int, { nullable: true, description: 'New default rotation period in days (1-3650).' })
   rotationPolicyDays?: number | null;
+  @Field(() => String, {
+    nullable: true,
+    description: 'Notification webhook URL (http or https); null removes it. Setting the first one issues a signing secret.',
+  })
+  notificationWebhookUrl?: string | null;
 }
 
 @InputType({ description: 'Leave BYOK: revoke and destroy every stored key of the tenant.' })
@@ -49,6 +56,11 @@ export class CreateTenantPayload extends Payload {
 @ObjectType({ description: 'Result of updateTenant.' })
 export class UpdateTenantPayload extends Payload {
   @Field(() => Tenant, { nullable: true, description: 'The tenant after the change.' }) tenant?: Tenant;
+  @Field(() => String, {
+    nullable: true,
+    description: 'whsec_ secret that signs notification webhooks. Returned once, when the first URL is set; store it now.',
+  })
+  notificationSigningSecret?: string | null;
 }
 
 @ObjectType({ description: 'Result of revertToPlatformKeys.' })

@@ -3,6 +3,7 @@ import { expectOk, openaiKey, tenantWithTokens, uniqueSlug } from '../../factori
 import { startFakeProvider, type FakeProvider } from '../../fakes/fake-provider';
 import { startTestApp, type TestApp } from '../../helpers/test-app';
 import { startTestWorkers, type TestWorkers } from '../../helpers/test-worker';
+import { createFakeOpenAIProvider } from '../../factories/providers';
 
 let t: TestApp;
 let fake: FakeProvider;
@@ -12,14 +13,7 @@ let providerId: string;
 beforeAll(async () => {
   t = await startTestApp();
   fake = await startFakeProvider();
-  // A custom OpenAI-shaped provider on the fake server, so the built-in catalog stays untouched.
-  const res = await expectOk<any>(
-    t.gql('mutation($input: UpsertProviderInput!) { upsertProvider(input: $input) { provider { id } userErrors { code } } }', {
-      input: { slug: uniqueSlug('fake'), name: 'Fake OpenAI', baseUrl: fake.baseUrl, authScheme: 'BEARER', apiShape: 'OPENAI', keyPrefixes: ['sk-proj-'], keyPattern: '^sk-' },
-    }),
-    'upsertProvider',
-  );
-  providerId = res.provider.id;
+  providerId = await createFakeOpenAIProvider(t, fake.baseUrl);
   w = await startTestWorkers(t);
 });
 
@@ -30,8 +24,9 @@ afterAll(async () => {
 });
 
 async function relayAndWait(credentialId: string, predicate: (row: any) => boolean): Promise<any> {
-  await w.relay();
   for (let i = 0; i < 100; i++) {
+    // Outcomes can queue follow-up work (a re-check after a rejected rotation): keep relaying.
+    await w.relay();
     const [row] = await t.app.db.query('SELECT * FROM credentials WHERE id = $1', [credentialId]);
     if (predicate(row)) return row;
     await new Promise((r) => setTimeout(r, 50));
@@ -77,9 +72,29 @@ it('staged rotation: a failing new key keeps the old one serving', async () => {
     'rotateCredential',
   );
   const row = await relayAndWait(id, (r) => r.status !== 'PENDING_VALIDATION');
-  expect(row).toMatchObject({ status: 'ACTIVE', current_version: 1, latest_version: 2, last_validation_outcome: 'INVALID' });
+  // The rejected key is dropped and the serving key is checked again, which decides the status.
+  expect(row).toMatchObject({ status: 'ACTIVE', current_version: 1, latest_version: 2, last_validation_outcome: 'VALID' });
   const versions = await t.app.db.query('SELECT version, state FROM credential_versions WHERE credential_id = $1 ORDER BY version', [id]);
   expect(versions).toEqual([{ version: 1, state: 'ACTIVE' }, { version: 2, state: 'REJECTED' }]);
+});
+
+it('a rejected rotation of a key that stopped working leaves the credential INVALID, not ACTIVE', async () => {
+  const { tenant, admin } = await tenantWithTokens(t);
+  const old = openaiKey();
+  fake.allow(old);
+  const id = await create(admin, tenant.id, old);
+  await relayAndWait(id, (r) => r.status === 'ACTIVE');
+  fake.reset(); // the old key is no longer accepted by the provider
+  await t.app.db.query(`UPDATE credentials SET status = 'INVALID' WHERE id = $1`, [id]);
+  const rotateByBefore = (await t.app.db.query('SELECT rotate_by FROM credentials WHERE id = $1', [id]))[0].rotate_by;
+  await expectOk(
+    t.gql('mutation($input: RotateCredentialInput!) { rotateCredential(input: $input) { userErrors { code } } }', { input: { id, secret: openaiKey() } }, admin),
+    'rotateCredential',
+  );
+  const row = await relayAndWait(id, (r) => r.status !== 'PENDING_VALIDATION');
+  expect(row).toMatchObject({ status: 'INVALID', current_version: 1, latest_version: 2 });
+  // A rejected key does not restart the rotation clock of the key still in place.
+  expect(row.rotate_by).toEqual(rotateByBefore);
 });
 
 it('staged rotation: a working new key becomes active and the old one stays as PREVIOUS', async () => {

@@ -7,7 +7,7 @@ describe('statusAfter (validation outcome -> credential status)', () => {
     ['VALID_NO_QUOTA', 'PENDING', 1, 1, 1, 'ACTIVE'],
     ['VALID_RESTRICTED', 'ACTIVE', 1, 1, 1, 'ACTIVE'],
     ['INVALID', 'PENDING', null, 1, 1, 'INVALID'], // first key never worked
-    ['INVALID', 'PENDING', 1, 2, 2, 'ACTIVE'], // rejected rotation: old key keeps serving
+    ['INVALID', 'PENDING', 1, 2, 2, null], // rejected rotation: a re-check of the serving key decides
     ['INVALID', 'ACTIVE', 1, 1, 1, 'INVALID'], // a working key stopped working
     ['INVALID', 'PREVIOUS', 2, 1, 2, null], // an outgoing version failing does not flip the credential
     ['RATE_LIMITED', 'PENDING', null, 1, 1, null],

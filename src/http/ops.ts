@@ -1,0 +1,85 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import { Queue } from 'bullmq';
+import type { FastifyInstance } from 'fastify';
+import type { GraphQLSchema } from 'graphql';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { DataSource } from 'typeorm';
+import type { Config } from '../config';
+import { LiveService } from '../events/live.service';
+import { createRedisEvents } from '../events/redis-events';
+import { attachSubscriptions } from '../graphql/subscriptions';
+import { createRedis } from '../queue/connection';
+import { closeQueues, DEFAULT_JOB_OPTIONS, type Queues } from '../queue/queues';
+import { QUEUES } from '../queue/registry';
+import type { Services } from '../services';
+import { registerDashboard } from './dashboard';
+import { registerHealthRoutes } from './health';
+import { createApiMetrics, instrumentHttp, registerMetricsRoute } from './metrics';
+import { createOpsGuard } from './ops-auth';
+import { registerOutboxGauges, registerQueueGauges } from './queue-metrics';
+
+export interface OpsDeps {
+  config: Readonly<Config>;
+  db: DataSource;
+  services: Services;
+  log: Logger;
+  schema: GraphQLSchema;
+}
+
+/** ioredis reports every failed reconnect; a line a minute is enough to see Redis is down. */
+function throttledWarn(log: Logger, message: string) {
+  let last = 0;
+  return (error: Error) => {
+    if (Date.now() - last < 60_000) return;
+    last = Date.now();
+    log.warn({ err: { name: error.name, message: error.message } }, message);
+  };
+}
+
+/**
+ * The API's operational surface: readiness, metrics, the queue dashboard and GraphQL
+ * subscriptions, with the Redis connections they need, closed with the server. Call it before
+ * the GraphQL routes are registered, so the HTTP metrics hook covers every route.
+ */
+export async function registerOps(app: FastifyInstance, { config, db, services, log, schema }: OpsDeps): Promise<{ apolloPlugin: ApolloServerPlugin }> {
+  // One ordinary connection for PING, the dashboard and queue gauges. The fail-fast producer
+  // settings (no offline queue) keep /readyz, /metrics and dashboard requests from hanging while
+  // Redis is down; the worker settings would wait forever. Pub/sub gets its own (src/events).
+  const redis: Redis = createRedis(config.redisUrl, 'producer');
+  redis.on('error', throttledWarn(log, 'Redis unreachable (readiness, metrics, dashboard)'));
+  // Views of the workers' queues: skipMetasUpdate, so starting an API writes nothing to Redis.
+  const queues = Object.fromEntries(
+    QUEUES.map((name) => [name, new Queue(name, { connection: redis, prefix: config.queue.prefix, skipMetasUpdate: true, defaultJobOptions: DEFAULT_JOB_OPTIONS })]),
+  ) as Queues;
+  const queueError = throttledWarn(log, 'queue connection problem');
+  for (const queue of Object.values(queues)) queue.on('error', queueError);
+  const events = createRedisEvents(config.redisUrl, config.queue.prefix, log);
+
+  const metrics = createApiMetrics();
+  instrumentHttp(app, metrics.registry);
+  registerQueueGauges(metrics.registry, queues, log, () => redis.status === 'ready');
+  registerOutboxGauges(metrics.registry, db, log);
+
+  const guard = createOpsGuard(config, services.auth);
+  registerHealthRoutes(app, db, redis);
+  registerMetricsRoute(app, metrics.registry, guard);
+  await registerDashboard(app, queues, guard);
+  attachSubscriptions(app, {
+    schema,
+    services,
+    live: new LiveService(services.scope, events, db),
+    log,
+    maxDepth: config.graphql.maxDepth,
+    onOperation: (result) => metrics.countOperation('subscription', result),
+  });
+
+  // After the HTTP server has drained (WebSockets close in preClose): streams end, then Redis.
+  app.addHook('onClose', async () => {
+    await events.close();
+    await closeQueues(queues).catch(() => undefined);
+    if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
+    else redis.disconnect();
+  });
+  return { apolloPlugin: metrics.apolloPlugin };
+}

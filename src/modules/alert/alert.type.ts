@@ -1,0 +1,89 @@
+import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { ConnectionType, PageInfo } from '../../graphql/connection';
+import { AlertScopeEnum, AlertSeverityEnum, AlertStatusEnum, RescanStateEnum } from '../../graphql/enums';
+import { Payload } from '../../graphql/payload';
+import { Credential } from '../credential/credential.type';
+import { Tenant } from '../tenant/tenant.type';
+import type { AlertScope, AlertSeverity, AlertStatus } from './alert.entity';
+import type { RescanState } from './key-reuse.rules';
+
+/*
+ * A tenant sees that its own key is shared, never with whom: no field here names, counts or groups
+ * the other holders (no fingerprint, no group id). Platform admins get the groups separately.
+ */
+
+@ObjectType({ description: "One of the tenant's own keys is also stored elsewhere. It never says where." })
+export class KeyReuseAlert {
+  @Field(() => ID, { description: 'Alert id.' }) id!: string;
+  @Field(() => Credential, { description: "The tenant's own credential holding the shared key." }) credential!: Credential;
+  @Field(() => AlertSeverityEnum, { description: 'INFO within the tenant; WARNING or HIGH (OAuth tokens) across tenants.' })
+  severity!: AlertSeverity;
+  @Field(() => AlertScopeEnum, { description: 'Whether the key is also in this tenant or in another one.' }) scope!: AlertScope;
+  @Field(() => AlertStatusEnum, { description: 'OPEN until acknowledged or dismissed; RESOLVED once this credential no longer holds the key.' })
+  status!: AlertStatus;
+  @Field({ description: 'A sentence for people.' }) message!: string;
+  @Field({ description: 'When the sharing was first found.' }) createdAt!: Date;
+  @Field({ description: 'When the sharing was last confirmed.' }) lastSeenAt!: Date;
+  @Field(() => Date, { nullable: true, description: 'When the status last changed.' }) statusChangedAt!: Date | null;
+  @Field(() => Int, { description: 'How often the alert reopened because the key was registered again.' }) reopenCount!: number;
+}
+
+export const KeyReuseAlertConnection = ConnectionType(KeyReuseAlert, 'KeyReuseAlert');
+
+@ObjectType({ description: 'One credential holding a shared key (platform admins only).' })
+export class KeyReuseGroupMember {
+  @Field(() => Tenant, { description: 'Owning tenant.' }) tenant!: Tenant;
+  @Field(() => Credential, { description: 'The credential.' }) credential!: Credential;
+  @Field(() => AlertSeverityEnum, { description: 'The highest severity of its alerts.' }) severity!: AlertSeverity;
+  @Field(() => [KeyReuseAlert], { description: 'Its alerts about this key.' }) alerts!: KeyReuseAlert[];
+}
+
+@ObjectType({ description: 'Credentials that hold the same key (platform admins only).' })
+export class KeyReuseGroup {
+  @Field(() => ID, { description: 'Opaque, stable group id. Not the key fingerprint, and nothing can be derived from it.' })
+  id!: string;
+  @Field(() => AlertSeverityEnum, { description: 'The highest severity in the group.' }) severity!: AlertSeverity;
+  @Field(() => [KeyReuseGroupMember], { description: 'Credentials holding the key, with open or handled alerts.' })
+  members!: KeyReuseGroupMember[];
+}
+
+@ObjectType('KeyReuseGroupEdge', { description: 'An edge in a KeyReuseGroup connection.' })
+export class KeyReuseGroupEdge {
+  @Field({ description: 'Opaque cursor of this item.' }) cursor!: string;
+  @Field(() => KeyReuseGroup, { description: 'The item.' }) node!: KeyReuseGroup;
+}
+
+@ObjectType({ description: 'A page of key reuse groups, in group id order.' })
+export class KeyReuseGroupConnection {
+  @Field(() => [KeyReuseGroupEdge], { description: 'Items with their cursors.' }) edges!: KeyReuseGroupEdge[];
+  @Field(() => [KeyReuseGroup], { description: 'The items, without cursors.' }) nodes!: KeyReuseGroup[];
+  @Field(() => PageInfo, { description: 'Where this page sits.' }) pageInfo!: PageInfo;
+}
+
+@InputType({ description: 'The alert to acknowledge or dismiss.' })
+export class KeyReuseAlertInput {
+  @Field(() => ID, { description: 'Alert id.' }) id!: string;
+}
+
+@ObjectType({ description: 'Result of acknowledging or dismissing a key reuse alert.' })
+export class KeyReuseAlertPayload extends Payload {
+  @Field(() => KeyReuseAlert, { nullable: true, description: 'The alert after the change.' }) alert?: KeyReuseAlert;
+}
+
+@InputType({ description: 'Start fingerprinting every stored key again.' })
+export class StartKeyRescanInput {
+  @Field(() => String, { nullable: true, description: 'Why, for the audit trail (up to 500 characters).' }) reason?: string | null;
+}
+
+@ObjectType({ description: 'Result of starting a key rescan.' })
+export class StartKeyRescanPayload extends Payload {
+  @Field(() => ID, { nullable: true, description: 'Pass to keyRescan to follow progress.' }) jobId?: string;
+}
+
+@ObjectType({ description: 'Progress of a key rescan.' })
+export class KeyRescanStatus {
+  @Field(() => ID, { description: 'The rescan job id.' }) jobId!: string;
+  @Field(() => RescanStateEnum, { description: 'QUEUED until the worker picks the job up.' }) state!: RescanState;
+  @Field(() => Int, { nullable: true, description: 'Stored key versions scanned so far.' }) processed!: number | null;
+  @Field(() => Int, { nullable: true, description: 'Stored key versions to scan.' }) total!: number | null;
+}

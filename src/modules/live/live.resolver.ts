@@ -1,0 +1,44 @@
+import { Arg, Authorized, Ctx, ID, Resolver, Root, Subscription } from 'type-graphql';
+import { actorOf, type GraphQLContext } from '../../graphql/context';
+import { liveOf } from '../../graphql/subscriptions';
+import type { LiveEvents } from '../../events/types';
+import type { Services } from '../../services';
+import { toCredential } from '../credential/credential.resolver';
+import { CredentialEvent, KeyReuseAlertEvent } from './live.type';
+
+/**
+ * Live updates for settings pages, over WebSocket only. Subscribing checks the tenant like any
+ * read (another tenant's id is NOT_FOUND); events are filtered by tenant before they get here, and
+ * each one is re-read within the subscriber's tenant, so an event never carries data itself.
+ */
+@Resolver()
+export class LiveResolver {
+  constructor(private readonly s: Services) {}
+
+  @Authorized()
+  @Subscription(() => CredentialEvent, {
+    description: "A credential of the tenant changed status or was checked (by a worker).",
+    subscribe: ({ args, context }) => liveOf(context).subscribe(actorOf(context), 'CREDENTIAL_CHANGED', args.tenantId),
+  })
+  async credentialChanged(
+    @Arg('tenantId', () => ID) tenantId: string,
+    @Root() event: LiveEvents['CREDENTIAL_CHANGED'],
+  ): Promise<CredentialEvent> {
+    const credential = await this.s.credentials.get(tenantId, event.credentialId);
+    return { tenantId, credentialId: credential.id, credential: toCredential(credential) };
+  }
+
+  @Authorized()
+  @Subscription(() => KeyReuseAlertEvent, {
+    description: "A key reuse alert was raised or reopened on one of the tenant's credentials.",
+    subscribe: ({ args, context }) => liveOf(context).subscribe(actorOf(context), 'KEY_REUSE_ALERT', args.tenantId),
+  })
+  async keyReuseAlertRaised(
+    @Arg('tenantId', () => ID) tenantId: string,
+    @Root() event: LiveEvents['KEY_REUSE_ALERT'],
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<KeyReuseAlertEvent> {
+    const credentialId = await liveOf(ctx).alertCredentialId(tenantId, event.alertId);
+    return { tenantId, alertId: event.alertId, credentialId };
+  }
+}

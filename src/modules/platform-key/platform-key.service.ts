@@ -1,0 +1,145 @@
+import { randomUUID } from 'node:crypto';
+import type { DataSource, EntityManager } from 'typeorm';
+import { redactSecret, type SecretBox } from '../../crypto';
+import { collect, DomainError, NotFoundError } from '../../errors';
+import { auditInTx } from '../audit/audit.writer';
+import type { AuditActor } from '../auth/actor';
+import { isUuid } from '../auth/tenant-scope';
+import { LIMITS, nameRule, normalizeSecretInput, rangeRule, secretRule } from '../common/rules';
+import { enqueueInTx } from '../outbox/outbox.writer';
+import type { ProviderEntity } from '../provider/provider.entity';
+import { keyFormatRule } from '../provider/provider.rules';
+import type { ProviderService } from '../provider/provider.service';
+import { platformKeyContext } from './platform-key.context';
+import { PlatformKeyEntity } from './platform-key.entity';
+
+export interface CreatePlatformKey {
+  providerId: string;
+  label: string;
+  secret: string;
+  priority?: number | null;
+}
+
+/**
+ * Keys the platform owns, served to BUNDLED and HYBRID gateways of every tenant. Platform admins
+ * only; global data, so audit rows carry no tenant.
+ */
+export class PlatformKeyService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly box: Pick<SecretBox, 'seal'>,
+    private readonly providers: Pick<ProviderService, 'usable'>,
+  ) {}
+
+  list(providerId?: string | null): Promise<PlatformKeyEntity[]> {
+    if (providerId != null && !isUuid(providerId)) return Promise.resolve([]);
+    return this.db.getRepository(PlatformKeyEntity).find({
+      where: providerId != null ? { providerId } : {},
+      order: { providerId: 'ASC', priority: 'ASC', createdAt: 'ASC' },
+    });
+  }
+
+  async create(actor: AuditActor, input: CreatePlatformKey): Promise<PlatformKeyEntity> {
+    const { provider, value } = await this.checkInput(input);
+    return this.db.transaction(async (tx) => {
+      const id = randomUUID();
+      const sealed = this.box.seal(value, platformKeyContext(id));
+      const [last]: { max: number | null }[] = await tx.query('SELECT max(priority) AS max FROM platform_keys WHERE provider_id = $1 AND revoked_at IS NULL', [provider.id]);
+      const priority = input.priority ?? Math.min(last?.max == null ? 0 : last.max + 1, LIMITS.priority.max);
+      await tx.insert(PlatformKeyEntity, {
+        id,
+        providerId: provider.id,
+        label: input.label.trim(),
+        priority,
+        kekVersion: sealed.kekVersion,
+        wrappedKey: sealed.wrappedKey,
+        ciphertext: sealed.ciphertext,
+        redactedKey: redactSecret(value, provider.keyPrefixes),
+      });
+      const key = await tx.findOneByOrFail(PlatformKeyEntity, { id });
+      const reloaded = await bumpPlatformGatewaysInTx(tx, provider.id);
+      await auditInTx(tx, actor, {
+        tenantId: null,
+        action: 'PLATFORM_KEY_CREATED',
+        targetType: 'PLATFORM_KEY',
+        targetId: id,
+        details: { provider: provider.slug, label: key.label, priority, redactedKey: key.redactedKey, reloadedGateways: reloaded },
+      });
+      return key;
+    });
+  }
+
+  /** Destroys the key material; the row stays for the audit trail. Gateways reload without it. */
+  async revoke(actor: AuditActor, id: string): Promise<PlatformKeyEntity> {
+    return this.db.transaction(async (tx) => {
+      const key = isUuid(id) ? await tx.findOne(PlatformKeyEntity, { where: { id }, lock: { mode: 'pessimistic_write' } }) : null;
+      if (!key) throw new NotFoundError('Platform key', ['input', 'id']);
+      if (key.revokedAt) throw new DomainError('ALREADY_REVOKED', 'The platform key is already revoked.', ['input', 'id']);
+      Object.assign(key, { kekVersion: null, wrappedKey: null, ciphertext: null, revokedAt: new Date() });
+      await tx.save(key);
+      const reloaded = await bumpPlatformGatewaysInTx(tx, key.providerId);
+      await auditInTx(tx, actor, {
+        tenantId: null,
+        action: 'PLATFORM_KEY_REVOKED',
+        targetType: 'PLATFORM_KEY',
+        targetId: id,
+        details: { providerId: key.providerId, label: key.label, redactedKey: key.redactedKey, reloadedGateways: reloaded },
+      });
+      return key;
+    });
+  }
+
+  /** Every rule reported at once, before any write; messages never carry the key. */
+  private async checkInput(input: CreatePlatformKey): Promise<{ provider: ProviderEntity; value: string }> {
+    const field = ['input', 'secret'];
+    let provider: ProviderEntity | null = null;
+    let providerError: DomainError | null = null;
+    try {
+      provider = await this.providers.usable(input.providerId, ['input', 'providerId']);
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      providerError = error;
+    }
+    const shape = secretRule(input.secret, field);
+    const value = normalizeSecretInput(input.secret);
+    collect([
+      nameRule(input.label, ['input', 'label'], 'LABEL'),
+      rangeRule(input.priority, ['input', 'priority'], LIMITS.priority),
+      providerError && { field: providerError.field, code: providerError.code, message: providerError.message },
+      shape,
+      !shape && provider ? keyFormatRule(value, provider, field) : null,
+    ]);
+    return { provider: provider!, value };
+  }
+}
+
+/**
+ * Bumps every gateway that may be served platform keys of this provider: its tenant left BYOK, or
+ * its effective mode for the provider (override first, then the gateway's) is BUNDLED or HYBRID.
+ * One reload notification each, in the caller's transaction. Returns how many.
+ */
+export async function bumpPlatformGatewaysInTx(tx: EntityManager, providerId: string): Promise<number> {
+  const result: unknown = await tx.query(
+    `UPDATE gateways g
+        SET config_version = g.config_version + 1, config_changed_at = now(), updated_at = now()
+       FROM tenants t
+      WHERE t.id = g.tenant_id
+        AND (t.byok_mode = 'PLATFORM'
+             OR COALESCE((SELECT m.credential_mode FROM gateway_provider_modes m
+                           WHERE m.gateway_id = g.id AND m.tenant_id = g.tenant_id AND m.provider_id = $1),
+                         g.credential_mode) IN ('BUNDLED', 'HYBRID'))
+      RETURNING g.id, g.tenant_id, g.config_version`,
+    [providerId],
+  );
+  const rows = (Array.isArray(result) && Array.isArray(result[0]) ? result[0] : result) as
+    { id: string; tenant_id: string; config_version: number }[];
+  for (const row of rows) {
+    await enqueueInTx(tx, 'gateway-reload', {
+      tenantId: row.tenant_id,
+      gatewayId: row.id,
+      configVersion: row.config_version,
+      reason: 'PLATFORM_KEYS_CHANGED',
+    });
+  }
+  return rows.length;
+}

@@ -1,0 +1,23 @@
+import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { ConnectionType } from '../../graphql/connection';
+import { DeliveryStatusEnum, ReminderThresholdEnum } from '../../graphql/enums';
+import type { DeliveryStatus } from '../webhook/webhook.entity';
+import type { ReminderThreshold } from './reminder.entity';
+
+@ObjectType({ description: 'A reminder that a stored key is due for rotation, recorded once per key version and threshold.' })
+export class RotationReminder {
+  @Field(() => ID, { description: 'Reminder id (the webhook payload names it as reminderId).' }) id!: string;
+  tenantId!: string;
+  credentialId!: string;
+  @Field(() => Int, { description: 'The key version the reminder is about.' }) version!: number;
+  @Field(() => ReminderThresholdEnum, { description: 'Which threshold was crossed.' }) threshold!: ReminderThreshold;
+  @Field({ description: 'The rotate-by date when the reminder was recorded.' }) rotateBy!: Date;
+  @Field({ description: 'When the reminder was recorded.' }) createdAt!: Date;
+  @Field(() => DeliveryStatusEnum, {
+    nullable: true,
+    description: "State of its notification webhook message; null when the tenant had no notification webhook.",
+  })
+  deliveryStatus!: DeliveryStatus | null;
+}
+
+export const RotationReminderConnection = ConnectionType(RotationReminder, 'RotationReminder');

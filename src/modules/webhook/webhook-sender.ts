@@ -1,0 +1,90 @@
+import type { DataSource } from 'typeorm';
+import type { Config } from '../../config';
+import type { SecretBox } from '../../crypto';
+import { outboundFor, signedHeaders, type OutboundResult } from '../../outbound';
+import { webhookTargetFor } from './signing';
+import type { DeliveryStatus, ErrorClass, WebhookDeliveryEntity } from './webhook.entity';
+
+export interface SenderDeps {
+  db: DataSource;
+  box: SecretBox;
+  config: Pick<Config, 'webhook' | 'outboundAllow'>;
+}
+
+/** What one attempt came to. Only a status code and a class: the receiver's body is never read. */
+export interface AttemptOutcome {
+  status: Exclude<DeliveryStatus, 'PENDING'>;
+  statusCode: number | null;
+  errorClass: ErrorClass | null;
+  attempt: number;
+}
+
+/** Retrying cannot help these: the URL or the address it points to is refused by policy. */
+const PERMANENT: readonly ErrorClass[] = ['BLOCKED_ADDRESS', 'INVALID_URL', 'NO_URL'];
+
+export type DeliveryRow = Pick<WebhookDeliveryEntity, 'id' | 'tenantId' | 'kind' | 'targetId' | 'payload'>;
+
+/** Standard Webhooks message id; a replay reuses it, so receivers can drop duplicates. */
+export const messageId = (deliveryId: string): string => `msg_${deliveryId.replace(/-/g, '')}`;
+
+/**
+ * Sends one signed attempt of a stored delivery and records it. `final` is the job's last try:
+ * a failure then dead-letters the delivery; permanent failures dead-letter it at once.
+ */
+export async function attemptDelivery(deps: SenderDeps, delivery: DeliveryRow, final: boolean): Promise<AttemptOutcome> {
+  const target = await webhookTargetFor(deps.db, deps.box, delivery);
+  if (!target) return record(deps.db, delivery, { statusCode: null, errorClass: 'NO_URL', latencyMs: 0 }, 'DEAD');
+
+  // The body is the stored payload (ids, versions, reasons): nothing secret can be in it.
+  const body = JSON.stringify(delivery.payload);
+  const headers = {
+    'content-type': 'application/json',
+    'user-agent': 'Keyplane-Webhooks/1',
+    ...signedHeaders(target.secret, messageId(delivery.id), Math.floor(Date.now() / 1000), body),
+  };
+  const res = await outboundFor(deps.config).request(target.url, {
+    method: 'POST',
+    headers,
+    body,
+    timeoutMs: deps.config.webhook.timeoutMs,
+  });
+  const result = classify(res);
+  const status = result.errorClass === null ? 'DELIVERED' : final || PERMANENT.includes(result.errorClass) ? 'DEAD' : 'RETRYING';
+  return record(deps.db, delivery, result, status);
+}
+
+export function classify(res: OutboundResult): { statusCode: number | null; errorClass: ErrorClass | null; latencyMs: number } {
+  if (res.kind === 'failure') return { statusCode: null, errorClass: res.errorClass, latencyMs: res.latencyMs };
+  const s = res.status;
+  const errorClass = s >= 200 && s < 300 ? null : s >= 300 && s < 400 ? 'REDIRECT' : s >= 400 && s < 500 ? 'HTTP_4XX' : 'HTTP_5XX';
+  return { statusCode: s, errorClass, latencyMs: res.latencyMs };
+}
+
+async function record(
+  db: DataSource,
+  d: DeliveryRow,
+  r: { statusCode: number | null; errorClass: ErrorClass | null; latencyMs: number },
+  status: AttemptOutcome['status'],
+): Promise<AttemptOutcome> {
+  return db.transaction(async (tx) => {
+    const result: unknown = await tx.query(
+      `UPDATE webhook_deliveries
+          SET attempts = attempts + 1, last_status_code = $3, last_error_class = $4, status = $5::text,
+              delivered_at = CASE WHEN $5::text = 'DELIVERED' THEN now() ELSE delivered_at END,
+              dead_at = CASE WHEN $5::text = 'DEAD' THEN now() ELSE NULL END, updated_at = now()
+        WHERE tenant_id = $1 AND id = $2
+        RETURNING attempts`,
+      [d.tenantId, d.id, r.statusCode, r.errorClass, status],
+    );
+    const rows = (Array.isArray(result) && Array.isArray(result[0]) ? result[0] : result) as { attempts: number }[];
+    // The delivery is gone (its tenant was deleted meanwhile): nothing left to record against.
+    if (!rows[0]) return { status, statusCode: r.statusCode, errorClass: r.errorClass, attempt: 0 };
+    const attempt = rows[0].attempts;
+    await tx.query(
+      `INSERT INTO webhook_attempts (tenant_id, delivery_id, attempt, status_code, latency_ms, error_class)
+       VALUES ($1, $2, $3, $4, $5, $6)`,
+      [d.tenantId, d.id, attempt, r.statusCode, r.latencyMs, r.errorClass],
+    );
+    return { status, statusCode: r.statusCode, errorClass: r.errorClass, attempt };
+  });
+}

@@ -1,0 +1,51 @@
+import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { ConnectionType } from '../../graphql/connection';
+import { DeliveryStatusEnum, WebhookErrorClassEnum, WebhookKindEnum } from '../../graphql/enums';
+import { Payload } from '../../graphql/payload';
+import type { DeliveryStatus, ErrorClass, WebhookKind } from './webhook.entity';
+
+@ObjectType({ description: "One try of a webhook delivery: status, latency and error class (the receiver's body is never kept)." })
+export class WebhookAttempt {
+  @Field(() => Int, { description: 'Attempt number, counting across replays.' }) attempt!: number;
+  @Field(() => Int, { nullable: true, description: 'HTTP status from the receiver; null when none arrived.' }) statusCode!: number | null;
+  @Field(() => Int, { description: 'Milliseconds from sending to the answer (or the failure).' }) latencyMs!: number;
+  @Field(() => WebhookErrorClassEnum, { nullable: true, description: 'Why it failed; null when delivered.' })
+  errorClass!: ErrorClass | null;
+  @Field({ description: 'When the attempt was made.' }) createdAt!: Date;
+}
+
+@ObjectType({ description: 'A signed webhook message (Standard Webhooks) and its delivery state. DEAD ones are the dead letters.' })
+export class WebhookDelivery {
+  @Field(() => ID, { description: 'Delivery id; the webhook-id header is msg_ + this id without hyphens.' }) id!: string;
+  @Field(() => ID, { description: 'Owning tenant.' }) tenantId!: string;
+  @Field(() => WebhookKindEnum, { description: 'What the message is about.' }) kind!: WebhookKind;
+  @Field(() => ID, { description: 'The gateway (GATEWAY_RELOAD) or rotation reminder (ROTATION_REMINDER) it is about.' })
+  targetId!: string;
+  @Field(() => ID, { nullable: true, description: 'The gateway, for GATEWAY_RELOAD messages.' }) gatewayId!: string | null;
+  @Field({ description: 'The `type` field of the message body, e.g. gateway.config_changed.' }) eventType!: string;
+  @Field(() => Int, { nullable: true, description: 'The config version announced (GATEWAY_RELOAD).' }) configVersion!: number | null;
+  @Field(() => String, { nullable: true, description: 'Why the gateway must reload (GATEWAY_RELOAD).' }) reason!: string | null;
+  @Field(() => DeliveryStatusEnum, { description: 'PENDING, DELIVERED, RETRYING or DEAD.' }) status!: DeliveryStatus;
+  @Field(() => Int, { description: 'Attempts made so far, across replays.' }) attemptCount!: number;
+  @Field(() => Int, { nullable: true, description: 'HTTP status of the last attempt.' }) lastStatusCode!: number | null;
+  @Field(() => WebhookErrorClassEnum, { nullable: true, description: 'Error class of the last attempt.' })
+  lastErrorClass!: ErrorClass | null;
+  @Field(() => Int, { description: 'How many times an admin replayed it.' }) replayCount!: number;
+  @Field({ description: 'When the message was created.' }) createdAt!: Date;
+  @Field({ description: 'When it last changed.' }) updatedAt!: Date;
+  @Field(() => Date, { nullable: true, description: 'When the receiver accepted it (2xx).' }) deliveredAt!: Date | null;
+  @Field(() => Date, { nullable: true, description: 'When it was given up (dead letter).' }) deadAt!: Date | null;
+  @Field(() => [WebhookAttempt], { description: 'Every attempt, oldest first.' }) attempts!: WebhookAttempt[];
+}
+
+export const WebhookDeliveryConnection = ConnectionType(WebhookDelivery, 'WebhookDelivery');
+
+@InputType({ description: 'The dead-lettered delivery to send again.' })
+export class ReplayWebhookDeliveryInput {
+  @Field(() => ID, { description: 'Delivery id.' }) id!: string;
+}
+
+@ObjectType({ description: 'Result of replayWebhookDelivery.' })
+export class ReplayWebhookDeliveryPayload extends Payload {
+  @Field(() => WebhookDelivery, { nullable: true, description: 'The delivery, now PENDING again.' }) delivery?: WebhookDelivery;
+}

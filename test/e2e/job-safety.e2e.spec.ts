@@ -1,0 +1,246 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import { createCredential, createTenant, expectOk, openaiKey, tenantWithTokens, uniqueSlug } from '../factories';
+import { describeHits, dumpDatabase, scanTexts } from '../helpers/leak-scan';
+import { startFakeProvider, type FakeProvider } from '../fakes/fake-provider';
+import { killAllPrivateRedis, startPrivateRedis, type PrivateRedis } from '../helpers/private-redis';
+import { killAllProcesses, startApiProcess, startWorkerProcess, type ApiProcess, type KeyplaneProcess } from '../helpers/processes';
+import { JOBS, type JobName, type JobPayloads } from '../../src/queue/registry';
+import { PROCESSORS } from '../../workers/processors';
+import {
+  asTestApp,
+  credentialRow,
+  dumpRedis,
+  fakeProviderVia,
+  openDb,
+  queuesOn,
+  settled,
+  settleForeignOutbox,
+  startCapture,
+  tenantSnapshot,
+  uniquePrefix,
+  waitFor,
+  type Capture,
+} from './e2e-support';
+
+/*
+ * What the queue holds and what the processes print, with the real API and worker processes:
+ * - job data is clear text in Redis, so anyone who can write to Redis can forge a job. A job naming
+ *   one tenant and another tenant's object must do nothing: processors scope reads by the job's tenant;
+ * - the canary scan extended past the database: every Redis key and value (job data, return values,
+ *   failure reasons, event streams), every line the API and worker printed, and webhook bodies.
+ */
+let redis: PrivateRedis;
+let db: DataSource;
+let api: ApiProcess;
+let fake: FakeProvider;
+let hooks: Capture;
+let providerId: string;
+let worker: KeyplaneProcess;
+const prefix = uniquePrefix();
+
+beforeAll(async () => {
+  [redis, db, fake, hooks] = await Promise.all([startPrivateRedis(), openDb(), startFakeProvider(), startCapture()]);
+  await settleForeignOutbox(db);
+  const env = { REDIS_URL: redis.url, QUEUE_PREFIX: prefix };
+  [api, worker] = await Promise.all([startApiProcess(env), startWorkerProcess(env)]);
+  providerId = await fakeProviderVia(api, fake);
+}, 60_000);
+
+afterAll(async () => {
+  await killAllProcesses();
+  await killAllPrivateRedis();
+  await Promise.all([fake?.close(), hooks?.close()]);
+  await db?.destroy();
+});
+
+it('a job naming tenant B and tenant A objects has no effect', async () => {
+  const t = asTestApp(api);
+  const a = await tenantWithTokens(t);
+  const b = await createTenant(t);
+  const secret = openaiKey();
+  fake.allow(secret);
+  const credential = await createCredential(t, a.admin, { tenantId: a.tenant.id, providerId, secret });
+  const gw = await expectOk<any>(
+    t.gql('mutation($input: CreateGatewayInput!) { createGateway(input: $input) { gateway { id } userErrors { code } } }', {
+      input: { tenantId: a.tenant.id, name: 'Edge', slug: uniqueSlug('gw'), webhookUrl: hooks.url },
+    }, a.admin),
+    'createGateway',
+  );
+  await expectOk(
+    t.gql('mutation($input: AttachCredentialInput!) { attachCredential(input: $input) { userErrors { code } } }', {
+      input: { gatewayId: gw.gateway.id, credentialId: credential.id },
+    }, a.admin),
+    'attachCredential',
+  );
+  await waitFor('the credential to become ACTIVE', async () => (await credentialRow(db, credential.id)).status === 'ACTIVE');
+
+  const q = queuesOn(redis.url, prefix);
+  try {
+    await settled(q.queues, db);
+    const [{ config_version: configVersion }] = await db.query('SELECT config_version FROM gateways WHERE id = $1', [gw.gateway.id]);
+    const [delivery] = await db.query('SELECT id FROM webhook_deliveries WHERE tenant_id = $1 LIMIT 1', [a.tenant.id]);
+    const before = await tenantSnapshot(db, [a.tenant.id, b.id]);
+    const [requestsBefore, hooksBefore] = [fake.requests.length, hooks.received.length];
+
+    const forged: { [N in JobName]?: JobPayloads[N] } = {
+      'validate-credential': { tenantId: b.id, credentialId: credential.id, version: 1 },
+      'fingerprint-credential': { tenantId: b.id, credentialId: credential.id, version: 1 },
+      'gateway-reload': { tenantId: b.id, gatewayId: gw.gateway.id, configVersion, reason: 'CREDENTIAL_ATTACHED' },
+      // Only when tenant A has a stored delivery to point at.
+      ...(delivery ? { 'deliver-webhook': { tenantId: b.id, deliveryId: delivery.id, replay: 1 } } : {}),
+    };
+    // Ids of their own: the real jobs' deterministic ids already exist and would make these no-ops.
+    // Jobs whose processor is not written yet (null) are not forged: nothing would run them.
+    const ids = new Map<JobName, string>();
+    const runnable = (Object.entries(forged) as [JobName, object][]).filter(([name]) => PROCESSORS[name]);
+    expect(runnable.map(([name]) => name)).toContain('validate-credential');
+    for (const [name, payload] of runnable) {
+      const id = `forged-${name}-${randomUUID()}`;
+      ids.set(name, id);
+      await q.queues[JOBS[name].queue].add(name, payload, { jobId: id });
+    }
+    // Each forged job has had its first (or only) attempt.
+    const fetchForged = () => Promise.all([...ids].map(([name, id]) => q.queues[JOBS[name].queue].getJob(id)));
+    await waitFor('the forged jobs to run', async () => (await fetchForged()).every((j) => j && (j.finishedOn || j.attemptsMade > 0)));
+    await settled(q.queues, db);
+    const jobs = (await fetchForged()).map((j) => j!);
+
+    const validate = jobs.find((j) => j.name === 'validate-credential')!;
+    expect(await validate.getState()).toBe('failed');
+    expect(validate.failedReason).toBe('stale or foreign job: nothing to validate');
+    expect(validate.attemptsMade).toBe(1); // UnrecoverableError: no retries
+    for (const job of jobs) {
+      // Failing for good or completing as a no-op are both fine; retrying something foreign is not.
+      expect([job.name, await job.getState()]).toEqual([job.name, expect.stringMatching(/^(completed|failed)$/)]);
+    }
+    expect(await tenantSnapshot(db, [a.tenant.id, b.id])).toEqual(before);
+    expect(fake.requests.length).toBe(requestsBefore);
+    expect(hooks.received.length).toBe(hooksBefore);
+  } finally {
+    await q.close();
+  }
+}, 45_000);
+
+describe('canary keys never reach Redis, process output or webhooks', () => {
+  const alnum = (n: number) => randomBytes(n * 2).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, n);
+  const canaries: string[] = [];
+  const canary = (n: number) => {
+    const value = `sk-proj-CANARY${n}x${alnum(40)}`;
+    canaries.push(value);
+    return value;
+  };
+  const mutation = (name: string, input: string) =>
+    `mutation($input: ${input}!) { ${name}(input: $input) { credential { id status } userErrors { code } } }`;
+  const current = (id: string, version: number) => async () => {
+    const r = await credentialRow(db, id);
+    return r.current_version === version && r.status === 'ACTIVE' && r;
+  };
+
+  it('runs the secret paths through the queue, then scans everything', async () => {
+    const t = asTestApp(api);
+    const { tenant, admin, viewer } = await tenantWithTokens(t);
+    const other = await createTenant(t);
+    const otherSecrets: string[] = [admin, viewer];
+
+    // 1. create (check passes), rotate (first check fails transiently, with the key in the provider's
+    //    answer, and is retried), revoke
+    const [c1, c2] = [canary(1), canary(2)];
+    fake.allow(c1);
+    fake.script(c2, { status: 503, body: { error: { message: `upstream failed for ${c2}` } } });
+    fake.allow(c2);
+    const first = await createCredential(t, admin, { tenantId: tenant.id, providerId, secret: c1, label: 'canary' });
+    await waitFor('v1 ACTIVE', current(first.id, 1));
+    await expectOk(t.gql(mutation('rotateCredential', 'RotateCredentialInput'), { input: { id: first.id, secret: c2 } }, admin), 'rotateCredential');
+    await waitFor('v2 ACTIVE after a retry', current(first.id, 2), 20_000);
+    await expectOk(t.gql(mutation('revokeCredential', 'RevokeCredentialInput'), { input: { id: first.id } }, admin), 'revokeCredential');
+
+    // 2. another key left active, attached to a gateway that gets signed reload webhooks
+    const c3 = canary(3);
+    fake.allow(c3);
+    const live = await createCredential(t, admin, { tenantId: tenant.id, providerId, secret: c3, label: 'live' });
+    await waitFor('the live key ACTIVE', current(live.id, 1));
+    const gw = await expectOk<any>(
+      t.gql('mutation($input: CreateGatewayInput!) { createGateway(input: $input) { gateway { id } gatewayKey signingSecret userErrors { code } } }', {
+        input: { tenantId: tenant.id, name: 'Edge', slug: uniqueSlug('gw'), webhookUrl: hooks.url },
+      }, admin),
+      'createGateway',
+    );
+    otherSecrets.push(gw.gatewayKey, gw.signingSecret);
+    await expectOk(
+      t.gql('mutation($input: AttachCredentialInput!) { attachCredential(input: $input) { userErrors { code } } }', {
+        input: { gatewayId: gw.gateway.id, credentialId: live.id },
+      }, admin),
+      'attachCredential',
+    );
+
+    // 3. a key the provider rejects, echoing the whole key back in its 401
+    const c4 = canary(4);
+    fake.script(c4, { status: 401, body: { error: { message: `Incorrect API key provided: ${c4}`, code: 'invalid_api_key' } } });
+    const rejected = await createCredential(t, admin, { tenantId: tenant.id, providerId, secret: c4, label: 'rejected' });
+    await waitFor('the rejected key INVALID', async () => (await credentialRow(db, rejected.id)).status === 'INVALID');
+
+    // 4. testProviderKey through the API process (never stored, never queued)
+    const tested = await expectOk<any>(
+      t.gql('mutation($input: TestProviderKeyInput!) { testProviderKey(input: $input) { result { outcome } userErrors { code } } }', {
+        input: { providerId, secret: canary(5) },
+      }, admin),
+      'testProviderKey',
+    );
+    expect(tested.result.outcome).toBe('INVALID');
+
+    // 5. jobs forced to fail: a foreign tenant, a version that does not exist
+    const q = queuesOn(redis.url, prefix);
+    try {
+      await q.queues.credentials.add('validate-credential', { tenantId: other.id, credentialId: live.id, version: 1 }, { jobId: `forced-foreign-${live.id}` });
+      await q.queues.credentials.add('validate-credential', { tenantId: tenant.id, credentialId: live.id, version: 7 }, { jobId: `forced-stale-${live.id}` });
+      await settled(q.queues, db, 20_000);
+      const forced = await Promise.all([`forced-foreign-${live.id}`, `forced-stale-${live.id}`].map((id) => q.queues.credentials.getJob(id)));
+      expect(await Promise.all(forced.map((j) => j!.getState()))).toEqual(['failed', 'failed']);
+    } finally {
+      await q.close();
+    }
+    if (PROCESSORS['gateway-reload']) {
+      await waitFor('the reload webhook', () => hooks.received.some((r) => r.body.includes(gw.gateway.id)));
+    }
+
+    // The dump really holds the queue: job data, a return value, failure reasons, event streams.
+    const redisDump = await dumpRedis(redis.url);
+    const dumpText = redisDump.map((s) => s.text).join('\n');
+    for (const id of [first.id, live.id, rejected.id]) expect(dumpText).toContain(id);
+    expect(dumpText).toMatch(/returnvalue=\{"outcome":"VALID"\}/);
+    expect(dumpText).toMatch(/failedReason=[^\n]*PROVIDER_UNAVAILABLE/);
+    expect(dumpText).toMatch(/failedReason=stale or foreign job/);
+    expect(redisDump.some((s) => /^redis stream .*:events /.test(s.where))).toBe(true);
+    // And the worker logged its failures.
+    expect(worker.lines.some((l) => /"msg":"job failed"/.test(l))).toBe(true);
+
+    const everywhere = [...canaries, ...otherSecrets];
+    const sources = [
+      ...redisDump,
+      ...worker.lines.map((text, i) => ({ where: `worker output line ${i}`, text })),
+      ...api.lines.map((text, i) => ({ where: `api output line ${i}`, text })),
+      ...hooks.received.map((r, i) => ({ where: `webhook ${i}`, text: `${JSON.stringify(r.headers)}\n${r.body}` })),
+      ...(await dumpDatabase(db)),
+    ];
+    expect(describeHits(scanTexts(sources, everywhere))).toBe('');
+    // Tokens and gateway secrets are returned once by design; keys never are.
+    const responses = api.responses.map((text, i) => ({ where: `api response ${i}`, text }));
+    expect(describeHits(scanTexts(responses, canaries))).toBe('');
+    expect(canaries).toHaveLength(5);
+
+    // The same dump and scan do find a key that reached Redis: as job data (hex) and as a plain string.
+    const planted = canary(6);
+    const probe = queuesOn(redis.url, `${prefix}-probe`);
+    try {
+      await probe.queues.maintenance.add('fingerprint-rescan', { requestedAt: Buffer.from(planted).toString('hex') }, { delay: 3_600_000 });
+      await probe.redis.set(`${prefix}-probe-plain`, `x${planted.slice(20, 33)}x`);
+      const hits = scanTexts(await dumpRedis(redis.url), [planted]).map((h) => `${h.where.replace(/ \(.*$/, '')} ${h.encoding}`);
+      expect(hits).toEqual(
+        expect.arrayContaining([expect.stringMatching(/^redis hash .*-probe:maintenance:1 field data hex$/), `redis string ${prefix}-probe-plain plain`]),
+      );
+    } finally {
+      await probe.close();
+    }
+  }, 60_000);
+});

@@ -1,0 +1,217 @@
+import { randomUUID } from 'node:crypto';
+import type { Job } from 'bullmq';
+import { createRedis } from '../../../src/queue/connection';
+import { closeQueues, createQueues, type Queues } from '../../../src/queue/queues';
+import { revalidationSweep } from '../../../workers/processors/revalidation-sweep.processor';
+import { upsertSchedulers } from '../../../workers/schedulers';
+import { createGateway, expectOk, openaiKey, tenantWithTokens, uniqueSlug } from '../../factories';
+import { startFakeProvider, type FakeProvider } from '../../fakes/fake-provider';
+import { startTestApp, type TestApp } from '../../helpers/test-app';
+import { eventually, startTestWorkers, TEST_REDIS_URL, type TestWorkers } from '../../helpers/test-worker';
+import { createFakeOpenAIProvider } from '../../factories/providers';
+
+let t: TestApp;
+let fake: FakeProvider;
+let w: TestWorkers;
+let providerId: string;
+const producer = createRedis(TEST_REDIS_URL, 'producer');
+const spare: Queues[] = [];
+
+beforeAll(async () => {
+  t = await startTestApp();
+  fake = await startFakeProvider();
+  providerId = await createFakeOpenAIProvider(t, fake.baseUrl);
+  w = await startTestWorkers(t, { env: { ROTATION_GRACE_HOURS: '24', VALIDATION_MAX_AGE_HOURS: '24' } });
+});
+
+afterAll(async () => {
+  for (const queues of spare) {
+    await Promise.all(Object.values(queues).map((queue) => queue.obliterate({ force: true })));
+    await closeQueues(queues);
+  }
+  producer.disconnect();
+  await w?.close();
+  await fake?.close();
+  await t?.close();
+});
+
+const q = (sql: string, params: unknown[] = []) => t.app.db.query(sql, params);
+
+/** Queues under a prefix no worker listens on: what a sweep fans out stays there to be counted. */
+function idleQueues(): Queues {
+  const queues = createQueues(producer, `kp-idle-${randomUUID().slice(0, 8)}`);
+  spare.push(queues);
+  return queues;
+}
+
+/** Runs one sweep on the real maintenance worker, as its scheduler would, and returns its result. */
+async function runSweep(name: 'revalidation-sweep' | 'rotation-sweep' | 'retire-previous-sweep'): Promise<any> {
+  const job = await w.queues.maintenance.add(name, {}, { jobId: `test-${name}-${randomUUID().slice(0, 8)}`, attempts: 1 });
+  return eventually(async () => {
+    const state = await job.getState();
+    if (state === 'failed') throw new Error(`${name} failed: ${(await w.queues.maintenance.getJob(job.id!))?.failedReason}`);
+    return state === 'completed' ? ((await w.queues.maintenance.getJob(job.id!))?.returnvalue ?? true) : null;
+  }, 10_000);
+}
+
+async function create(token: string, tenantId: string, secret = openaiKey()): Promise<string> {
+  const res = await expectOk<any>(
+    t.gql('mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } userErrors { code } } }', {
+      input: { tenantId, providerId, label: uniqueSlug('k'), secret },
+    }, token),
+    'createCredential',
+  );
+  return res.credential.id;
+}
+
+/** A credential whose first key validated on the real worker. */
+async function activeCredential(token: string, tenantId: string): Promise<{ id: string; secret: string }> {
+  const secret = openaiKey();
+  fake.allow(secret);
+  const id = await create(token, tenantId, secret);
+  await w.relay();
+  await eventually(async () => (await q('SELECT status FROM credentials WHERE id = $1', [id]))[0].status === 'ACTIVE');
+  return { id, secret };
+}
+
+describe('schedulers', () => {
+  it('upserting at every start-up (here twice, and with a new cron) keeps exactly three, in UTC', async () => {
+    const queues = idleQueues();
+    await upsertSchedulers(queues, { sweepCron: '0 3 * * *' });
+    await upsertSchedulers(queues, { sweepCron: '0 3 * * *' });
+    await upsertSchedulers(queues, { sweepCron: '30 2 * * *' });
+    const schedulers = await queues.maintenance.getJobSchedulers();
+    const summary = schedulers.map((s) => ({ id: s.key, name: s.name, pattern: s.pattern, tz: s.tz })).sort((a, b) => a.id.localeCompare(b.id));
+    expect(summary).toEqual([
+      { id: 'daily-revalidation', name: 'revalidation-sweep', pattern: '30 2 * * *', tz: 'UTC' },
+      { id: 'daily-rotation-reminders', name: 'rotation-sweep', pattern: '30 2 * * *', tz: 'UTC' },
+      { id: 'hourly-retire-previous', name: 'retire-previous-sweep', pattern: '0 * * * *', tz: 'UTC' },
+    ]);
+    // One next run per scheduler, not one per upsert.
+    expect(await queues.maintenance.getDelayedCount()).toBe(3);
+  });
+});
+
+describe('revalidation sweep', () => {
+  it('re-checks only keys whose last check is older than VALIDATION_MAX_AGE_HOURS (or never ran)', async () => {
+    const { tenant, admin } = await tenantWithTokens(t);
+    const fresh = await activeCredential(admin, tenant.id);
+    const old = await activeCredential(admin, tenant.id);
+    const never = await activeCredential(admin, tenant.id);
+    const revoked = await activeCredential(admin, tenant.id);
+    await q(`UPDATE credentials SET last_validated_at = now() - interval '25 hours' WHERE id = ANY($1)`, [[old.id, revoked.id]]);
+    await q('UPDATE credentials SET last_validated_at = NULL WHERE id = $1', [never.id]);
+    await q(`UPDATE credentials SET revoked_at = now(), status = 'REVOKED' WHERE id = $1`, [revoked.id]);
+    const requests = (key: string) => fake.requests.filter((r) => r.headers.authorization === `Bearer ${key}`).length;
+    const before = Object.fromEntries([fresh, old, never, revoked].map((c) => [c.id, requests(c.secret)]));
+
+    await runSweep('revalidation-sweep');
+    await eventually(async () => {
+      const rows = await q(`SELECT 1 FROM credentials WHERE id = ANY($1) AND last_validated_at > now() - interval '1 minute'`, [[old.id, never.id]]);
+      return rows.length === 2;
+    });
+    expect(requests(old.secret)).toBe(before[old.id] + 1);
+    expect(requests(never.secret)).toBe(before[never.id] + 1);
+    expect(requests(fresh.secret)).toBe(before[fresh.id]);
+    expect(requests(revoked.secret)).toBe(before[revoked.id]);
+    // The re-check has its own job id: the create-time job is still retained in Redis.
+    expect(await w.queues.credentials.getJob(`validate-credential-${old.id}-v1`)).toBeDefined();
+  });
+
+  it('pages through more than one page and enqueues each stale key exactly once, even when run again', async () => {
+    const { tenant } = await tenantWithTokens(t);
+    // 1,200 keys by SQL: every third fresh, the rest never checked or checked 2 days ago.
+    const seeded: { id: string; stale: boolean }[] = await q(
+      `INSERT INTO credentials (tenant_id, provider_id, label, kind, status, current_version, latest_version, redacted_key, rotate_by, last_validated_at)
+       SELECT $1, $2, 'seed-' || g, 'API_KEY', 'ACTIVE', 1, 1, 'sk-proj-…seed', now() + interval '90 days',
+              CASE g % 3 WHEN 0 THEN now() WHEN 1 THEN NULL ELSE now() - interval '2 days' END
+         FROM generate_series(1, 1200) g
+       RETURNING id, last_validated_at IS NULL OR last_validated_at < now() - interval '1 day' AS stale`,
+      [tenant.id, providerId],
+    );
+    const stale = new Set(seeded.filter((r) => r.stale).map((r) => r.id));
+    expect(stale.size).toBe(800);
+    const queues = idleQueues();
+    const deps = { db: t.app.db, queues, log: w.deps.log, config: { validationMaxAgeHours: 24 } };
+    const job = { name: 'revalidation-sweep', id: 'manual', timestamp: Date.now(), data: {} } as Job<Record<string, never>>;
+    await revalidationSweep(deps, job);
+    await revalidationSweep(deps, job); // a retried sweep run adds nothing
+    const jobs = await queues.credentials.getJobs(['waiting', 'prioritized', 'delayed'], 0, -1);
+    const mine = jobs.filter((j) => j.data.tenantId === tenant.id);
+    expect(mine).toHaveLength(800);
+    expect(new Set(mine.map((j) => j.data.credentialId))).toEqual(stale);
+    expect(mine.every((j) => j.id === `validate-credential-${j.data.credentialId}-v1-s${job.timestamp}`)).toBe(true);
+    expect(mine[0].data).toEqual({ tenantId: tenant.id, credentialId: expect.any(String), version: 1, sweep: String(job.timestamp) });
+    await q('DELETE FROM credentials WHERE tenant_id = $1', [tenant.id]);
+  });
+
+  it('also re-checks a rotation left PENDING for over an hour by an inconclusive check', async () => {
+    const { tenant, admin } = await tenantWithTokens(t);
+    const { id } = await activeCredential(admin, tenant.id);
+    await expectOk(
+      t.gql('mutation($input: RotateCredentialInput!) { rotateCredential(input: $input) { userErrors { code } } }', { input: { id, secret: openaiKey() } }, admin),
+      'rotateCredential',
+    );
+    await q(`UPDATE outbox SET sent_at = now() WHERE sent_at IS NULL AND payload->>'credentialId' = $1`, [id]);
+    await q(`UPDATE credential_versions SET created_at = now() - interval '2 hours' WHERE credential_id = $1 AND version = 2`, [id]);
+    const queues = idleQueues();
+    const job = { name: 'revalidation-sweep', id: 'manual', timestamp: Date.now(), data: {} } as Job<Record<string, never>>;
+    await revalidationSweep({ db: t.app.db, queues, log: w.deps.log, config: { validationMaxAgeHours: 24 } }, job);
+    const mine = (await queues.credentials.getJobs(['waiting'], 0, -1)).filter((j) => j.data.credentialId === id);
+    expect(mine.map((j) => j.data.version)).toEqual([2]); // the current key was just checked
+  });
+});
+
+describe('rotation sweep', () => {
+  it('runs on the maintenance worker: one reminder per key version and threshold, none on a second run', async () => {
+    const { tenant, admin } = await tenantWithTokens(t);
+    const { id } = await activeCredential(admin, tenant.id);
+    await q(`UPDATE credentials SET rotate_by = now() + interval '12 hours' WHERE id = $1`, [id]);
+    await runSweep('rotation-sweep');
+    await runSweep('rotation-sweep');
+    const reminders = await q('SELECT credential_version, threshold, delivery_id FROM rotation_reminders WHERE credential_id = $1', [id]);
+    expect(reminders).toEqual([{ credential_version: 1, threshold: 'DAYS_1', delivery_id: null }]);
+  });
+});
+
+describe('retire-previous sweep', () => {
+  it('retires PREVIOUS versions whose grace period ended: material destroyed, gateways reload, once', async () => {
+    const { tenant, admin } = await tenantWithTokens(t);
+    const { id } = await activeCredential(admin, tenant.id);
+    const { gateway } = await createGateway(t, admin, tenant.id);
+    await expectOk(
+      t.gql('mutation($input: AttachCredentialInput!) { attachCredential(input: $input) { userErrors { code } } }', {
+        input: { gatewayId: gateway.id, credentialId: id },
+      }, admin),
+      'attachCredential',
+    );
+    const second = openaiKey();
+    fake.allow(second);
+    await expectOk(
+      t.gql('mutation($input: RotateCredentialInput!) { rotateCredential(input: $input) { userErrors { code } } }', { input: { id, secret: second } }, admin),
+      'rotateCredential',
+    );
+    await w.relay();
+    await eventually(async () => (await q('SELECT current_version FROM credentials WHERE id = $1', [id]))[0].current_version === 2);
+    const versions = () => q('SELECT version, state, ciphertext IS NULL AS wiped, fingerprint IS NULL AS unfingerprinted FROM credential_versions WHERE credential_id = $1 ORDER BY version', [id]);
+    const configVersion = async () => (await q('SELECT config_version FROM gateways WHERE id = $1', [gateway.id]))[0].config_version;
+
+    await runSweep('retire-previous-sweep'); // grace not over yet: nothing happens
+    expect((await versions())[0]).toMatchObject({ state: 'PREVIOUS', wiped: false });
+    const beforeRetire = await configVersion();
+
+    await q(`UPDATE credential_versions SET retire_after = now() - interval '1 minute' WHERE credential_id = $1 AND version = 1`, [id]);
+    await runSweep('retire-previous-sweep');
+    expect(await versions()).toEqual([
+      { version: 1, state: 'RETIRED', wiped: true, unfingerprinted: true },
+      { version: 2, state: 'ACTIVE', wiped: false, unfingerprinted: expect.any(Boolean) },
+    ]);
+    expect(await configVersion()).toBe(beforeRetire + 1);
+    const audit = await q(`SELECT actor_type, details FROM audit_events WHERE target_id = $1 AND action = 'CREDENTIAL_VERSION_RETIRED'`, [id]);
+    expect(audit).toEqual([{ actor_type: 'SYSTEM', details: expect.objectContaining({ version: 1, reloadedGateways: 1 }) }]);
+
+    await runSweep('retire-previous-sweep'); // idempotent
+    expect(await configVersion()).toBe(beforeRetire + 1);
+    expect(await q(`SELECT 1 FROM audit_events WHERE target_id = $1 AND action = 'CREDENTIAL_VERSION_RETIRED'`, [id])).toHaveLength(1);
+  });
+});

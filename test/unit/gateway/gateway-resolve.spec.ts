@@ -1,0 +1,237 @@
+import type { Sealed, SealContext } from '../../../src/crypto';
+import {
+  gatewayDrift,
+  resolveGatewayConfig,
+  type AttachedRow,
+  type PlatformKeyRow,
+  type ResolveInput,
+} from '../../../src/modules/gateway/gateway-resolve';
+import { configEtag, etagMatches } from '../../../src/modules/gateway/gateway-resolve.service';
+
+const T = 'tenant-a';
+const NOW = new Date('2030-01-01T12:00:00Z');
+const OPENAI = { id: 'p-openai', slug: 'openai', name: 'OpenAI', baseUrl: 'https://api.openai.com', authScheme: 'BEARER' as const };
+const ANTHROPIC = { id: 'p-anthropic', slug: 'anthropic', name: 'Anthropic', baseUrl: 'https://api.anthropic.com', authScheme: 'X_API_KEY' as const };
+
+/** The fake "ciphertext" is the plaintext; the opener records the context it was asked for. */
+const sealed = (plain: string): Sealed => ({ kekVersion: 1, wrappedKey: Buffer.alloc(0), ciphertext: Buffer.from(plain) });
+const contexts: SealContext[] = [];
+const open = (s: Sealed, ctx: SealContext) => {
+  contexts.push(ctx);
+  const text = s.ciphertext.toString();
+  if (text === 'broken') throw new Error('decrypt failed');
+  return text;
+};
+
+function version(credentialId: string, v: Partial<AttachedRow> = {}): AttachedRow {
+  return {
+    tenantId: T,
+    providerId: OPENAI.id,
+    credentialId,
+    label: credentialId,
+    status: 'ACTIVE',
+    currentVersion: 1,
+    revoked: false,
+    version: 1,
+    state: 'ACTIVE',
+    retireAfter: null,
+    redactedKey: 'sk-…',
+    sealed: sealed(`${credentialId}-v${v.version ?? 1}`),
+    ...v,
+  };
+}
+const platform = (id: string, providerId = OPENAI.id): PlatformKeyRow => ({ id, providerId, label: id, redactedKey: 'sk-…', sealed: sealed(`platform-${id}`) });
+
+function input(over: Partial<ResolveInput> & { mode?: ResolveInput['gateway']['credentialMode']; byok?: 'PLATFORM' | 'BYOK' | 'HYBRID' } = {}): ResolveInput {
+  return {
+    gateway: { id: 'gw', tenantId: T, credentialMode: over.mode ?? 'USER_PROVIDED', tenantByokMode: over.byok ?? 'BYOK' },
+    providers: [OPENAI, ANTHROPIC],
+    overrides: [],
+    attached: [],
+    platformKeys: [],
+    now: NOW,
+    ...over,
+  };
+}
+
+const keysOf = (r: ReturnType<typeof resolveGatewayConfig>, slug = 'openai') =>
+  r.find((p) => p.provider.slug === slug)!.credentials.map((c) => `${c.source}:${c.key}`);
+
+describe('resolveGatewayConfig', () => {
+  it('USER_PROVIDED serves attached keys in order, active then previous in grace, never platform keys', () => {
+    const r = resolveGatewayConfig(
+      input({
+        attached: [
+          version('a', { currentVersion: 2, version: 2 }),
+          version('a', { currentVersion: 2, version: 1, state: 'PREVIOUS', retireAfter: new Date(NOW.getTime() + 1000) }),
+          version('b'),
+        ],
+        platformKeys: [platform('pk1')],
+      }),
+      open,
+    );
+    expect(keysOf(r)).toEqual(['TENANT:a-v2', 'TENANT:a-v1', 'TENANT:b-v1']);
+    expect(r[0]).toMatchObject({ mode: 'USER_PROVIDED', status: 'OK', message: null, skipped: [] });
+    expect(r[0].credentials[1]).toMatchObject({ state: 'PREVIOUS', retireAfter: '2030-01-01T12:00:01.000Z' });
+  });
+
+  it('drops a previous version once its grace period is over (or when it has none)', () => {
+    const r = resolveGatewayConfig(
+      input({
+        attached: [
+          version('a', { currentVersion: 3, version: 3 }),
+          version('a', { currentVersion: 3, version: 2, state: 'PREVIOUS', retireAfter: NOW }),
+          version('a', { currentVersion: 3, version: 1, state: 'PREVIOUS', retireAfter: null }),
+        ],
+      }),
+      open,
+    );
+    expect(keysOf(r)).toEqual(['TENANT:a-v3']);
+  });
+
+  it('skips invalid, revoked, unvalidated and unreadable keys and says so', () => {
+    const r = resolveGatewayConfig(
+      input({
+        attached: [
+          version('bad', { status: 'INVALID' }),
+          version('gone', { revoked: true, status: 'REVOKED', version: null, state: null, sealed: null }),
+          version('new', { status: 'PENDING_VALIDATION', currentVersion: null, version: null, state: null }),
+          version('torn', { sealed: sealed('broken') }),
+        ],
+      }),
+      open,
+    );
+    expect(r[0].status).toBe('NO_USABLE_KEY');
+    expect(r[0].credentials).toEqual([]);
+    expect(r[0].skipped.map((s) => `${'credentialId' in s ? s.credentialId : ''}:${s.reason}`)).toEqual(['bad:INVALID', 'gone:REVOKED', 'new:NOT_VALIDATED', 'torn:UNREADABLE']);
+    expect(r[0].message).toMatch(/No usable key for OpenAI: mode USER_PROVIDED serves only the tenant's own keys/);
+    expect(r[0].message).toMatch(/bad \(INVALID\)/);
+  });
+
+  it('keeps serving the current version while a rotation waits for validation', () => {
+    const r = resolveGatewayConfig(input({ attached: [version('a', { status: 'PENDING_VALIDATION' })] }), open);
+    expect(keysOf(r)).toEqual(['TENANT:a-v1']);
+  });
+
+  it('USER_PROVIDED with an override but nothing attached says clearly that there is no key', () => {
+    const r = resolveGatewayConfig(input({ overrides: [{ providerId: ANTHROPIC.id, credentialMode: 'USER_PROVIDED' }] }), open);
+    expect(r).toHaveLength(1);
+    expect(r[0]).toMatchObject({ status: 'NO_USABLE_KEY', credentials: [] });
+    expect(r[0].message).toContain('none is attached');
+  });
+
+  it('BUNDLED serves only platform keys and says tenant keys are not served', () => {
+    const r = resolveGatewayConfig(input({ mode: 'BUNDLED', attached: [version('a')], platformKeys: [platform('pk1'), platform('pk2')] }), open);
+    expect(keysOf(r)).toEqual(['PLATFORM:platform-pk1', 'PLATFORM:platform-pk2']);
+    expect(r[0].message).toContain('1 attached tenant key(s) are not served');
+    expect(r[0].skipped).toEqual([]);
+    expect(contexts.at(-1)).toEqual({ purpose: 'platform-key', tenantId: 'platform', objectId: 'pk2', version: 1 });
+  });
+
+  it('an unreadable platform key is skipped and named, not served', () => {
+    const r = resolveGatewayConfig(input({ mode: 'BUNDLED', platformKeys: [{ ...platform('pk1'), sealed: sealed('broken') }, platform('pk2')] }), open);
+    expect(keysOf(r)).toEqual(['PLATFORM:platform-pk2']);
+    expect(r[0].skipped).toEqual([{ source: 'PLATFORM', platformKeyId: 'pk1', label: 'pk1', reason: 'UNREADABLE' }]);
+    expect(r[0].message).toContain('pk1 (UNREADABLE)');
+  });
+
+  it('BUNDLED without platform keys is NO_USABLE_KEY, not a fallback to tenant keys', () => {
+    const r = resolveGatewayConfig(input({ mode: 'BUNDLED', attached: [version('a')] }), open);
+    expect(r[0]).toMatchObject({ status: 'NO_USABLE_KEY', credentials: [] });
+  });
+
+  it('HYBRID serves tenant keys first, then platform keys, each marked with its source', () => {
+    const r = resolveGatewayConfig(input({ mode: 'HYBRID', attached: [version('a')], platformKeys: [platform('pk1'), platform('pk9', ANTHROPIC.id)] }), open);
+    expect(keysOf(r)).toEqual(['TENANT:a-v1', 'PLATFORM:platform-pk1']);
+    expect(keysOf(r, 'anthropic')).toEqual(['PLATFORM:platform-pk9']);
+    expect(r.find((p) => p.provider.slug === 'anthropic')!.message).toContain('serving platform keys only');
+    expect(r.map((p) => p.provider.slug)).toEqual(['anthropic', 'openai']);
+    expect(r[1].credentials[1]).toMatchObject({ source: 'PLATFORM', platformKeyId: 'pk1', version: 1 });
+  });
+
+  it('a per-provider override wins over the gateway mode', () => {
+    const r = resolveGatewayConfig(
+      input({
+        mode: 'HYBRID',
+        attached: [version('a')],
+        overrides: [{ providerId: OPENAI.id, credentialMode: 'USER_PROVIDED' }],
+        platformKeys: [platform('pk1')],
+      }),
+      open,
+    );
+    expect(r[0]).toMatchObject({ mode: 'USER_PROVIDED', modeSource: 'PROVIDER_OVERRIDE' });
+    expect(keysOf(r)).toEqual(['TENANT:a-v1']);
+  });
+
+  it('a tenant in BYOK mode PLATFORM gets platform keys on every provider, overrides notwithstanding', () => {
+    const r = resolveGatewayConfig(
+      input({ byok: 'PLATFORM', overrides: [{ providerId: OPENAI.id, credentialMode: 'USER_PROVIDED' }], platformKeys: [platform('pk1')] }),
+      open,
+    );
+    expect(r[0]).toMatchObject({ mode: 'BUNDLED', modeSource: 'TENANT_PLATFORM' });
+    expect(keysOf(r)).toEqual(['PLATFORM:platform-pk1']);
+  });
+
+  it("never considers another tenant's rows, and opens tenant keys with the gateway's tenant", () => {
+    contexts.length = 0;
+    const r = resolveGatewayConfig(input({ attached: [version('mine'), version('theirs', { tenantId: 'tenant-b' })] }), open);
+    expect(keysOf(r)).toEqual(['TENANT:mine-v1']);
+    expect(contexts).toEqual([{ purpose: 'credential-key', tenantId: T, objectId: 'mine', version: 1 }]);
+  });
+
+  it('omits providers with platform keys that the mode would not serve', () => {
+    expect(resolveGatewayConfig(input({ platformKeys: [platform('pk1')] }), open)).toEqual([]);
+  });
+});
+
+describe('configEtag', () => {
+  const base = () => resolveGatewayConfig(input({ mode: 'HYBRID', attached: [version('a')], platformKeys: [platform('pk1')] }), open);
+
+  it('is stable for the same content and never derived from the key values', () => {
+    const a = base();
+    const b = base();
+    b[0].credentials[0].key = 'something-else';
+    expect(configEtag('gw', 3, a)).toBe(configEtag('gw', 3, b));
+    expect(configEtag('gw', 3, a)).toMatch(/^"3-[A-Za-z0-9_-]{22}"$/);
+  });
+
+  it('changes with the version, a served key, or a served platform key', () => {
+    const etag = configEtag('gw', 3, base());
+    expect(configEtag('gw', 4, base())).not.toBe(etag);
+    const fewer = resolveGatewayConfig(input({ mode: 'HYBRID', attached: [version('a')] }), open);
+    expect(configEtag('gw', 3, fewer)).not.toBe(etag);
+    const rotated = resolveGatewayConfig(input({ mode: 'HYBRID', attached: [version('a', { currentVersion: 2, version: 2 })], platformKeys: [platform('pk1')] }), open);
+    expect(configEtag('gw', 3, rotated)).not.toBe(etag);
+  });
+
+  it('If-None-Match matches exact, weak, listed and * tags only', () => {
+    expect(etagMatches('"3-abc"', '"3-abc"')).toBe(true);
+    expect(etagMatches('W/"3-abc"', '"3-abc"')).toBe(true);
+    expect(etagMatches('"x", "3-abc"', '"3-abc"')).toBe(true);
+    expect(etagMatches('*', '"3-abc"')).toBe(true);
+    expect(etagMatches('"3-abd"', '"3-abc"')).toBe(false);
+    expect(etagMatches(undefined, '"3-abc"')).toBe(false);
+  });
+});
+
+describe('gatewayDrift', () => {
+  const changed = new Date(NOW.getTime() - 90_000);
+  it('a gateway that never pulled is behind by every version', () => {
+    expect(gatewayDrift({ configVersion: 2, pulledConfigVersion: null, configChangedAt: changed }, NOW)).toEqual({
+      upToDate: false,
+      versionsBehind: 2,
+      laggingSinceSeconds: 90,
+    });
+  });
+  it('up to date: no lag', () => {
+    expect(gatewayDrift({ configVersion: 2, pulledConfigVersion: 2, configChangedAt: changed }, NOW)).toEqual({
+      upToDate: true,
+      versionsBehind: 0,
+      laggingSinceSeconds: null,
+    });
+  });
+  it('never reports negative lag (clock skew)', () => {
+    const future = new Date(NOW.getTime() + 5000);
+    expect(gatewayDrift({ configVersion: 3, pulledConfigVersion: 2, configChangedAt: future }, NOW).laggingSinceSeconds).toBe(0);
+  });
+});

@@ -1,0 +1,51 @@
+import { UnrecoverableError, type Job } from 'bullmq';
+import type { DeliveryStatus } from '../../src/modules/webhook/webhook.entity';
+import { attemptDelivery, type DeliveryRow } from '../../src/modules/webhook/webhook-sender';
+import type { JobPayloads } from '../../src/queue/registry';
+import { isLastTry, settle, type DeliverDeps } from './deliver-webhook.processor';
+
+export const RELOAD_EVENT = 'gateway.config_changed';
+
+export const reloadDedupeKey = (gatewayId: string, configVersion: number): string => `gateway-reload:${gatewayId}:${configVersion}`;
+
+/**
+ * Tells one gateway (signed webhook) that its config changed. The registry debounces bursts per
+ * gateway; on top of that a job's first try names the gateway's CURRENT version, and the dedupe
+ * key (gateway + version) keeps it to one delivery however many jobs arrive for it.
+ * A gateway without a webhook URL gets no delivery row at all: it learns by pulling its config.
+ */
+export async function gatewayReload(deps: DeliverDeps, job: Job<JobPayloads['gateway-reload']>) {
+  const { tenantId, gatewayId, configVersion, reason } = job.data;
+  const gateways: { config_version: number; webhook_url: string | null }[] = await deps.db.query(
+    'SELECT config_version, webhook_url FROM gateways WHERE tenant_id = $1 AND id = $2',
+    [tenantId, gatewayId],
+  );
+  const gateway = gateways[0];
+  // Forged (wrong tenant) or stale (gateway deleted) jobs end here without side effects.
+  if (!gateway) throw new UnrecoverableError('stale or foreign job: no such gateway');
+  if (!gateway.webhook_url) return { skipped: 'NO_URL' };
+
+  // The first try announces the newest version and pins it in the job, so retries keep working on
+  // that one delivery (a later change has a job of its own) instead of leaving it RETRYING forever.
+  const version = job.attemptsMade === 0 ? Math.max(gateway.config_version, configVersion) : configVersion;
+  if (version !== configVersion) await job.updateData({ ...job.data, configVersion: version });
+  const payload = { type: RELOAD_EVENT, gatewayId, tenantId, configVersion: version, reason };
+  const dedupeKey = reloadDedupeKey(gatewayId, version);
+  await deps.db.query(
+    `INSERT INTO webhook_deliveries (tenant_id, kind, target_id, dedupe_key, payload, status)
+     VALUES ($1, 'GATEWAY_RELOAD', $2, $3, $4::jsonb, 'PENDING')
+     ON CONFLICT (dedupe_key) DO NOTHING`,
+    [tenantId, gatewayId, dedupeKey, JSON.stringify(payload)],
+  );
+  const rows: { id: string; payload: Record<string, unknown>; status: DeliveryStatus }[] = await deps.db.query(
+    `SELECT id, payload, status FROM webhook_deliveries
+      WHERE tenant_id = $1 AND dedupe_key = $2 AND kind = 'GATEWAY_RELOAD' AND target_id = $3`,
+    [tenantId, dedupeKey, gatewayId],
+  );
+  const row = rows[0];
+  if (!row) throw new UnrecoverableError('dedupe key taken by another delivery');
+  // Settled by an earlier job for the same version: sending again would be a duplicate.
+  if (row.status === 'DELIVERED' || row.status === 'DEAD') return { skipped: row.status };
+  const delivery: DeliveryRow = { id: row.id, tenantId, kind: 'GATEWAY_RELOAD', targetId: gatewayId, payload: row.payload };
+  return settle(await attemptDelivery(deps, delivery, isLastTry(job, deps.config.webhook.maxAttempts)));
+}

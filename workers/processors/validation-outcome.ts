@@ -1,0 +1,132 @@
+import type { EntityManager } from 'typeorm';
+import { auditInTx } from '../../src/modules/audit/audit.writer';
+import { wipeMaterialInTx } from '../../src/modules/credential/credential-material';
+import type { CredentialStatus } from '../../src/modules/credential/credential.entity';
+import { bumpGatewaysInTx } from '../../src/modules/gateway/gateway-config';
+import { enqueueInTx } from '../../src/modules/outbox/outbox.writer';
+import type { KeyTestOutcome, KeyTestResult } from '../../src/providers/types';
+import type { ProcessorDeps } from './deps';
+
+export const WORKING: KeyTestOutcome[] = ['VALID', 'VALID_NO_QUOTA', 'VALID_RESTRICTED'];
+const LIVE_STATES = ['PENDING', 'ACTIVE', 'PREVIOUS'];
+const SYSTEM = { type: 'SYSTEM', id: null, requestId: null } as const;
+
+export type OutcomeDeps = Pick<ProcessorDeps, 'db'> & { config: Pick<ProcessorDeps['config'], 'rotationGraceHours'> };
+
+export interface CheckedVersion {
+  tenantId: string;
+  credentialId: string;
+  version: number;
+}
+
+/**
+ * Records one check in one transaction: the outcome on the credential, a promotion or rejection
+ * of a pending version, and, when the serving key changes, the audit event and gateway reloads.
+ * Every step re-reads state under the credential's row lock, so a duplicate or late job (the
+ * version was superseded or revoked while its check ran) changes nothing. Returns whether
+ * anything was recorded.
+ */
+export async function recordOutcome(deps: OutcomeDeps, v: CheckedVersion, result: KeyTestResult): Promise<boolean> {
+  const { tenantId, credentialId, version } = v;
+  return deps.db.transaction(async (tx) => {
+    const [credential]: { current_version: number | null; latest_version: number; status: CredentialStatus }[] = await tx.query(
+      `SELECT current_version, latest_version, status FROM credentials
+        WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL FOR UPDATE`,
+      [tenantId, credentialId],
+    );
+    if (!credential) return false;
+    const [row]: { state: string }[] = await tx.query(
+      'SELECT state FROM credential_versions WHERE tenant_id = $1 AND credential_id = $2 AND version = $3',
+      [tenantId, credentialId, version],
+    );
+    if (!row || !LIVE_STATES.includes(row.state)) return false;
+    const works = WORKING.includes(result.outcome);
+    let current = credential.current_version;
+    if (row.state === 'PENDING' && works) {
+      await promoteInTx(tx, deps.config.rotationGraceHours, v, credential.status === 'INVALID');
+      current = version;
+    } else if (row.state === 'PENDING' && result.outcome === 'INVALID') {
+      // A rejected key never serves and is never checked again: nothing of it is kept.
+      await wipeMaterialInTx(tx, tenantId, { credentialId, versionState: 'PENDING' }, 'REJECTED');
+      // The rotation hid the serving key's own state behind PENDING_VALIDATION: a fresh check of
+      // that key, not a guess, decides whether the credential is ACTIVE or INVALID again.
+      if (current !== null) {
+        await enqueueInTx(tx, 'validate-credential', { tenantId, credentialId, version: current, sweep: `recheck-${version}` });
+      }
+    }
+    const status = statusAfter(result.outcome, row.state, current, version, credential.latest_version);
+    await tx.query(
+      `UPDATE credentials
+          SET status = COALESCE($3, status), last_validation_outcome = $4, last_validated_at = now(),
+              last_validation_models = $5, last_validation_message = $6, updated_at = now()
+        WHERE tenant_id = $1 AND id = $2`,
+      [tenantId, credentialId, status, result.outcome, result.models, result.message],
+    );
+    if (status === 'INVALID' && credential.status !== 'INVALID' && version === current) {
+      // The key gateways were being served stopped working: they reload without it.
+      const gateways = await bumpGatewaysInTx(tx, tenantId, { credentialId }, 'CREDENTIAL_INVALID');
+      await auditInTx(tx, SYSTEM, {
+        tenantId,
+        action: 'CREDENTIAL_INVALIDATED',
+        targetType: 'CREDENTIAL',
+        targetId: credentialId,
+        details: { version, outcome: result.outcome, previousStatus: credential.status, reloadedGateways: gateways.length },
+      });
+    } else if (status === 'ACTIVE' && credential.status === 'INVALID' && current === credential.current_version) {
+      // The serving key works again (the provider had rejected it by mistake or it was restored).
+      await bumpGatewaysInTx(tx, tenantId, { credentialId }, 'CREDENTIAL_ROTATED');
+    }
+    return true;
+  });
+}
+
+/**
+ * Staged rotation: the pending version becomes ACTIVE; the one it replaces stays live as PREVIOUS
+ * for ROTATION_GRACE_HOURS (gateways get both, the new one first), or retires at once when there
+ * is no grace period or it had been found invalid. At most one PREVIOUS is kept.
+ */
+async function promoteInTx(tx: EntityManager, graceHours: number, v: CheckedVersion, currentInvalid: boolean): Promise<void> {
+  const { tenantId, credentialId, version } = v;
+  await wipeMaterialInTx(tx, tenantId, { credentialId, versionState: 'PREVIOUS' }, 'RETIRED');
+  if (graceHours > 0 && !currentInvalid) {
+    await tx.query(
+      `UPDATE credential_versions SET state = 'PREVIOUS', retire_after = now() + $4::float8 * interval '1 hour'
+        WHERE tenant_id = $1 AND credential_id = $2 AND state = 'ACTIVE' AND version <> $3`,
+      [tenantId, credentialId, version, graceHours],
+    );
+  } else {
+    await wipeMaterialInTx(tx, tenantId, { credentialId, versionState: 'ACTIVE' }, 'RETIRED');
+  }
+  await tx.query(
+    `UPDATE credential_versions SET state = 'ACTIVE', activated_at = now()
+      WHERE tenant_id = $1 AND credential_id = $2 AND version = $3 AND state = 'PENDING'`,
+    [tenantId, credentialId, version],
+  );
+  // The rotation clock restarts when the new key actually serves, not when it was submitted.
+  await tx.query(
+    `UPDATE credentials c
+        SET current_version = $3, rotated_at = now(),
+            rotate_by = now() + make_interval(days => COALESCE(c.rotation_period_days, t.rotation_policy_days))
+       FROM tenants t
+      WHERE c.tenant_id = $1 AND c.id = $2 AND t.id = c.tenant_id`,
+    [tenantId, credentialId, version],
+  );
+  await bumpGatewaysInTx(tx, tenantId, { credentialId }, 'CREDENTIAL_ROTATED');
+}
+
+/** The credential's status after a check, or null to leave it as it is. */
+export function statusAfter(
+  outcome: KeyTestOutcome,
+  state: string,
+  current: number | null,
+  version: number,
+  latest: number,
+): 'ACTIVE' | 'INVALID' | null {
+  const works = WORKING.includes(outcome);
+  if (works) return version === current ? 'ACTIVE' : null;
+  if (outcome !== 'INVALID') return null;
+  // A rejected first key makes the credential invalid; a rejected rotation leaves the decision to
+  // the re-check of the serving key queued beside it.
+  if (state === 'PENDING') return current === null && version === latest ? 'INVALID' : null;
+  return version === current ? 'INVALID' : null;
+}

@@ -14,6 +14,7 @@ import {
   CredentialPayload,
   CredentialVersion,
   LastValidation,
+  RevalidateCredentialInput,
   RevokeCredentialInput,
   RotateCredentialInput,
   UpdateCredentialInput,
@@ -101,6 +102,18 @@ export class CredentialResolver {
       const tenantId = await this.s.scope.forObject(actorOf(ctx), 'credential', input.id, ['input', 'id']);
       const rotated = await this.s.credentials.rotate(tenantId, auditActor(actorOf(ctx), ctx.requestId), input.id, input.secret);
       return { credential: toCredential(rotated) };
+    });
+  }
+
+  @Authorized('ADMIN')
+  @Mutation(() => CredentialPayload, {
+    description: 'Check a stored key against its provider now (in the background); the status updates when the check ends.',
+  })
+  revalidateCredential(@Arg('input') input: RevalidateCredentialInput, @Ctx() ctx: GraphQLContext) {
+    return mutate(async () => {
+      const tenantId = await this.s.scope.forObject(actorOf(ctx), 'credential', input.id, ['input', 'id']);
+      const credential = await this.s.credentials.requestValidation(tenantId, auditActor(actorOf(ctx), ctx.requestId), input.id);
+      return { credential: toCredential(credential) };
     });
   }
 

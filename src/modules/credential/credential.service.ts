@@ -201,6 +201,29 @@ export class CredentialService {
     });
   }
 
+  /**
+   * "Check this key now": queues a validation of the serving version (and of a pending rotation),
+   * with an id of its own so it never collides with the create/rotate or scheduled checks.
+   */
+  async requestValidation(tenantId: string, actor: AuditActor, id: string): Promise<CredentialEntity> {
+    return this.db.transaction(async (tx) => {
+      const credential = await this.lockLive(tx, tenantId, id);
+      const run = `manual${Date.now()}`;
+      const versions = [...new Set([credential.currentVersion ?? credential.latestVersion, credential.latestVersion])];
+      for (const version of versions) {
+        await enqueueInTx(tx, 'validate-credential', { tenantId, credentialId: id, version, sweep: run });
+      }
+      await auditInTx(tx, actor, {
+        tenantId,
+        action: 'CREDENTIAL_VALIDATION_REQUESTED',
+        targetType: 'CREDENTIAL',
+        targetId: id,
+        details: { versions, redactedKey: credential.redactedKey },
+      });
+      return credential;
+    });
+  }
+
   private async lockLive(tx: EntityManager, tenantId: string, id: string): Promise<CredentialEntity> {
     const credential = isUuid(id)
       ? await tx.findOne(CredentialEntity, { where: { tenantId, id }, lock: { mode: 'pessimistic_write' } })

@@ -77,6 +77,11 @@ export class RotateCredentialInput {
   @Field({ description: 'The new key. It serves once it validates; the old one serves until then.' }) secret!: string;
 }
 
+@InputType({ description: 'The credential to check against its provider again.' })
+export class RevalidateCredentialInput {
+  @Field(() => ID, { description: 'Credential id.' }) id!: string;
+}
+
 @InputType({ description: 'The credential to revoke.' })
 export class RevokeCredentialInput {
   @Field(() => ID, { description: 'Credential id.' }) id!: string;

@@ -129,6 +129,7 @@ const MUTATIONS: [string, () => Record<string, unknown>][] = [
   ['rotateGatewayKey', () => ({ id: W.gwId })],
   ['attachCredential', () => ({ gatewayId: W.gwId, credentialId: W.cred2Id, priority: 5 })],
   ['detachCredential', () => ({ gatewayId: W.gwId, credentialId: W.credId })],
+  ['revalidateCredential', () => ({ id: W.credId })],
   ['revokeCredential', () => ({ id: W.credId })],
   ['testProviderKey', () => ({ providerId: W.customProviderId, secret: openaiKey() })],
   ['revertToPlatformKeys', () => ({ tenantId: W.tenantId, confirm: W.slug })],

@@ -131,6 +131,7 @@ const MUTATIONS: [string, string, (x: Ids) => Record<string, unknown>][] = [
   ['createCredential', 'NOT_FOUND', (x) => ({ tenantId: x.tenantId, providerId: openai, label: 'intruder', secret: openaiKey() })],
   ['updateCredential', 'NOT_FOUND', (x) => ({ id: x.credId, label: 'hijacked', rotationPeriodDays: 7 })],
   ['rotateCredential', 'NOT_FOUND', (x) => ({ id: x.credId, secret: openaiKey() })],
+  ['revalidateCredential', 'NOT_FOUND', (x) => ({ id: x.credId })],
   ['revokeCredential', 'NOT_FOUND', (x) => ({ id: x.credId })],
   ['createGateway', 'NOT_FOUND', (x) => ({ tenantId: x.tenantId, name: 'Intruder', slug: 'intruder' })],
   ['updateGateway', 'NOT_FOUND', (x) => ({ id: x.gwId, name: 'Hijacked', webhookUrl: 'https://attacker.example/hook' })],

@@ -126,3 +126,28 @@ it('relays each outbox row once and leaves only ids in Redis job data', async ()
   expect(job?.data).toEqual({ tenantId: tenant.id, credentialId: id, version: 1 });
   expect(JSON.stringify(job?.data)).not.toContain(secret.slice(-12));
 });
+
+it('revalidateCredential checks the serving key again now: a key that stopped working becomes INVALID', async () => {
+  const { tenant, admin } = await tenantWithTokens(t);
+  const secret = openaiKey();
+  fake.allow(secret);
+  const id = await create(admin, tenant.id, secret);
+  await relayAndWait(id, (r) => r.status === 'ACTIVE');
+  fake.reset(); // the provider no longer accepts the key
+  const res = await expectOk<any>(
+    t.gql('mutation($input: RevalidateCredentialInput!) { revalidateCredential(input: $input) { credential { id status } userErrors { code } } }', { input: { id } }, admin),
+    'revalidateCredential',
+  );
+  expect(res.credential).toEqual({ id, status: 'ACTIVE' });
+  const audit = await t.app.db.query(`SELECT details FROM audit_events WHERE target_id = $1 AND action = 'CREDENTIAL_VALIDATION_REQUESTED'`, [id]);
+  expect(audit).toEqual([{ details: { versions: [1], redactedKey: expect.stringMatching(/^sk-proj-…/) } }]);
+  const row = await relayAndWait(id, (r) => r.status === 'INVALID');
+  expect(row).toMatchObject({ current_version: 1, last_validation_outcome: 'INVALID' });
+  // A second request is a separate check, not swallowed by the first job's id.
+  await expectOk(
+    t.gql('mutation($input: RevalidateCredentialInput!) { revalidateCredential(input: $input) { userErrors { code } } }', { input: { id } }, admin),
+    'revalidateCredential',
+  );
+  const before = fake.requests.length;
+  await relayAndWait(id, () => fake.requests.length > before);
+});

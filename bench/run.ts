@@ -28,7 +28,11 @@ const log = (message: string) => process.stdout.write(`${message}\n`);
 
 async function main(): Promise<number> {
   const o = parseOptions(process.argv.slice(2));
-  const selected = [...QUICK, ...(o.full ? FULL_SCENARIOS : [])].filter((s) => o.only.length === 0 || o.only.includes(s.id));
+  const all = [...QUICK, ...FULL_SCENARIOS];
+  const unknown = o.only.filter((id) => !all.some((s) => s.id === id));
+  if (unknown.length) throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${all.map((s) => s.id).join(', ')}`);
+  // --only names scenarios explicitly (a million-row one included); otherwise --full adds those.
+  const selected = all.filter((s) => (o.only.length ? o.only.includes(s.id) : !s.full || o.full));
   const m = { ...machine(), loadAverageAtStart: loadavg().map((l) => Number(l.toFixed(2))) };
   log(`keyplane bench (${o.full ? 'full' : 'quick'}): ${describeMachine(m)}`);
   log(`load average at start: ${m.loadAverageAtStart.join(' ')} (other processes on this machine skew absolute figures; ratios less so)`);

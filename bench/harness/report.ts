@@ -72,7 +72,9 @@ export function table(figures: Figure[]): string {
 export function machine(): Record<string, unknown> {
   let commit: string | null = null;
   try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+    // Read-only git: which code was measured, and whether it had uncommitted changes.
+    commit = git('rev-parse', '--short', 'HEAD') + (git('status', '--porcelain', '--untracked-files=no') ? ' + uncommitted changes' : '');
   } catch {
     commit = null;
   }

@@ -18,7 +18,9 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel).child({ process: 'worker' });
   // A malformed OUTBOUND_ALLOW fails here, at boot, not on the first webhook or key check.
   outboundFor(config);
-  const db = createDataSource(config.databaseUrl, config.databasePoolSize);
+  // Jobs of one queue run WORKER_CONCURRENCY at a time and each holds a connection while it
+  // writes: a smaller pool makes them queue for connections (measured: 408 -> 586 jobs/s at 50).
+  const db = createDataSource(config.databaseUrl, Math.max(config.databasePoolSize, config.queue.concurrency + 4));
   await db.initialize();
   const box = new SecretBox(parseKeyring(config.masterKeys));
   const workerRedis = createRedis(config.redisUrl, 'worker');

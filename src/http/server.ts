@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import fastifyCors from '@fastify/cors';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -51,7 +52,14 @@ export async function buildServer({ config, db, services, log }: ServerDeps): Pr
     includeStacktraceInErrorResponses: false,
     validationRules: [depthLimit(config.graphql.maxDepth)],
     formatError: createFormatError(log),
-    plugins: [fastifyApolloDrainPlugin(app), complexityPlugin(schema, config.graphql.maxComplexity), ops.apolloPlugin],
+    // No HTTP cache hints are ever sent (every answer is per-token), so the per-field cache-control
+    // bookkeeping Apollo does by default is pure cost (about 7% of a list query's latency here).
+    plugins: [
+      ApolloServerPluginCacheControlDisabled(),
+      fastifyApolloDrainPlugin(app),
+      complexityPlugin(schema, config.graphql.maxComplexity),
+      ops.apolloPlugin,
+    ],
   });
   await apollo.start();
 

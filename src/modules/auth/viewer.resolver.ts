@@ -1,7 +1,8 @@
-import { Authorized, Ctx, Field, ObjectType, Query, Resolver } from 'type-graphql';
+import { Authorized, Ctx, Field, FieldResolver, ObjectType, Query, Resolver, Root } from 'type-graphql';
 import { actorOf, type GraphQLContext } from '../../graphql/context';
 import { RoleEnum } from '../../graphql/enums';
 import type { Services } from '../../services';
+import type { TenantEntity } from '../tenant/tenant.entity';
 import { Tenant } from '../tenant/tenant.type';
 import type { Role } from './actor';
 
@@ -9,8 +10,8 @@ import type { Role } from './actor';
 export class Viewer {
   @Field(() => RoleEnum, { description: 'What the token may do.' }) role!: Role;
   @Field({ description: 'Name of the token.' }) tokenName!: string;
-  @Field(() => Tenant, { nullable: true, description: "The token's tenant; null for the platform admin." })
-  tenant!: Tenant | null;
+  /** Not exposed: the `tenant` field resolver loads it only when selected. */
+  tenantId!: string | null;
 }
 
 @Resolver(() => Viewer)
@@ -19,9 +20,14 @@ export class ViewerResolver {
 
   @Authorized()
   @Query(() => Viewer, { description: 'Who is calling.' })
-  async viewer(@Ctx() ctx: GraphQLContext): Promise<Viewer> {
+  viewer(@Ctx() ctx: GraphQLContext): Viewer {
     const actor = actorOf(ctx);
-    const tenant = actor.tenantId ? await this.s.tenants.get(actor.tenantId) : null;
-    return { role: actor.role, tokenName: actor.name, tenant };
+    return { role: actor.role, tokenName: actor.name, tenantId: actor.tenantId };
+  }
+
+  // A field resolver, so `{ viewer { role } }` costs no query beyond the token lookup.
+  @FieldResolver(() => Tenant, { nullable: true, description: "The token's tenant; null for the platform admin." })
+  async tenant(@Root() viewer: Viewer): Promise<TenantEntity | null> {
+    return viewer.tenantId ? this.s.tenants.get(viewer.tenantId) : null;
   }
 }

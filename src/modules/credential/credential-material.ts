@@ -10,29 +10,49 @@ export interface KeyMaterialDeps {
   fingerprinter: Fingerprinter;
 }
 
-/** Seals one key version and inserts it. The plaintext goes no further than this function. */
-export async function insertVersionInTx(
-  tx: EntityManager,
+/** A version's sealed material and hints: the columns that hold (or are derived from) the key. */
+export interface SealedVersion {
+  kekVersion: number;
+  wrappedKey: Buffer;
+  ciphertext: Buffer;
+  fingerprint: Buffer;
+  redactedKey: string;
+}
+
+/** Seals one key version (bound to tenant, credential and version). The plaintext goes no further. */
+export function sealVersion(
   deps: KeyMaterialDeps,
-  row: { tenantId: string; credentialId: string; version: number; state: VersionState; keyPrefixes: string[] },
+  row: { tenantId: string; credentialId: string; version: number; keyPrefixes: string[] },
   secret: string,
-): Promise<CredentialVersionEntity> {
+): SealedVersion {
   const sealed = deps.box.seal(secret, {
     purpose: CREDENTIAL_PURPOSE,
     tenantId: row.tenantId,
     objectId: row.credentialId,
     version: row.version,
   });
-  const entity = tx.create(CredentialVersionEntity, {
-    tenantId: row.tenantId,
-    credentialId: row.credentialId,
-    version: row.version,
-    state: row.state,
+  return {
     kekVersion: sealed.kekVersion,
     wrappedKey: sealed.wrappedKey,
     ciphertext: sealed.ciphertext,
     fingerprint: deps.fingerprinter.fingerprint(secret),
     redactedKey: redactSecret(secret, row.keyPrefixes),
+  };
+}
+
+/** Seals one key version and inserts it. */
+export async function insertVersionInTx(
+  tx: EntityManager,
+  deps: KeyMaterialDeps,
+  row: { tenantId: string; credentialId: string; version: number; state: VersionState; keyPrefixes: string[] },
+  secret: string,
+): Promise<CredentialVersionEntity> {
+  const entity = tx.create(CredentialVersionEntity, {
+    tenantId: row.tenantId,
+    credentialId: row.credentialId,
+    version: row.version,
+    state: row.state,
+    ...sealVersion(deps, row, secret),
   });
   await tx.insert(CredentialVersionEntity, entity);
   return entity;

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { In, type DataSource, type EntityManager } from 'typeorm';
 import { redactSecret } from '../../crypto';
 import { isUniqueViolation } from '../../db/pg-errors';
@@ -9,11 +8,12 @@ import type { AuditActor } from '../auth/actor';
 import { isUuid } from '../auth/tenant-scope';
 import { LIMITS, nameRule, normalizeSecretInput, rangeRule, secretRule } from '../common/rules';
 import { bumpGatewaysInTx } from '../gateway/gateway-config';
-import { enqueueInTx } from '../outbox/outbox.writer';
+import { enqueueManyInTx } from '../outbox/outbox.writer';
 import type { ProviderEntity } from '../provider/provider.entity';
 import { keyFormatRule } from '../provider/provider.rules';
 import type { ProviderService } from '../provider/provider.service';
 import { TenantEntity } from '../tenant/tenant.entity';
+import { insertCredential } from './credential-insert';
 import { insertVersionInTx, wipeMaterialInTx, type KeyMaterialDeps } from './credential-material';
 import {
   CredentialEntity,
@@ -84,38 +84,18 @@ export class CredentialService {
       nameRule(input.label, ['input', 'label'], 'LABEL'),
       rangeRule(input.rotationPeriodDays, ['input', 'rotationPeriodDays'], LIMITS.rotationDays),
     ]);
-    const { provider } = secret;
     try {
-      return await this.db.transaction(async (tx) => {
-        const tenant = await tx.findOneByOrFail(TenantEntity, { id: tenantId });
-        const id = randomUUID();
-        const now = new Date();
-        const period = input.rotationPeriodDays ?? tenant.rotationPolicyDays;
-        const credential = tx.create(CredentialEntity, {
-          id,
-          tenantId,
-          providerId: provider.id,
-          label: input.label.trim(),
-          kind: input.kind ?? 'API_KEY',
-          status: 'PENDING_VALIDATION',
-          currentVersion: null,
-          latestVersion: 1,
-          redactedKey: redactSecret(secret.value, provider.keyPrefixes),
-          rotationPeriodDays: input.rotationPeriodDays ?? null,
-          rotateBy: new Date(now.getTime() + period * DAY_MS),
-        });
-        await tx.insert(CredentialEntity, credential);
-        await insertVersionInTx(tx, this.material, { tenantId, credentialId: id, version: 1, state: 'PENDING', keyPrefixes: provider.keyPrefixes }, secret.value);
-        await this.queueChecks(tx, tenantId, id, 1);
-        await auditInTx(tx, actor, {
-          tenantId,
-          action: 'CREDENTIAL_CREATED',
-          targetType: 'CREDENTIAL',
-          targetId: id,
-          details: { provider: provider.slug, label: credential.label, kind: credential.kind, redactedKey: credential.redactedKey },
-        });
-        return tx.findOneByOrFail(CredentialEntity, { id });
+      const created = await insertCredential(this.db, this.material, actor, {
+        tenantId,
+        provider: secret.provider,
+        label: input.label.trim(),
+        kind: input.kind ?? 'API_KEY',
+        rotationPeriodDays: input.rotationPeriodDays ?? null,
+        secret: secret.value,
       });
+      // The tenant was resolved by scope before this call: gone now means deleted in between.
+      if (!created) throw new NotFoundError('Tenant', ['input', 'tenantId']);
+      return created;
     } catch (error) {
       throw this.mapConstraint(error);
     }
@@ -210,9 +190,10 @@ export class CredentialService {
       const credential = await this.lockLive(tx, tenantId, id);
       const run = `manual${Date.now()}`;
       const versions = [...new Set([credential.currentVersion ?? credential.latestVersion, credential.latestVersion])];
-      for (const version of versions) {
-        await enqueueInTx(tx, 'validate-credential', { tenantId, credentialId: id, version, sweep: run });
-      }
+      await enqueueManyInTx(
+        tx,
+        versions.map((version) => ({ name: 'validate-credential', payload: { tenantId, credentialId: id, version, sweep: run } })),
+      );
       await auditInTx(tx, actor, {
         tenantId,
         action: 'CREDENTIAL_VALIDATION_REQUESTED',
@@ -261,8 +242,10 @@ export class CredentialService {
   }
 
   private async queueChecks(tx: EntityManager, tenantId: string, credentialId: string, version: number): Promise<void> {
-    await enqueueInTx(tx, 'validate-credential', { tenantId, credentialId, version });
-    await enqueueInTx(tx, 'fingerprint-credential', { tenantId, credentialId, version });
+    await enqueueManyInTx(tx, [
+      { name: 'validate-credential', payload: { tenantId, credentialId, version } },
+      { name: 'fingerprint-credential', payload: { tenantId, credentialId, version } },
+    ]);
   }
 
   private mapConstraint(error: unknown): unknown {

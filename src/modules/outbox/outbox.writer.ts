@@ -1,6 +1,35 @@
 import type { EntityManager } from 'typeorm';
 import { JOBS, type JobName, type JobPayloads } from '../../queue/registry';
-import { OutboxEntity } from './outbox.entity';
+
+/** One unit of queue work: a registry job name and its ids-only payload. */
+export type OutboxJob = { [N in JobName]: { name: N; payload: JobPayloads[N] } }[JobName];
+
+/** The outbox columns the writers fill; the rest (id, created_at, attempts...) are defaults. */
+export const OUTBOX_COLUMNS = 'tenant_id, queue, job_name, job_id, payload';
+
+/**
+ * The rows of several jobs as a set, read from five array parameters starting at $`at` (see
+ * outboxParams). Arrays keep the statement text fixed however many jobs there are; `n` keeps their order.
+ */
+export function outboxRowsFrom(at: number): string {
+  const [t, q, name, id, p] = [0, 1, 2, 3, 4].map((i) => `$${at + i}`);
+  return `unnest(${t}::uuid[], ${q}::text[], ${name}::text[], ${id}::text[], ${p}::jsonb[])
+    WITH ORDINALITY AS job(tenant_id, queue, job_name, job_id, payload, n)`;
+}
+
+/** The five array parameters of outboxRowsFrom, one element per job. */
+export function outboxParams(jobs: readonly OutboxJob[]): [(string | null)[], string[], string[], string[], string[]] {
+  const params: ReturnType<typeof outboxParams> = [[], [], [], [], []];
+  for (const { name, payload } of jobs) {
+    const spec = JOBS[name] as { queue: string; jobId: (p: typeof payload) => string };
+    params[0].push('tenantId' in payload ? (payload.tenantId as string) : null);
+    params[1].push(spec.queue);
+    params[2].push(name);
+    params[3].push(spec.jobId(payload));
+    params[4].push(JSON.stringify(payload));
+  }
+  return params;
+}
 
 /**
  * Writes queue work inside the caller's transaction (enqueue after commit: a relay in the worker
@@ -11,12 +40,14 @@ export async function enqueueInTx<N extends JobName>(
   name: N,
   payload: JobPayloads[N],
 ): Promise<void> {
-  const spec = JOBS[name];
-  await manager.insert(OutboxEntity, {
-    tenantId: 'tenantId' in payload ? (payload.tenantId as string) : null,
-    queue: spec.queue,
-    jobName: name,
-    jobId: spec.jobId(payload),
-    payload: payload as never, // jsonb: TypeORM's deep-partial type rejects unknown values
-  });
+  await enqueueManyInTx(manager, [{ name, payload } as OutboxJob]);
+}
+
+/** Several jobs in one INSERT (one round trip), in the given order. */
+export async function enqueueManyInTx(manager: EntityManager, jobs: readonly OutboxJob[]): Promise<void> {
+  if (jobs.length === 0) return;
+  await manager.query(
+    `INSERT INTO outbox (${OUTBOX_COLUMNS}) SELECT ${OUTBOX_COLUMNS} FROM ${outboxRowsFrom(1)} ORDER BY job.n`,
+    outboxParams(jobs),
+  );
 }

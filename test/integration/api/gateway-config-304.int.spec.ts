@@ -1,0 +1,100 @@
+import { Client } from 'pg';
+import { createCredential, createGateway, expectOk, openaiKey, tenantWithTokens, uniqueSlug } from '../../factories';
+import { startTestApp, type TestApp } from '../../helpers/test-app';
+
+/*
+ * The cost of a gateway poll whose ETag still matches: the common case, every few seconds per
+ * gateway. It must authenticate and decide in one query and decrypt nothing.
+ */
+let t: TestApp;
+let providerSlug: string;
+let platformKeyId: string;
+
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(async () => {
+  // Platform keys and providers are global: leave nothing that could reach other suites' gateways.
+  if (platformKeyId) await t.gql('mutation($input: RevokePlatformKeyInput!) { revokePlatformKey(input: $input) { userErrors { code } } }', { input: { id: platformKeyId } });
+  if (providerSlug) await t.gql('mutation($input: UpsertProviderInput!) { upsertProvider(input: $input) { userErrors { code } } }', { input: { slug: providerSlug, enabled: false } });
+  await t.close();
+});
+afterEach(() => jest.restoreAllMocks());
+
+async function pull(key: string, etag?: string) {
+  const res = await fetch(`${t.url}/v1/gateway/config`, { headers: { authorization: `Bearer ${key}`, ...(etag ? { 'if-none-match': etag } : {}) } });
+  const text = await res.text();
+  return { status: res.status, etag: res.headers.get('etag')!, body: text ? JSON.parse(text) : null };
+}
+
+/** A HYBRID gateway served one tenant key and one platform key, so a 200 decrypts both kinds. */
+async function hybridGateway() {
+  providerSlug = uniqueSlug('gw304');
+  const provider = await expectOk<any>(
+    t.gql('mutation($input: UpsertProviderInput!) { upsertProvider(input: $input) { provider { id } userErrors { code } } }', {
+      input: { slug: providerSlug, name: providerSlug, baseUrl: 'http://127.0.0.1:9', authScheme: 'BEARER', apiShape: 'OPENAI', keyPrefixes: ['sk-proj-'], keyPattern: '^sk-' },
+    }),
+    'upsertProvider',
+  );
+  const pk = await expectOk<any>(
+    t.gql('mutation($input: CreatePlatformKeyInput!) { createPlatformKey(input: $input) { platformKey { id } userErrors { code } } }', {
+      input: { providerId: provider.provider.id, label: uniqueSlug('pk'), secret: openaiKey() },
+    }),
+    'createPlatformKey',
+  );
+  platformKeyId = pk.platformKey.id;
+  const { tenant, admin } = await tenantWithTokens(t);
+  const gw = await createGateway(t, admin, tenant.id);
+  const c = await createCredential(t, admin, { tenantId: tenant.id, providerId: provider.provider.id });
+  await t.app.db.query(`UPDATE credentials SET status = 'ACTIVE', current_version = 1 WHERE id = $1`, [c.id]);
+  await t.app.db.query(`UPDATE credential_versions SET state = 'ACTIVE', activated_at = now() WHERE credential_id = $1`, [c.id]);
+  await expectOk(t.gql('mutation($input: AttachCredentialInput!) { attachCredential(input: $input) { userErrors { code } } }', { input: { gatewayId: gw.gateway.id, credentialId: c.id } }, admin), 'attachCredential');
+  await expectOk(t.gql('mutation($input: UpdateGatewayInput!) { updateGateway(input: $input) { userErrors { code } } }', { input: { id: gw.gateway.id, credentialMode: 'HYBRID' } }, admin), 'updateGateway');
+  return { key: gw.gatewayKey, credentialId: c.id, providerId: provider.provider.id as string };
+}
+
+it('a 304 runs one query, writes nothing and decrypts nothing; a 200 decrypts', async () => {
+  const gw = await hybridGateway();
+  const first = await pull(gw.key);
+  expect(first.status).toBe(200);
+  expect(first.body.providers.find((p: any) => p.provider.id === gw.providerId).credentials).toHaveLength(2);
+
+  const open = jest.spyOn(t.app.services.box, 'open');
+  // Every statement of every pool client (TypeORM's and the prepared ones alike) goes through here.
+  const query = jest.spyOn(Client.prototype, 'query');
+  for (let i = 0; i < 3; i++) expect((await pull(gw.key, first.etag)).status).toBe(304);
+  expect(open).not.toHaveBeenCalled();
+  expect(query).toHaveBeenCalledTimes(3);
+
+  query.mockClear();
+  const changed = await pull(gw.key, '"1-stale"');
+  expect(changed).toMatchObject({ status: 200, etag: first.etag });
+  expect(open).toHaveBeenCalledTimes(2);
+  // Metadata, then the material; the platform keys served are audited (no pull write: recorded < 10 s ago).
+  expect(query.mock.calls.filter(([q]) => !/^(START TRANSACTION|COMMIT|INSERT INTO "?audit_events)/i.test(textOf(q)))).toHaveLength(2);
+});
+
+it('a config served without a key that would not decrypt is not cached under the full config tag', async () => {
+  const gw = await hybridGateway();
+  const full = await pull(gw.key);
+  const [saved] = await t.app.db.query('SELECT ciphertext FROM credential_versions WHERE credential_id = $1', [gw.credentialId]);
+  const broken = Buffer.from(saved.ciphertext);
+  broken[broken.length - 1] ^= 1;
+  await t.app.db.query('UPDATE credential_versions SET ciphertext = $2 WHERE credential_id = $1', [gw.credentialId, broken]);
+  // Nothing served changed as far as the gateway can tell: it keeps the copy it has.
+  expect((await pull(gw.key, full.etag)).status).toBe(304);
+  const degraded = await pull(gw.key);
+  expect(degraded.status).toBe(200);
+  expect(degraded.etag).not.toBe(full.etag);
+  expect(degraded.body.providers.find((p: any) => p.provider.id === gw.providerId).skipped).toEqual([expect.objectContaining({ reason: 'UNREADABLE' })]);
+  // The degraded copy never earns a 304, so the gateway picks the key up as soon as it reads again.
+  expect((await pull(gw.key, degraded.etag)).status).toBe(200);
+  await t.app.db.query('UPDATE credential_versions SET ciphertext = $2 WHERE credential_id = $1', [gw.credentialId, saved.ciphertext]);
+  const healed = await pull(gw.key, degraded.etag);
+  expect(healed).toMatchObject({ status: 200, etag: full.etag });
+  expect((await pull(gw.key, healed.etag)).status).toBe(304);
+});
+
+function textOf(q: unknown): string {
+  return typeof q === 'string' ? q.trim() : String((q as { text?: string })?.text ?? '').trim();
+}

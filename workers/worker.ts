@@ -1,7 +1,6 @@
 import { MetricsTime, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { QUEUE_PREFIX } from '../src/queue/connection';
 import { JOBS, QUEUES, type JobName, type QueueName } from '../src/queue/registry';
 import { PROCESSORS, type ProcessorDeps } from './processors';
 
@@ -10,7 +9,7 @@ export function startWorkers(
   connection: Redis,
   deps: ProcessorDeps,
   log: Logger,
-  options: { concurrency?: number; prefix?: string; lockDurationMs?: number; stalledIntervalMs?: number } = {},
+  options: { prefix: string; concurrency?: number; lockDurationMs?: number; stalledIntervalMs?: number },
 ): Worker[] {
   return QUEUES.filter((queue) => hasProcessors(queue)).map((queue) => {
     const worker = new Worker(
@@ -22,7 +21,7 @@ export function startWorkers(
       },
       {
         connection,
-        prefix: options.prefix ?? QUEUE_PREFIX,
+        prefix: options.prefix,
         concurrency: options.concurrency ?? 10,
         // Per-minute completed/failed counts, kept a week: the queue dashboard's charts read them.
         metrics: { maxDataPoints: MetricsTime.ONE_WEEK },

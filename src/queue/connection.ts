@@ -12,5 +12,3 @@ export function createRedis(url: string, role: 'worker' | 'producer'): Redis {
     connectionName: `keyplane-${role}`,
   });
 }
-
-export const QUEUE_PREFIX = 'keyplane';

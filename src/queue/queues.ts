@@ -1,6 +1,5 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QUEUE_PREFIX } from './connection';
 import { JOBS, jobOptions, QUEUES, type JobName, type JobPayloads, type QueueName } from './registry';
 
 /** Retries with exponential backoff (BullMQ adds jitter); failed jobs are kept for inspection. */
@@ -13,7 +12,8 @@ export const DEFAULT_JOB_OPTIONS: JobsOptions = {
 
 export type Queues = Record<QueueName, Queue>;
 
-export function createQueues(connection: Redis, prefix = QUEUE_PREFIX): Queues {
+/** `prefix` is config.queue.prefix (QUEUE_PREFIX): the API, workers and dashboard must agree on it. */
+export function createQueues(connection: Redis, prefix: string): Queues {
   return Object.fromEntries(
     QUEUES.map((name) => [name, new Queue(name, { connection, prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS })]),
   ) as Queues;

@@ -19,6 +19,7 @@ export async function createApp(config: Readonly<Config>, log: Logger): Promise<
   const db = createDataSource(config.databaseUrl, config.databasePoolSize);
   await db.initialize();
   const services = createServices(config, db, log);
+  await services.invalidations.start();
   const server = await buildServer({ config, db, services, log });
   return {
     server,
@@ -28,6 +29,7 @@ export async function createApp(config: Readonly<Config>, log: Logger): Promise<
       // WebSockets close first (preClose), HTTP drains, then the ops Redis connections (onClose).
       await server.close();
       await services.keyRescans.close();
+      await services.invalidations.close();
       await db.destroy();
     },
   };

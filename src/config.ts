@@ -38,6 +38,8 @@ const Env = z.object({
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60000).default(5000),
   WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6),
   OUTBOUND_ALLOW: z.string().default(''),
+  CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
+  CACHE_MAX_ENTRIES: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
 });
 
 const SECRET_VARS = ['KEYPLANE_ADMIN_TOKEN', 'KEYPLANE_MASTER_KEYS', 'KEYPLANE_FINGERPRINT_KEY'] as const;
@@ -68,6 +70,11 @@ export interface Config {
   /** Hosts (exact names) or CIDR ranges that outbound requests may reach although they are private. */
   outboundAllow: string[];
   graphql: { maxDepth: number; maxComplexity: number; introspection: boolean; pageSizeMax: number };
+  /**
+   * In-memory caches of token and gateway-key lookups, dropped on PostgreSQL change notifications;
+   * ttlMs bounds an entry's life regardless. 0 turns them off.
+   */
+  cache: { ttlMs: number; maxEntries: number };
 }
 
 export class ConfigError extends Error {
@@ -158,5 +165,6 @@ export function loadConfig(
       introspection: e.GRAPHQL_INTROSPECTION ? e.GRAPHQL_INTROSPECTION === 'true' : e.NODE_ENV !== 'production',
       pageSizeMax: e.PAGE_SIZE_MAX,
     }),
+    cache: Object.freeze({ ttlMs: e.CACHE_TTL_SECONDS * 1000, maxEntries: e.CACHE_MAX_ENTRIES }),
   });
 }

@@ -2,6 +2,7 @@ import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import type { Config } from './config';
 import { Fingerprinter, parseKeyring, SecretBox } from './crypto';
+import { Invalidations } from './db/invalidations';
 import { outboundFor } from './outbound';
 import { AlertService } from './modules/alert/alert.service';
 import { KeyRescanService } from './modules/alert/key-rescan.service';
@@ -25,12 +26,15 @@ import { WebhookService } from './modules/webhook/webhook.service';
 export function createServices(config: Readonly<Config>, db: DataSource, log: Logger) {
   const box = new SecretBox(parseKeyring(config.masterKeys));
   const fingerprinter = new Fingerprinter(Buffer.from(config.fingerprintKey, 'utf8'));
-  const providers = new ProviderService(db);
+  // Caches below serve only while this listens (app.ts starts and closes it).
+  const invalidations = new Invalidations(config.databaseUrl, log);
+  const providers = new ProviderService(db, invalidations, config.cache);
   return {
     box,
     fingerprinter,
+    invalidations,
     scope: new TenantScope(db),
-    auth: new AuthService(db, config.adminToken, (error) => log.warn({ err: error }, 'could not record token use')),
+    auth: new AuthService(db, config.adminToken, (error) => log.warn({ err: error }, 'could not record token use'), invalidations, config.cache),
     tenants: new TenantService(db, box),
     revert: new RevertService(db),
     tokens: new TokenService(db),
@@ -38,7 +42,7 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
     keyTest: new KeyTestService(db, providers, config.providerTimeoutMs, outboundFor(config)),
     credentials: new CredentialService(db, { box, fingerprinter }, providers),
     gateways: new GatewayService(db, box),
-    gatewayConfig: new GatewayResolveService(db, box, (details, message) => log.warn(details, message)),
+    gatewayConfig: new GatewayResolveService(db, box, invalidations, config.cache, (details, message) => log.warn(details, message)),
     platformKeys: new PlatformKeyService(db, box, providers),
     audit: new AuditService(db),
     alerts: new AlertService(db),

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import fastifyCors from '@fastify/cors';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
@@ -59,6 +59,7 @@ export async function buildServer({ config, db, services, log }: ServerDeps): Pr
       fastifyApolloDrainPlugin(app),
       complexityPlugin(schema, config.graphql.maxComplexity),
       ops.apolloPlugin,
+      readYourWrites(services),
     ],
   });
   await apollo.start();
@@ -86,4 +87,21 @@ export async function buildServer({ config, db, services, log }: ServerDeps): Pr
 
   registerGatewayConfigRoute(app, { services });
   return app;
+}
+
+/**
+ * A mutation's answer leaves only once this process has heard the change notifications its own
+ * commit sent, so its next request (a revoked token, a rotated gateway key) never sees a cached
+ * state from before it. One round trip on the listener connection, mutations only.
+ */
+function readYourWrites(services: Pick<Services, 'invalidations'>): ApolloServerPlugin<GraphQLContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ operation }) {
+          if (operation?.operation === 'mutation') await services.invalidations.sync();
+        },
+      };
+    },
+  };
 }

@@ -7,8 +7,8 @@ import type { AttachedRow, PlatformKeyRow, ResolveGateway, ResolveInput, Resolve
 /*
  * Everything a gateway is served, in ONE round trip: the gateway by its key hash (or id), its tenant's
  * BYOK mode, attachments with their usable versions, provider overrides, platform keys and providers.
- * A gateway polls this every few seconds and a revoked or rotated gateway key must stop working at
- * once, so the lookup cannot be cached; one indexed query per poll is the floor.
+ * A gateway polls every few seconds; a poll whose ETag is known in memory does not get here
+ * (GatewayResolveService), so this runs on a first poll, after a change, and for every 200.
  *
  * Without `material` the rows carry no ciphertext, only whether there is some: enough to decide what
  * is served (and so the ETag), not to decrypt it.

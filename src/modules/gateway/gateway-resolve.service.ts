@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { hashToken, type SecretBox } from '../../crypto';
+import { InvalidatedCache, type Invalidations } from '../../db/invalidations';
 import { auditInTx } from '../audit/audit.writer';
 import { resolveGatewayConfig, type ResolvedProvider } from './gateway-resolve';
 import { GatewayConfigLoader, type LoadedConfig } from './gateway-resolve.loader';
@@ -23,34 +24,62 @@ const RECORD_EVERY_MS = 10_000;
 /** The ETag pass decides what is served without opening anything. */
 const NO_OPEN = () => '';
 
+/** What a 304 needs to know about a gateway key: no keys, no ciphertext. */
+interface KnownConfig {
+  gatewayId: string;
+  tenantId: string;
+  configVersion: number;
+  etag: string;
+  /** The last pull written to the gateway row (drift), on this process's clock. */
+  recordedVersion: number | null;
+  recordedAt: number | null;
+}
+
 /**
  * The gateway credential feed: authenticates a gateway by its own key, resolves what it is served
  * (decrypted: this is the one place plaintext leaves Keyplane, by design), and records the pull.
- * A poll whose ETag still matches (the common case) costs one query and decrypts nothing.
+ *
+ * A poll whose ETag still matches (the common case) touches no database: the ETag of each key
+ * that resolved is kept in memory (by key hash), dropped when PostgreSQL reports any change to the
+ * tenant's gateways, keys, attachments or providers (see Invalidations), and in any case when a
+ * served grace period ends. A 200 always reads and decrypts from the database.
  */
 export class GatewayResolveService {
   private readonly loader: GatewayConfigLoader;
+  private readonly known: InvalidatedCache<KnownConfig>;
 
   constructor(
     private readonly db: DataSource,
     private readonly box: Pick<SecretBox, 'open'>,
+    private readonly invalidations: Invalidations,
+    cache: { maxEntries: number; ttlMs: number },
     /** Ops must hear about stored keys that no longer decrypt (a missing KEK version, say): ids only. */
     private readonly warn: (details: Record<string, unknown>, message: string) => void = () => {},
   ) {
     this.loader = new GatewayConfigLoader(db);
+    this.known = new InvalidatedCache(invalidations, cache);
   }
 
   async pull(authorization: string | undefined, ifNoneMatch: string | undefined, requestId: string | null): Promise<PullResult> {
     const token = /^Bearer +(\S+)$/i.exec(authorization ?? '')?.[1];
     // Malformed keys never reach the database; a well-formed one costs one indexed lookup.
     if (!token || !GATEWAY_KEY.test(token)) return { kind: 'UNAUTHENTICATED' };
+    const hash = hashToken(token);
+    const key = hash.toString('base64');
+    const cached = ifNoneMatch ? this.known.get(key) : undefined;
+    if (cached && etagMatches(ifNoneMatch, cached.etag)) {
+      await this.recordPull(cached);
+      return { kind: 'NOT_MODIFIED', etag: cached.etag };
+    }
+    const ticket = this.invalidations.ticket();
     // Without If-None-Match the answer is a 200 for sure: load the material in the same round trip.
-    const loaded = await this.loader.byKeyHash(hashToken(token), !ifNoneMatch);
+    const loaded = await this.loader.byKeyHash(hash, !ifNoneMatch);
     if (!loaded) return { kind: 'UNAUTHENTICATED' };
     // From metadata only (what is served, never the keys), so a 304 decrypts nothing. A key that
     // stops decrypting does not change it: a gateway keeps the copy it has rather than lose that key.
     const etag = configEtag(loaded.gateway.id, loaded.configVersion, resolveGatewayConfig(loaded.input, NO_OPEN));
-    await this.recordPull(loaded);
+    const known = this.remember(ticket, key, loaded, etag);
+    await this.recordPull(known);
     if (etagMatches(ifNoneMatch, etag)) return { kind: 'NOT_MODIFIED', etag };
     // Content read after the version and ETag: the body is never older than what they claim
     // (at worst newer, which costs the gateway one more 200, never a stale 304).
@@ -69,16 +98,36 @@ export class GatewayResolveService {
     };
   }
 
+  /** Keeps what a 304 needs, until a change is heard or the next grace period served here ends. */
+  private remember(ticket: number | null, key: string, loaded: LoadedConfig, etag: string): KnownConfig {
+    const now = loaded.dbNow.getTime();
+    const known: KnownConfig = {
+      gatewayId: loaded.gateway.id,
+      tenantId: loaded.gateway.tenantId,
+      configVersion: loaded.configVersion,
+      etag,
+      recordedVersion: loaded.pulledConfigVersion,
+      recordedAt: loaded.pulledAt ? Date.now() - (now - loaded.pulledAt.getTime()) : null,
+    };
+    // What is served changes by itself when a PREVIOUS version's grace period ends.
+    const ends = loaded.input.attached.flatMap((a) => (a.retireAfter && a.retireAfter.getTime() > now ? [a.retireAfter.getTime() - now] : []));
+    this.known.set(ticket, key, known.tenantId, known, ends.length ? Math.min(...ends) : Infinity);
+    return known;
+  }
+
   /** Drift is measured from this. Polling an unchanged version writes at most every 10 s. */
-  private async recordPull(gw: LoadedConfig): Promise<void> {
-    const fresh =
-      gw.pulledConfigVersion === gw.configVersion && gw.pulledAt != null && gw.dbNow.getTime() - gw.pulledAt.getTime() < RECORD_EVERY_MS;
+  private async recordPull(known: KnownConfig): Promise<void> {
+    const now = Date.now();
+    const fresh = known.recordedVersion === known.configVersion && known.recordedAt !== null && now - known.recordedAt < RECORD_EVERY_MS;
     if (fresh) return;
+    // Claimed before the write, so concurrent polls do not all write.
+    known.recordedVersion = known.configVersion;
+    known.recordedAt = now;
     // GREATEST: versions only grow, so a slow concurrent pull of an older version cannot move it back.
     await this.db.query(
       `UPDATE gateways SET pulled_config_version = GREATEST(COALESCE(pulled_config_version, 0), $3), pulled_at = now()
         WHERE id = $1 AND tenant_id = $2`,
-      [gw.gateway.id, gw.gateway.tenantId, gw.configVersion],
+      [known.gatewayId, known.tenantId, known.configVersion],
     );
   }
 

@@ -1,4 +1,5 @@
 import { In, type DataSource } from 'typeorm';
+import { InvalidatedCache, type Invalidations } from '../../db/invalidations';
 import { collect, DomainError, NotFoundError } from '../../errors';
 import { API_SHAPES, AUTH_SCHEMES, type ApiShape, type AuthScheme } from '../../providers/types';
 import { auditInTx } from '../audit/audit.writer';
@@ -21,27 +22,64 @@ export interface UpsertProvider {
 
 const EDITABLE = ['name', 'baseUrl', 'authScheme', 'apiShape', 'keyPrefixes', 'keyPattern', 'enabled'] as const;
 
-/** The provider catalog is global (not tenant data): every tenant reads it, only platform admins change it. */
+/** Catalog rows are platform-wide: only a platform-wide invalidation ('*') drops them. */
+const CATALOG = '';
+
+/**
+ * The provider catalog is global (not tenant data): every tenant reads it, only platform admins
+ * change it. Rows read by id are kept in memory (frozen) when an Invalidations listener is given,
+ * dropped whenever PostgreSQL reports a change to the catalog.
+ */
 export class ProviderService {
-  constructor(private readonly db: DataSource) {}
+  private readonly cache: InvalidatedCache<Readonly<ProviderEntity>> | null;
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly invalidations: Invalidations | null = null,
+    cache: { maxEntries: number; ttlMs: number } = { maxEntries: 0, ttlMs: 0 },
+  ) {
+    this.cache = invalidations ? new InvalidatedCache(invalidations, cache) : null;
+  }
 
   list(): Promise<ProviderEntity[]> {
     return this.db.getRepository(ProviderEntity).find({ order: { name: 'ASC' } });
   }
 
-  byIds(ids: readonly string[]): Promise<ProviderEntity[]> {
-    return this.db.getRepository(ProviderEntity).findBy({ id: In([...ids]) });
+  /** Read-only rows: callers that change a provider load it themselves. */
+  async byIds(ids: readonly string[]): Promise<Readonly<ProviderEntity>[]> {
+    const found: Readonly<ProviderEntity>[] = [];
+    const missing: string[] = [];
+    for (const id of ids) {
+      const hit = this.cache?.get(id);
+      if (hit) found.push(hit);
+      else missing.push(id);
+    }
+    if (missing.length === 0) return found;
+    const ticket = this.invalidations?.ticket() ?? null;
+    const rows = await this.db.getRepository(ProviderEntity).findBy({ id: In(missing) });
+    for (const row of rows) {
+      Object.freeze(row);
+      this.cache?.set(ticket, row.id, CATALOG, row);
+      found.push(row);
+    }
+    return found;
   }
 
-  async get(id: string, field: string[] | null = null): Promise<ProviderEntity> {
-    const provider = isUuid(id) ? await this.db.getRepository(ProviderEntity).findOneBy({ id }) : null;
+  private async byId(id: string): Promise<Readonly<ProviderEntity> | null> {
+    if (!isUuid(id)) return null;
+    const [row] = await this.byIds([id]);
+    return row ?? null;
+  }
+
+  async get(id: string, field: string[] | null = null): Promise<Readonly<ProviderEntity>> {
+    const provider = await this.byId(id);
     if (!provider) throw new NotFoundError('Provider', field);
     return provider;
   }
 
   /** For key input: an unknown or disabled provider is a userErrors entry on the providerId field. */
-  async usable(id: string, field: string[]): Promise<ProviderEntity> {
-    const provider = isUuid(id) ? await this.db.getRepository(ProviderEntity).findOneBy({ id }) : null;
+  async usable(id: string, field: string[]): Promise<Readonly<ProviderEntity>> {
+    const provider = await this.byId(id);
     if (!provider) throw new DomainError('UNKNOWN_PROVIDER', 'Unknown provider.', field);
     if (!provider.enabled) throw new DomainError('PROVIDER_DISABLED', `${provider.name} is disabled.`, field);
     return provider;

@@ -331,6 +331,9 @@ describe('ETag and drift', () => {
     // A 304 counts as picking the version up too.
     const before = await pull(gw.gatewayKey);
     await t.app.db.query('UPDATE gateways SET pulled_config_version = 1 WHERE id = $1', [gw.gateway.id]);
+    // As on an API process that has not served this gateway yet (its ETag cache is cold).
+    await t.app.db.query("SELECT pg_notify('keyplane_invalidate', $1)", [tenant.id]);
+    await t.app.services.invalidations.sync();
     expect((await pull(gw.gatewayKey, { 'if-none-match': before.etag! })).status).toBe(304);
     g = (await t.gql(DRIFT, { id: gw.gateway.id }, viewer)).data.gateway;
     expect(g).toMatchObject({ pulledConfigVersion: 2, drift: { upToDate: true } });

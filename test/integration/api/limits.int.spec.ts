@@ -185,7 +185,11 @@ describe('transport', () => {
     // A second API whose database pool is gone: every resolver that reads fails unexpectedly.
     const broken = await startTestApp();
     await broken.app.db.destroy();
-    const res = await broken.gql('{ tenants(first: 5) { nodes { id } } }').finally(() => broken.app.server.close());
+    const res = await broken.gql('{ tenants(first: 5) { nodes { id } } }').finally(async () => {
+      await broken.app.server.close();
+      await broken.app.services.invalidations.close();
+      await broken.app.services.keyRescans.close();
+    });
     expect(res.data).toBeNull();
     expect(res.errors).toEqual([
       { message: 'Internal server error.', locations: expect.any(Array), path: ['tenants'], extensions: { code: 'INTERNAL_SERVER_ERROR' } },

@@ -30,6 +30,8 @@ export class Invalidations {
   private generation = 0;
   private closed = false;
   private retry: NodeJS.Timeout | null = null;
+  private inflight: Promise<void> | null = null;
+  private queued: Promise<void> | null = null;
   private readonly handlers = new Set<(scope: InvalidationScope) => void>();
 
   constructor(
@@ -65,11 +67,24 @@ export class Invalidations {
    * Resolves once every notification committed before the call has been heard: PostgreSQL sends
    * a listening session its pending notifications before it answers the session's next command.
    */
-  async sync(): Promise<void> {
-    const client = this.client;
-    if (!client || !this.connected) return;
+  sync(): Promise<void> {
+    if (!this.client || !this.connected) return Promise.resolve();
+    if (!this.inflight) {
+      this.inflight = this.roundTrip().finally(() => (this.inflight = null));
+      return this.inflight;
+    }
+    // A round trip already sent may have left before the caller's commit: the caller shares the
+    // next one instead (so concurrent mutations cost at most two, not one each).
+    this.queued ??= this.inflight.then(() => {
+      this.queued = null;
+      return this.sync();
+    });
+    return this.queued;
+  }
+
+  private async roundTrip(): Promise<void> {
     try {
-      await client.query('SELECT 1');
+      await this.client?.query('SELECT 1');
     } catch {
       // The connection is gone: lost() has already dropped every cache.
     }

@@ -84,6 +84,21 @@ describe('API tokens', () => {
     expect(sync).toHaveBeenCalledTimes(1);
   });
 
+  it('concurrent mutations share their waits: at most two round trips, each covering every earlier commit', async () => {
+    const { tenant } = await tenantWithTokens(t);
+    const queries = countQueries();
+    // A change committed elsewhere, then 20 concurrent waits: it must have been heard by then.
+    const tokens = await Promise.all(Array.from({ length: 20 }, () => createToken(t, tenant.id, 'VIEWER')));
+    const heard: string[] = [];
+    const stop = t.app.services.invalidations.onInvalidate((scope) => heard.push(scope));
+    queries.spy.mockClear();
+    await outside.query('UPDATE api_tokens SET revoked_at = now() WHERE id = ANY($1)', [tokens.map((x) => x.id)]);
+    await Promise.all(Array.from({ length: 20 }, () => t.app.services.invalidations.sync()));
+    stop();
+    expect(heard).toContain(tenant.id);
+    expect(queries.calls.filter((q) => q === 'SELECT 1').length).toBeLessThanOrEqual(2);
+  });
+
   it('a token revoked by another process (another connection) stops working as soon as the change is heard', async () => {
     const { admin, adminTokenId } = await tenantWithTokens(t);
     expect((await t.gql(VIEWER, {}, admin)).status).toBe(200);

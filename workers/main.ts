@@ -11,6 +11,8 @@ import { startWorkerMetrics } from './metrics';
 import { startRelay } from './relay';
 import { upsertSchedulers } from './schedulers';
 import { startWorkers } from './worker';
+import { ConfirmedOutcomes } from './processors/confirmed-outcomes';
+import { VersionReader } from './processors/version-reader';
 
 /** Worker process: no HTTP API, never runs migrations. Several copies may run at once. */
 async function main(): Promise<void> {
@@ -32,7 +34,8 @@ async function main(): Promise<void> {
   const fingerprinter = new Fingerprinter(Buffer.from(config.fingerprintKey, 'utf8'));
   // Live events for open settings pages (GraphQL subscriptions on the API), ids only.
   const events = createRedisEvents(config.redisUrl, config.queue.prefix, log);
-  const deps = { db, box, fingerprinter, queues, events, log, config, timeoutMs: config.providerTimeoutMs };
+  const confirmed = new ConfirmedOutcomes(db);
+  const deps = { db, box, fingerprinter, queues, events, log, config, timeoutMs: config.providerTimeoutMs, confirmed, versions: new VersionReader(db) };
   const workers = startWorkers(workerRedis, deps, log, {
     prefix: config.queue.prefix,
     concurrency: config.queue.concurrency,

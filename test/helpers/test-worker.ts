@@ -10,6 +10,8 @@ import { relayOnce } from '../../workers/relay';
 import { startWorkers } from '../../workers/worker';
 import type { TestApp } from './test-app';
 import { TEST_ENV } from './test-env';
+import { ConfirmedOutcomes } from '../../workers/processors/confirmed-outcomes';
+import { VersionReader } from '../../workers/processors/version-reader';
 
 export const TEST_REDIS_URL = process.env.KEYPLANE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -46,6 +48,8 @@ export async function startTestWorkers(
     log: createLogger('silent'),
     config,
     timeoutMs: options.timeoutMs ?? 1000,
+    confirmed: new ConfirmedOutcomes(t.app.db),
+    versions: new VersionReader(t.app.db),
   };
   const workers = startWorkers(workerRedis, deps, deps.log, { prefix, concurrency: options.concurrency ?? 5 });
   return {

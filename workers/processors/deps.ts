@@ -4,6 +4,8 @@ import type { Config } from '../../src/config';
 import type { Fingerprinter, SecretBox } from '../../src/crypto';
 import type { EventPublisher } from '../../src/events/types';
 import type { Queues } from '../../src/queue/queues';
+import type { ConfirmedOutcomes } from './confirmed-outcomes';
+import type { VersionReader } from './version-reader';
 
 /** What processors may use. Each processor takes only the fields it needs (Pick<>). */
 export interface ProcessorDeps {
@@ -17,4 +19,8 @@ export interface ProcessorDeps {
   config: Readonly<Config>;
   /** Provider request timeout (config.providerTimeoutMs; tests shorten it). */
   timeoutMs: number;
+  /** Group commit of "the serving key still works" outcomes (one per process). */
+  confirmed: ConfirmedOutcomes;
+  /** Batched reads of the versions validation jobs check (one per process). */
+  versions: VersionReader;
 }

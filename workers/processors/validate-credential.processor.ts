@@ -2,7 +2,7 @@ import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { CREDENTIAL_PURPOSE } from '../../src/modules/credential/credential-material';
 import { outboundFor } from '../../src/outbound';
 import { testKey } from '../../src/providers/registry';
-import type { ApiShape, AuthScheme, KeyTestOutcome } from '../../src/providers/types';
+import type { KeyTestOutcome } from '../../src/providers/types';
 import type { JobPayloads } from '../../src/queue/registry';
 import { publishCredentialChanged } from './credential-events';
 import type { ProcessorDeps } from './deps';
@@ -10,7 +10,7 @@ import { recordOutcome, type OutcomeDeps } from './validation-outcome';
 
 export { statusAfter } from './validation-outcome';
 
-export type ValidateDeps = Pick<ProcessorDeps, 'db' | 'box' | 'timeoutMs' | 'events' | 'log'> &
+export type ValidateDeps = Pick<ProcessorDeps, 'db' | 'box' | 'timeoutMs' | 'events' | 'log' | 'versions'> &
   OutcomeDeps & { config: Pick<ProcessorDeps['config'], 'outboundAllow'> };
 
 const RETRY: KeyTestOutcome[] = ['RATE_LIMITED', 'PROVIDER_UNAVAILABLE'];
@@ -27,17 +27,6 @@ export class TransientProviderError extends Error {
   }
 }
 
-interface VersionRow {
-  state: string;
-  kek_version: number | null;
-  wrapped_key: Buffer | null;
-  ciphertext: Buffer | null;
-  revoked_at: Date | null;
-  base_url: string;
-  auth_scheme: AuthScheme;
-  api_shape: ApiShape;
-}
-
 /**
  * Checks one stored key version against its provider and records the outcome. A pending version
  * that works becomes the active one; one that fails never replaces a working key.
@@ -45,16 +34,7 @@ interface VersionRow {
  */
 export async function validateCredential(deps: ValidateDeps, job: Job<JobPayloads['validate-credential']>) {
   const { tenantId, credentialId, version } = job.data;
-  const rows: VersionRow[] = await deps.db.query(
-    `SELECT v.state, v.kek_version, v.wrapped_key, v.ciphertext, c.revoked_at,
-            p.base_url, p.auth_scheme, p.api_shape
-       FROM credential_versions v
-       JOIN credentials c ON c.id = v.credential_id AND c.tenant_id = v.tenant_id
-       JOIN providers p ON p.id = c.provider_id
-      WHERE v.tenant_id = $1 AND v.credential_id = $2 AND v.version = $3`,
-    [tenantId, credentialId, version],
-  );
-  const row = rows[0];
+  const row = await deps.versions.read({ tenantId, credentialId, version });
   // Forged (wrong tenant), stale (superseded or revoked) jobs end here without side effects.
   if (!row || row.revoked_at || !row.ciphertext || !row.wrapped_key || row.kek_version == null) {
     throw new UnrecoverableError('stale or foreign job: nothing to validate');

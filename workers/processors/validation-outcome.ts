@@ -11,7 +11,7 @@ export const WORKING: KeyTestOutcome[] = ['VALID', 'VALID_NO_QUOTA', 'VALID_REST
 const LIVE_STATES = ['PENDING', 'ACTIVE', 'PREVIOUS'];
 const SYSTEM = { type: 'SYSTEM', id: null, requestId: null } as const;
 
-export type OutcomeDeps = Pick<ProcessorDeps, 'db'> & { config: Pick<ProcessorDeps['config'], 'rotationGraceHours'> };
+export type OutcomeDeps = Pick<ProcessorDeps, 'db' | 'confirmed'> & { config: Pick<ProcessorDeps['config'], 'rotationGraceHours'> };
 
 export interface CheckedVersion {
   tenantId: string;
@@ -20,15 +20,20 @@ export interface CheckedVersion {
 }
 
 /**
- * Records one check in one transaction: the outcome on the credential, a promotion or rejection
- * of a pending version, and, when the serving key changes, the audit event and gateway reloads.
- * Every step re-reads state under the credential's row lock, so a duplicate or late job (the
- * version was superseded or revoked while its check ran) changes nothing. Returns whether
- * anything was recorded.
+ * Records one check. The common case, a serving key that still works, goes in a group commit with
+ * other jobs' (ConfirmedOutcomes). Everything else is one transaction: the outcome on the
+ * credential, a promotion or rejection of a pending version, and, when the serving key changes,
+ * the audit event and gateway reloads. Every step re-reads state under the credential's row lock,
+ * so a duplicate or late job (the version was superseded or revoked while its check ran) changes
+ * nothing. Returns whether a settings page has something new to show (a live event).
  */
 export async function recordOutcome(deps: OutcomeDeps, v: CheckedVersion, result: KeyTestResult): Promise<boolean> {
   const { tenantId, credentialId, version } = v;
-  if (WORKING.includes(result.outcome) && (await recordConfirmed(deps, v, result))) return true;
+  if (WORKING.includes(result.outcome)) {
+    const confirmed = await deps.confirmed.record(v, result);
+    // Only the time of the check moved: no live event for that (the daily sweep re-checks every key).
+    if (confirmed) return confirmed.changed;
+  }
   return deps.db.transaction(async (tx) => {
     const [credential]: { current_version: number | null; latest_version: number; status: CredentialStatus }[] = await tx.query(
       `SELECT current_version, latest_version, status FROM credentials
@@ -79,28 +84,6 @@ export async function recordOutcome(deps: OutcomeDeps, v: CheckedVersion, result
     }
     return true;
   });
-}
-
-/**
- * The common case in one statement: the serving key of an ACTIVE credential still works, so only
- * the outcome is recorded (nothing is promoted, no status changes, no gateway reloads). The row
- * conditions are re-checked under the row lock, so a concurrent rotation, revocation or status
- * change makes this match nothing and the full transaction below decides instead.
- */
-async function recordConfirmed(deps: OutcomeDeps, v: CheckedVersion, result: KeyTestResult): Promise<boolean> {
-  const rows: unknown[] = await deps.db.query(
-    `UPDATE credentials c
-        SET last_validation_outcome = $4, last_validated_at = now(), last_validation_models = $5,
-            last_validation_message = $6, updated_at = now()
-      WHERE c.tenant_id = $1 AND c.id = $2 AND c.revoked_at IS NULL AND c.status = 'ACTIVE' AND c.current_version = $3
-        AND EXISTS (SELECT 1 FROM credential_versions v
-                     WHERE v.tenant_id = $1 AND v.credential_id = $2 AND v.version = $3 AND v.state = 'ACTIVE')
-      RETURNING c.id`,
-    [v.tenantId, v.credentialId, v.version, result.outcome, result.models, result.message],
-  );
-  // node-postgres through TypeORM: an UPDATE … RETURNING comes back as [rows, count].
-  const returned = Array.isArray(rows[0]) ? (rows[0] as unknown[]) : rows;
-  return returned.length === 1;
 }
 
 /**

@@ -17,7 +17,7 @@ export class LiveResolver {
 
   @Authorized()
   @Subscription(() => CredentialEvent, {
-    description: "A credential of the tenant changed status or was checked (by a worker).",
+    description: 'A credential of the tenant changed (by a worker): its status, or the outcome or models a check found. A re-check with the same result sends nothing.',
     subscribe: ({ args, context }) => liveOf(context).subscribe(actorOf(context), 'CREDENTIAL_CHANGED', args.tenantId),
   })
   async credentialChanged(

@@ -1,0 +1,121 @@
+import type { DataSource } from 'typeorm';
+import type { KeyTestResult } from '../../src/providers/types';
+import type { CheckedVersion } from './validation-outcome';
+
+/** Recorded, and whether what a settings page shows (outcome, models) changed; null: not recorded. */
+export type Confirmed = { changed: boolean } | null;
+
+interface Pending {
+  v: CheckedVersion;
+  result: KeyTestResult;
+  resolve(confirmed: Confirmed): void;
+}
+
+/** Rows per statement: bounds the statement's size and the locks one transaction holds. */
+const MAX_BATCH = 200;
+
+/*
+ * Row conditions are re-checked under the row lock (READ COMMITTED), so a concurrent rotation,
+ * revocation or status change makes a row match nothing and its job takes the full path instead.
+ * Rows are locked in id order, so two batches (two worker processes) cannot deadlock.
+ */
+const CONFIRM = `
+WITH x AS (
+  SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::text[], $6::text[])
+           AS x(tenant_id, id, version, outcome, models, message)
+), target AS (
+  SELECT c.id, x.outcome, x.models, x.message,
+         (c.last_validation_outcome IS DISTINCT FROM x.outcome
+          OR to_jsonb(c.last_validation_models) IS DISTINCT FROM x.models::jsonb) AS changed
+    FROM credentials c
+    JOIN x ON c.tenant_id = x.tenant_id AND c.id = x.id
+   WHERE c.revoked_at IS NULL AND c.status = 'ACTIVE' AND c.current_version = x.version
+     AND EXISTS (SELECT 1 FROM credential_versions v
+                  WHERE v.tenant_id = x.tenant_id AND v.credential_id = x.id AND v.version = x.version AND v.state = 'ACTIVE')
+   ORDER BY c.id
+     FOR UPDATE OF c
+)
+UPDATE credentials c
+   SET last_validation_outcome = t.outcome, last_validated_at = now(),
+       last_validation_models = CASE WHEN t.models IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(t.models::jsonb)) END,
+       last_validation_message = t.message, updated_at = now()
+  FROM target t
+ WHERE c.id = t.id
+RETURNING c.id, t.changed`;
+
+/**
+ * Records "the serving key still works" for many jobs in one statement, so one commit (one WAL
+ * flush) covers them all: the daily re-validation of every key is almost only this. A job's
+ * promise settles after the commit, so no job completes before its outcome is durable.
+ * Only one statement runs at a time; what arrives meanwhile waits for the next one (group commit).
+ * A failed statement resolves its jobs with null: each then records through the full path.
+ */
+export class ConfirmedOutcomes {
+  private queue: Pending[] = [];
+  private running = false;
+
+  constructor(private readonly db: Pick<DataSource, 'query'>) {}
+
+  /** Resolves null when the row no longer matches (or the batch failed): the caller takes the full path. */
+  record(v: CheckedVersion, result: KeyTestResult): Promise<Confirmed> {
+    return new Promise((resolve) => {
+      this.queue.push({ v, result, resolve });
+      if (!this.running) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    try {
+      // Let the jobs that finish in this turn of the event loop join the first statement.
+      await new Promise((r) => setImmediate(r));
+      while (this.queue.length > 0) {
+        const batch = this.takeBatch();
+        await this.write(batch);
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Up to MAX_BATCH items, at most one per credential (a second one waits for the next statement). */
+  private takeBatch(): Pending[] {
+    const batch: Pending[] = [];
+    const seen = new Set<string>();
+    const rest: Pending[] = [];
+    for (const item of this.queue) {
+      if (batch.length < MAX_BATCH && !seen.has(item.v.credentialId)) {
+        seen.add(item.v.credentialId);
+        batch.push(item);
+      } else {
+        rest.push(item);
+      }
+    }
+    this.queue = rest;
+    return batch;
+  }
+
+  private async write(batch: Pending[]): Promise<void> {
+    let recorded: Map<string, boolean>;
+    try {
+      const rows: unknown[] = await this.db.query(CONFIRM, [
+        batch.map((b) => b.v.tenantId),
+        batch.map((b) => b.v.credentialId),
+        batch.map((b) => b.v.version),
+        batch.map((b) => b.result.outcome),
+        // text[] per row does not survive unnest (arrays flatten): each row's list travels as JSON.
+        batch.map((b) => (b.result.models == null ? null : JSON.stringify(b.result.models))),
+        batch.map((b) => b.result.message),
+      ]);
+      // node-postgres through TypeORM: an UPDATE … RETURNING comes back as [rows, count].
+      const returned = (Array.isArray(rows[0]) ? rows[0] : rows) as { id: string; changed: boolean }[];
+      recorded = new Map(returned.map((r) => [r.id, r.changed]));
+    } catch {
+      recorded = new Map();
+    }
+    for (const item of batch) {
+      const changed = recorded.get(item.v.credentialId);
+      item.resolve(changed === undefined ? null : { changed });
+    }
+  }
+}

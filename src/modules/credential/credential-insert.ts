@@ -2,39 +2,51 @@ import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import type { AuditActor } from '../auth/actor';
 import { OUTBOX_COLUMNS, outboxParams, outboxRowsFrom, type OutboxJob } from '../outbox/outbox.writer';
-import { sealVersion, type KeyMaterialDeps } from './credential-material';
+import { sealVersion, type KeyMaterialDeps, type SealedVersion } from './credential-material';
 import { CredentialEntity, type CredentialKind } from './credential.entity';
 
 /**
- * A new credential in ONE statement, so one round trip and one (implicit) transaction: the
- * credential, its first version, the queued checks and the audit event commit or fail together
- * (a unique violation on the label rolls back every insert). The rotation period defaults to the
- * tenant's policy, read in the same statement; every other insert reads from `credential`, so a
- * tenant that does not exist writes nothing at all. rotate_by counts whole 24-hour days from now().
+ * New credentials in ONE statement, so one round trip and one (implicit) transaction: each
+ * credential, its first version, its queued checks and its audit event commit or fail together,
+ * with every other credential of the statement. The rotation period defaults to the tenant's
+ * policy, read in the same statement; every other insert reads from `credential`, so a tenant that
+ * does not exist writes nothing for that credential. rotate_by counts whole 24-hour days from now().
+ * One row per element of the array parameters: the text is the same for one credential or many.
  */
-const INSERT_CREDENTIAL = `
-WITH credential AS (
+const INSERT_CREDENTIALS = `
+WITH x AS (
+  SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::int[],
+                       $8::int[], $9::bytea[], $10::bytea[], $11::bytea[], $12::text[], $13::text[], $14::jsonb[], $15::text[])
+    WITH ORDINALITY AS x(id, tenant_id, provider_id, label, kind, redacted_key, rotation_period_days,
+                         kek_version, wrapped_key, ciphertext, fingerprint, actor_type, actor_id, details, request_id, n)
+), credential AS (
   INSERT INTO credentials
     (id, tenant_id, provider_id, label, kind, status, latest_version, redacted_key, rotation_period_days, rotate_by)
-  SELECT $1, t.id, $3, $4, $5, 'PENDING_VALIDATION', 1, $6, $7::int,
-         now() + COALESCE($7::int, t.rotation_policy_days) * interval '24 hours'
-    FROM tenants t
-   WHERE t.id = $2
+  SELECT x.id, t.id, x.provider_id, x.label, x.kind, 'PENDING_VALIDATION', 1, x.redacted_key, x.rotation_period_days,
+         now() + COALESCE(x.rotation_period_days, t.rotation_policy_days) * interval '24 hours'
+    FROM x JOIN tenants t ON t.id = x.tenant_id
+   ORDER BY x.n
   RETURNING *
 ), version AS (
   INSERT INTO credential_versions
     (tenant_id, credential_id, version, state, kek_version, wrapped_key, ciphertext, fingerprint, redacted_key)
-  SELECT tenant_id, id, 1, 'PENDING', $8, $9, $10, $11, redacted_key FROM credential
+  SELECT c.tenant_id, c.id, 1, 'PENDING', x.kek_version, x.wrapped_key, x.ciphertext, x.fingerprint, c.redacted_key
+    FROM credential c JOIN x ON x.id = c.id
 ), audit AS (
   INSERT INTO audit_events (tenant_id, actor_type, actor_id, action, target_type, target_id, details, request_id)
-  SELECT tenant_id, $12, $13, 'CREDENTIAL_CREATED', 'CREDENTIAL', id::text, $14::jsonb, $15 FROM credential
+  SELECT c.tenant_id, x.actor_type, x.actor_id, 'CREDENTIAL_CREATED', 'CREDENTIAL', c.id::text, x.details, x.request_id
+    FROM credential c JOIN x ON x.id = c.id
+   ORDER BY x.n
 ), outbox AS (
   INSERT INTO outbox (${OUTBOX_COLUMNS})
   SELECT ${OUTBOX_COLUMNS} FROM ${outboxRowsFrom(16)}
-   WHERE EXISTS (SELECT 1 FROM credential)
+   WHERE EXISTS (SELECT 1 FROM credential c WHERE c.id = (job.payload->>'credentialId')::uuid AND c.tenant_id = job.tenant_id)
    ORDER BY job.n
 )
 SELECT * FROM credential`;
+
+/** Credentials per statement: bounds its size and the time the first request of a batch waits. */
+const MAX_BATCH = 64;
 
 export interface NewCredential {
   tenantId: string;
@@ -47,32 +59,96 @@ export interface NewCredential {
   secret: string;
 }
 
+/** A credential ready to insert: sealed, its audit details and jobs decided. No plaintext. */
+interface Prepared {
+  id: string;
+  input: Omit<NewCredential, 'secret'>;
+  actor: AuditActor;
+  sealed: SealedVersion;
+  details: string;
+  jobs: OutboxJob[];
+  resolve(row: CredentialEntity | null): void;
+  reject(error: unknown): void;
+}
+
 /**
- * Inserts a credential with version 1 PENDING, its validate and fingerprint jobs and its audit
- * event. Returns the stored row (DB-generated timestamps included), or null when the tenant is gone.
+ * Inserts credentials with version 1 PENDING, their validate and fingerprint jobs and their audit
+ * events, as a group commit: requests that arrive while a statement runs go together in the next
+ * one, so one commit (one WAL flush) covers many. Each caller gets its own stored row
+ * (DB-generated timestamps included), or null when its tenant is gone. If a statement fails (one
+ * label taken, say), each of its credentials is tried alone, so each caller gets its own answer
+ * and nobody's credential is lost to another's error.
  */
-export async function insertCredential(
-  db: DataSource,
-  deps: KeyMaterialDeps,
-  actor: AuditActor,
-  input: NewCredential,
-): Promise<CredentialEntity | null> {
-  const { tenantId, provider } = input;
-  const id = randomUUID();
-  const sealed = sealVersion(deps, { tenantId, credentialId: id, version: 1, keyPrefixes: provider.keyPrefixes }, input.secret);
-  const jobs: OutboxJob[] = [
-    { name: 'validate-credential', payload: { tenantId, credentialId: id, version: 1 } },
-    { name: 'fingerprint-credential', payload: { tenantId, credentialId: id, version: 1 } },
-  ];
-  // The same audit row auditInTx writes; details carry the redacted hint only.
-  const details = { provider: provider.slug, label: input.label, kind: input.kind, redactedKey: sealed.redactedKey };
-  const rows: Record<string, unknown>[] = await db.query(INSERT_CREDENTIAL, [
-    id, tenantId, provider.id, input.label, input.kind, sealed.redactedKey, input.rotationPeriodDays,
-    sealed.kekVersion, sealed.wrappedKey, sealed.ciphertext, sealed.fingerprint,
-    actor.type, actor.id, JSON.stringify(details), actor.requestId,
-    ...outboxParams(jobs),
-  ]);
-  return rows[0] ? hydrate(db, rows[0]) : null;
+export class CredentialInserter {
+  private queue: Prepared[] = [];
+  private running = false;
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly deps: KeyMaterialDeps,
+  ) {}
+
+  insert(actor: AuditActor, input: NewCredential): Promise<CredentialEntity | null> {
+    const { secret, ...rest } = input;
+    const id = randomUUID();
+    const sealed = sealVersion(this.deps, { tenantId: input.tenantId, credentialId: id, version: 1, keyPrefixes: input.provider.keyPrefixes }, secret);
+    const payload = { tenantId: input.tenantId, credentialId: id, version: 1 };
+    const jobs: OutboxJob[] = [
+      { name: 'validate-credential', payload },
+      { name: 'fingerprint-credential', payload },
+    ];
+    // The same audit row auditInTx writes; details carry the redacted hint only.
+    const details = JSON.stringify({ provider: input.provider.slug, label: input.label, kind: input.kind, redactedKey: sealed.redactedKey });
+    return new Promise((resolve, reject) => {
+      this.queue.push({ id, input: rest, actor, sealed, details, jobs, resolve, reject });
+      if (!this.running) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    try {
+      // Requests that arrive in this turn of the event loop join the first statement.
+      await new Promise((r) => setImmediate(r));
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, MAX_BATCH);
+        try {
+          this.settle(batch, await this.write(batch));
+        } catch (error) {
+          if (batch.length === 1) batch[0].reject(error);
+          else await Promise.all(batch.map((item) => this.write([item]).then((rows) => this.settle([item], rows), item.reject)));
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async write(batch: Prepared[]): Promise<Map<string, CredentialEntity>> {
+    const rows: Record<string, unknown>[] = await this.db.query(INSERT_CREDENTIALS, [
+      batch.map((b) => b.id),
+      batch.map((b) => b.input.tenantId),
+      batch.map((b) => b.input.provider.id),
+      batch.map((b) => b.input.label),
+      batch.map((b) => b.input.kind),
+      batch.map((b) => b.sealed.redactedKey),
+      batch.map((b) => b.input.rotationPeriodDays),
+      batch.map((b) => b.sealed.kekVersion),
+      batch.map((b) => b.sealed.wrappedKey),
+      batch.map((b) => b.sealed.ciphertext),
+      batch.map((b) => b.sealed.fingerprint),
+      batch.map((b) => b.actor.type),
+      batch.map((b) => b.actor.id),
+      batch.map((b) => b.details),
+      batch.map((b) => b.actor.requestId),
+      ...outboxParams(batch.flatMap((b) => b.jobs)),
+    ]);
+    return new Map(rows.map((row) => [row.id as string, hydrate(this.db, row)]));
+  }
+
+  private settle(batch: Prepared[], rows: Map<string, CredentialEntity>): void {
+    for (const item of batch) item.resolve(rows.get(item.id) ?? null);
+  }
 }
 
 /** A RETURNING row (column names) as the entity TypeORM would have loaded (property names, driver types). */

@@ -13,7 +13,7 @@ import type { ProviderEntity } from '../provider/provider.entity';
 import { keyFormatRule } from '../provider/provider.rules';
 import type { ProviderService } from '../provider/provider.service';
 import { TenantEntity } from '../tenant/tenant.entity';
-import { insertCredential } from './credential-insert';
+import { CredentialInserter } from './credential-insert';
 import { insertVersionInTx, wipeMaterialInTx, type KeyMaterialDeps } from './credential-material';
 import {
   CredentialEntity,
@@ -47,11 +47,15 @@ const DAY_MS = 86_400_000;
 const LABEL_INDEX = 'uq_credentials_tenant_provider_label';
 
 export class CredentialService {
+  private readonly inserter: CredentialInserter;
+
   constructor(
     private readonly db: DataSource,
     private readonly material: KeyMaterialDeps,
     private readonly providers: Pick<ProviderService, 'usable'>,
-  ) {}
+  ) {
+    this.inserter = new CredentialInserter(db, material);
+  }
 
   async list(tenantId: string, filter: CredentialFilter, args: PageArgs): Promise<Page<CredentialEntity>> {
     const qb = this.db.getRepository(CredentialEntity).createQueryBuilder('c').where('c.tenantId = :tenantId', { tenantId });
@@ -85,7 +89,7 @@ export class CredentialService {
       rangeRule(input.rotationPeriodDays, ['input', 'rotationPeriodDays'], LIMITS.rotationDays),
     ]);
     try {
-      const created = await insertCredential(this.db, this.material, actor, {
+      const created = await this.inserter.insert(actor, {
         tenantId,
         provider: secret.provider,
         label: input.label.trim(),

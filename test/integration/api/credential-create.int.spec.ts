@@ -93,3 +93,72 @@ it('enqueueManyInTx writes several jobs in one statement, in order, and nothing 
   const jobs = await t.app.db.query(`SELECT job_id FROM outbox WHERE payload->>'credentialId' = $1 ORDER BY id`, [credentialId]);
   expect(jobs.map((j: { job_id: string }) => j.job_id)).toEqual([1, 2, 3].map((v) => `validate-credential-${credentialId}-v${v}-sx`));
 });
+
+describe('concurrent creates (group commit)', () => {
+  const statements = () => {
+    const spy = jest.spyOn(t.app.db, 'query');
+    return () => spy.mock.calls.filter(([sql]) => String(sql).includes('INSERT INTO credentials')).length;
+  };
+  afterEach(() => jest.restoreAllMocks());
+
+  it('share statements, and each request gets its own credential, version, checks and audit event', async () => {
+    const other = await tenantWithTokens(t);
+    const count = statements();
+    // Two tenants at once: a batch may mix them, the rows never do.
+    const requests = Array.from({ length: 24 }, (_, i) => {
+      const [tenant, token] = i % 2 === 0 ? [tenantId, admin] : [other.tenant.id, other.admin];
+      return fetch(`${t.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'x-request-id': `batch-${i}` },
+        body: JSON.stringify({ query: CREATE, variables: { input: { tenantId: tenant, providerId: openai, secret: openaiKey(), label: `batch-${i}` } } }),
+      }).then(async (r) => ({ i, tenant, body: (await r.json()) as any }));
+    });
+    const answers = await Promise.all(requests);
+    expect(count()).toBeLessThan(24);
+    for (const { i, tenant, body } of answers) {
+      expect(body.data.createCredential.userErrors).toEqual([]);
+      const c = body.data.createCredential.credential;
+      expect(c.label).toBe(`batch-${i}`);
+      const [row] = await t.app.db.query(
+        `SELECT c.tenant_id, c.label, v.tenant_id AS v_tenant, v.redacted_key,
+                (SELECT array_agg(job_name ORDER BY id) FROM outbox o WHERE o.payload->>'credentialId' = c.id::text AND o.tenant_id = c.tenant_id) AS jobs,
+                (SELECT array_agg(request_id) FROM audit_events a WHERE a.target_id = c.id::text AND a.tenant_id = c.tenant_id) AS audit
+           FROM credentials c JOIN credential_versions v ON v.credential_id = c.id WHERE c.id = $1`,
+        [c.id],
+      );
+      expect(row).toEqual({
+        tenant_id: tenant,
+        label: `batch-${i}`,
+        v_tenant: tenant,
+        redacted_key: c.redactedKey,
+        jobs: ['validate-credential', 'fingerprint-credential'],
+        audit: [`batch-${i}`],
+      });
+    }
+  });
+
+  it('a label already taken fails only its own request; the others in its statement are stored', async () => {
+    const taken = await create({ label: 'taken-in-batch' });
+    const results = await Promise.all(
+      ['fresh-a', 'taken-in-batch', 'fresh-b'].map((label) =>
+        t.gql(CREATE, { input: { tenantId, providerId: openai, secret: openaiKey(), label } }, admin).then((r) => r.data.createCredential),
+      ),
+    );
+    expect(results.map((r) => r.userErrors)).toEqual([[], [{ field: ['input', 'label'], code: 'LABEL_TAKEN' }], []]);
+    const rows = await t.app.db.query(`SELECT label FROM credentials WHERE tenant_id = $1 AND label = ANY($2) ORDER BY label`, [
+      tenantId,
+      ['fresh-a', 'fresh-b', 'taken-in-batch'],
+    ]);
+    expect(rows.map((r: { label: string }) => r.label)).toEqual(['fresh-a', 'fresh-b', 'taken-in-batch']);
+    expect(taken.id).toBeDefined();
+  });
+
+  it('two requests for the same new label in one statement: exactly one wins', async () => {
+    const results = await Promise.all(
+      [1, 2].map(() => t.gql(CREATE, { input: { tenantId, providerId: openai, secret: openaiKey(), label: 'same-time' } }, admin).then((r) => r.data.createCredential)),
+    );
+    expect(results.map((r) => r.userErrors.length).sort()).toEqual([0, 1]);
+    const [{ n }] = await t.app.db.query(`SELECT count(*)::int AS n FROM credentials WHERE tenant_id = $1 AND label = 'same-time'`, [tenantId]);
+    expect(n).toBe(1);
+  });
+});

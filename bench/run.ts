@@ -19,10 +19,11 @@ import { createCredential } from './scenarios/create-credential';
 import { gatewayConfig } from './scenarios/gateway-config';
 import { graphqlHttp } from './scenarios/graphql-http';
 import { idleRss } from './scenarios/idle-rss';
+import { integrations } from './scenarios/integrations';
 import { validationJobs } from './scenarios/validation-jobs';
 import { FULL_SCENARIOS } from './scenarios/full';
 
-const QUICK: Scenario[] = [idleRss, graphqlHttp, createCredential, validationJobs, gatewayConfig];
+const QUICK: Scenario[] = [idleRss, graphqlHttp, integrations, createCredential, validationJobs, gatewayConfig];
 
 const log = (message: string) => process.stdout.write(`${message}\n`);
 

@@ -45,6 +45,14 @@ export function resolverContainer(make: (cls: new (...args: never[]) => object) 
   };
 }
 
+/*
+ * Every @ObjectType is declared with `simpleResolvers: true`: its plain fields resolve with
+ * graphql-js's default resolver instead of a type-graphql wrapper that would run no middleware
+ * anyway (there are no global middlewares and no field-level @Authorized on object types). A
+ * 50-item page runs hundreds of those fields. @FieldResolver methods are not affected: they keep
+ * type-graphql's handler (parameters, auth). Adding a field-level @Authorized or a middleware to an
+ * object type means turning simpleResolvers off for that type.
+ */
 export async function buildKeyplaneSchema(container?: ContainerType): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers: [...RESOLVERS],

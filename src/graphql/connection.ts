@@ -2,7 +2,7 @@ import type { ClassType } from 'type-graphql';
 import { ArgsType, Field, Int, ObjectType } from 'type-graphql';
 import { encodeCursor, type Page } from '../db/pagination';
 
-@ObjectType({ description: 'Relay page information.' })
+@ObjectType({ simpleResolvers: true, description: 'Relay page information.' })
 export class PageInfo {
   @Field({ description: 'Whether more items follow this page.' }) hasNextPage!: boolean;
   @Field({ description: 'Always false: pages only go forward.' }) hasPreviousPage!: boolean;
@@ -26,12 +26,12 @@ export interface Connection<T> {
 
 /** Relay connection and edge types for one node type, newest first. */
 export function ConnectionType<T extends object>(node: ClassType<T>, name: string) {
-  @ObjectType(`${name}Edge`, { description: `An edge in a ${name} connection.` })
+  @ObjectType(`${name}Edge`, { simpleResolvers: true, description: `An edge in a ${name} connection.` })
   class Edge {
     @Field({ description: 'Opaque cursor of this item.' }) cursor!: string;
     @Field(() => node, { description: 'The item.' }) node!: T;
   }
-  @ObjectType(`${name}Connection`, { description: `A page of ${name} items, newest first.` })
+  @ObjectType(`${name}Connection`, { simpleResolvers: true, description: `A page of ${name} items, newest first.` })
   class ConnectionClass {
     @Field(() => [Edge], { description: 'Items with their cursors.' }) edges!: Edge[];
     @Field(() => [node], { description: 'The items, without cursors.' }) nodes!: T[];

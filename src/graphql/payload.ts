@@ -2,7 +2,7 @@ import { Field, ObjectType } from 'type-graphql';
 import { DomainError, DomainErrors, type UserErrorShape } from '../errors';
 import { UserErrorCodeEnum } from './enums';
 
-@ObjectType({ description: 'A business rule the input broke. Nothing was written when this is returned.' })
+@ObjectType({ simpleResolvers: true, description: 'A business rule the input broke. Nothing was written when this is returned.' })
 export class UserError {
   @Field(() => [String], { nullable: true, description: 'Path to the input field, e.g. ["input", "secret"].' })
   field!: string[] | null;

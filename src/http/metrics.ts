@@ -22,7 +22,14 @@ export function createApiMetrics(): ApiMetrics {
     labelNames: ['type', 'result'] as const,
     registers: [registry],
   });
-  const countOperation = (type: OperationType, result: 'success' | 'error') => operations.inc({ type, result });
+  // A handful of label pairs: one child each, so a request only increments.
+  const counters = new Map<string, Counter.Internal>();
+  const countOperation = (type: OperationType, result: 'success' | 'error') => {
+    const key = `${type} ${result}`;
+    let child = counters.get(key);
+    if (!child) counters.set(key, (child = operations.labels(type, result)));
+    child.inc();
+  };
   return {
     registry,
     countOperation,

@@ -12,7 +12,7 @@ import type { RescanState } from './key-reuse.rules';
  * the other holders (no fingerprint, no group id). Platform admins get the groups separately.
  */
 
-@ObjectType({ description: "One of the tenant's own keys is also stored elsewhere. It never says where." })
+@ObjectType({ simpleResolvers: true, description: "One of the tenant's own keys is also stored elsewhere. It never says where." })
 export class KeyReuseAlert {
   @Field(() => ID, { description: 'Alert id.' }) id!: string;
   @Field(() => Credential, { description: "The tenant's own credential holding the shared key." }) credential!: Credential;
@@ -30,7 +30,7 @@ export class KeyReuseAlert {
 
 export const KeyReuseAlertConnection = ConnectionType(KeyReuseAlert, 'KeyReuseAlert');
 
-@ObjectType({ description: 'One credential holding a shared key (platform admins only).' })
+@ObjectType({ simpleResolvers: true, description: 'One credential holding a shared key (platform admins only).' })
 export class KeyReuseGroupMember {
   @Field(() => Tenant, { description: 'Owning tenant.' }) tenant!: Tenant;
   @Field(() => Credential, { description: 'The credential.' }) credential!: Credential;
@@ -38,7 +38,7 @@ export class KeyReuseGroupMember {
   @Field(() => [KeyReuseAlert], { description: 'Its alerts about this key.' }) alerts!: KeyReuseAlert[];
 }
 
-@ObjectType({ description: 'Credentials that hold the same key (platform admins only).' })
+@ObjectType({ simpleResolvers: true, description: 'Credentials that hold the same key (platform admins only).' })
 export class KeyReuseGroup {
   @Field(() => ID, { description: 'Opaque, stable group id. Not the key fingerprint, and nothing can be derived from it.' })
   id!: string;
@@ -47,13 +47,13 @@ export class KeyReuseGroup {
   members!: KeyReuseGroupMember[];
 }
 
-@ObjectType('KeyReuseGroupEdge', { description: 'An edge in a KeyReuseGroup connection.' })
+@ObjectType('KeyReuseGroupEdge', { simpleResolvers: true, description: 'An edge in a KeyReuseGroup connection.' })
 export class KeyReuseGroupEdge {
   @Field({ description: 'Opaque cursor of this item.' }) cursor!: string;
   @Field(() => KeyReuseGroup, { description: 'The item.' }) node!: KeyReuseGroup;
 }
 
-@ObjectType({ description: 'A page of key reuse groups, in group id order.' })
+@ObjectType({ simpleResolvers: true, description: 'A page of key reuse groups, in group id order.' })
 export class KeyReuseGroupConnection {
   @Field(() => [KeyReuseGroupEdge], { description: 'Items with their cursors.' }) edges!: KeyReuseGroupEdge[];
   @Field(() => [KeyReuseGroup], { description: 'The items, without cursors.' }) nodes!: KeyReuseGroup[];
@@ -65,7 +65,7 @@ export class KeyReuseAlertInput {
   @Field(() => ID, { description: 'Alert id.' }) id!: string;
 }
 
-@ObjectType({ description: 'Result of acknowledging or dismissing a key reuse alert.' })
+@ObjectType({ simpleResolvers: true, description: 'Result of acknowledging or dismissing a key reuse alert.' })
 export class KeyReuseAlertPayload extends Payload {
   @Field(() => KeyReuseAlert, { nullable: true, description: 'The alert after the change.' }) alert?: KeyReuseAlert;
 }
@@ -75,12 +75,12 @@ export class StartKeyRescanInput {
   @Field(() => String, { nullable: true, description: 'Why, for the audit trail (up to 500 characters).' }) reason?: string | null;
 }
 
-@ObjectType({ description: 'Result of starting a key rescan.' })
+@ObjectType({ simpleResolvers: true, description: 'Result of starting a key rescan.' })
 export class StartKeyRescanPayload extends Payload {
   @Field(() => ID, { nullable: true, description: 'Pass to keyRescan to follow progress.' }) jobId?: string;
 }
 
-@ObjectType({ description: 'Progress of a key rescan.' })
+@ObjectType({ simpleResolvers: true, description: 'Progress of a key rescan.' })
 export class KeyRescanStatus {
   @Field(() => ID, { description: 'The rescan job id.' }) jobId!: string;
   @Field(() => RescanStateEnum, { description: 'QUEUED until the worker picks the job up.' }) state!: RescanState;

@@ -4,7 +4,7 @@ import { ConnectionType } from '../../graphql/connection';
 import { ActorTypeEnum } from '../../graphql/enums';
 import type { ActorType } from './audit.entity';
 
-@ObjectType({ description: 'Something that changed, who changed it, and when. Details hold redacted hints only.' })
+@ObjectType({ simpleResolvers: true, description: 'Something that changed, who changed it, and when. Details hold redacted hints only.' })
 export class AuditEvent {
   @Field(() => ID, { description: 'Event id.' }) id!: string;
   @Field(() => ID, { nullable: true, description: 'Tenant the event belongs to.' }) tenantId!: string | null;

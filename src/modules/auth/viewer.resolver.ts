@@ -6,7 +6,7 @@ import type { TenantEntity } from '../tenant/tenant.entity';
 import { Tenant } from '../tenant/tenant.type';
 import type { Role } from './actor';
 
-@ObjectType({ description: 'The caller, as resolved from its token.' })
+@ObjectType({ simpleResolvers: true, description: 'The caller, as resolved from its token.' })
 export class Viewer {
   @Field(() => RoleEnum, { description: 'What the token may do.' }) role!: Role;
   @Field({ description: 'Name of the token.' }) tokenName!: string;

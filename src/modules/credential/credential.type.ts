@@ -10,7 +10,7 @@ import type { CredentialKind, CredentialStatus, VersionState } from './credentia
  * when it is declared here, and no key material, fingerprint or ciphertext is.
  */
 
-@ObjectType({ description: 'The last check of a key against its provider.' })
+@ObjectType({ simpleResolvers: true, description: 'The last check of a key against its provider.' })
 export class LastValidation {
   @Field(() => KeyTestOutcomeEnum, { description: 'The typed outcome.' }) outcome!: KeyTestOutcome;
   @Field({ description: 'When the check ran.' }) checkedAt!: Date;
@@ -18,7 +18,7 @@ export class LastValidation {
   @Field(() => String, { nullable: true, description: 'A sentence for people.' }) message!: string | null;
 }
 
-@ObjectType({ description: 'One stored version of a key (metadata only).' })
+@ObjectType({ simpleResolvers: true, description: 'One stored version of a key (metadata only).' })
 export class CredentialVersion {
   @Field(() => Int, { description: 'Version number, from 1.' }) version!: number;
   @Field(() => VersionStateEnum, { description: 'Where this version is in its lifecycle.' }) state!: VersionState;
@@ -28,7 +28,7 @@ export class CredentialVersion {
   @Field(() => Date, { nullable: true, description: 'When it stopped serving or was destroyed.' }) retiredAt!: Date | null;
 }
 
-@ObjectType({ description: "A tenant's provider key. The key itself is write-only: only a redacted hint is ever returned." })
+@ObjectType({ simpleResolvers: true, description: "A tenant's provider key. The key itself is write-only: only a redacted hint is ever returned." })
 export class Credential {
   @Field(() => ID, { description: 'Credential id.' }) id!: string;
   @Field(() => ID, { description: 'Owning tenant.' }) tenantId!: string;
@@ -87,7 +87,7 @@ export class RevokeCredentialInput {
   @Field(() => ID, { description: 'Credential id.' }) id!: string;
 }
 
-@ObjectType({ description: 'Result of a credential mutation.' })
+@ObjectType({ simpleResolvers: true, description: 'Result of a credential mutation.' })
 export class CredentialPayload extends Payload {
   @Field(() => Credential, { nullable: true, description: 'The credential after the change.' }) credential?: Credential;
 }

@@ -5,7 +5,7 @@ import { Payload } from '../../graphql/payload';
 import { Provider } from '../provider/provider.type';
 import type { CredentialMode } from './gateway.entity';
 
-@ObjectType({ description: 'An AI gateway that pulls its resolved provider keys from Keyplane.' })
+@ObjectType({ simpleResolvers: true, description: 'An AI gateway that pulls its resolved provider keys from Keyplane.' })
 export class Gateway {
   @Field(() => ID, { description: 'Gateway id.' }) id!: string;
   @Field(() => ID, { description: 'Owning tenant.' }) tenantId!: string;
@@ -25,7 +25,7 @@ export class Gateway {
   @Field(() => Date, { nullable: true, description: 'When the gateway last pulled its config.' }) pulledAt!: Date | null;
 }
 
-@ObjectType({ description: 'Whether a gateway has picked up its latest config version.' })
+@ObjectType({ simpleResolvers: true, description: 'Whether a gateway has picked up its latest config version.' })
 export class GatewayDrift {
   @Field({ description: 'The gateway holds the latest config version.' }) upToDate!: boolean;
   @Field(() => Int, { description: 'Config versions not pulled yet (all of them if the gateway never pulled).' })
@@ -37,7 +37,7 @@ export class GatewayDrift {
   laggingSinceSeconds!: number | null;
 }
 
-@ObjectType({ description: "A per-provider override of the gateway's credential mode." })
+@ObjectType({ simpleResolvers: true, description: "A per-provider override of the gateway's credential mode." })
 export class GatewayProviderMode {
   @Field(() => Provider, { description: 'The provider the override applies to.' }) provider!: Provider;
   @Field(() => CredentialModeEnum, { description: 'The mode for this provider.' }) credentialMode!: CredentialMode;
@@ -51,7 +51,7 @@ export class SetGatewayProviderModeInput {
   credentialMode?: CredentialMode | null;
 }
 
-@ObjectType({ description: 'A credential a gateway uses, with its place in the order for its provider.' })
+@ObjectType({ simpleResolvers: true, description: 'A credential a gateway uses, with its place in the order for its provider.' })
 export class GatewayAttachment {
   @Field(() => ID, { description: 'Attached credential id.' }) credentialId!: string;
   @Field(() => ID, { description: 'Provider of the credential.' }) providerId!: string;
@@ -102,7 +102,7 @@ export class DetachCredentialInput {
   @Field(() => ID, { description: 'Credential id.' }) credentialId!: string;
 }
 
-@ObjectType({ description: 'Result of createGateway. The key and signing secret are shown once.' })
+@ObjectType({ simpleResolvers: true, description: 'Result of createGateway. The key and signing secret are shown once.' })
 export class CreateGatewayPayload extends Payload {
   @Field(() => Gateway, { nullable: true, description: 'The new gateway.' }) gateway?: Gateway;
   @Field(() => String, { nullable: true, description: "The gateway's own key for pulling its config. Shown once." })
@@ -111,13 +111,13 @@ export class CreateGatewayPayload extends Payload {
   signingSecret?: string;
 }
 
-@ObjectType({ description: 'Result of rotateGatewayKey. The new key is shown once.' })
+@ObjectType({ simpleResolvers: true, description: 'Result of rotateGatewayKey. The new key is shown once.' })
 export class RotateGatewayKeyPayload extends Payload {
   @Field(() => Gateway, { nullable: true, description: 'The gateway.' }) gateway?: Gateway;
   @Field(() => String, { nullable: true, description: 'The new key; the old one stops working now.' }) gatewayKey?: string;
 }
 
-@ObjectType({ description: 'Result of a gateway mutation.' })
+@ObjectType({ simpleResolvers: true, description: 'Result of a gateway mutation.' })
 export class GatewayPayload extends Payload {
   @Field(() => Gateway, { nullable: true, description: 'The gateway after the change.' }) gateway?: Gateway;
 }

@@ -1,7 +1,7 @@
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { Payload } from '../../graphql/payload';
 
-@ObjectType({ description: 'A provider key owned by the platform, served to BUNDLED and HYBRID gateways. Write-only.' })
+@ObjectType({ simpleResolvers: true, description: 'A provider key owned by the platform, served to BUNDLED and HYBRID gateways. Write-only.' })
 export class PlatformKey {
   @Field(() => ID, { description: 'Platform key id.' }) id!: string;
   @Field({ description: 'Display label.' }) label!: string;
@@ -27,7 +27,7 @@ export class RevokePlatformKeyInput {
   @Field(() => ID, { description: 'Platform key id.' }) id!: string;
 }
 
-@ObjectType({ description: 'Result of a platform key mutation.' })
+@ObjectType({ simpleResolvers: true, description: 'Result of a platform key mutation.' })
 export class PlatformKeyPayload extends Payload {
   @Field(() => PlatformKey, { nullable: true, description: 'The platform key after the change.' }) platformKey?: PlatformKey;
 }

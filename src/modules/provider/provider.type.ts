@@ -3,7 +3,7 @@ import { ApiShapeEnum, AuthSchemeEnum, KeyTestOutcomeEnum } from '../../graphql/
 import { Payload } from '../../graphql/payload';
 import type { ApiShape, AuthScheme, KeyTestOutcome } from '../../providers/types';
 
-@ObjectType({ description: 'An AI provider in the catalog, with the rule its keys must match.' })
+@ObjectType({ simpleResolvers: true, description: 'An AI provider in the catalog, with the rule its keys must match.' })
 export class Provider {
   @Field(() => ID, { description: 'Provider id.' }) id!: string;
   @Field({ description: 'Stable identifier, e.g. openai.' }) slug!: string;
@@ -31,7 +31,7 @@ export class UpsertProviderInput {
   @Field(() => Boolean, { nullable: true, description: 'Enable or disable the provider.' }) enabled?: boolean | null;
 }
 
-@ObjectType({ description: 'Result of upsertProvider.' })
+@ObjectType({ simpleResolvers: true, description: 'Result of upsertProvider.' })
 export class UpsertProviderPayload extends Payload {
   @Field(() => Provider, { nullable: true, description: 'The provider after the change.' }) provider?: Provider;
 }
@@ -42,7 +42,7 @@ export class TestProviderKeyInput {
   @Field({ description: 'The key. Write-only: never returned, logged or stored.' }) secret!: string;
 }
 
-@ObjectType({ description: 'What the provider said about a key.' })
+@ObjectType({ simpleResolvers: true, description: 'What the provider said about a key.' })
 export class KeyTestResult {
   @Field(() => KeyTestOutcomeEnum, { description: 'The typed outcome.' }) outcome!: KeyTestOutcome;
   @Field(() => [String], { description: 'Models the key can list, when the provider said.' }) models!: string[];
@@ -53,7 +53,7 @@ export class KeyTestResult {
   @Field(() => Int, { description: 'How long the check took.' }) latencyMs!: number;
 }
 
-@ObjectType({ description: 'Result of testProviderKey.' })
+@ObjectType({ simpleResolvers: true, description: 'Result of testProviderKey.' })
 export class TestProviderKeyPayload extends Payload {
   @Field(() => KeyTestResult, { nullable: true, description: 'The outcome, when the input was well-formed.' })
   result?: KeyTestResult;

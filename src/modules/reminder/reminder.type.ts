@@ -4,7 +4,7 @@ import { DeliveryStatusEnum, ReminderThresholdEnum } from '../../graphql/enums';
 import type { DeliveryStatus } from '../webhook/webhook.entity';
 import type { ReminderThreshold } from './reminder.entity';
 
-@ObjectType({ description: 'A reminder that a stored key is due for rotation, recorded once per key version and threshold.' })
+@ObjectType({ simpleResolvers: true, description: 'A reminder that a stored key is due for rotation, recorded once per key version and threshold.' })
 export class RotationReminder {
   @Field(() => ID, { description: 'Reminder id (the webhook payload names it as reminderId).' }) id!: string;
   tenantId!: string;

@@ -4,7 +4,7 @@ import { ByokModeEnum } from '../../graphql/enums';
 import { Payload } from '../../graphql/payload';
 import type { ByokMode } from './tenant.entity';
 
-@ObjectType({ description: 'A customer organisation. Everything else belongs to exactly one tenant.' })
+@ObjectType({ simpleResolvers: true, description: 'A customer organisation. Everything else belongs to exactly one tenant.' })
 export class Tenant {
   @Field(() => ID, { description: 'Tenant id.' }) id!: string;
   @Field({ description: 'Display name.' }) name!: string;
@@ -48,12 +48,12 @@ export class RevertToPlatformKeysInput {
   @Field({ description: "The tenant's slug, typed by the user to confirm. Irreversible." }) confirm!: string;
 }
 
-@ObjectType({ description: 'Result of createTenant.' })
+@ObjectType({ simpleResolvers: true, description: 'Result of createTenant.' })
 export class CreateTenantPayload extends Payload {
   @Field(() => Tenant, { nullable: true, description: 'The new tenant.' }) tenant?: Tenant;
 }
 
-@ObjectType({ description: 'Result of updateTenant.' })
+@ObjectType({ simpleResolvers: true, description: 'Result of updateTenant.' })
 export class UpdateTenantPayload extends Payload {
   @Field(() => Tenant, { nullable: true, description: 'The tenant after the change.' }) tenant?: Tenant;
   @Field(() => String, {
@@ -63,7 +63,7 @@ export class UpdateTenantPayload extends Payload {
   notificationSigningSecret?: string | null;
 }
 
-@ObjectType({ description: 'Result of revertToPlatformKeys.' })
+@ObjectType({ simpleResolvers: true, description: 'Result of revertToPlatformKeys.' })
 export class RevertToPlatformKeysPayload extends Payload {
   @Field(() => Tenant, { nullable: true, description: 'The tenant, now in PLATFORM mode.' }) tenant?: Tenant;
   @Field(() => Int, { nullable: true, description: 'Credentials that were revoked.' }) revokedCredentials?: number;

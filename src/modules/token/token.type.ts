@@ -4,7 +4,7 @@ import { TenantRoleEnum } from '../../graphql/enums';
 import { Payload } from '../../graphql/payload';
 import type { TenantRole } from './token.entity';
 
-@ObjectType({ description: "A tenant API token's metadata. The token itself is shown once, at creation." })
+@ObjectType({ simpleResolvers: true, description: "A tenant API token's metadata. The token itself is shown once, at creation." })
 export class ApiToken {
   @Field(() => ID, { description: 'Token id.' }) id!: string;
   @Field(() => ID, { description: 'Owning tenant.' }) tenantId!: string;
@@ -30,13 +30,13 @@ export class RevokeApiTokenInput {
   @Field(() => ID, { description: 'Token id.' }) id!: string;
 }
 
-@ObjectType({ description: 'Result of createApiToken.' })
+@ObjectType({ simpleResolvers: true, description: 'Result of createApiToken.' })
 export class CreateApiTokenPayload extends Payload {
   @Field(() => ApiToken, { nullable: true, description: 'The token metadata.' }) apiToken?: ApiToken;
   @Field(() => String, { nullable: true, description: 'The bearer token. Shown once: store it now.' }) token?: string;
 }
 
-@ObjectType({ description: 'Result of revokeApiToken.' })
+@ObjectType({ simpleResolvers: true, description: 'Result of revokeApiToken.' })
 export class RevokeApiTokenPayload extends Payload {
   @Field(() => ApiToken, { nullable: true, description: 'The revoked token.' }) apiToken?: ApiToken;
 }

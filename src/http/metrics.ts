@@ -52,7 +52,10 @@ export function createApiMetrics(): ApiMetrics {
  * never the raw URL, so ids in paths cannot become label values. Must run before other routes are
  * registered: fastify copies hooks into each plugin when it is registered.
  */
-export function instrumentHttp(app: FastifyInstance, registry: Registry): void {
+/** Records one request in the HTTP duration histogram (for answers sent outside fastify). */
+export type HttpObserver = (method: string, route: string, statusCode: number, seconds: number) => void;
+
+export function instrumentHttp(app: FastifyInstance, registry: Registry): HttpObserver {
   const duration = new Histogram({
     name: 'keyplane_http_request_duration_seconds',
     help: 'HTTP request duration by method, route template and status code.',
@@ -62,14 +65,17 @@ export function instrumentHttp(app: FastifyInstance, registry: Registry): void {
   });
   // One child per label combination (a handful: routes are templates), so a request only observes.
   const children = new Map<string, Histogram.Internal<'method' | 'route' | 'status_code'>>();
-  app.addHook('onResponse', (request, reply, done) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    const key = `${request.method} ${reply.statusCode} ${route}`;
+  const observe: HttpObserver = (method, route, statusCode, seconds) => {
+    const key = `${method} ${statusCode} ${route}`;
     let child = children.get(key);
-    if (!child) children.set(key, (child = duration.labels(request.method, route, String(reply.statusCode))));
-    child.observe(reply.elapsedTime / 1000);
+    if (!child) children.set(key, (child = duration.labels(method, route, String(statusCode))));
+    child.observe(seconds);
+  };
+  app.addHook('onResponse', (request, reply, done) => {
+    observe(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
+  return observe;
 }
 
 /** Prometheus text at /metrics, for the platform admin and the ops token only. */

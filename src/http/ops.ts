@@ -15,7 +15,7 @@ import { QUEUES } from '../queue/registry';
 import type { Services } from '../services';
 import { registerDashboard } from './dashboard';
 import { registerHealthRoutes } from './health';
-import { createApiMetrics, instrumentHttp, registerMetricsRoute } from './metrics';
+import { createApiMetrics, instrumentHttp, registerMetricsRoute, type HttpObserver } from './metrics';
 import { createOpsGuard } from './ops-auth';
 import { registerOutboxGauges, registerQueueGauges } from './queue-metrics';
 
@@ -42,7 +42,7 @@ function throttledWarn(log: Logger, message: string) {
  * subscriptions, with the Redis connections they need, closed with the server. Call it before
  * the GraphQL routes are registered, so the HTTP metrics hook covers every route.
  */
-export async function registerOps(app: FastifyInstance, { config, db, services, log, schema }: OpsDeps): Promise<{ apolloPlugin: ApolloServerPlugin }> {
+export async function registerOps(app: FastifyInstance, { config, db, services, log, schema }: OpsDeps): Promise<{ apolloPlugin: ApolloServerPlugin; observeHttp: HttpObserver }> {
   // One ordinary connection for PING, the dashboard and queue gauges. The fail-fast producer
   // settings (no offline queue) keep /readyz, /metrics and dashboard requests from hanging while
   // Redis is down; the worker settings would wait forever. Pub/sub gets its own (src/events).
@@ -57,7 +57,7 @@ export async function registerOps(app: FastifyInstance, { config, db, services, 
   const events = createRedisEvents(config.redisUrl, config.queue.prefix, log);
 
   const metrics = createApiMetrics();
-  instrumentHttp(app, metrics.registry);
+  const observeHttp = instrumentHttp(app, metrics.registry);
   registerQueueGauges(metrics.registry, queues, log, () => redis.status === 'ready');
   registerOutboxGauges(metrics.registry, db, log);
 
@@ -81,5 +81,5 @@ export async function registerOps(app: FastifyInstance, { config, db, services, 
     if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
     else redis.disconnect();
   });
-  return { apolloPlugin: metrics.apolloPlugin };
+  return { apolloPlugin: metrics.apolloPlugin, observeHttp };
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import fastifyCors from '@fastify/cors';
@@ -16,7 +17,7 @@ import { createFormatError, safeError } from '../graphql/errors';
 import { complexityPlugin, depthLimit } from '../graphql/limits';
 import { createLoaders } from '../graphql/loaders';
 import type { Services } from '../services';
-import { registerGatewayConfigRoute } from './gateway-config.route';
+import { gatewayConfigFastPath, registerGatewayConfigRoute } from './gateway-config.route';
 import { registerOps } from './ops';
 
 export interface ServerDeps {
@@ -28,7 +29,19 @@ export interface ServerDeps {
 
 /** Builds the HTTP server: GraphQL at /graphql, health routes; later the dashboard and gateway routes. */
 export async function buildServer({ config, db, services, log }: ServerDeps): Promise<FastifyInstance> {
+  // Requests the gateway-config fast path answers never reach fastify (set once routes exist).
+  let fastPath: ((req: IncomingMessage, res: ServerResponse) => boolean) | null = null;
   const app = Fastify({
+    serverFactory: (handler, options) => {
+      const server = createServer((req, res) => {
+        if (!fastPath?.(req, res)) handler(req, res);
+      });
+      // What fastify sets on a server it creates itself.
+      const { keepAliveTimeout, requestTimeout } = options as { keepAliveTimeout?: number; requestTimeout?: number };
+      server.keepAliveTimeout = keepAliveTimeout ?? 72_000;
+      server.requestTimeout = requestTimeout ?? 0;
+      return server;
+    },
     loggerInstance: log as FastifyBaseLogger,
     // Per-request access lines cost more than they tell at our request rates; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
@@ -86,6 +99,7 @@ export async function buildServer({ config, db, services, log }: ServerDeps): Pr
   });
 
   registerGatewayConfigRoute(app, { services });
+  fastPath = gatewayConfigFastPath(services, ops.observeHttp);
   return app;
 }
 

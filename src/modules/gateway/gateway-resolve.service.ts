@@ -60,6 +60,20 @@ export class GatewayResolveService {
     this.known = new InvalidatedCache(invalidations, cache);
   }
 
+  /**
+   * The poll answered from memory alone, with no await: the ETag when this key's config is known
+   * here, matches If-None-Match and its pull was recorded less than 10 s ago; otherwise null (ask
+   * pull(), which also decides and records everything else).
+   */
+  knownNotModified(authorization: string | undefined, ifNoneMatch: string | undefined): string | null {
+    if (!ifNoneMatch) return null;
+    const token = /^Bearer +(\S+)$/i.exec(authorization ?? '')?.[1];
+    if (!token || !GATEWAY_KEY.test(token)) return null;
+    const cached = this.known.get(hashToken(token).toString('base64'));
+    if (!cached || !etagMatches(ifNoneMatch, cached.etag) || !recordedRecently(cached)) return null;
+    return cached.etag;
+  }
+
   async pull(authorization: string | undefined, ifNoneMatch: string | undefined, requestId: string | null): Promise<PullResult> {
     const token = /^Bearer +(\S+)$/i.exec(authorization ?? '')?.[1];
     // Malformed keys never reach the database; a well-formed one costs one indexed lookup.
@@ -117,9 +131,8 @@ export class GatewayResolveService {
 
   /** Drift is measured from this. Polling an unchanged version writes at most every 10 s. */
   private async recordPull(known: KnownConfig): Promise<void> {
+    if (recordedRecently(known)) return;
     const now = Date.now();
-    const fresh = known.recordedVersion === known.configVersion && known.recordedAt !== null && now - known.recordedAt < RECORD_EVERY_MS;
-    if (fresh) return;
     // Claimed before the write, so concurrent polls do not all write.
     known.recordedVersion = known.configVersion;
     known.recordedAt = now;
@@ -149,6 +162,10 @@ export class GatewayResolveService {
       },
     });
   }
+}
+
+function recordedRecently(known: KnownConfig): boolean {
+  return known.recordedVersion === known.configVersion && known.recordedAt !== null && Date.now() - known.recordedAt < RECORD_EVERY_MS;
 }
 
 /**

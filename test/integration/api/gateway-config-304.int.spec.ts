@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { createCredential, createGateway, expectOk, openaiKey, tenantWithTokens, uniqueSlug } from '../../factories';
-import { startTestApp, type TestApp } from '../../helpers/test-app';
+import { ADMIN_TOKEN, startTestApp, type TestApp } from '../../helpers/test-app';
 
 /*
  * The cost of a gateway poll whose ETag still matches: the common case, every few seconds per
@@ -106,3 +106,36 @@ it('a config served without a key that would not decrypt is not cached under the
 function textOf(q: unknown): string {
   return typeof q === 'string' ? q.trim() : String((q as { text?: string })?.text ?? '').trim();
 }
+
+it('a known poll is answered before fastify routes it, with the same 304, headers and metric', async () => {
+  const gw = await hybridGateway();
+  const first = await pull(gw.key);
+  const raw = (etag: string) => fetch(`${t.url}/v1/gateway/config`, { headers: { authorization: `Bearer ${gw.key}`, 'if-none-match': etag } });
+  const pullSpy = jest.spyOn(t.app.services.gatewayConfig, 'pull');
+  const metric = async () => {
+    const text = await (await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text();
+    const line = text.split('\n').find((l) => l.startsWith('keyplane_http_request_duration_seconds_count{') && l.includes('route="/v1/gateway/config"') && l.includes('status_code="304"'));
+    return line ? Number(line.split(' ').pop()) : 0;
+  };
+  const before = await metric();
+  const fast = await raw(first.etag);
+  expect(fast.status).toBe(304);
+  expect(await fast.text()).toBe('');
+  expect(pullSpy).not.toHaveBeenCalled();
+  expect(await metric()).toBe(before + 1);
+
+  // The same answer the route gives when it has to decide (here: a cold cache).
+  await t.app.db.query("SELECT pg_notify('keyplane_invalidate', $1)", [gw.tenantId]);
+  await t.app.services.invalidations.sync();
+  const routed = await raw(first.etag);
+  expect(pullSpy).toHaveBeenCalledTimes(1);
+  for (const name of ['cache-control', 'etag']) expect(fast.headers.get(name)).toBe(routed.headers.get(name));
+  expect(routed.status).toBe(304);
+
+  // Anything else goes to the route: a changed config, a bad key, a HEAD.
+  pullSpy.mockClear();
+  expect((await raw('"1-stale"')).status).toBe(200);
+  expect((await fetch(`${t.url}/v1/gateway/config`, { headers: { authorization: 'Bearer kpg_nope', 'if-none-match': first.etag } })).status).toBe(401);
+  expect((await fetch(`${t.url}/v1/gateway/config`, { method: 'HEAD', headers: { authorization: `Bearer ${gw.key}`, 'if-none-match': first.etag } })).status).toBe(304);
+  expect(pullSpy).toHaveBeenCalledTimes(3);
+});

@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { GroupCommit } from '../../src/db/group-commit';
 import type { KeyTestResult } from '../../src/providers/types';
 import type { CheckedVersion } from './validation-outcome';
 
@@ -47,52 +48,18 @@ RETURNING c.id, t.changed`;
  * Records "the serving key still works" for many jobs in one statement, so one commit (one WAL
  * flush) covers them all: the daily re-validation of every key is almost only this. A job's
  * promise settles after the commit, so no job completes before its outcome is durable.
- * Only one statement runs at a time; what arrives meanwhile waits for the next one (group commit).
  * A failed statement resolves its jobs with null: each then records through the full path.
  */
 export class ConfirmedOutcomes {
-  private queue: Pending[] = [];
-  private running = false;
+  private readonly commits: GroupCommit<Pending>;
 
-  constructor(private readonly db: Pick<DataSource, 'query'>) {}
+  constructor(private readonly db: Pick<DataSource, 'query'>) {
+    this.commits = new GroupCommit((batch) => this.write(batch), onePerCredential);
+  }
 
   /** Resolves null when the row no longer matches (or the batch failed): the caller takes the full path. */
   record(v: CheckedVersion, result: KeyTestResult): Promise<Confirmed> {
-    return new Promise((resolve) => {
-      this.queue.push({ v, result, resolve });
-      if (!this.running) void this.drain();
-    });
-  }
-
-  private async drain(): Promise<void> {
-    this.running = true;
-    try {
-      // Let the jobs that finish in this turn of the event loop join the first statement.
-      await new Promise((r) => setImmediate(r));
-      while (this.queue.length > 0) {
-        const batch = this.takeBatch();
-        await this.write(batch);
-      }
-    } finally {
-      this.running = false;
-    }
-  }
-
-  /** Up to MAX_BATCH items, at most one per credential (a second one waits for the next statement). */
-  private takeBatch(): Pending[] {
-    const batch: Pending[] = [];
-    const seen = new Set<string>();
-    const rest: Pending[] = [];
-    for (const item of this.queue) {
-      if (batch.length < MAX_BATCH && !seen.has(item.v.credentialId)) {
-        seen.add(item.v.credentialId);
-        batch.push(item);
-      } else {
-        rest.push(item);
-      }
-    }
-    this.queue = rest;
-    return batch;
+    return new Promise((resolve) => this.commits.add({ v, result, resolve }));
   }
 
   private async write(batch: Pending[]): Promise<void> {
@@ -118,4 +85,20 @@ export class ConfirmedOutcomes {
       item.resolve(changed === undefined ? null : { changed });
     }
   }
+}
+
+/** Up to MAX_BATCH items, at most one per credential (a second one waits for the next statement). */
+function onePerCredential(queue: readonly Pending[]): { batch: Pending[]; rest: Pending[] } {
+  const batch: Pending[] = [];
+  const rest: Pending[] = [];
+  const seen = new Set<string>();
+  for (const item of queue) {
+    if (batch.length < MAX_BATCH && !seen.has(item.v.credentialId)) {
+      seen.add(item.v.credentialId);
+      batch.push(item);
+    } else {
+      rest.push(item);
+    }
+  }
+  return { batch, rest };
 }

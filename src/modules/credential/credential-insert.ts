@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { firstOf, GroupCommit } from '../../db/group-commit';
 import type { DataSource } from 'typeorm';
 import type { AuditActor } from '../auth/actor';
 import { OUTBOX_COLUMNS, outboxParams, outboxRowsFrom, type OutboxJob } from '../outbox/outbox.writer';
@@ -73,15 +74,14 @@ interface Prepared {
 
 /**
  * Inserts credentials with version 1 PENDING, their validate and fingerprint jobs and their audit
- * events, as a group commit: requests that arrive while a statement runs go together in the next
- * one, so one commit (one WAL flush) covers many. Each caller gets its own stored row
+ * events, as a group commit (GroupCommit): concurrent requests share a statement, so one commit
+ * (one WAL flush) covers many. Each caller gets its own stored row
  * (DB-generated timestamps included), or null when its tenant is gone. If a statement fails (one
  * label taken, say), each of its credentials is tried alone, so each caller gets its own answer
  * and nobody's credential is lost to another's error.
  */
 export class CredentialInserter {
-  private queue: Prepared[] = [];
-  private running = false;
+  private readonly commits = new GroupCommit<Prepared>((batch) => this.insertBatch(batch), firstOf(MAX_BATCH));
 
   constructor(
     private readonly db: DataSource,
@@ -99,28 +99,15 @@ export class CredentialInserter {
     ];
     // The same audit row auditInTx writes; details carry the redacted hint only.
     const details = JSON.stringify({ provider: input.provider.slug, label: input.label, kind: input.kind, redactedKey: sealed.redactedKey });
-    return new Promise((resolve, reject) => {
-      this.queue.push({ id, input: rest, actor, sealed, details, jobs, resolve, reject });
-      if (!this.running) void this.drain();
-    });
+    return new Promise((resolve, reject) => this.commits.add({ id, input: rest, actor, sealed, details, jobs, resolve, reject }));
   }
 
-  private async drain(): Promise<void> {
-    this.running = true;
+  private async insertBatch(batch: Prepared[]): Promise<void> {
     try {
-      // Requests that arrive in this turn of the event loop join the first statement.
-      await new Promise((r) => setImmediate(r));
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, MAX_BATCH);
-        try {
-          this.settle(batch, await this.write(batch));
-        } catch (error) {
-          if (batch.length === 1) batch[0].reject(error);
-          else await Promise.all(batch.map((item) => this.write([item]).then((rows) => this.settle([item], rows), item.reject)));
-        }
-      }
-    } finally {
-      this.running = false;
+      this.settle(batch, await this.write(batch));
+    } catch (error) {
+      if (batch.length === 1) batch[0].reject(error);
+      else await Promise.all(batch.map((item) => this.write([item]).then((rows) => this.settle([item], rows), item.reject)));
     }
   }
 

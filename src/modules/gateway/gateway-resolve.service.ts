@@ -66,20 +66,17 @@ export class GatewayResolveService {
    * pull(), which also decides and records everything else).
    */
   knownNotModified(authorization: string | undefined, ifNoneMatch: string | undefined): string | null {
-    if (!ifNoneMatch) return null;
-    const token = /^Bearer +(\S+)$/i.exec(authorization ?? '')?.[1];
-    if (!token || !GATEWAY_KEY.test(token)) return null;
-    const cached = this.known.get(hashToken(token).toString('base64'));
+    const gatewayKey = ifNoneMatch ? gatewayKeyOf(authorization) : null;
+    const cached = gatewayKey && this.known.get(gatewayKey.cacheKey);
     if (!cached || !etagMatches(ifNoneMatch, cached.etag) || !recordedRecently(cached)) return null;
     return cached.etag;
   }
 
   async pull(authorization: string | undefined, ifNoneMatch: string | undefined, requestId: string | null): Promise<PullResult> {
-    const token = /^Bearer +(\S+)$/i.exec(authorization ?? '')?.[1];
+    const gatewayKey = gatewayKeyOf(authorization);
     // Malformed keys never reach the database; a well-formed one costs one indexed lookup.
-    if (!token || !GATEWAY_KEY.test(token)) return { kind: 'UNAUTHENTICATED' };
-    const hash = hashToken(token);
-    const key = hash.toString('base64');
+    if (!gatewayKey) return { kind: 'UNAUTHENTICATED' };
+    const { hash, cacheKey: key } = gatewayKey;
     const cached = ifNoneMatch ? this.known.get(key) : undefined;
     if (cached && etagMatches(ifNoneMatch, cached.etag)) {
       await this.recordPull(cached);
@@ -162,6 +159,14 @@ export class GatewayResolveService {
       },
     });
   }
+}
+
+/** A well-formed gateway key from an Authorization header, as its hash (the lookup and cache key). */
+function gatewayKeyOf(authorization: string | undefined): { hash: Buffer; cacheKey: string } | null {
+  const token = /^Bearer +(\S+)$/i.exec(authorization ?? '')?.[1];
+  if (!token || !GATEWAY_KEY.test(token)) return null;
+  const hash = hashToken(token);
+  return { hash, cacheKey: hash.toString('base64') };
 }
 
 function recordedRecently(known: KnownConfig): boolean {

@@ -50,6 +50,14 @@ describe('loadConfig', () => {
     expect(statSync(file).mode & 0o077).toBe(0);
   });
 
+  it('reads the cache settings: seconds to ms, 0 turns caching off, out of range refused', () => {
+    const base = { NODE_ENV: 'production', ...SECRETS };
+    expect(loadConfig(base).cache).toEqual({ ttlMs: 60_000, maxEntries: 10_000 });
+    expect(loadConfig({ ...base, CACHE_TTL_SECONDS: '0', CACHE_MAX_ENTRIES: '50' }).cache).toEqual({ ttlMs: 0, maxEntries: 50 });
+    expect(() => loadConfig({ ...base, CACHE_TTL_SECONDS: '-1' })).toThrow(/CACHE_TTL_SECONDS/);
+    expect(() => loadConfig({ ...base, CACHE_TTL_SECONDS: '3601' })).toThrow(/CACHE_TTL_SECONDS/);
+  });
+
   it('returns a frozen object', () => {
     const config = loadConfig({ ...SECRETS, NODE_ENV: 'test' });
     expect(Object.isFrozen(config)).toBe(true);

@@ -47,7 +47,7 @@ export function registerGatewayConfigRoute(app: FastifyInstance, deps: GatewayCo
  * answered before fastify routes the request: the same 304, headers and metric as the route above,
  * with none of the routing, hooks and reply machinery, which cost more than the answer itself.
  * Returns false for anything else (a miss, a 200, a 401, a pull due to be recorded), which the
- * route above then handles.
+ * route above then handles. No CORS headers: gateways are servers, not browser pages.
  */
 export function gatewayConfigFastPath(
   services: Pick<Services, 'gatewayConfig'>,

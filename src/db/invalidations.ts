@@ -9,7 +9,6 @@ const RECONNECT_MS = 1000;
 
 interface Log {
   warn(details: Record<string, unknown>, message: string): void;
-  info(details: Record<string, unknown>, message: string): void;
 }
 
 /**
@@ -171,10 +170,6 @@ export class InvalidatedCache<V> {
     private readonly options: { maxEntries: number; ttlMs: number },
   ) {
     bus.onInvalidate((scope) => (scope === '*' ? this.clear() : this.dropTenant(scope)));
-  }
-
-  get size(): number {
-    return this.entries.size;
   }
 
   get(key: string): V | undefined {

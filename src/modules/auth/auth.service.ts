@@ -25,7 +25,7 @@ export class AuthService {
 
   constructor(
     private readonly db: DataSource,
-    private readonly adminToken: string,
+    adminToken: string,
     private readonly onError: (error: unknown) => void,
     private readonly invalidations: Invalidations,
     cache: { maxEntries: number; ttlMs: number },

@@ -1,10 +1,34 @@
-/** @type {import('jest').Config} */
-module.exports = {
+/**
+ * Three tiers, one Jest run (`npm test`), each selectable with `--selectProjects`:
+ *   unit         pure logic; needs no PostgreSQL or Redis (`npm run test:unit`)
+ *   integration  the real GraphQL endpoint, PostgreSQL, Redis and worker processors, in process
+ *   e2e          the API and workers started as processes
+ * The two tiers that need PostgreSQL share one global setup (a fresh database built by the migrations).
+ */
+const common = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
-  testMatch: ['**/*.spec.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
   setupFiles: ['<rootDir>/test/helpers/setup-env.ts'],
-  globalSetup: '<rootDir>/test/helpers/global-setup.ts',
+};
+
+/** @type {import('jest').Config} */
+module.exports = {
   testTimeout: 30000,
+  projects: [
+    { ...common, displayName: 'unit', roots: ['<rootDir>/test/unit'], testMatch: ['**/*.spec.ts'] },
+    {
+      ...common,
+      displayName: 'integration',
+      roots: ['<rootDir>/test/integration'],
+      testMatch: ['**/*.spec.ts'],
+      globalSetup: '<rootDir>/test/helpers/global-setup.ts',
+    },
+    {
+      ...common,
+      displayName: 'e2e',
+      roots: ['<rootDir>/test/e2e'],
+      testMatch: ['**/*.spec.ts'],
+      globalSetup: '<rootDir>/test/helpers/global-setup.ts',
+    },
+  ],
 };

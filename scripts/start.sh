@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm start`: install, build, create the database, migrate, then run the API (and the worker, once
+# `npm start`: a supported Node.js, install, build, create the database, migrate, then run the API (and the worker, once
 # it is built) in the foreground. Ctrl-C or SIGTERM stops every process this script started.
 # Expects PostgreSQL at DATABASE_URL (default postgres://postgres@127.0.0.1:5432/keyplane).
 set -euo pipefail
@@ -7,13 +7,13 @@ cd "$(dirname "$0")/.."
 
 log() { printf '\n== %s\n' "$*"; }
 
-# npm rewrites node_modules/.package-lock.json on every install: it marks the last install.
-if [ ! -f node_modules/.package-lock.json ] ||
-  [ package-lock.json -nt node_modules/.package-lock.json ] ||
-  [ package.json -nt node_modules/.package-lock.json ]; then
-  log "installing dependencies"
-  npm install --no-audit --no-fund
-fi
+# A supported Node.js (the system one if it is 22, 24 or 26, otherwise the version in .nvmrc from
+# the npm registry), then the dependencies; see scripts/node-runtime.sh.
+# shellcheck source=scripts/node-runtime.sh
+source scripts/node-runtime.sh
+kp_use_node
+log "Node.js $(node --version)"
+kp_ensure_dependencies
 
 log "building"
 rm -rf dist # a deleted source file (a migration above all) must not live on as stale JavaScript

@@ -3,8 +3,13 @@ import { Client } from 'pg';
 import { createDataSource } from '../../src/db/data-source';
 import { PG_ADMIN_URL, TEST_DATABASE_URL, TEST_DB } from './test-env';
 
-/** A fresh database per run, built by the real migrations (never synchronize). */
+/**
+ * A fresh database per run, built by the real migrations (never synchronize). The integration and
+ * e2e projects both name this setup; Jest calls it once per selected project in one process, so
+ * the second call finds the database ready and keeps it.
+ */
 export default async function globalSetup(): Promise<void> {
+  if (process.env.KEYPLANE_TEST_DB_READY === TEST_DB) return;
   const admin = new Client({ connectionString: PG_ADMIN_URL });
   await admin.connect();
   try {
@@ -20,4 +25,5 @@ export default async function globalSetup(): Promise<void> {
   } finally {
     await db.destroy();
   }
+  process.env.KEYPLANE_TEST_DB_READY = TEST_DB;
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
+import type { RequestLimits } from './graphql/request-guard';
 
 /**
  * The only reader of process.env. Parsed once, typed, frozen; a bad value fails fast naming the
@@ -23,6 +24,14 @@ const Env = z.object({
   GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(10),
   GRAPHQL_MAX_COMPLEXITY: z.coerce.number().int().min(10).default(5000),
   GRAPHQL_INTROSPECTION: z.enum(['true', 'false']).optional(),
+  // Request limits checked before validation (src/graphql/request-guard.ts).
+  GRAPHQL_MAX_DOCUMENT_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024).default(32 * 1024),
+  GRAPHQL_MAX_TOKENS: z.coerce.number().int().min(100).max(100_000).default(3000),
+  GRAPHQL_MAX_ALIASES: z.coerce.number().int().min(1).max(1000).default(30),
+  GRAPHQL_MAX_DIRECTIVES: z.coerce.number().int().min(1).max(1000).default(20),
+  GRAPHQL_MAX_SELECTIONS: z.coerce.number().int().min(10).max(100_000).default(1000),
+  GRAPHQL_MAX_FRAGMENT_DEPTH: z.coerce.number().int().min(1).max(50).default(8),
+  GRAPHQL_MAX_INTROSPECTION_DEPTH: z.coerce.number().int().min(2).max(50).default(15),
   PAGE_SIZE_MAX: z.coerce.number().int().min(1).max(1000).default(100),
   CORS_ORIGINS: z.string().default(''),
   KEYPLANE_OPS_READONLY_TOKEN: z.string().min(32).optional(),
@@ -69,7 +78,7 @@ export interface Config {
   webhook: { timeoutMs: number; maxAttempts: number };
   /** Hosts (exact names) or CIDR ranges that outbound requests may reach although they are private. */
   outboundAllow: string[];
-  graphql: { maxDepth: number; maxComplexity: number; introspection: boolean; pageSizeMax: number };
+  graphql: { maxDepth: number; maxComplexity: number; introspection: boolean; pageSizeMax: number; limits: Readonly<RequestLimits> };
   /**
    * In-memory caches of token and gateway-key lookups, dropped on PostgreSQL change notifications;
    * ttlMs bounds an entry's life regardless. 0 turns them off.
@@ -164,6 +173,16 @@ export function loadConfig(
       maxComplexity: e.GRAPHQL_MAX_COMPLEXITY,
       introspection: e.GRAPHQL_INTROSPECTION ? e.GRAPHQL_INTROSPECTION === 'true' : e.NODE_ENV !== 'production',
       pageSizeMax: e.PAGE_SIZE_MAX,
+      limits: Object.freeze({
+        documentBytes: e.GRAPHQL_MAX_DOCUMENT_BYTES,
+        tokens: e.GRAPHQL_MAX_TOKENS,
+        aliases: e.GRAPHQL_MAX_ALIASES,
+        directives: e.GRAPHQL_MAX_DIRECTIVES,
+        depth: e.GRAPHQL_MAX_DEPTH,
+        introspectionDepth: e.GRAPHQL_MAX_INTROSPECTION_DEPTH,
+        selections: e.GRAPHQL_MAX_SELECTIONS,
+        fragmentDepth: e.GRAPHQL_MAX_FRAGMENT_DEPTH,
+      }),
     }),
     cache: Object.freeze({ ttlMs: e.CACHE_TTL_SECONDS * 1000, maxEntries: e.CACHE_MAX_ENTRIES }),
   });

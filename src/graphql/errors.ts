@@ -2,6 +2,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
 import { AccessError, BadRequestError, DomainError, DomainErrors } from '../errors';
+import { RequestLimitError } from './request-guard';
 
 const KNOWN_GRAPHQL_CODES = new Set([
   'GRAPHQL_PARSE_FAILED',
@@ -35,6 +36,11 @@ export function createFormatError(log: Logger) {
     if (original instanceof DomainError) {
       const code = original.code === 'NOT_FOUND' ? 'NOT_FOUND' : 'BAD_USER_INPUT';
       return { ...base, message: original.message, extensions: { code, reason: original.code } };
+    }
+    if (original instanceof RequestLimitError) {
+      // Its message and extensions hold only the limit's name and numbers, never document text.
+      const { code, limit, max } = original.extensions;
+      return { message: original.message, extensions: { code, limit, max } };
     }
     if (original instanceof BadRequestError) {
       return { ...base, message: original.message, extensions: { code: 'BAD_USER_INPUT' } };

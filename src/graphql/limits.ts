@@ -1,58 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import {
-  getOperationAST,
-  getVariableValues,
-  GraphQLError,
-  Kind,
-  type ASTVisitor,
-  type DocumentNode,
-  type FragmentDefinitionNode,
-  type GraphQLSchema,
-  type SelectionSetNode,
-  type TypeNode,
-  type ValidationContext,
-  type VariableDefinitionNode,
-} from 'graphql';
+import { getOperationAST, getVariableValues, GraphQLError, Kind, type DocumentNode, type GraphQLSchema, type TypeNode, type VariableDefinitionNode } from 'graphql';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
-
-/** Rejects operations nested deeper than `max` fields (fragments followed, cycles stopped). */
-export function depthLimit(max: number) {
-  return (context: ValidationContext): ASTVisitor => {
-    const fragments = new Map<string, FragmentDefinitionNode>();
-    for (const def of context.getDocument().definitions) {
-      if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
-    }
-    const depthOf = (set: SelectionSetNode | undefined, seen: Set<string>): number => {
-      if (!set) return 0;
-      let deepest = 0;
-      for (const sel of set.selections) {
-        if (sel.kind === Kind.FIELD) {
-          if (sel.name.value.startsWith('__')) continue;
-          deepest = Math.max(deepest, sel.selectionSet ? 1 + depthOf(sel.selectionSet, seen) : 1);
-        } else if (sel.kind === Kind.INLINE_FRAGMENT) {
-          deepest = Math.max(deepest, depthOf(sel.selectionSet, seen));
-        } else if (!seen.has(sel.name.value)) {
-          const frag = fragments.get(sel.name.value);
-          deepest = Math.max(deepest, depthOf(frag?.selectionSet, new Set(seen).add(sel.name.value)));
-        }
-      }
-      return deepest;
-    };
-    return {
-      OperationDefinition(node) {
-        const depth = depthOf(node.selectionSet, new Set());
-        if (depth > max) {
-          context.reportError(
-            new GraphQLError(`Query depth ${depth} exceeds the maximum of ${max}.`, {
-              nodes: [node],
-              extensions: { code: 'QUERY_TOO_COMPLEX' },
-            }),
-          );
-        }
-      },
-    };
-  };
-}
 
 /** Costs already computed, per parsed document (Apollo reuses the parsed document of a query it has seen). */
 const MAX_COSTS_PER_DOCUMENT = 64;

@@ -13,7 +13,7 @@ import type { Services } from '../services';
 import type { GraphQLContext } from './context';
 import { AccessError, BadRequestError } from '../errors';
 import { createFormatError, safeError } from './errors';
-import { depthLimit } from './limits';
+import { createRequestGuard, RequestLimitError, type RequestLimits } from './request-guard';
 import { createLoaders } from './loaders';
 
 /** The context of an operation over WebSocket: the usual one plus the live event streams. */
@@ -46,7 +46,9 @@ export interface SubscriptionDeps {
   services: Services;
   live: LiveService;
   log: Logger;
-  maxDepth: number;
+  limits: Readonly<RequestLimits>;
+  /** Field suggestions ("Did you mean …") in validation errors: only where introspection is on. */
+  hideSuggestions: boolean;
   /** Counts each subscription attempt (operation metrics). */
   onOperation?: (result: 'success' | 'error') => void;
 }
@@ -69,7 +71,7 @@ function withCode(error: GraphQLError, code: string): GraphQLError {
  */
 export function attachSubscriptions(app: FastifyInstance, deps: SubscriptionDeps): void {
   const formatError = createFormatError(deps.log);
-  const rules = [...specifiedRules, depthLimit(deps.maxDepth)];
+  const guard = createRequestGuard(deps.schema, deps.limits);
   const fail = (message: string, code: string) => [new GraphQLError(message, { extensions: { code } })];
   const authenticate = (ctx: Context<Record<string, unknown> | undefined, Extra>) => {
     const authorization = ctx.connectionParams?.authorization;
@@ -94,13 +96,19 @@ export function attachSubscriptions(app: FastifyInstance, deps: SubscriptionDeps
       if (Object.keys(ctx.subscriptions).length > MAX_SUBSCRIPTIONS_PER_SOCKET) {
         return fail(`At most ${MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions per connection.`, 'BAD_REQUEST');
       }
+      try {
+        guard(payload.query);
+      } catch (error) {
+        if (error instanceof RequestLimitError) return [error];
+        throw error;
+      }
       let document: DocumentNode;
       try {
         document = parse(payload.query);
       } catch (error) {
         return [withCode(error as GraphQLError, 'GRAPHQL_PARSE_FAILED')];
       }
-      const errors = validate(deps.schema, document, rules);
+      const errors = validate(deps.schema, document, specifiedRules, { hideSuggestions: deps.hideSuggestions });
       if (errors.length > 0) return errors.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
       if (getOperationAST(document, payload.operationName)?.operation !== 'subscription') {
         return fail('Only subscriptions are served over WebSocket; send queries and mutations over HTTP.', 'BAD_REQUEST');

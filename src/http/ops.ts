@@ -70,7 +70,8 @@ export async function registerOps(app: FastifyInstance, { config, db, services, 
     services,
     live: new LiveService(services.scope, events, db),
     log,
-    maxDepth: config.graphql.maxDepth,
+    limits: config.graphql.limits,
+    hideSuggestions: !config.graphql.introspection,
     onOperation: (result) => metrics.countOperation('subscription', result),
   });
 

@@ -14,7 +14,8 @@ import { AccessError, BadRequestError } from '../errors';
 import { buildKeyplaneSchema, resolverContainer } from '../graphql/build-schema';
 import type { GraphQLContext } from '../graphql/context';
 import { createFormatError, safeError } from '../graphql/errors';
-import { complexityPlugin, depthLimit } from '../graphql/limits';
+import { complexityPlugin } from '../graphql/limits';
+import { createRequestGuard } from '../graphql/request-guard';
 import { createLoaders } from '../graphql/loaders';
 import type { Services } from '../services';
 import { gatewayConfigFastPath, registerGatewayConfigRoute } from './gateway-config.route';
@@ -60,10 +61,11 @@ export async function buildServer({ config, db, services, log }: ServerDeps): Pr
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
     introspection: config.graphql.introspection,
+    // "Did you mean …" maps the schema: shown only where introspection is on anyway.
+    hideSchemaDetailsFromClientErrors: !config.graphql.introspection,
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
-    validationRules: [depthLimit(config.graphql.maxDepth)],
     formatError: createFormatError(log),
     // No HTTP cache hints are ever sent (every answer is per-token), so the per-field cache-control
     // bookkeeping Apollo does by default is pure cost (about 7% of a list query's latency here).
@@ -82,25 +84,37 @@ export async function buildServer({ config, db, services, log }: ServerDeps): Pr
     await app.register(fastifyCors, { origin: config.corsOrigins, methods: ['GET', 'POST'], maxAge: 600 });
   }
 
+  const guard = createRequestGuard(schema, config.graphql.limits);
   await app.register(fastifyApollo(apollo), {
     path: '/graphql',
+    // Apollo builds the context before it parses anything: the token, then the request limits,
+    // are checked here, so neither an anonymous caller nor a hostile document reaches the parser
+    // and validation rules. There are no anonymous operations: no token is a 401.
     context: async (request): Promise<GraphQLContext> => {
+      let actor;
       try {
-        const actor = await services.auth.authenticate(request.headers.authorization);
-        return { actor, requestId: String(request.id), loaders: createLoaders(services) };
+        actor = await services.auth.authenticate(request.headers.authorization);
       } catch (error) {
-        if (error instanceof AccessError || error instanceof BadRequestError) {
-          throw new GraphQLError(error.message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
-        }
+        if (error instanceof AccessError || error instanceof BadRequestError) throw unauthenticated(error.message);
         request.log.error({ err: safeError(error) }, 'could not authenticate request');
         throw new GraphQLError('Internal server error.', { extensions: { code: 'INTERNAL_SERVER_ERROR', http: { status: 500 } } });
       }
+      if (!actor) throw unauthenticated('Authentication is required.');
+      guard(documentOf(request.body) ?? documentOf(request.query));
+      return { actor, requestId: String(request.id), loaders: createLoaders(services) };
     },
   });
 
   registerGatewayConfigRoute(app, { services });
   fastPath = gatewayConfigFastPath(services, ops.observeHttp);
   return app;
+}
+
+const unauthenticated = (message: string) => new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+
+/** The `query` of a POST body or a GET query string, whatever else the request holds. */
+function documentOf(holder: unknown): unknown {
+  return holder && typeof holder === 'object' ? (holder as { query?: unknown }).query : undefined;
 }
 
 /**

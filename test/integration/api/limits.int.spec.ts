@@ -109,7 +109,7 @@ describe('query depth and cost', () => {
     expect(res.status).toBe(400);
     expect(res.data).toBeUndefined();
     const depth = res.errors!.find((e) => /^Query depth \d+ exceeds the maximum of 10\.$/.test(e.message));
-    expect(depth?.extensions).toEqual({ code: 'QUERY_TOO_COMPLEX' });
+    expect(depth?.extensions).toEqual({ code: 'QUERY_TOO_COMPLEX', limit: 'depth', max: 10 });
     noStack(res);
   });
 
@@ -124,7 +124,7 @@ describe('query depth and cost', () => {
       for (const query of [seven, viaFragment]) {
         const res = await low.gql(query, { t: tenantId }, admin);
         expect(res.data).toBeUndefined();
-        expect(res.errors).toEqual([expect.objectContaining({ message: 'Query depth 7 exceeds the maximum of 6.', extensions: { code: 'QUERY_TOO_COMPLEX' } })]);
+        expect(res.errors).toEqual([expect.objectContaining({ message: 'Query depth 7 exceeds the maximum of 6.', extensions: { code: 'QUERY_TOO_COMPLEX', limit: 'depth', max: 6 } })]);
       }
       const ok = await low.gql(six, { t: tenantId }, admin);
       expect(ok.errors).toBeUndefined();

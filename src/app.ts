@@ -30,6 +30,7 @@ export async function createApp(config: Readonly<Config>, log: Logger): Promise<
       await server.close();
       await services.keyRescans.close();
       await services.invalidations.close();
+      await services.security.flush();
       await db.destroy();
     },
   };

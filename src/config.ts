@@ -49,6 +49,8 @@ const Env = z.object({
   OUTBOUND_ALLOW: z.string().default(''),
   CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
   CACHE_MAX_ENTRIES: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
+  SECURITY_EVENT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  SECURITY_AUTH_FAILURE_THRESHOLD: z.coerce.number().int().min(1).max(1_000_000).default(20),
 });
 
 const SECRET_VARS = ['KEYPLANE_ADMIN_TOKEN', 'KEYPLANE_MASTER_KEYS', 'KEYPLANE_FINGERPRINT_KEY'] as const;
@@ -78,6 +80,8 @@ export interface Config {
   webhook: { timeoutMs: number; maxAttempts: number };
   /** Hosts (exact names) or CIDR ranges that outbound requests may reach although they are private. */
   outboundAllow: string[];
+  /** Security events: one per kind and place per window; failed authentications per source before one is recorded. */
+  security: { windowMs: number; authFailureThreshold: number };
   graphql: { maxDepth: number; maxComplexity: number; introspection: boolean; pageSizeMax: number; limits: Readonly<RequestLimits> };
   /**
    * In-memory caches of token and gateway-key lookups, dropped on PostgreSQL change notifications;
@@ -185,5 +189,6 @@ export function loadConfig(
       }),
     }),
     cache: Object.freeze({ ttlMs: e.CACHE_TTL_SECONDS * 1000, maxEntries: e.CACHE_MAX_ENTRIES }),
+    security: Object.freeze({ windowMs: e.SECURITY_EVENT_WINDOW_SECONDS * 1000, authFailureThreshold: e.SECURITY_AUTH_FAILURE_THRESHOLD }),
   });
 }

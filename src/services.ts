@@ -17,6 +17,7 @@ import { PlatformKeyService } from './modules/platform-key/platform-key.service'
 import { KeyTestService } from './modules/provider/key-test.service';
 import { ProviderService } from './modules/provider/provider.service';
 import { ReminderService } from './modules/reminder/reminder.service';
+import { SecurityEvents } from './modules/security/security-events';
 import { RevertService } from './modules/tenant/revert.service';
 import { TenantService } from './modules/tenant/tenant.service';
 import { TokenService } from './modules/token/token.service';
@@ -29,12 +30,16 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
   // Caches below serve only while this listens (app.ts starts and closes it).
   const invalidations = new Invalidations(config.databaseUrl, log);
   const providers = new ProviderService(db, invalidations, config.cache);
+  const security = new SecurityEvents(db, log, config.security);
   return {
+    security,
     box,
     fingerprinter,
     invalidations,
     scope: new TenantScope(db),
-    auth: new AuthService(db, config.adminToken, (error) => log.warn({ err: error }, 'could not record token use'), invalidations, config.cache),
+    auth: new AuthService(db, config.adminToken, (error) => log.warn({ err: error }, 'could not record token use'), invalidations, config.cache, (token) =>
+      security.revokedTokenUsed(token),
+    ),
     tenants: new TenantService(db, box),
     revert: new RevertService(db),
     tokens: new TokenService(db),
@@ -42,7 +47,12 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
     keyTest: new KeyTestService(db, providers, config.providerTimeoutMs, outboundFor(config)),
     credentials: new CredentialService(db, { box, fingerprinter }, providers),
     gateways: new GatewayService(db, box),
-    gatewayConfig: new GatewayResolveService(db, box, invalidations, config.cache, (details, message) => log.warn(details, message)),
+    gatewayConfig: new GatewayResolveService(db, box, invalidations, config.cache, (details, message) => {
+      log.warn(details, message);
+      // Keys that no longer decrypt: tampered, moved, or sealed under a KEK version this process lacks.
+      const gatewayId = String(details.gatewayId);
+      security.record({ kind: 'DECRYPT_FAILED', tenantId: details.tenantId as string, targetType: 'gateway', targetId: gatewayId, throttleKey: `gateway:${gatewayId}` });
+    }),
     platformKeys: new PlatformKeyService(db, box, providers),
     audit: new AuditService(db),
     alerts: new AlertService(db),

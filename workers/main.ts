@@ -4,6 +4,7 @@ import { createRedisEvents } from '../src/events/redis-events';
 import { createDataSource } from '../src/db/data-source';
 import { exitOnStartFailure, loadConfigOrExit, onShutdown } from '../src/lifecycle';
 import { createLogger } from '../src/logger';
+import { SecurityEvents } from '../src/modules/security/security-events';
 import { outboundFor } from '../src/outbound';
 import { createRedis } from '../src/queue/connection';
 import { closeQueues, createQueues } from '../src/queue/queues';
@@ -35,7 +36,8 @@ async function main(): Promise<void> {
   // Live events for open settings pages (GraphQL subscriptions on the API), ids only.
   const events = createRedisEvents(config.redisUrl, config.queue.prefix, log);
   const confirmed = new ConfirmedOutcomes(db);
-  const deps = { db, box, fingerprinter, queues, events, log, config, timeoutMs: config.providerTimeoutMs, confirmed, versions: new VersionReader(db) };
+  const security = new SecurityEvents(db, log, config.security);
+  const deps = { db, box, fingerprinter, queues, events, log, security, config, timeoutMs: config.providerTimeoutMs, confirmed, versions: new VersionReader(db) };
   const workers = startWorkers(workerRedis, deps, log, {
     prefix: config.queue.prefix,
     concurrency: config.queue.concurrency,
@@ -44,7 +46,7 @@ async function main(): Promise<void> {
   });
   // WORKER_METRICS_PORT=0 turns the metrics server off.
   const connected = () => relayRedis.status === 'ready';
-  const metrics = config.queue.metricsPort > 0 ? await startWorkerMetrics({ port: config.queue.metricsPort, workers, queues, log, connected }) : null;
+  const metrics = config.queue.metricsPort > 0 ? await startWorkerMetrics({ port: config.queue.metricsPort, workers, queues, log, connected, metrics: [security.metric] }) : null;
   log.info({ queues: workers.map((w) => w.name), metricsPort: metrics?.port ?? null }, 'keyplane worker started');
 
   // Active jobs finish first (worker.close waits for them); then the connections go.
@@ -52,6 +54,7 @@ async function main(): Promise<void> {
     await relay.stop();
     await Promise.all(workers.map((w) => w.close()));
     await metrics?.close();
+    await security.flush();
     await events.close();
     await closeQueues(queues);
     workerRedis.disconnect();

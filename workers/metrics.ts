@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Job, Worker } from 'bullmq';
 import type { Logger } from 'pino';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Histogram, Registry, type Metric } from 'prom-client';
 import { registerQueueGauges } from '../src/http/queue-metrics';
 import { KEY_TEST_OUTCOMES } from '../src/providers/types';
 import type { Queues } from '../src/queue/queues';
@@ -89,11 +89,14 @@ export async function startWorkerMetrics(options: {
   log: Logger;
   /** Whether the queues' connection is up; scrapes skip Redis while it is not. */
   connected?: () => boolean;
+  /** Metrics made elsewhere in the process (security events). */
+  metrics?: Metric[];
 }): Promise<WorkerMetrics> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   instrumentWorkers(registry, options.workers);
   registerQueueGauges(registry, options.queues, options.log, options.connected);
+  for (const metric of options.metrics ?? []) registry.registerMetric(metric);
 
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];

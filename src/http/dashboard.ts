@@ -1,6 +1,7 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { SecurityEvents } from '../modules/security/security-events';
 import type { Queues } from '../queue/queues';
 import { BoardAdapter } from './bull-board-adapter';
 import type { OpsAccess, OpsGuard } from './ops-auth';
@@ -36,7 +37,22 @@ function board(queues: Queues, prefix: string, readOnlyMode: boolean): BoardAdap
  * full board's API at all, and the read-only board refuses every non-GET request before
  * bull-board's own readOnlyMode check would.
  */
-export async function registerDashboard(app: FastifyInstance, queues: Queues, guard: OpsGuard): Promise<void> {
+export async function registerDashboard(
+  app: FastifyInstance,
+  queues: Queues,
+  guard: OpsGuard,
+  security: Pick<SecurityEvents, 'record'>,
+): Promise<void> {
+  // The read-only token trying to change a queue: the UI never offers it, so someone tried by hand.
+  const readOnlyWrite = (request: FastifyRequest, reply: FastifyReply, message: string) => {
+    security.record({
+      kind: 'READONLY_WRITE_ATTEMPT',
+      targetType: 'queue-dashboard',
+      details: { method: request.method, source: request.ip },
+      throttleKey: request.ip,
+    });
+    return reply.code(403).send({ error: 'FORBIDDEN', message });
+  };
   const full = board(queues, DASHBOARD_PATH, false);
   const readOnly = board(queues, READ_ONLY_DASHBOARD_PATH, true);
 
@@ -44,7 +60,7 @@ export async function registerDashboard(app: FastifyInstance, queues: Queues, gu
     scope.addHook('onRequest', async (request, reply) => {
       const access = await guard(request, reply);
       if (!access) return reply;
-      if (access === 'read-only') return toReadOnly(request, reply);
+      if (access === 'read-only') return toReadOnly(request, reply, readOnlyWrite);
     });
     await scope.register(full.plugin(), { prefix: DASHBOARD_PATH });
   });
@@ -54,6 +70,7 @@ export async function registerDashboard(app: FastifyInstance, queues: Queues, gu
       const access: OpsAccess | null = await guard(request, reply);
       if (!access) return reply;
       if (!READ_METHODS.has(request.method)) {
+        if (access === 'read-only') return readOnlyWrite(request, reply, 'This dashboard is read-only.');
         return reply.code(403).send({ error: 'FORBIDDEN', message: 'This dashboard is read-only.' });
       }
     });
@@ -62,10 +79,15 @@ export async function registerDashboard(app: FastifyInstance, queues: Queues, gu
 }
 
 /** The ops token on the full board: pages move to the read-only board, its API is refused. */
-function toReadOnly(request: FastifyRequest, reply: FastifyReply) {
+function toReadOnly(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  refuse: (request: FastifyRequest, reply: FastifyReply, message: string) => FastifyReply,
+) {
   const path = request.url.slice(DASHBOARD_PATH.length);
   const read = READ_METHODS.has(request.method);
   if (read && path.startsWith('/static/')) return; // the UI's own scripts and styles
   if (read && !path.startsWith('/api/')) return reply.redirect(`${READ_ONLY_DASHBOARD_PATH}${path}`, 302);
-  return reply.code(403).send({ error: 'FORBIDDEN', message: `The ops token is read-only; use ${READ_ONLY_DASHBOARD_PATH}.` });
+  if (read) return reply.code(403).send({ error: 'FORBIDDEN', message: `The ops token is read-only; use ${READ_ONLY_DASHBOARD_PATH}.` });
+  return refuse(request, reply, `The ops token is read-only; use ${READ_ONLY_DASHBOARD_PATH}.`);
 }

@@ -5,7 +5,7 @@ import { safeError } from '../graphql/errors';
 import type { Services } from '../services';
 
 export interface GatewayConfigRouteDeps {
-  services: Pick<Services, 'gatewayConfig'>;
+  services: Pick<Services, 'gatewayConfig' | 'security'>;
 }
 
 export const GATEWAY_CONFIG_PATH = '/v1/gateway/config';
@@ -27,6 +27,7 @@ export function registerGatewayConfigRoute(app: FastifyInstance, deps: GatewayCo
         String(request.id),
       );
       if (result.kind === 'UNAUTHENTICATED') {
+        deps.services.security.authFailed(request.ip, 'gateway-config');
         return reply
           .code(401)
           .header('www-authenticate', 'Bearer realm="keyplane-gateway"')

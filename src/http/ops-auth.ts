@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config';
 import { safeEqual } from '../crypto';
 import type { AuthService } from '../modules/auth/auth.service';
+import type { SecurityEvents } from '../modules/security/security-events';
 
 /** What an ops caller may do: the platform admin token has full access, the ops token reads. */
 export type OpsAccess = 'full' | 'read-only';
@@ -28,7 +29,11 @@ export function presentedToken(authorization: string | undefined): string | null
  * Guards the queue dashboard and /metrics. Tenant tokens are valid but not enough (403): these
  * pages show every tenant's job ids. Tokens are compared in constant time.
  */
-export function createOpsGuard(config: Pick<Config, 'adminToken' | 'opsReadonlyToken'>, auth: Pick<AuthService, 'authenticate'>) {
+export function createOpsGuard(
+  config: Pick<Config, 'adminToken' | 'opsReadonlyToken'>,
+  auth: Pick<AuthService, 'authenticate'>,
+  security: Pick<SecurityEvents, 'authFailed'>,
+) {
   return async function opsAccess(request: FastifyRequest, reply: FastifyReply): Promise<OpsAccess | null> {
     const token = presentedToken(request.headers.authorization);
     if (token !== null) {
@@ -39,6 +44,7 @@ export function createOpsGuard(config: Pick<Config, 'adminToken' | 'opsReadonlyT
         await reply.code(403).send({ error: 'FORBIDDEN', message: 'This page needs the platform admin or ops token.' });
         return null;
       }
+      security.authFailed(request.ip, 'ops');
     }
     await reply
       .code(401)

@@ -58,13 +58,14 @@ export async function registerOps(app: FastifyInstance, { config, db, services, 
 
   const metrics = createApiMetrics();
   const observeHttp = instrumentHttp(app, metrics.registry);
+  metrics.registry.registerMetric(services.security.metric);
   registerQueueGauges(metrics.registry, queues, log, () => redis.status === 'ready');
   registerOutboxGauges(metrics.registry, db, log);
 
-  const guard = createOpsGuard(config, services.auth);
+  const guard = createOpsGuard(config, services.auth, services.security);
   registerHealthRoutes(app, db, redis);
   registerMetricsRoute(app, metrics.registry, guard);
-  await registerDashboard(app, queues, guard);
+  await registerDashboard(app, queues, guard, services.security);
   attachSubscriptions(app, {
     schema,
     services,

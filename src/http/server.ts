@@ -95,7 +95,10 @@ export async function buildServer({ config, db, services, log }: ServerDeps): Pr
       try {
         actor = await services.auth.authenticate(request.headers.authorization);
       } catch (error) {
-        if (error instanceof AccessError || error instanceof BadRequestError) throw unauthenticated(error.message);
+        if (error instanceof AccessError || error instanceof BadRequestError) {
+          services.security.authFailed(request.ip, 'graphql');
+          throw unauthenticated(error.message);
+        }
         request.log.error({ err: safeError(error) }, 'could not authenticate request');
         throw new GraphQLError('Internal server error.', { extensions: { code: 'INTERNAL_SERVER_ERROR', http: { status: 500 } } });
       }

@@ -46,6 +46,7 @@ export async function startTestWorkers(
     queues,
     events: options.events ?? NO_EVENTS,
     log: createLogger('silent'),
+    security: t.app.services.security,
     config,
     timeoutMs: options.timeoutMs ?? 1000,
     confirmed: new ConfirmedOutcomes(t.app.db),

@@ -1,10 +1,11 @@
+import { refuseStaleOrForeign } from './foreign-job';
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { JobPayloads } from '../../src/queue/registry';
 import { attemptDelivery, type AttemptOutcome, type DeliveryRow, type SenderDeps } from '../../src/modules/webhook/webhook-sender';
 import type { DeliveryStatus, ErrorClass, WebhookKind } from '../../src/modules/webhook/webhook.entity';
 import type { ProcessorDeps } from './deps';
 
-export type DeliverDeps = Pick<ProcessorDeps, 'db' | 'box'> & SenderDeps;
+export type DeliverDeps = Pick<ProcessorDeps, 'db' | 'box' | 'security'> & SenderDeps;
 
 /** A failed attempt BullMQ should retry with backoff. Class and status only: never the receiver's body. */
 export class WebhookRetryError extends Error {
@@ -55,7 +56,7 @@ export async function deliverWebhook(deps: DeliverDeps, job: Job<JobPayloads['de
     [tenantId, deliveryId],
   );
   const row = rows[0];
-  if (!row) throw new UnrecoverableError('stale or foreign job: no such delivery');
+  if (!row) return refuseStaleOrForeign(deps, job, { table: 'webhook_deliveries', id: deliveryId, tenantId }, 'no such delivery');
   if (row.replay_count !== replay) return { skipped: 'SUPERSEDED' };
   if (row.status === 'DELIVERED' || row.status === 'DEAD') return { skipped: row.status };
   const delivery: DeliveryRow = { id: row.id, tenantId: row.tenant_id, kind: row.kind, targetId: row.target_id, payload: row.payload };

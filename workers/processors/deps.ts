@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import type { Config } from '../../src/config';
 import type { Fingerprinter, SecretBox } from '../../src/crypto';
 import type { EventPublisher } from '../../src/events/types';
+import type { SecurityEvents } from '../../src/modules/security/security-events';
 import type { Queues } from '../../src/queue/queues';
 import type { ConfirmedOutcomes } from './confirmed-outcomes';
 import type { VersionReader } from './version-reader';
@@ -16,6 +17,8 @@ export interface ProcessorDeps {
   queues: Queues;
   events: EventPublisher;
   log: Logger;
+  /** Forged jobs and keys that do not decrypt are security events (audit rows and a metric). */
+  security: SecurityEvents;
   config: Readonly<Config>;
   /** Provider request timeout (config.providerTimeoutMs; tests shorten it). */
   timeoutMs: number;

@@ -1,3 +1,4 @@
+import { refuseStaleOrForeign } from './foreign-job';
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { DeliveryStatus } from '../../src/modules/webhook/webhook.entity';
 import { attemptDelivery, type DeliveryRow } from '../../src/modules/webhook/webhook-sender';
@@ -22,7 +23,7 @@ export async function gatewayReload(deps: DeliverDeps, job: Job<JobPayloads['gat
   );
   const gateway = gateways[0];
   // Forged (wrong tenant) or stale (gateway deleted) jobs end here without side effects.
-  if (!gateway) throw new UnrecoverableError('stale or foreign job: no such gateway');
+  if (!gateway) return refuseStaleOrForeign(deps, job, { table: 'gateways', id: gatewayId, tenantId }, 'no such gateway');
   if (!gateway.webhook_url) return { skipped: 'NO_URL' };
 
   // The first try announces the newest version and pins it in the job, so retries keep working on

@@ -1,3 +1,4 @@
+import { refuseStaleOrForeign } from './foreign-job';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { CREDENTIAL_PURPOSE } from '../../src/modules/credential/credential-material';
 import { outboundFor } from '../../src/outbound';
@@ -10,7 +11,7 @@ import { recordOutcome, type OutcomeDeps } from './validation-outcome';
 
 export { statusAfter } from './validation-outcome';
 
-export type ValidateDeps = Pick<ProcessorDeps, 'db' | 'box' | 'timeoutMs' | 'events' | 'log' | 'versions'> &
+export type ValidateDeps = Pick<ProcessorDeps, 'db' | 'box' | 'timeoutMs' | 'events' | 'log' | 'versions' | 'security'> &
   OutcomeDeps & { config: Pick<ProcessorDeps['config'], 'outboundAllow'> };
 
 const RETRY: KeyTestOutcome[] = ['RATE_LIMITED', 'PROVIDER_UNAVAILABLE'];
@@ -37,15 +38,22 @@ export async function validateCredential(deps: ValidateDeps, job: Job<JobPayload
   const row = await deps.versions.read({ tenantId, credentialId, version });
   // Forged (wrong tenant), stale (superseded or revoked) jobs end here without side effects.
   if (!row || row.revoked_at || !row.ciphertext || !row.wrapped_key || row.kek_version == null) {
-    throw new UnrecoverableError('stale or foreign job: nothing to validate');
+    return refuseStaleOrForeign(deps, job, { table: 'credentials', id: credentialId, tenantId }, 'nothing to validate');
   }
   if (!['PENDING', 'ACTIVE', 'PREVIOUS'].includes(row.state)) {
     throw new UnrecoverableError(`version is ${row.state}: nothing to validate`);
   }
-  const secret = deps.box.open(
-    { kekVersion: row.kek_version, wrappedKey: row.wrapped_key, ciphertext: row.ciphertext },
-    { purpose: CREDENTIAL_PURPOSE, tenantId, objectId: credentialId, version },
-  );
+  let secret: string;
+  try {
+    secret = deps.box.open(
+      { kekVersion: row.kek_version, wrappedKey: row.wrapped_key, ciphertext: row.ciphertext },
+      { purpose: CREDENTIAL_PURPOSE, tenantId, objectId: credentialId, version },
+    );
+  } catch (error) {
+    // Tampered, moved, or sealed under a KEK version this process lacks: the job fails as before.
+    deps.security.record({ kind: 'DECRYPT_FAILED', tenantId, targetType: 'credential', targetId: credentialId, details: { version, kekVersion: row.kek_version }, throttleKey: `${credentialId}:${version}` });
+    throw error;
+  }
   const result = await testKey(
     { baseUrl: row.base_url, authScheme: row.auth_scheme, apiShape: row.api_shape },
     secret,

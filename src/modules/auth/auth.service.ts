@@ -29,6 +29,8 @@ export class AuthService {
     private readonly onError: (error: unknown) => void,
     private readonly invalidations: Invalidations,
     cache: { maxEntries: number; ttlMs: number },
+    /** A revoked token was presented: a security event (it may be a leaked one being tried). */
+    private readonly onRevokedUse: (token: { id: string; tenantId: string }) => void = () => {},
   ) {
     this.known = new InvalidatedCache(invalidations, cache);
     this.adminHash = hashToken(adminToken);
@@ -57,12 +59,15 @@ export class AuthService {
 
   private async lookup(hash: Buffer, key: string): Promise<KnownToken | null> {
     const ticket = this.invalidations.ticket();
-    const rows: { id: string; tenant_id: string; role: 'ADMIN' | 'VIEWER'; name: string; last_used_at: Date | null }[] =
-      await this.db.query('SELECT id, tenant_id, role, name, last_used_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL', [
-        hash,
-      ]);
+    // Revoked rows are read too, only to tell a revoked token's use (a security event) from an unknown one's.
+    const rows: { id: string; tenant_id: string; role: 'ADMIN' | 'VIEWER'; name: string; last_used_at: Date | null; revoked: boolean }[] =
+      await this.db.query('SELECT id, tenant_id, role, name, last_used_at, revoked_at IS NOT NULL AS revoked FROM api_tokens WHERE token_hash = $1', [hash]);
     const row = rows[0];
     if (!row) return null;
+    if (row.revoked) {
+      this.onRevokedUse({ id: row.id, tenantId: row.tenant_id });
+      return null;
+    }
     const known: KnownToken = {
       actor: Object.freeze({ type: 'API_TOKEN', id: row.id, tenantId: row.tenant_id, role: row.role, name: row.name }),
       lastUsedAt: row.last_used_at?.getTime() ?? null,

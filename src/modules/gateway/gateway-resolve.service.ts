@@ -98,7 +98,7 @@ export class GatewayResolveService {
     if (!full) return { kind: 'UNAUTHENTICATED' }; // deleted in between
     const providers = resolveGatewayConfig(full.input, (sealed, ctx) => this.box.open(sealed, ctx));
     const unreadable = providers.flatMap((p) => p.skipped.filter((s) => s.reason === 'UNREADABLE'));
-    if (unreadable.length) this.warn({ gatewayId: loaded.gateway.id, unreadable }, 'gateway config: stored keys could not be decrypted');
+    if (unreadable.length) this.warn({ gatewayId: loaded.gateway.id, tenantId: loaded.gateway.tenantId, unreadable }, 'gateway config: stored keys could not be decrypted');
     await this.auditPlatformKeys(loaded, providers, requestId);
     return {
       kind: 'OK',

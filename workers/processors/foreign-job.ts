@@ -1,0 +1,41 @@
+import type { Job } from 'bullmq';
+import { UnrecoverableError } from 'bullmq';
+import { isUuid } from '../../src/modules/auth/tenant-scope';
+import type { ProcessorDeps } from './deps';
+
+/** Who owns a row, per table a job may name: fixed statements, never built from job data. */
+const OWNER = {
+  credentials: 'SELECT tenant_id FROM credentials WHERE id = $1',
+  gateways: 'SELECT tenant_id FROM gateways WHERE id = $1',
+  webhook_deliveries: 'SELECT tenant_id FROM webhook_deliveries WHERE id = $1',
+} as const;
+
+/**
+ * Ends a job whose (tenant, object) pair matches nothing. A stale job (the object is gone) ends
+ * quietly; a job naming another tenant's object was forged or corrupted on its way through Redis
+ * (only the outbox relay writes jobs, always with the row's own tenant), so it is a security event
+ * in the owner's trail. One extra query, on this path only.
+ */
+export async function refuseStaleOrForeign(
+  deps: Pick<ProcessorDeps, 'db' | 'security'>,
+  job: Pick<Job, 'id' | 'name' | 'queueName'>,
+  target: { table: keyof typeof OWNER; id: unknown; tenantId: unknown },
+  what: string,
+): Promise<never> {
+  const id = target.id;
+  if (typeof id === 'string' && isUuid(id)) {
+    const rows: { tenant_id: string }[] = await deps.db.query(OWNER[target.table], [id]);
+    const owner = rows[0]?.tenant_id;
+    if (owner && owner !== target.tenantId) {
+      deps.security.record({
+        kind: 'FORGED_JOB',
+        tenantId: owner,
+        targetType: target.table,
+        targetId: id,
+        details: { queue: job.queueName, job: job.name, jobId: String(job.id) },
+        throttleKey: `${job.queueName}:${String(job.id)}`,
+      });
+    }
+  }
+  throw new UnrecoverableError(`stale or foreign job: ${what}`);
+}

@@ -34,7 +34,7 @@ export function result(
   if (httpStatus >= 300 && httpStatus < 400) sentence = 'The provider answered with a redirect, which is never followed';
   return {
     outcome,
-    models: models.ids,
+    models: [...models.ids], // never the shared empty list of NO_MODELS
     modelsDropped: models.dropped,
     message: `${sentence} (HTTP ${httpStatus}).`,
     httpStatus,

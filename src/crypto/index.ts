@@ -2,5 +2,5 @@
 export { KeyringError, parseKeyring, generateKeyMaterial, type Keyring } from './keyring';
 export { SecretBox, DecryptError, type SealContext, type Sealed } from './secret-box';
 export { Fingerprinter, normalizeSecret } from './fingerprint';
-export { redactSecret, redactToken, scrubText, REDACTED } from './redact';
+export { redactSecret, redactToken, scrubText, MIN_CHARS_FOR_TAIL, REDACTED } from './redact';
 export { generateToken, hashToken, safeEqual, type TokenPrefix } from './tokens';

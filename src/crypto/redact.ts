@@ -3,8 +3,11 @@ import { normalizeSecret } from './fingerprint';
 /** Marker between the public prefix and the tail; one character so hints stay short. */
 export const ELLIPSIS = '\u2026';
 const TAIL_CHARS = 4;
-// Below this many hidden-part characters, 4 revealed characters are too large a share of the key.
-const MIN_CHARS_FOR_TAIL = 12;
+/**
+ * Below this many characters after the public prefix no tail is shown: 4 revealed characters of
+ * a 12-19 character secret part are a fifth to a third of it.
+ */
+export const MIN_CHARS_FOR_TAIL = 20;
 const SCRUB_WINDOW = 12;
 export const REDACTED = '[REDACTED]';
 export const TOKEN_PREFIXES: readonly string[] = ['kp_', 'kpg_', 'whsec_'];
@@ -12,7 +15,7 @@ export const TOKEN_PREFIXES: readonly string[] = ['kp_', 'kpg_', 'whsec_'];
 /**
  * The one redaction format: `<longest known public prefix>…<last 4>`, e.g. `sk-proj-…AbCd`.
  * Reveals nothing beyond the prefix plus 4 characters, and no tail at all when the part after
- * the prefix is shorter than 12 characters. Counts code points so a tail never splits a surrogate pair.
+ * the prefix is shorter than MIN_CHARS_FOR_TAIL (20) characters. Counts code points so a tail never splits a surrogate pair.
  */
 export function redactSecret(secret: string, knownPrefixes: readonly string[] = []): string {
   const s = normalizeSecret(secret);

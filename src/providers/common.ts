@@ -5,13 +5,12 @@
  */
 import { httpGet, parseRetryAfter, type HeaderSource } from './http';
 import type { AuthScheme, KeyTestOutcome, KeyTestResult, KeyValidator } from './types';
+import { boundModelIds, NO_MODELS, type ModelList } from './untrusted';
+
+export { MAX_MODELS } from './untrusted';
 
 export type MappedResult = Omit<KeyTestResult, 'latencyMs'>;
 export type ResponseMapper = (status: number, json: unknown, headers?: HeaderSource) => MappedResult;
-
-/** Keeps stored model lists bounded even if a provider (or a custom endpoint) lists absurdly many. */
-export const MAX_MODELS = 500;
-const MAX_MODEL_ID_LENGTH = 200;
 
 const SENTENCES: Record<KeyTestOutcome, string> = {
   VALID: 'The provider accepted the key',
@@ -27,13 +26,20 @@ export function result(
   outcome: KeyTestOutcome,
   httpStatus: number,
   headers: HeaderSource = {},
-  models: string[] = [],
+  models: ModelList = NO_MODELS,
 ): MappedResult {
   const retryAfterSeconds = parseRetryAfter(headers);
   let sentence = SENTENCES[outcome];
   if (outcome === 'RATE_LIMITED' && retryAfterSeconds !== null) sentence += `; retry after ${retryAfterSeconds} s`;
   if (httpStatus >= 300 && httpStatus < 400) sentence = 'The provider answered with a redirect, which is never followed';
-  return { outcome, models, message: `${sentence} (HTTP ${httpStatus}).`, httpStatus, retryAfterSeconds };
+  return {
+    outcome,
+    models: [...models.ids], // never the shared empty list of NO_MODELS
+    modelsDropped: models.dropped,
+    message: `${sentence} (HTTP ${httpStatus}).`,
+    httpStatus,
+    retryAfterSeconds,
+  };
 }
 
 /** The branches every shape agrees on; shape mappers handle their specifics first. */
@@ -62,15 +68,9 @@ export function stringAt(json: unknown, ...path: string[]): string | null {
   return typeof v === 'string' && v !== '' ? v : null;
 }
 
-/** Sorted, de-duplicated, bounded ids; entries that are not sane strings are dropped. */
-export function modelIds(list: unknown, pick: (item: unknown) => unknown): string[] {
-  if (!Array.isArray(list)) return [];
-  const ids = new Set<string>();
-  for (const item of list) {
-    const id = pick(item);
-    if (typeof id === 'string' && id !== '' && id.length <= MAX_MODEL_ID_LENGTH) ids.add(id);
-  }
-  return [...ids].sort().slice(0, MAX_MODELS);
+/** The ids picked from a listed array, bounded (untrusted.ts); what does not fit is counted, not kept. */
+export function modelIds(list: unknown, pick: (item: unknown) => unknown): ModelList {
+  return Array.isArray(list) ? boundModelIds(list.map(pick)) : NO_MODELS;
 }
 
 export function authHeader(scheme: AuthScheme, secret: string): Record<string, string> {
@@ -118,7 +118,7 @@ export function createValidator(spec: ShapeSpec): KeyValidator {
 }
 
 function local(outcome: KeyTestOutcome, message: string): KeyTestResult {
-  return { outcome, models: [], message, httpStatus: null, retryAfterSeconds: null, latencyMs: 0 };
+  return { outcome, models: [], modelsDropped: 0, message, httpStatus: null, retryAfterSeconds: null, latencyMs: 0 };
 }
 
 export function buildUrl(baseUrl: string, path: string): string | null {

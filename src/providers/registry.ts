@@ -7,6 +7,7 @@ import { geminiValidator } from './gemini';
 import { openAIValidator } from './openai';
 import { openRouterValidator } from './openrouter';
 import type { ApiShape, KeyTestResult, KeyValidator, ProviderEndpoint, ValidateOptions } from './types';
+import { sanitizeResult } from './untrusted';
 
 const VALIDATORS: Record<ApiShape, KeyValidator> = {
   OPENAI: openAIValidator,
@@ -22,6 +23,11 @@ export function validatorFor(shape: ApiShape): KeyValidator {
   return validator;
 }
 
-export function testKey(endpoint: ProviderEndpoint, secret: string, options: ValidateOptions): Promise<KeyTestResult> {
-  return validatorFor(endpoint.apiShape)(endpoint, secret, options);
+/**
+ * The only way outcomes leave the provider layer (validation jobs, testProviderKey, re-checks):
+ * whatever the validator made of the answer is scrubbed against the key it was given.
+ */
+export async function testKey(endpoint: ProviderEndpoint, secret: string, options: ValidateOptions): Promise<KeyTestResult> {
+  const result = await validatorFor(endpoint.apiShape)(endpoint, secret, options);
+  return sanitizeResult(result, secret);
 }

@@ -46,6 +46,11 @@ export interface KeyTestResult {
   outcome: KeyTestOutcome;
   /** Model ids when the provider listed them (VALID and sometimes VALID_RESTRICTED); otherwise empty. */
   models: string[];
+  /**
+   * Entries of the provider's list that were not kept: malformed ids, ids over the limit, and ids
+   * holding part of the key (src/providers/untrusted.ts). Always set on results from testKey().
+   */
+  modelsDropped?: number;
   /** Our own short human sentence. Never the provider's body, never any part of the key. */
   message: string;
   /** HTTP status from the provider, or null for a timeout / network failure. */

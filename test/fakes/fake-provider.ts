@@ -16,7 +16,11 @@ export interface ScriptedResponse {
   /** Send the status line, headers and a first body chunk, then stall until close(). */
   stallBody?: boolean;
 }
-export type FakeResponse = ScriptedResponse | { hang: true };
+/** Built per request from the key the request carried: see echoResponse. */
+export interface EchoResponse {
+  echo: number;
+}
+export type FakeResponse = ScriptedResponse | EchoResponse | { hang: true };
 
 export interface RecordedRequest {
   method: string;
@@ -41,6 +45,8 @@ export const respond = {
   }),
   redirect: (location: string, status = 302): ScriptedResponse => ({ status, headers: { location } }),
   hang: (): FakeResponse => ({ hang: true }),
+  /** A hostile provider: the request's key in every field it can reach, with this status. */
+  echo: (status: number): FakeResponse => ({ echo: status }),
 };
 
 export interface FakeProvider {
@@ -93,8 +99,9 @@ export async function startFakeProvider(): Promise<FakeProvider> {
     const shape: Shape | null = shapeOf(req.method, url.pathname, req.headers);
     const key = keyOf(req.headers);
 
-    const scripted = nextScripted(key);
-    if (scripted && 'hang' in scripted) return; // never answered; close() destroys the socket
+    const next = nextScripted(key);
+    if (next && 'hang' in next) return; // never answered; close() destroys the socket
+    const scripted = next && 'echo' in next ? echoResponse(shape, key ?? '', next.echo) : next;
     const chosen = scripted ?? (shape ? defaultResponse(shape, key, req.headers, allowed) : { status: 404, body: { error: 'not found' } });
     if (chosen.delayMs) {
       const t = setTimeout(() => {
@@ -191,5 +198,49 @@ function defaultResponse(
     case 'openrouter':
       if (models) return { status: 200, body: { data: { label: echo(key), usage: 0, limit: null, limit_remaining: null, is_free_tier: false } } };
       return { status: 401, body: { error: { message: 'User not found.', code: 401 } } };
+  }
+}
+
+/** Ids an echoing provider lists that are real-looking and hold nothing of the key. */
+export const ECHO_CLEAN_MODELS = ['echo-model-a', 'org/echo-model-b:latest'];
+
+/**
+ * Model ids of an echoing provider: the key whole, re-cased, in pieces, encoded, plus malformed
+ * entries; only ECHO_CLEAN_MODELS may survive. Counts: see the tests.
+ */
+export function echoModelIds(key: string): unknown[] {
+  const b64 = Buffer.from(key).toString('base64');
+  return [
+    ...ECHO_CLEAN_MODELS,
+    key,
+    key.toUpperCase(),
+    `ft:${key}:org`,
+    `model-${key.slice(4, 16)}`,
+    `org/${key.slice(-10)}`,
+    b64.replace(/=+$/, ''),
+    Buffer.from(key.slice(2, 22)).toString('hex'),
+    `${key.slice(0, 12)} with space`,
+    'x'.repeat(129),
+    42,
+  ];
+}
+
+function echoResponse(shape: Shape | null, key: string, status: number): ScriptedResponse {
+  const headers = {
+    'x-request-id': key,
+    'x-echo-base64': Buffer.from(key).toString('base64'),
+    'retry-after': key,
+    'www-authenticate': `Bearer realm="${key}"`,
+  };
+  const error = { message: `Incorrect API key provided: ${key}`, type: key, code: key, param: key };
+  if (status !== 200) return { status, headers, body: { error, key } };
+  const ids = echoModelIds(key);
+  switch (shape) {
+    case 'gemini':
+      return { status, headers, body: { models: ids.map((id) => ({ name: typeof id === 'string' ? `models/${id}` : id })), error } };
+    case 'openrouter':
+      return { status, headers, body: { data: { label: key, limit_remaining: null }, error } };
+    default:
+      return { status, headers, body: { object: 'list', data: ids.map((id) => ({ id, owned_by: key })), has_more: false, error } };
   }
 }

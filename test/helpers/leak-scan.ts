@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 
 /** A piece this long of a secret is a leak (the same window scrubText in src/crypto uses). */
@@ -87,6 +88,36 @@ export async function dumpDatabase(db: DataSource): Promise<{ where: string; tex
       });
     }
   }
+  return out;
+}
+
+/**
+ * Every key of the Redis database (the shared one too: other suites' keys cannot hold our random
+ * canaries), each value read as its type allows, decoded both ways like bytea in dumpDatabase.
+ */
+export async function dumpRedis(redis: Redis): Promise<{ where: string; text: string }[]> {
+  const out: { where: string; text: string }[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scanBuffer(cursor, 'COUNT', 1000);
+    cursor = next.toString();
+    for (const keyBuf of keys) {
+      const key = keyBuf.toString('latin1');
+      const parts: Buffer[] = [keyBuf];
+      const type = await redis.type(keyBuf);
+      if (type === 'string') parts.push((await redis.getBuffer(keyBuf)) ?? Buffer.alloc(0));
+      else if (type === 'hash') {
+        for (const [field, v] of Object.entries(await redis.hgetallBuffer(keyBuf))) parts.push(Buffer.from(field), v);
+      }
+      else if (type === 'list') parts.push(...(await redis.lrangeBuffer(keyBuf, 0, -1)));
+      else if (type === 'set') parts.push(...(await redis.smembersBuffer(keyBuf)));
+      else if (type === 'zset') parts.push(...(await redis.zrangeBuffer(keyBuf, 0, -1)));
+      else if (type === 'stream') parts.push(Buffer.from(JSON.stringify(await redis.xrange(keyBuf, '-', '+'))));
+      const value = Buffer.concat(parts.flatMap((p) => [p, Buffer.from('\n')]));
+      out.push({ where: `redis ${type} ${key} (utf8)`, text: value.toString('utf8') });
+      out.push({ where: `redis ${type} ${key} (latin1)`, text: value.toString('latin1') });
+    }
+  } while (cursor !== '0');
   return out;
 }
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
 import type { Worker } from 'bullmq';
 import { loadConfig } from '../../src/config';
 import { NO_EVENTS, type EventPublisher } from '../../src/events/types';
@@ -20,6 +21,8 @@ export interface TestWorkers {
   queues: Queues;
   workers: Worker[];
   deps: ProcessorDeps;
+  /** Every log line the workers wrote, when started with captureLogs (otherwise they log nothing). */
+  logs: string[];
   /** Moves the outbox to this run's queues (call it after the mutations of a test). */
   relay(): Promise<number>;
   close(): Promise<void>;
@@ -31,7 +34,7 @@ export interface TestWorkers {
  */
 export async function startTestWorkers(
   t: TestApp,
-  options: { env?: Record<string, string>; events?: EventPublisher; concurrency?: number; timeoutMs?: number } = {},
+  options: { env?: Record<string, string>; events?: EventPublisher; concurrency?: number; timeoutMs?: number; captureLogs?: boolean } = {},
 ): Promise<TestWorkers> {
   const prefix = `kp-test-${randomUUID().slice(0, 8)}`;
   const config = loadConfig({ ...process.env, ...TEST_ENV, ...options.env, QUEUE_PREFIX: prefix });
@@ -39,13 +42,20 @@ export async function startTestWorkers(
   const workerRedis = createRedis(TEST_REDIS_URL, 'worker');
   const queues = createQueues(producer, prefix);
   await t.app.db.query('UPDATE outbox SET sent_at = now() WHERE sent_at IS NULL');
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      logs.push(chunk.toString());
+      done();
+    },
+  });
   const deps: ProcessorDeps = {
     db: t.app.db,
     box: t.app.services.box,
     fingerprinter: t.app.services.fingerprinter,
     queues,
     events: options.events ?? NO_EVENTS,
-    log: createLogger('silent'),
+    log: options.captureLogs ? createLogger('debug', sink) : createLogger('silent'),
     security: t.app.services.security,
     config,
     timeoutMs: options.timeoutMs ?? 1000,
@@ -58,6 +68,7 @@ export async function startTestWorkers(
     queues,
     workers,
     deps,
+    logs,
     relay: () => relayOnce(t.app.db, queues),
     async close() {
       await Promise.all(workers.map((w) => w.close()));

@@ -1,4 +1,5 @@
 import type { UserErrorShape } from '../../errors';
+import { declaresVendor, vendorOfKey } from '../../providers/key-prefixes';
 import { LIMITS } from '../common/rules';
 
 const compiled = new Map<string, RegExp>();
@@ -38,18 +39,33 @@ export function prefixesRule(prefixes: string[] | null | undefined, field: strin
     : { field, code: 'INVALID_INPUT', message: `At most ${LIMITS.keyPrefixes} prefixes of 1-24 letters, digits, "_" or "-".` };
 }
 
-/** The provider's key format rule, applied after the generic secret checks. */
+/**
+ * The provider's key format rule, then the cross-vendor check, applied after the generic secret
+ * checks. A key that passes the rule but carries another vendor's distinctive prefix (key-prefixes.ts)
+ * is refused: a lenient rule (OpenAI's `^sk-…`, a custom `^.+$`) must not send an Anthropic key to
+ * another vendor's endpoint. A format mismatch keeps its own code and names the likely vendor.
+ */
 export function keyFormatRule(
   secret: string,
   provider: { name: string; keyPattern: string; keyPrefixes: string[] },
   field: string[],
 ): UserErrorShape | null {
   const re = formatRegex(provider.keyPattern);
-  if (re && re.test(secret)) return null;
-  const hint = provider.keyPrefixes.length ? ` ${provider.name} keys start with ${provider.keyPrefixes.join(', ')}.` : '';
+  const owner = vendorOfKey(secret);
+  const foreign = owner && !declaresVendor(provider.keyPrefixes, owner.vendor) ? owner : null;
+  const looksLike = foreign ? ` It looks like a key issued by ${foreign.vendor} (it starts with ${foreign.prefix}).` : '';
+  if (!re || !re.test(secret)) {
+    const hint = provider.keyPrefixes.length ? ` ${provider.name} keys start with ${provider.keyPrefixes.join(', ')}.` : '';
+    return {
+      field,
+      code: 'KEY_FORMAT_MISMATCH',
+      message: `The key does not match the ${provider.name} key format.${hint}${looksLike}`,
+    };
+  }
+  if (!foreign) return null;
   return {
     field,
-    code: 'KEY_FORMAT_MISMATCH',
-    message: `The key does not match the ${provider.name} key format.${hint}`,
+    code: 'KEY_BELONGS_TO_OTHER_PROVIDER',
+    message: `${looksLike.trim()} ${provider.name} does not take ${foreign.vendor} keys: store it under ${foreign.vendor}.`,
   };
 }

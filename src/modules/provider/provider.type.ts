@@ -46,6 +46,10 @@ export class TestProviderKeyInput {
 export class KeyTestResult {
   @Field(() => KeyTestOutcomeEnum, { description: 'The typed outcome.' }) outcome!: KeyTestOutcome;
   @Field(() => [String], { description: 'Models the key can list, when the provider said.' }) models!: string[];
+  @Field(() => Int, {
+    description: 'Entries of the provider list that were not kept: malformed, over the limit, or holding part of the key.',
+  })
+  modelsDropped!: number;
   @Field({ description: 'A sentence for people; never contains the key.' }) message!: string;
   @Field(() => Int, { nullable: true, description: 'HTTP status from the provider; null on timeout.' }) httpStatus!: number | null;
   @Field(() => Float, { nullable: true, description: 'Seconds the provider asked us to wait.' })

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { REDACTED, redactSecret, redactToken, scrubText } from '../../../src/crypto';
+import { MIN_CHARS_FOR_TAIL, REDACTED, redactSecret, redactToken, scrubText } from '../../../src/crypto';
 
 const PREFIXES = ['sk-', 'sk-proj-', 'sk-ant-api03-', 'AIza', 'gsk_', 'xai-'] as const;
 
@@ -10,12 +10,14 @@ describe('redactSecret', () => {
     ['AIzaSyA1234567890abcdefghijklmnQrSt', 'AIza…QrSt'],
     ['gsk_0123456789abcdefghijLmNo', 'gsk_…LmNo'],
     ['sk-0123456789abcdefAbCd', 'sk-…AbCd'], // only the short prefix matches
-    ['sk-proj-abcdefghijkl', 'sk-proj-…ijkl'], // exactly 12 after the prefix: tail shown
-    ['sk-proj-abcdefghijk', 'sk-proj-…'], // 11 after the prefix: no tail
+    ['sk-proj-abcdefghijklmnopqrst', 'sk-proj-…qrst'], // exactly 20 after the prefix: tail shown
+    ['sk-proj-abcdefghijklmnopqrs', 'sk-proj-…'], // 19 after the prefix: no tail
+    ['sk-proj-abcdefghijkl', 'sk-proj-…'], // 12 after the prefix: no tail (was a third of the key)
     ['sk-proj-', 'sk-proj-…'],
     ['mysecretkey0123456789AbCd', '…AbCd'], // no known prefix
     ['short12345', '…'], // short, no prefix
-    ['abcdefghijkl', '…ijkl'],
+    ['abcdefghijklmnopqrst', '…qrst'],
+    ['abcdefghijklmnopqrs', '…'],
     ['', '…'],
     ['  sk-proj-1234567890abcdefAbCd\n', 'sk-proj-…AbCd'], // paste artefacts trimmed
     ['skproj-1234567890abcdefAbCd', '…AbCd'], // prefixes match literally
@@ -34,7 +36,7 @@ describe('redactSecret', () => {
   });
 
   it('never splits a surrogate pair in the tail', () => {
-    expect(redactSecret('0123456789ab🔑🔑')).toBe('…ab🔑🔑');
+    expect(redactSecret('0123456789abcdefgh🔑🔑')).toBe('…gh🔑🔑');
   });
 
   it('never reveals any 5-char window of the hidden part (property)', () => {
@@ -51,7 +53,7 @@ describe('redactSecret', () => {
       const shown = out.slice(0, out.indexOf('…'));
       expect(secret.startsWith(shown)).toBe(true);
       const rest = secret.slice(shown.length);
-      const tailLen = rest.length >= 12 ? 4 : 0;
+      const tailLen = rest.length >= 20 ? 4 : 0;
       expect(out).toBe(`${shown}…${rest.slice(rest.length - tailLen)}`);
       expect(out.length).toBeLessThanOrEqual(shown.length + 1 + 4);
 
@@ -64,12 +66,30 @@ describe('redactSecret', () => {
   });
 });
 
+describe('the tail threshold', () => {
+  it('is at least 20 characters after the prefix', () => expect(MIN_CHARS_FOR_TAIL).toBeGreaterThanOrEqual(20));
+
+  // Counted after the longest known prefix, for every prefix family and with none.
+  it.each(['', 'sk-', 'sk-proj-', 'sk-ant-api03-', 'AIza', 'gsk_', 'xai-'])('prefix %j: 11, 12, 19 hide the tail; 20, 21 show 4', (prefix) => {
+    const body = (n: number) => 'Q'.repeat(n - 4) + 'WxYz';
+    // A body starting with a letter keeps 'sk-' from growing into a longer known prefix.
+    for (const n of [11, 12, 19]) expect(redactSecret(prefix + body(n), PREFIXES)).toBe(`${prefix}…`);
+    for (const n of [20, 21, 40]) expect(redactSecret(prefix + body(n), PREFIXES)).toBe(`${prefix}…WxYz`);
+  });
+
+  it('a short key never shows more than its prefix, whatever its length (code points)', () => {
+    expect(redactSecret('sk-proj-' + '🔑'.repeat(19), PREFIXES)).toBe('sk-proj-…');
+    expect(redactSecret('sk-proj-' + '🔑'.repeat(20), PREFIXES)).toBe('sk-proj-…🔑🔑🔑🔑');
+  });
+});
+
 describe('redactToken', () => {
   it.each([
     ['kp_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG', 'kp_…DEFG'],
     ['kpg_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG', 'kpg_…DEFG'],
     ['whsec_MDEyMzQ1Njc4OWFiY2RlZmdoaWprbG1ub3BxcnN0dXY=', 'whsec_…dXY='],
     ['kp_short', 'kp_…'],
+    ['kp_0123456789abcdefghi', 'kp_…'], // 19 after the prefix
     ['other_0123456789abcdef', '…cdef'],
   ])('%j -> %j', (token, expected) => {
     expect(redactToken(token)).toBe(expected);

@@ -58,3 +58,60 @@ describe('keyFormatRule', () => {
     expect(error?.message).not.toContain(key.slice(0, 10));
   });
 });
+
+describe('keyFormatRule across vendors', () => {
+  const body = 'a'.repeat(40);
+  const builtIn = {
+    openai: { name: 'OpenAI', keyPattern: '^sk-[A-Za-z0-9_-]{20,}$', keyPrefixes: ['sk-proj-', 'sk-svcacct-', 'sk-admin-', 'sk-'] },
+    anthropic: { name: 'Anthropic', keyPattern: '^sk-ant-[a-z]+[0-9]*-[A-Za-z0-9_-]{20,}$', keyPrefixes: ['sk-ant-api03-', 'sk-ant-'] },
+    groq: { name: 'Groq', keyPattern: '^gsk_[A-Za-z0-9]{20,}$', keyPrefixes: ['gsk_'] },
+    mistral: { name: 'Mistral', keyPattern: '^[A-Za-z0-9]{20,}$', keyPrefixes: [] as string[] },
+  };
+  const anyKey = { name: 'Custom', keyPattern: '^.+$', keyPrefixes: [] as string[] };
+
+  it.each<[string, string, string]>([
+    ['Anthropic API', `sk-ant-api03-${body}`, 'Anthropic'],
+    ['Anthropic admin', `sk-ant-admin01-${body}`, 'Anthropic'],
+    ['Anthropic OAuth', `sk-ant-oat01-${body}`, 'Anthropic'],
+    ['OpenRouter', `sk-or-v1-${'f'.repeat(64)}`, 'OpenRouter'],
+  ])("OpenAI's lenient sk- rule refuses a %s key and names its vendor", (_name, key, vendor) => {
+    const error = keyFormatRule(key, builtIn.openai, field);
+    expect(error).toEqual({ field, code: 'KEY_BELONGS_TO_OTHER_PROVIDER', message: expect.stringContaining(`issued by ${vendor}`) });
+    expect(error?.message).not.toContain(key.slice(0, 16));
+  });
+
+  it.each<[string, string]>([
+    ['OpenAI project', `sk-proj-${body}`],
+    ['OpenAI service account', `sk-svcacct-${body}`],
+    ['OpenAI admin', `sk-admin-${body}`],
+    ['Anthropic', `sk-ant-api03-${body}`],
+    ['Google', `AIza${'b'.repeat(35)}`],
+    ['Groq', `gsk_${body}`],
+    ['OpenRouter', `sk-or-v1-${'f'.repeat(64)}`],
+    ['xAI', `xai-${body}`],
+  ])('a custom ^.+$ rule without prefixes refuses a %s key', (_name, key) => {
+    expect(keyFormatRule(key, anyKey, field)?.code).toBe('KEY_BELONGS_TO_OTHER_PROVIDER');
+  });
+
+  it('accepts keys of no listed vendor, and each vendor its own', () => {
+    expect(keyFormatRule(`sk-${body}`, builtIn.openai, field)).toBeNull(); // legacy sk- is not distinctive
+    expect(keyFormatRule(`custom-${body}`, anyKey, field)).toBeNull();
+    expect(keyFormatRule(`sk-ant-api03-${body}`, builtIn.anthropic, field)).toBeNull();
+    expect(keyFormatRule(`gsk_${body}`, builtIn.groq, field)).toBeNull();
+    expect(keyFormatRule(`sk-svcacct-${body}`, builtIn.openai, field)).toBeNull();
+  });
+
+  it("a custom proxy row that declares a vendor's prefix takes that vendor's keys, and only those", () => {
+    const proxy = { name: 'OpenAI proxy', keyPattern: '^.+$', keyPrefixes: ['sk-proj-'] };
+    expect(keyFormatRule(`sk-proj-${body}`, proxy, field)).toBeNull();
+    expect(keyFormatRule(`sk-ant-api03-${body}`, proxy, field)?.code).toBe('KEY_BELONGS_TO_OTHER_PROVIDER');
+    // Declaring only the shared sk- claims no vendor.
+    expect(keyFormatRule(`sk-proj-${body}`, { ...proxy, keyPrefixes: ['sk-'] }, field)?.code).toBe('KEY_BELONGS_TO_OTHER_PROVIDER');
+  });
+
+  it('a key failing the rule keeps KEY_FORMAT_MISMATCH and still names the likely vendor', () => {
+    const error = keyFormatRule(`gsk_${body}`, builtIn.mistral, field);
+    expect(error?.code).toBe('KEY_FORMAT_MISMATCH');
+    expect(error?.message).toContain('issued by Groq (it starts with gsk_)');
+  });
+});

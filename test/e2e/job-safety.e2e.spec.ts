@@ -114,7 +114,14 @@ it('a job naming tenant B and tenant A objects has no effect', async () => {
       // Failing for good or completing as a no-op are both fine; retrying something foreign is not.
       expect([job.name, await job.getState()]).toEqual([job.name, expect.stringMatching(/^(completed|failed)$/)]);
     }
-    expect(await tenantSnapshot(db, [a.tenant.id, b.id])).toEqual(before);
+    // Nothing changed but the security events, written to the owner's (A's) trail, never B's.
+    const after = await tenantSnapshot(db, [a.tenant.id, b.id]);
+    const events = after.audit_events.map((j) => JSON.parse(j)).filter((e) => e.action === 'SECURITY_FORGED_JOB');
+    after.audit_events = after.audit_events.filter((j) => JSON.parse(j).action !== 'SECURITY_FORGED_JOB');
+    expect(after).toEqual(before);
+    expect(events.length).toBeGreaterThanOrEqual(1);
+    for (const e of events) expect({ tenant: e.tenant_id, jobId: [...ids.values()].includes(e.details.jobId) }).toEqual({ tenant: a.tenant.id, jobId: true });
+    expect(events.map((e) => e.details.job)).toContain('validate-credential');
     expect(fake.requests.length).toBe(requestsBefore);
     expect(hooks.received.length).toBe(hooksBefore);
   } finally {

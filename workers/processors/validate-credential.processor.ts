@@ -42,12 +42,17 @@ export async function validateCredential(deps: ValidateDeps, job: Job<JobPayload
   if (!['PENDING', 'ACTIVE', 'PREVIOUS'].includes(row.state)) {
     throw new UnrecoverableError(`version is ${row.state}: nothing to validate`);
   }
+  // The provider's host changed since the tenant sent this key: it goes nowhere until the tenant
+  // confirms the new host (confirmProviderHost queues this check again). Nothing is recorded.
+  if (row.confirmed_base_url === null || row.confirmed_base_url !== row.base_url) {
+    throw new UnrecoverableError('awaiting host confirmation: not sent');
+  }
   const secret = deps.box.open(
     { kekVersion: row.kek_version, wrappedKey: row.wrapped_key, ciphertext: row.ciphertext },
     { purpose: CREDENTIAL_PURPOSE, tenantId, objectId: credentialId, version },
   );
   const result = await testKey(
-    { baseUrl: row.base_url, authScheme: row.auth_scheme, apiShape: row.api_shape },
+    { baseUrl: row.confirmed_base_url, authScheme: row.auth_scheme, apiShape: row.api_shape },
     secret,
     // The guarded client: a custom base URL on a private or metadata address is refused before connecting.
     { timeoutMs: deps.timeoutMs, outbound: outboundFor(deps.config) },

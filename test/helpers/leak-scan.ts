@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 
 /** A piece this long of a secret is a leak (the same window scrubText in src/crypto uses). */
@@ -93,4 +94,29 @@ export async function dumpDatabase(db: DataSource): Promise<{ where: string; tex
 /** A readable failure message listing where each leak was found. */
 export function describeHits(hits: LeakHit[]): string {
   return hits.map((h) => `${h.where}: ${h.encoding} "${h.needle}" of ${h.secret.slice(0, 14)}… in …${h.excerpt}…`).join('\n');
+}
+
+/** Every key under a BullMQ prefix with its value(s) as text, whatever the Redis type. */
+export async function dumpRedis(redis: Redis, prefix: string): Promise<{ where: string; text: string }[]> {
+  const out: { where: string; text: string }[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+    cursor = next;
+    for (const key of keys) {
+      const type = await redis.type(key);
+      const read: Record<string, [string, ...(string | number)[]]> = {
+        string: ['GET', key],
+        hash: ['HGETALL', key],
+        list: ['LRANGE', key, 0, -1],
+        set: ['SMEMBERS', key],
+        zset: ['ZRANGE', key, 0, -1, 'WITHSCORES'],
+        stream: ['XRANGE', key, '-', '+'],
+      };
+      const cmd = read[type];
+      if (!cmd) continue;
+      out.push({ where: `redis ${type} ${key}`, text: JSON.stringify(await redis.call(...cmd)) });
+    }
+  } while (cursor !== '0');
+  return out;
 }

@@ -29,7 +29,7 @@ export class HostConfirmationResolver {
   async confirmProviderHost(@Arg('input') input: ConfirmProviderHostInput, @Ctx() ctx: GraphQLContext) {
     const actor = actorOf(ctx);
     // The consent is the tenant's: the platform role that can change a host cannot also approve it.
-    if (actor.type !== 'API_TOKEN') throw new AccessError('FORBIDDEN', "Only the tenant's own admins can confirm where its keys go.");
+    if (actor.type !== 'API_TOKEN') throw new AccessError('FORBIDDEN', 'Your token does not allow this operation.');
     return mutate(async () => {
       const tenantId = await this.s.scope.forTenant(actor, input.tenantId, ['input', 'tenantId']);
       return { hostStatus: await this.s.hostConfirmations.confirm(tenantId, auditActor(actor, ctx.requestId), input.providerId, input.baseUrl) };

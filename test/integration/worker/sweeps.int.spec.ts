@@ -129,6 +129,8 @@ describe('revalidation sweep', () => {
        RETURNING id, last_validated_at IS NULL OR last_validated_at < now() - interval '1 day' AS stale`,
       [tenant.id, providerId],
     );
+    // As createCredential does: the tenant confirmed the provider's host with its first key.
+    await q(`INSERT INTO provider_host_confirmations (tenant_id, provider_id, base_url) SELECT $1, id, base_url FROM providers WHERE id = $2`, [tenant.id, providerId]);
     const stale = new Set(seeded.filter((r) => r.stale).map((r) => r.id));
     expect(stale.size).toBe(800);
     const queues = idleQueues();

@@ -5,6 +5,7 @@ import type { DataSource } from 'typeorm';
 import type { Config } from './config';
 import { createDataSource } from './db/data-source';
 import { buildServer } from './http/server';
+import { pinBuiltInHosts } from './modules/provider/provider-hosts';
 import { createServices, type Services } from './services';
 
 export interface App {
@@ -18,6 +19,8 @@ export interface App {
 export async function createApp(config: Readonly<Config>, log: Logger): Promise<App> {
   const db = createDataSource(config.databaseUrl, config.databasePoolSize);
   await db.initialize();
+  // Before serving: a built-in provider's host is operator configuration, never an earlier API call.
+  await pinBuiltInHosts(db, config.providerBaseUrls, log);
   const services = createServices(config, db, log);
   await services.invalidations.start();
   const server = await buildServer({ config, db, services, log });

@@ -88,6 +88,11 @@ export interface Config {
    * ttlMs bounds an entry's life regardless. 0 turns them off.
    */
   cache: { ttlMs: number; maxEntries: number };
+  /**
+   * Operator overrides of built-in provider hosts, by provider slug (PROVIDER_BASE_URL_OPENAI=...).
+   * The only way to point a built-in provider elsewhere; applied at API start (provider-hosts.ts).
+   */
+  providerBaseUrls: Readonly<Record<string, string>>;
 }
 
 export class ConfigError extends Error {
@@ -121,6 +126,35 @@ function localSecrets(file: string, missing: SecretVar[], warn: (msg: string) =>
 /** For the migration CLI: the database address alone, without touching secrets. */
 export function databaseUrlFromEnv(env: NodeJS.ProcessEnv = process.env): string {
   return Env.shape.DATABASE_URL.parse(env.DATABASE_URL);
+}
+
+const PROVIDER_BASE_URL = /^PROVIDER_BASE_URL_([A-Z0-9_]+)$/;
+
+/**
+ * PROVIDER_BASE_URL_<SLUG> (upper case, "-" as "_") for each built-in provider to repoint. Only
+ * plain http(s) URLs without credentials, query or fragment: the value is logged at start.
+ */
+function providerBaseUrls(env: NodeJS.ProcessEnv): Readonly<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const bad: string[] = [];
+  for (const [name, value] of Object.entries(env)) {
+    const match = PROVIDER_BASE_URL.exec(name);
+    if (!match || value === undefined) continue;
+    let url: URL | null = null;
+    try {
+      url = new URL(value.trim());
+    } catch {
+      url = null;
+    }
+    const plain = url && ['http:', 'https:'].includes(url.protocol) && !url.username && !url.password && !url.search && !url.hash;
+    if (!url || !plain) {
+      bad.push(`${name} (must be an http(s) URL without credentials, query or fragment)`);
+      continue;
+    }
+    out[match[1].toLowerCase().replace(/_/g, '-')] = `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+  }
+  if (bad.length) throw new ConfigError(`invalid configuration: ${bad.join('; ')}`);
+  return Object.freeze(out);
 }
 
 function list(value: string): string[] {
@@ -190,5 +224,6 @@ export function loadConfig(
     }),
     cache: Object.freeze({ ttlMs: e.CACHE_TTL_SECONDS * 1000, maxEntries: e.CACHE_MAX_ENTRIES }),
     security: Object.freeze({ windowMs: e.SECURITY_EVENT_WINDOW_SECONDS * 1000, authFailureThreshold: e.SECURITY_AUTH_FAILURE_THRESHOLD }),
+    providerBaseUrls: providerBaseUrls(env),
   });
 }

@@ -32,6 +32,9 @@ export const USER_ERROR_CODES = [
   'CONFIRMATION_MISMATCH',
   'DELIVERY_NOT_DEAD',
   'ALERT_RESOLVED',
+  'BUILT_IN_PROVIDER_PINNED',
+  'HOST_CHANGED',
+  'HOST_NOT_CONFIRMED',
 ] as const;
 export type UserErrorCode = (typeof USER_ERROR_CODES)[number];
 

@@ -14,6 +14,7 @@ import { CredentialService } from './modules/credential/credential.service';
 import { GatewayService } from './modules/gateway/gateway.service';
 import { GatewayResolveService } from './modules/gateway/gateway-resolve.service';
 import { PlatformKeyService } from './modules/platform-key/platform-key.service';
+import { HostConfirmationService } from './modules/provider/host-confirmation.service';
 import { KeyTestService } from './modules/provider/key-test.service';
 import { ProviderService } from './modules/provider/provider.service';
 import { ReminderService } from './modules/reminder/reminder.service';
@@ -44,6 +45,7 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
     revert: new RevertService(db),
     tokens: new TokenService(db),
     providers,
+    hostConfirmations: new HostConfirmationService(db),
     keyTest: new KeyTestService(db, providers, config.providerTimeoutMs, outboundFor(config)),
     credentials: new CredentialService(db, { box, fingerprinter }, providers),
     gateways: new GatewayService(db, box),

@@ -6,6 +6,7 @@ import { WebhookAttemptEntity, WebhookDeliveryEntity } from '../modules/webhook/
 import { CredentialEntity, CredentialVersionEntity } from '../modules/credential/credential.entity';
 import { GatewayCredentialEntity, GatewayEntity, GatewayProviderModeEntity } from '../modules/gateway/gateway.entity';
 import { OutboxEntity } from '../modules/outbox/outbox.entity';
+import { HostConfirmationEntity } from '../modules/provider/host-confirmation.entity';
 import { ProviderEntity } from '../modules/provider/provider.entity';
 import { TenantEntity } from '../modules/tenant/tenant.entity';
 import { ApiTokenEntity } from '../modules/token/token.entity';
@@ -26,4 +27,5 @@ export const ENTITIES = [
   WebhookDeliveryEntity,
   WebhookAttemptEntity,
   PlatformKeyEntity,
+  HostConfirmationEntity,
 ];

@@ -9,6 +9,7 @@ import { CredentialResolver } from '../modules/credential/credential.resolver';
 import { GatewayAttachmentResolver, GatewayResolver } from '../modules/gateway/gateway.resolver';
 import { LiveResolver } from '../modules/live/live.resolver';
 import { PlatformKeyResolver } from '../modules/platform-key/platform-key.resolver';
+import { HostConfirmationResolver } from '../modules/provider/host-confirmation.resolver';
 import { ProviderResolver } from '../modules/provider/provider.resolver';
 import { ReminderResolver } from '../modules/reminder/reminder.resolver';
 import { TenantResolver } from '../modules/tenant/tenant.resolver';
@@ -22,6 +23,7 @@ export const RESOLVERS = [
   TenantResolver,
   TokenResolver,
   ProviderResolver,
+  HostConfirmationResolver,
   CredentialResolver,
   GatewayResolver,
   GatewayAttachmentResolver,

@@ -17,6 +17,8 @@ export const RELOAD_REASONS = [
   'MODE_CHANGED',
   /** A platform key was added or revoked: every gateway that may be served platform keys reloads. */
   'PLATFORM_KEYS_CHANGED',
+  /** The tenant confirmed a provider's new host: its keys of that provider are served again. */
+  'PROVIDER_HOST_CONFIRMED',
 ] as const;
 export type ReloadReason = (typeof RELOAD_REASONS)[number];
 

@@ -31,16 +31,6 @@ export async function providerId(t: TestApp, slug: string): Promise<string> {
   return found.id;
 }
 
-/** Points a provider at a fake server (the real upsertProvider path). */
-export async function pointProviderAt(t: TestApp, slug: string, baseUrl: string): Promise<void> {
-  await expectOk(
-    t.gql('mutation($input: UpsertProviderInput!) { upsertProvider(input: $input) { userErrors { code } } }', {
-      input: { slug, baseUrl },
-    }),
-    'upsertProvider',
-  );
-}
-
 export async function createTenant(t: TestApp, overrides: Record<string, unknown> = {}) {
   const slug = uniqueSlug();
   const payload = await expectOk<{ tenant: { id: string; slug: string } }>(

@@ -93,13 +93,14 @@ export async function dumpDatabase(db: DataSource): Promise<{ where: string; tex
 
 /**
  * Every key of the Redis database (the shared one too: other suites' keys cannot hold our random
- * canaries), each value read as its type allows, decoded both ways like bytea in dumpDatabase.
+ * canaries), or only those under a BullMQ prefix, each value read as its type allows, decoded
+ * both ways like bytea in dumpDatabase.
  */
-export async function dumpRedis(redis: Redis): Promise<{ where: string; text: string }[]> {
+export async function dumpRedis(redis: Redis, prefix?: string): Promise<{ where: string; text: string }[]> {
   const out: { where: string; text: string }[] = [];
   let cursor = '0';
   do {
-    const [next, keys] = await redis.scanBuffer(cursor, 'COUNT', 1000);
+    const [next, keys] = prefix ? await redis.scanBuffer(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000) : await redis.scanBuffer(cursor, 'COUNT', 1000);
     cursor = next.toString();
     for (const keyBuf of keys) {
       const key = keyBuf.toString('latin1');
@@ -125,3 +126,4 @@ export async function dumpRedis(redis: Redis): Promise<{ where: string; text: st
 export function describeHits(hits: LeakHit[]): string {
   return hits.map((h) => `${h.where}: ${h.encoding} "${h.needle}" of ${h.secret.slice(0, 14)}… in …${h.excerpt}…`).join('\n');
 }
+

@@ -43,6 +43,9 @@ export async function revalidationSweep(deps: RevalidationSweepDeps, job: Job<Jo
                ORDER BY v.version DESC LIMIT 1) p ON true
         WHERE c.revoked_at IS NULL
           AND ($3::uuid IS NULL OR c.id > $3::uuid)
+          -- Keys held for a host confirmation are not checked (the confirmation queues their checks).
+          AND EXISTS (SELECT 1 FROM provider_host_confirmations hc JOIN providers pr ON pr.id = hc.provider_id
+                       WHERE hc.tenant_id = c.tenant_id AND hc.provider_id = c.provider_id AND hc.base_url = pr.base_url)
           AND ((c.current_version IS NOT NULL
                 AND (c.last_validated_at IS NULL OR c.last_validated_at < now() - $1::float8 * interval '1 hour'))
                OR p.version IS NOT NULL)

@@ -43,6 +43,11 @@ export async function validateCredential(deps: ValidateDeps, job: Job<JobPayload
   if (!['PENDING', 'ACTIVE', 'PREVIOUS'].includes(row.state)) {
     throw new UnrecoverableError(`version is ${row.state}: nothing to validate`);
   }
+  // The provider's host changed since the tenant sent this key: it goes nowhere until the tenant
+  // confirms the new host (confirmProviderHost queues this check again). Nothing is recorded.
+  if (row.confirmed_base_url === null || row.confirmed_base_url !== row.base_url) {
+    throw new UnrecoverableError('awaiting host confirmation: not sent');
+  }
   let secret: string;
   try {
     secret = deps.box.open(
@@ -55,7 +60,7 @@ export async function validateCredential(deps: ValidateDeps, job: Job<JobPayload
     throw error;
   }
   const result = await testKey(
-    { baseUrl: row.base_url, authScheme: row.auth_scheme, apiShape: row.api_shape },
+    { baseUrl: row.confirmed_base_url, authScheme: row.auth_scheme, apiShape: row.api_shape },
     secret,
     // The guarded client: a custom base URL on a private or metadata address is refused before connecting.
     { timeoutMs: deps.timeoutMs, outbound: outboundFor(deps.config) },

@@ -12,16 +12,19 @@ export interface VersionRow {
   ciphertext: Buffer | null;
   revoked_at: Date | null;
   base_url: string;
+  /** The host the tenant agreed to send its keys of this provider to; null: never confirmed. */
+  confirmed_base_url: string | null;
   auth_scheme: AuthScheme;
   api_shape: ApiShape;
 }
 
 const READ = `
-SELECT x.ord, v.state, v.kek_version, v.wrapped_key, v.ciphertext, c.revoked_at, p.base_url, p.auth_scheme, p.api_shape
+SELECT x.ord, v.state, v.kek_version, v.wrapped_key, v.ciphertext, c.revoked_at, p.base_url, hc.base_url AS confirmed_base_url, p.auth_scheme, p.api_shape
   FROM unnest($1::uuid[], $2::uuid[], $3::int[]) WITH ORDINALITY AS x(tenant_id, credential_id, version, ord)
   JOIN credential_versions v ON v.tenant_id = x.tenant_id AND v.credential_id = x.credential_id AND v.version = x.version
   JOIN credentials c ON c.id = v.credential_id AND c.tenant_id = v.tenant_id
-  JOIN providers p ON p.id = c.provider_id`;
+  JOIN providers p ON p.id = c.provider_id
+  LEFT JOIN provider_host_confirmations hc ON hc.tenant_id = c.tenant_id AND hc.provider_id = c.provider_id`;
 
 /**
  * Reads the versions that jobs starting in the same turn of the event loop need, in one query.

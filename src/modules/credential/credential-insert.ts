@@ -17,9 +17,9 @@ import { CredentialEntity, type CredentialKind } from './credential.entity';
 const INSERT_CREDENTIALS = `
 WITH x AS (
   SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::int[],
-                       $8::int[], $9::bytea[], $10::bytea[], $11::bytea[], $12::text[], $13::text[], $14::jsonb[], $15::text[])
+                       $8::int[], $9::bytea[], $10::bytea[], $11::bytea[], $12::text[], $13::text[], $14::jsonb[], $15::text[], $21::text[])
     WITH ORDINALITY AS x(id, tenant_id, provider_id, label, kind, redacted_key, rotation_period_days,
-                         kek_version, wrapped_key, ciphertext, fingerprint, actor_type, actor_id, details, request_id, n)
+                         kek_version, wrapped_key, ciphertext, fingerprint, actor_type, actor_id, details, request_id, base_url, n)
 ), credential AS (
   INSERT INTO credentials
     (id, tenant_id, provider_id, label, kind, status, latest_version, redacted_key, rotation_period_days, rotate_by)
@@ -33,6 +33,12 @@ WITH x AS (
     (tenant_id, credential_id, version, state, kek_version, wrapped_key, ciphertext, fingerprint, redacted_key)
   SELECT c.tenant_id, c.id, 1, 'PENDING', x.kek_version, x.wrapped_key, x.ciphertext, x.fingerprint, c.redacted_key
     FROM credential c JOIN x ON x.id = c.id
+), host AS (
+  -- A tenant's first key of a provider goes to the host it saw; later keys join whatever it confirmed.
+  INSERT INTO provider_host_confirmations (tenant_id, provider_id, base_url)
+  SELECT DISTINCT ON (c.tenant_id, c.provider_id) c.tenant_id, c.provider_id, x.base_url
+    FROM credential c JOIN x ON x.id = c.id
+  ON CONFLICT (tenant_id, provider_id) DO NOTHING
 ), audit AS (
   INSERT INTO audit_events (tenant_id, actor_type, actor_id, action, target_type, target_id, details, request_id)
   SELECT c.tenant_id, x.actor_type, x.actor_id, 'CREDENTIAL_CREATED', 'CREDENTIAL', c.id::text, x.details, x.request_id
@@ -51,7 +57,8 @@ const MAX_BATCH = 64;
 
 export interface NewCredential {
   tenantId: string;
-  provider: { id: string; slug: string; keyPrefixes: string[] };
+  /** baseUrl: the host the tenant saw when it sent the key (confirmed if it is its first of the provider). */
+  provider: { id: string; slug: string; keyPrefixes: string[]; baseUrl: string };
   label: string;
   kind: CredentialKind;
   /** null: the tenant's rotation policy applies. */
@@ -129,6 +136,7 @@ export class CredentialInserter {
       batch.map((b) => b.details),
       batch.map((b) => b.actor.requestId),
       ...outboxParams(batch.flatMap((b) => b.jobs)),
+      batch.map((b) => b.input.provider.baseUrl),
     ]);
     return new Map(rows.map((row) => [row.id as string, hydrate(this.db, row)]));
   }

@@ -28,6 +28,9 @@ export type VersionState = (typeof VERSION_STATES)[number];
   where: '"revoked_at" IS NULL',
 })
 @Index('ix_credentials_rotate_by', ['rotateBy'], { where: '"revoked_at" IS NULL' })
+// Tenants holding live keys of a provider (host change audit) and revoked keys per provider (gateway reasons).
+@Index('ix_credentials_provider_live', ['providerId', 'tenantId'], { where: '"revoked_at" IS NULL' })
+@Index('ix_credentials_tenant_provider_revoked', ['tenantId', 'providerId'], { where: '"revoked_at" IS NOT NULL' })
 @Check('ck_credentials_kind', `"kind" IN ('API_KEY', 'OAUTH_TOKEN')`)
 @Check('ck_credentials_status', `"status" IN ('PENDING_VALIDATION', 'ACTIVE', 'INVALID', 'REVOKED')`)
 @Check('ck_credentials_rotation_period_days', `"rotation_period_days" BETWEEN 1 AND 3650`)

@@ -6,7 +6,8 @@ import type { AttachedRow, PlatformKeyRow, ResolveGateway, ResolveInput, Resolve
 
 /*
  * Everything a gateway is served, in ONE round trip: the gateway by its key hash (or id), its tenant's
- * BYOK mode, attachments with their usable versions, provider overrides, platform keys and providers.
+ * BYOK mode, attachments with their usable versions, provider overrides, platform keys and providers
+ * (with the host the tenant confirmed and whether keys of it were revoked, for the reasons).
  * A gateway polls every few seconds; a poll whose ETag is known in memory does not get here
  * (GatewayResolveService), so this runs on a first poll, after a change, and for every 200.
  *
@@ -51,8 +52,16 @@ SELECT g.id, g.tenant_id, g.credential_mode, g.config_version, g.pulled_config_v
             (k.wrapped_key IS NOT NULL AND k.kek_version IS NOT NULL) AS has_material ${sealed('k')}
        FROM ${platformKeys}) k) AS platform,
   (SELECT json_agg(p) FROM (
-     SELECT p.id, p.slug, p.name, p.base_url, p.auth_scheme FROM providers p
-      WHERE p.id IN (SELECT provider_id FROM gateway_credentials WHERE ${served}
+     SELECT p.id, p.slug, p.name, p.base_url, p.auth_scheme, p.enabled, hc.base_url AS confirmed_base_url,
+            EXISTS (SELECT 1 FROM credentials c WHERE c.tenant_id = g.tenant_id AND c.provider_id = p.id
+                       AND c.revoked_at IS NOT NULL) AS tenant_revoked,
+            (x.needs_platform AND EXISTS (SELECT 1 FROM platform_keys k WHERE k.provider_id = p.id
+                                            AND k.revoked_at IS NOT NULL)) AS platform_revoked
+       FROM providers p
+       LEFT JOIN provider_host_confirmations hc ON hc.tenant_id = g.tenant_id AND hc.provider_id = p.id
+      -- Every enabled provider is listed (absence is explicit), disabled ones only while referenced.
+      WHERE p.enabled
+         OR p.id IN (SELECT provider_id FROM gateway_credentials WHERE ${served}
                      UNION ALL SELECT provider_id FROM gateway_provider_modes WHERE ${served}
                      UNION ALL SELECT k.provider_id FROM ${platformKeys})) p) AS providers
   FROM gateways g
@@ -109,7 +118,19 @@ function toLoaded(row: Record<string, any>, material: boolean): LoadedConfig {
       gateway,
       now: row.db_now,
       overrides: overrides.map((o) => ({ providerId: o.provider_id, credentialMode: o.credential_mode })),
-      providers: providers.map((p): ResolveProvider => ({ id: p.id, slug: p.slug, name: p.name, baseUrl: p.base_url, authScheme: p.auth_scheme })),
+      providers: providers.map(
+        (p): ResolveProvider => ({
+          id: p.id,
+          slug: p.slug,
+          name: p.name,
+          baseUrl: p.base_url,
+          authScheme: p.auth_scheme,
+          enabled: p.enabled,
+          confirmedBaseUrl: p.confirmed_base_url,
+          tenantRevoked: p.tenant_revoked,
+          platformRevoked: p.platform_revoked,
+        }),
+      ),
       attached: attached.map(
         (r): AttachedRow => ({
           tenantId: r.tenant_id,

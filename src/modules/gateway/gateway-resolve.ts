@@ -5,6 +5,7 @@ import type { CredentialStatus, VersionState } from '../credential/credential.en
 import { platformKeyContext } from '../platform-key/platform-key.context';
 import type { ByokMode } from '../tenant/tenant.entity';
 import type { CredentialMode } from './gateway.entity';
+import { noKeyReason, reasonSentence, type NoKeyReason } from './gateway-reasons';
 
 /*
  * Pure resolution of what one gateway is served. No I/O: the loader in gateway-resolve.service.ts
@@ -12,7 +13,7 @@ import type { CredentialMode } from './gateway.entity';
  */
 
 export type ModeSource = 'GATEWAY' | 'PROVIDER_OVERRIDE' | 'TENANT_PLATFORM';
-export type SkipReason = 'INVALID' | 'REVOKED' | 'NOT_VALIDATED' | 'UNREADABLE';
+export type SkipReason = 'INVALID' | 'REVOKED' | 'NOT_VALIDATED' | 'UNREADABLE' | 'AWAITING_HOST_CONFIRMATION';
 
 export interface ResolveGateway {
   id: string;
@@ -26,6 +27,13 @@ export interface ResolveProvider {
   name: string;
   baseUrl: string;
   authScheme: AuthScheme;
+  enabled: boolean;
+  /** The host the gateway's tenant confirmed for its keys of this provider; null: none. */
+  confirmedBaseUrl: string | null;
+  /** The tenant has revoked keys of this provider. */
+  tenantRevoked: boolean;
+  /** The platform has revoked keys of this provider. */
+  platformRevoked: boolean;
 }
 /** One attached credential joined with one of its ACTIVE/PREVIOUS versions (or none). */
 export interface AttachedRow {
@@ -65,6 +73,8 @@ export interface ResolvedProvider {
   mode: CredentialMode;
   modeSource: ModeSource;
   status: 'OK' | 'NO_USABLE_KEY';
+  /** Why nothing is served (null when status is OK). */
+  reason: NoKeyReason | null;
   message: string | null;
   credentials: ServedCredential[];
   skipped: SkippedCredential[];
@@ -94,9 +104,16 @@ export function effectiveMode(input: Pick<ResolveInput, 'gateway' | 'overrides'>
   return { mode: input.gateway.credentialMode, source: 'GATEWAY' as const };
 }
 
-/** Which providers appear: attached, overridden, or with platform keys the mode would serve. */
+/**
+ * Which providers appear: every enabled one (a gateway could use any; absence is explicit, with a
+ * reason), and disabled ones still attached, overridden, or with platform keys the mode would serve.
+ */
 function providerIds(input: ResolveInput): string[] {
-  const ids = new Set([...input.attached.map((a) => a.providerId), ...input.overrides.map((o) => o.providerId)]);
+  const ids = new Set([
+    ...input.providers.filter((p) => p.enabled).map((p) => p.id),
+    ...input.attached.map((a) => a.providerId),
+    ...input.overrides.map((o) => o.providerId),
+  ]);
   for (const k of input.platformKeys) if (effectiveMode(input, k.providerId).mode !== 'USER_PROVIDED') ids.add(k.providerId);
   return [...ids];
 }
@@ -111,7 +128,9 @@ export function resolveGatewayConfig(input: ResolveInput, open: Opener): Resolve
     if (!provider) continue;
     const { mode, source } = effectiveMode(input, providerId);
     const mine = attached.filter((a) => a.providerId === providerId);
-    const tenant = mode === 'BUNDLED' ? { served: [], skipped: [] } : tenantKeys(gateway.tenantId, mine, input.now, open);
+    // Keys go only to a host their tenant confirmed: after a host change they are held, not served.
+    const held = provider.confirmedBaseUrl !== provider.baseUrl;
+    const tenant = mode === 'BUNDLED' ? { served: [], skipped: [] } : tenantKeys(gateway.tenantId, mine, input.now, open, held);
     const platform =
       mode === 'USER_PROVIDED'
         ? { served: [], skipped: [] }
@@ -119,12 +138,25 @@ export function resolveGatewayConfig(input: ResolveInput, open: Opener): Resolve
     const credentials = [...tenant.served, ...platform.served];
     const skipped = [...tenant.skipped, ...platform.skipped];
     const attachedCount = new Set(mine.map((a) => a.credentialId)).size;
+    const reason = credentials.length
+      ? null
+      : noKeyReason({
+          mode,
+          enabled: provider.enabled,
+          attached: attachedCount,
+          tenantSkipped: tenant.skipped.map((s) => s.reason),
+          platformSkipped: platform.skipped.map((s) => s.reason),
+          tenantRevoked: provider.tenantRevoked,
+          platformRevoked: provider.platformRevoked,
+        });
+    const text = explain(provider.name, mode, source, tenant.served.length, platform.served.length, skipped, attachedCount);
     out.push({
       provider: { id: provider.id, slug: provider.slug, baseUrl: provider.baseUrl, authScheme: provider.authScheme },
       mode,
       modeSource: source,
       status: credentials.length ? 'OK' : 'NO_USABLE_KEY',
-      message: explain(provider.name, mode, source, tenant.served.length, platform.served.length, skipped, attachedCount),
+      reason,
+      message: [text, reasonSentence(reason)].filter(Boolean).join(' ') || null,
       credentials,
       skipped,
     });
@@ -133,7 +165,7 @@ export function resolveGatewayConfig(input: ResolveInput, open: Opener): Resolve
 }
 
 /** Per credential, in priority order: its active version, then a previous one still in its grace period. */
-function tenantKeys(tenantId: string, rows: AttachedRow[], now: Date, open: Opener) {
+function tenantKeys(tenantId: string, rows: AttachedRow[], now: Date, open: Opener, held: boolean) {
   const served: ServedCredential[] = [];
   const skipped: SkippedCredential[] = [];
   const order = [...new Set(rows.map((r) => r.credentialId))];
@@ -142,6 +174,7 @@ function tenantKeys(tenantId: string, rows: AttachedRow[], now: Date, open: Open
     const c = versions[0];
     const skip = (reason: SkipReason) => skipped.push({ source: 'TENANT', credentialId, label: c.label, reason });
     if (c.revoked || c.status === 'REVOKED') { skip('REVOKED'); continue; }
+    if (held) { skip('AWAITING_HOST_CONFIRMATION'); continue; }
     if (c.status === 'INVALID') { skip('INVALID'); continue; }
     const active = versions.find((v) => v.state === 'ACTIVE' && v.version === c.currentVersion);
     if (c.currentVersion == null || !active) { skip('NOT_VALIDATED'); continue; }

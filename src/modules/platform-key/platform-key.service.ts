@@ -58,6 +58,7 @@ export class PlatformKeyService {
       });
       const key = await tx.findOneByOrFail(PlatformKeyEntity, { id });
       const reloaded = await bumpPlatformGatewaysInTx(tx, provider.id);
+      await auditPlatformKeyChangeInTx(tx, actor, { providerId: provider.id, platformKeyId: id, change: 'CREATED' });
       await auditInTx(tx, actor, {
         tenantId: null,
         action: 'PLATFORM_KEY_CREATED',
@@ -78,6 +79,7 @@ export class PlatformKeyService {
       Object.assign(key, { kekVersion: null, wrappedKey: null, ciphertext: null, revokedAt: new Date() });
       await tx.save(key);
       const reloaded = await bumpPlatformGatewaysInTx(tx, key.providerId);
+      await auditPlatformKeyChangeInTx(tx, actor, { providerId: key.providerId, platformKeyId: id, change: 'REVOKED' });
       await auditInTx(tx, actor, {
         tenantId: null,
         action: 'PLATFORM_KEY_REVOKED',
@@ -111,6 +113,33 @@ export class PlatformKeyService {
     ]);
     return { provider: provider!, value };
   }
+}
+
+/**
+ * Puts a platform key change in the trail of every tenant it may affect: those that left BYOK, and
+ * those with a gateway whose effective mode for the provider is BUNDLED or HYBRID. ONE
+ * INSERT … SELECT in the caller's transaction, however many tenants. Ids only: the platform's
+ * labels and key hints stay in its own (tenant-less) row.
+ */
+export async function auditPlatformKeyChangeInTx(
+  tx: EntityManager,
+  actor: AuditActor,
+  change: { providerId: string; platformKeyId: string; change: 'CREATED' | 'REVOKED' },
+): Promise<void> {
+  await tx.query(
+    `INSERT INTO audit_events (tenant_id, actor_type, actor_id, action, target_type, target_id, details, request_id)
+     SELECT t.id, $3, $4, 'PLATFORM_KEYS_CHANGED', 'PLATFORM_KEY', $2::text,
+            jsonb_build_object('change', $5::text, 'providerId', $1::uuid, 'platformKeyId', $2::uuid,
+                               'provider', (SELECT slug FROM providers WHERE id = $1)), $6
+       FROM tenants t
+      WHERE t.byok_mode = 'PLATFORM'
+         OR EXISTS (SELECT 1 FROM gateways g
+                     WHERE g.tenant_id = t.id
+                       AND COALESCE((SELECT m.credential_mode FROM gateway_provider_modes m
+                                      WHERE m.gateway_id = g.id AND m.tenant_id = g.tenant_id AND m.provider_id = $1),
+                                    g.credential_mode) IN ('BUNDLED', 'HYBRID'))`,
+    [change.providerId, change.platformKeyId, actor.type, actor.id, change.change, actor.requestId],
+  );
 }
 
 /**

@@ -7,6 +7,7 @@ import type { AuditActor } from '../auth/actor';
 import { isUuid } from '../auth/tenant-scope';
 import { nameRule, slugRule, urlRule } from '../common/rules';
 import { ProviderEntity } from './provider.entity';
+import { recordHostChangeInTx } from './provider-hosts';
 import { patternRule, prefixesRule } from './provider.rules';
 
 export interface UpsertProvider {
@@ -111,6 +112,7 @@ export class ProviderService {
         );
         provider.keyPrefixes = [];
       }
+      const previousBaseUrl = existing?.baseUrl ?? null;
       const changes: Record<string, unknown> = {};
       for (const key of EDITABLE) {
         const value = input[key];
@@ -120,8 +122,24 @@ export class ProviderService {
         (provider as unknown as Record<string, unknown>)[key] = next;
         changes[key] = next;
       }
+      if (existing?.builtIn && 'baseUrl' in changes) {
+        // Every tenant's keys of a built-in provider would follow: only operator config may repoint one.
+        throw new DomainError(
+          'BUILT_IN_PROVIDER_PINNED',
+          `${existing.name} is a built-in provider: its host is set by operator configuration (PROVIDER_BASE_URL_*), not by the API.`,
+          ['input', 'baseUrl'],
+        );
+      }
       if (existing && Object.keys(changes).length === 0) return existing;
       const saved = await tx.save(provider);
+      if (existing && previousBaseUrl !== null && 'baseUrl' in changes) {
+        await recordHostChangeInTx(tx, actor, {
+          provider: { id: saved.id, slug: saved.slug },
+          previousBaseUrl,
+          baseUrl: saved.baseUrl,
+          source: 'UPSERT_PROVIDER',
+        });
+      }
       await auditInTx(tx, actor, {
         tenantId: null,
         action: existing ? 'PROVIDER_UPDATED' : 'PROVIDER_CREATED',

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { anthropicKey, createCredential, expectOk, openaiKey, pointProviderAt, providerId, tenantWithTokens, uniqueSlug } from '../../factories';
+import { anthropicKey, createCredential, expectOk, openaiKey, providerId, tenantWithTokens, uniqueSlug } from '../../factories';
 import { startFakeProvider, type FakeProvider } from '../../fakes/fake-provider';
 import { describeHits, dumpDatabase, scanTexts } from '../../helpers/leak-scan';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from '../../helpers/test-app';
@@ -30,13 +30,12 @@ const foreign = {
 const vendorOf = (name: string) => (name === 'Anthropic admin' ? 'Anthropic' : name);
 
 beforeAll(async () => {
-  t = await startTestApp();
   fake = await startFakeProvider();
+  // Built-in hosts move only by operator configuration (PROVIDER_BASE_URL_*), applied at start.
+  t = await startTestApp({ PROVIDER_BASE_URL_OPENAI: fake.baseUrl, PROVIDER_BASE_URL_ANTHROPIC: fake.baseUrl });
   ({ tenant: { id: tenantId }, admin } = await tenantWithTokens(t));
   openai = await providerId(t, 'openai');
   anthropic = await providerId(t, 'anthropic');
-  await pointProviderAt(t, 'openai', fake.baseUrl);
-  await pointProviderAt(t, 'anthropic', fake.baseUrl);
   const res = await expectOk<any>(
     t.gql('mutation($input: UpsertProviderInput!) { upsertProvider(input: $input) { provider { id } userErrors { code } } }', {
       input: { slug: uniqueSlug('anykey'), name: 'Any key', baseUrl: fake.baseUrl, authScheme: 'BEARER', apiShape: 'OPENAI', keyPattern: '^.+$' },
@@ -46,8 +45,6 @@ beforeAll(async () => {
   custom = res.provider.id;
 });
 afterAll(async () => {
-  await pointProviderAt(t, 'openai', 'https://api.openai.com');
-  await pointProviderAt(t, 'anthropic', 'https://api.anthropic.com');
   await fake.close();
   await t.close();
 });

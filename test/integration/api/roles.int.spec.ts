@@ -159,7 +159,26 @@ const READS: [string, string, () => Record<string, unknown>, () => object][] = [
     () => ({ rotationReminders: { nodes: [{ id: W.reminderId, credential: { id: W.credId } }] } })],
   ['webhookDeliveries', 'query($id: ID!) { webhookDeliveries(tenantId: $id) { nodes { id status } } }', () => ({ id: W.tenantId }),
     () => ({ webhookDeliveries: { nodes: [{ id: W.deliveryId, status: 'DEAD' }] } })],
+  ['providerHosts', 'query($id: ID!) { providerHosts(tenantId: $id) { providerId awaitingConfirmation } }', () => ({ id: W.tenantId }),
+    () => ({ providerHosts: expect.arrayContaining([{ providerId: openai, awaitingConfirmation: false }]) })],
 ];
+
+/**
+ * Tenant-admin-only: the tenant's own consent to where its keys go. The platform admin, who can
+ * change a provider's host, cannot also approve it: FORBIDDEN like a viewer.
+ */
+const TENANT_ADMIN_ONLY: [string, () => Record<string, unknown>][] = [
+  ['confirmProviderHost', () => ({ tenantId: W.tenantId, providerId: openai, baseUrl: 'https://api.openai.com' })],
+];
+
+test.each(TENANT_ADMIN_ONLY)('%s: VIEWER and the platform admin get FORBIDDEN, the tenant ADMIN may', async (name, input) => {
+  const before = await state();
+  expectRejected(await t.gql(mutationDoc(name), { input: input() }, W.viewer), FORBIDDEN);
+  expectRejected(await t.gql(mutationDoc(name), { input: input() }, ADMIN_TOKEN), FORBIDDEN);
+  expectRejected(await t.gql(mutationDoc(name), { input: input() }, null), UNAUTHENTICATED);
+  expect(await state()).toEqual(before);
+  await expectOk(t.gql(mutationDoc(name), { input: input() }, W.admin), name);
+});
 
 /** Platform-admin-only operations: [name, document, variables]. */
 const PLATFORM_ONLY: [string, string, () => Record<string, unknown>][] = [
@@ -179,7 +198,7 @@ const PLATFORM_ONLY: [string, string, () => Record<string, unknown>][] = [
 
 test('the mutation table covers every mutation in the schema', () => {
   const schema = buildSchema(readFileSync(join(__dirname, '../../../schema/schema.graphql'), 'utf8'));
-  expect(MUTATIONS.map(([n]) => n).sort()).toEqual(Object.keys(schema.getMutationType()!.getFields()).sort());
+  expect([...MUTATIONS, ...TENANT_ADMIN_ONLY].map(([n]) => n).sort()).toEqual(Object.keys(schema.getMutationType()!.getFields()).sort());
 });
 
 test('every query is a VIEWER read, ADMIN-only (apiTokens) or platform-only', () => {
@@ -295,7 +314,8 @@ test('the platform admin ran the new mutations in the right tenant, and reads th
     { id: expect.any(String), priority: 7, revoked_at: null },
   ]);
   const platformAudit = await q(
-    "SELECT action, tenant_id FROM audit_events WHERE actor_type = 'PLATFORM_ADMIN' AND target_id = ANY($1) ORDER BY action",
+    // The platform's own rows; tenants served platform keys get theirs too (PLATFORM_KEYS_CHANGED, provider-hosts spec).
+    "SELECT action, tenant_id FROM audit_events WHERE actor_type = 'PLATFORM_ADMIN' AND target_id = ANY($1) AND tenant_id IS NULL ORDER BY action",
     [[W.platformKeyId, keys[1].id]],
   );
   expect(platformAudit).toEqual([

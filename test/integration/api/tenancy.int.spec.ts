@@ -108,6 +108,7 @@ const QUERIES: [string, string, (x: Ids) => string][] = [
   ['keyReuseAlerts', 'keyReuseAlerts(tenantId: $id) { nodes { id status credential { id } } }', (x) => x.tenantId],
   ['rotationReminders', 'rotationReminders(tenantId: $id) { nodes { id credential { id } } }', (x) => x.tenantId],
   ['webhookDeliveries', 'webhookDeliveries(tenantId: $id) { nodes { id status attempts { attempt } } }', (x) => x.tenantId],
+  ['providerHosts', 'providerHosts(tenantId: $id) { providerId confirmedBaseUrl }', (x) => x.tenantId],
 ];
 
 test.each(QUERIES)("query %s on B's object is NOT_FOUND, byte-identical to a random id", async (_name, selection, pick) => {
@@ -145,6 +146,8 @@ const MUTATIONS: [string, string, (x: Ids) => Record<string, unknown>][] = [
   ['acknowledgeKeyReuseAlert', 'NOT_FOUND', (x) => ({ id: x.alertId })],
   ['dismissKeyReuseAlert', 'NOT_FOUND', (x) => ({ id: x.alertId })],
   ['replayWebhookDelivery', 'NOT_FOUND', (x) => ({ id: x.deliveryId })],
+  // Another tenant's confirmation would release its keys: as unknown as a random tenant.
+  ['confirmProviderHost', 'NOT_FOUND', (x) => ({ tenantId: x.tenantId, providerId: openai, baseUrl: 'https://api.openai.com' })],
 ];
 
 test.each(MUTATIONS)("mutation %s aimed at B answers %s like a random id and writes nothing", async (label, code, input) => {

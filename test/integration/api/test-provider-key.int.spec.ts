@@ -1,4 +1,4 @@
-import { anthropicKey, openaiKey, pointProviderAt, providerId, tenantWithTokens } from '../../factories';
+import { anthropicKey, openaiKey, providerId, tenantWithTokens } from '../../factories';
 import { startFakeProvider, type FakeProvider } from '../../fakes/fake-provider';
 import { describeHits, scanTexts } from '../../helpers/leak-scan';
 import { startTestApp, type TestApp } from '../../helpers/test-app';
@@ -13,19 +13,17 @@ let anthropic: string;
 const tested: string[] = [];
 
 beforeAll(async () => {
-  t = await startTestApp();
   fake = await startFakeProvider();
+  // Built-in hosts are operator configuration (the API refuses to repoint them); the next app
+  // started without these variables puts the real hosts back.
+  t = await startTestApp({ PROVIDER_BASE_URL_OPENAI: fake.baseUrl, PROVIDER_BASE_URL_ANTHROPIC: fake.baseUrl });
   const created = await tenantWithTokens(t);
   ({ admin, viewer } = created);
   tenantId = created.tenant.id;
   openai = await providerId(t, 'openai');
   anthropic = await providerId(t, 'anthropic');
-  await pointProviderAt(t, 'openai', fake.baseUrl);
-  await pointProviderAt(t, 'anthropic', fake.baseUrl);
 });
 afterAll(async () => {
-  await pointProviderAt(t, 'openai', 'https://api.openai.com');
-  await pointProviderAt(t, 'anthropic', 'https://api.anthropic.com');
   await fake.close();
   await t.close();
 });

@@ -129,6 +129,8 @@ describe('revalidation sweep', () => {
        RETURNING id, last_validated_at IS NULL OR last_validated_at < now() - interval '1 day' AS stale`,
       [tenant.id, providerId],
     );
+    // As createCredential does: the tenant confirmed the provider's host with its first key.
+    await q(`INSERT INTO provider_host_confirmations (tenant_id, provider_id, base_url) SELECT $1, id, base_url FROM providers WHERE id = $2`, [tenant.id, providerId]);
     const stale = new Set(seeded.filter((r) => r.stale).map((r) => r.id));
     expect(stale.size).toBe(800);
     const queues = idleQueues();
@@ -142,6 +144,27 @@ describe('revalidation sweep', () => {
     expect(new Set(mine.map((j) => j.data.credentialId))).toEqual(stale);
     expect(mine.every((j) => j.id === `validate-credential-${j.data.credentialId}-v1-s${job.timestamp}`)).toBe(true);
     expect(mine[0].data).toEqual({ tenantId: tenant.id, credentialId: expect.any(String), version: 1, sweep: String(job.timestamp) });
+    await q('DELETE FROM credentials WHERE tenant_id = $1', [tenant.id]);
+  });
+
+  it('skips keys held for a host confirmation: the confirmation queues their checks, not the sweep', async () => {
+    const { tenant } = await tenantWithTokens(t);
+    await q(
+      `INSERT INTO credentials (tenant_id, provider_id, label, kind, status, current_version, latest_version, redacted_key, rotate_by)
+       SELECT $1, $2, 'held-' || g, 'API_KEY', 'ACTIVE', 1, 1, 'sk-proj-…held', now() + interval '90 days' FROM generate_series(1, 3) g`,
+      [tenant.id, providerId],
+    );
+    // Confirmed for a host the provider has since left.
+    await q(`INSERT INTO provider_host_confirmations (tenant_id, provider_id, base_url) VALUES ($1, $2, 'https://previous-host.example')`, [tenant.id, providerId]);
+    const queues = idleQueues();
+    const deps = { db: t.app.db, queues, log: w.deps.log, config: { validationMaxAgeHours: 24 } };
+    const job = { name: 'revalidation-sweep', id: 'manual', timestamp: Date.now(), data: {} } as Job<Record<string, never>>;
+    const held = async () => (await queues.credentials.getJobs(['waiting', 'prioritized', 'delayed'], 0, -1)).filter((j) => j.data.tenantId === tenant.id);
+    await revalidationSweep(deps, job);
+    expect(await held()).toHaveLength(0);
+    await q(`UPDATE provider_host_confirmations SET base_url = (SELECT base_url FROM providers WHERE id = $2) WHERE tenant_id = $1`, [tenant.id, providerId]);
+    await revalidationSweep(deps, { ...job, timestamp: job.timestamp + 1 } as typeof job);
+    expect(await held()).toHaveLength(3);
     await q('DELETE FROM credentials WHERE tenant_id = $1', [tenant.id]);
   });
 

@@ -10,8 +10,9 @@ import { configEtag, etagMatches } from '../../../src/modules/gateway/gateway-re
 
 const T = 'tenant-a';
 const NOW = new Date('2030-01-01T12:00:00Z');
-const OPENAI = { id: 'p-openai', slug: 'openai', name: 'OpenAI', baseUrl: 'https://api.openai.com', authScheme: 'BEARER' as const };
-const ANTHROPIC = { id: 'p-anthropic', slug: 'anthropic', name: 'Anthropic', baseUrl: 'https://api.anthropic.com', authScheme: 'X_API_KEY' as const };
+const catalog = { enabled: true, tenantRevoked: false, platformRevoked: false };
+const OPENAI = { id: 'p-openai', slug: 'openai', name: 'OpenAI', baseUrl: 'https://api.openai.com', authScheme: 'BEARER' as const, confirmedBaseUrl: 'https://api.openai.com', ...catalog };
+const ANTHROPIC = { id: 'p-anthropic', slug: 'anthropic', name: 'Anthropic', baseUrl: 'https://api.anthropic.com', authScheme: 'X_API_KEY' as const, confirmedBaseUrl: 'https://api.anthropic.com', ...catalog };
 
 /** The fake "ciphertext" is the plaintext; the opener records the context it was asked for. */
 const sealed = (plain: string): Sealed => ({ kekVersion: 1, wrappedKey: Buffer.alloc(0), ciphertext: Buffer.from(plain) });
@@ -54,6 +55,8 @@ function input(over: Partial<ResolveInput> & { mode?: ResolveInput['gateway']['c
   };
 }
 
+/** Every enabled provider is listed now (explicit absence): pick entries by slug. */
+const of = (r: ReturnType<typeof resolveGatewayConfig>, slug = 'openai') => r.find((p) => p.provider.slug === slug)!;
 const keysOf = (r: ReturnType<typeof resolveGatewayConfig>, slug = 'openai') =>
   r.find((p) => p.provider.slug === slug)!.credentials.map((c) => `${c.source}:${c.key}`);
 
@@ -71,8 +74,8 @@ describe('resolveGatewayConfig', () => {
       open,
     );
     expect(keysOf(r)).toEqual(['TENANT:a-v2', 'TENANT:a-v1', 'TENANT:b-v1']);
-    expect(r[0]).toMatchObject({ mode: 'USER_PROVIDED', status: 'OK', message: null, skipped: [] });
-    expect(r[0].credentials[1]).toMatchObject({ state: 'PREVIOUS', retireAfter: '2030-01-01T12:00:01.000Z' });
+    expect(of(r)).toMatchObject({ mode: 'USER_PROVIDED', status: 'OK', message: null, skipped: [] });
+    expect(of(r).credentials[1]).toMatchObject({ state: 'PREVIOUS', retireAfter: '2030-01-01T12:00:01.000Z' });
   });
 
   it('drops a previous version once its grace period is over (or when it has none)', () => {
@@ -101,11 +104,11 @@ describe('resolveGatewayConfig', () => {
       }),
       open,
     );
-    expect(r[0].status).toBe('NO_USABLE_KEY');
-    expect(r[0].credentials).toEqual([]);
-    expect(r[0].skipped.map((s) => `${'credentialId' in s ? s.credentialId : ''}:${s.reason}`)).toEqual(['bad:INVALID', 'gone:REVOKED', 'new:NOT_VALIDATED', 'torn:UNREADABLE']);
-    expect(r[0].message).toMatch(/No usable key for OpenAI: mode USER_PROVIDED serves only the tenant's own keys/);
-    expect(r[0].message).toMatch(/bad \(INVALID\)/);
+    expect(of(r).status).toBe('NO_USABLE_KEY');
+    expect(of(r).credentials).toEqual([]);
+    expect(of(r).skipped.map((s) => `${'credentialId' in s ? s.credentialId : ''}:${s.reason}`)).toEqual(['bad:INVALID', 'gone:REVOKED', 'new:NOT_VALIDATED', 'torn:UNREADABLE']);
+    expect(of(r).message).toMatch(/No usable key for OpenAI: mode USER_PROVIDED serves only the tenant's own keys/);
+    expect(of(r).message).toMatch(/bad \(INVALID\)/);
   });
 
   it('keeps serving the current version while a rotation waits for validation', () => {
@@ -115,29 +118,32 @@ describe('resolveGatewayConfig', () => {
 
   it('USER_PROVIDED with an override but nothing attached says clearly that there is no key', () => {
     const r = resolveGatewayConfig(input({ overrides: [{ providerId: ANTHROPIC.id, credentialMode: 'USER_PROVIDED' }] }), open);
-    expect(r).toHaveLength(1);
-    expect(r[0]).toMatchObject({ status: 'NO_USABLE_KEY', credentials: [] });
-    expect(r[0].message).toContain('none is attached');
+    expect(r.map((p) => [p.provider.slug, p.status, p.reason])).toEqual([
+      ['anthropic', 'NO_USABLE_KEY', 'NO_KEY'],
+      ['openai', 'NO_USABLE_KEY', 'NO_KEY'],
+    ]);
+    expect(of(r, 'anthropic')).toMatchObject({ status: 'NO_USABLE_KEY', credentials: [] });
+    expect(of(r, 'anthropic').message).toContain('none is attached');
   });
 
   it('BUNDLED serves only platform keys and says tenant keys are not served', () => {
     const r = resolveGatewayConfig(input({ mode: 'BUNDLED', attached: [version('a')], platformKeys: [platform('pk1'), platform('pk2')] }), open);
     expect(keysOf(r)).toEqual(['PLATFORM:platform-pk1', 'PLATFORM:platform-pk2']);
-    expect(r[0].message).toContain('1 attached tenant key(s) are not served');
-    expect(r[0].skipped).toEqual([]);
+    expect(of(r).message).toContain('1 attached tenant key(s) are not served');
+    expect(of(r).skipped).toEqual([]);
     expect(contexts.at(-1)).toEqual({ purpose: 'platform-key', tenantId: 'platform', objectId: 'pk2', version: 1 });
   });
 
   it('an unreadable platform key is skipped and named, not served', () => {
     const r = resolveGatewayConfig(input({ mode: 'BUNDLED', platformKeys: [{ ...platform('pk1'), sealed: sealed('broken') }, platform('pk2')] }), open);
     expect(keysOf(r)).toEqual(['PLATFORM:platform-pk2']);
-    expect(r[0].skipped).toEqual([{ source: 'PLATFORM', platformKeyId: 'pk1', label: 'pk1', reason: 'UNREADABLE' }]);
-    expect(r[0].message).toContain('pk1 (UNREADABLE)');
+    expect(of(r).skipped).toEqual([{ source: 'PLATFORM', platformKeyId: 'pk1', label: 'pk1', reason: 'UNREADABLE' }]);
+    expect(of(r).message).toContain('pk1 (UNREADABLE)');
   });
 
   it('BUNDLED without platform keys is NO_USABLE_KEY, not a fallback to tenant keys', () => {
     const r = resolveGatewayConfig(input({ mode: 'BUNDLED', attached: [version('a')] }), open);
-    expect(r[0]).toMatchObject({ status: 'NO_USABLE_KEY', credentials: [] });
+    expect(of(r)).toMatchObject({ status: 'NO_USABLE_KEY', credentials: [] });
   });
 
   it('HYBRID serves tenant keys first, then platform keys, each marked with its source', () => {
@@ -159,7 +165,7 @@ describe('resolveGatewayConfig', () => {
       }),
       open,
     );
-    expect(r[0]).toMatchObject({ mode: 'USER_PROVIDED', modeSource: 'PROVIDER_OVERRIDE' });
+    expect(of(r)).toMatchObject({ mode: 'USER_PROVIDED', modeSource: 'PROVIDER_OVERRIDE' });
     expect(keysOf(r)).toEqual(['TENANT:a-v1']);
   });
 
@@ -168,7 +174,7 @@ describe('resolveGatewayConfig', () => {
       input({ byok: 'PLATFORM', overrides: [{ providerId: OPENAI.id, credentialMode: 'USER_PROVIDED' }], platformKeys: [platform('pk1')] }),
       open,
     );
-    expect(r[0]).toMatchObject({ mode: 'BUNDLED', modeSource: 'TENANT_PLATFORM' });
+    expect(of(r)).toMatchObject({ mode: 'BUNDLED', modeSource: 'TENANT_PLATFORM' });
     expect(keysOf(r)).toEqual(['PLATFORM:platform-pk1']);
   });
 
@@ -179,8 +185,59 @@ describe('resolveGatewayConfig', () => {
     expect(contexts).toEqual([{ purpose: 'credential-key', tenantId: T, objectId: 'mine', version: 1 }]);
   });
 
-  it('omits providers with platform keys that the mode would not serve', () => {
-    expect(resolveGatewayConfig(input({ platformKeys: [platform('pk1')] }), open)).toEqual([]);
+  it('lists providers whose platform keys the mode would not serve as NO_KEY, serving none of them', () => {
+    const r = resolveGatewayConfig(input({ platformKeys: [platform('pk1')] }), open);
+    expect(r.map((p) => [p.provider.slug, p.status, p.reason, p.credentials.length])).toEqual([
+      ['anthropic', 'NO_USABLE_KEY', 'NO_KEY', 0],
+      ['openai', 'NO_USABLE_KEY', 'NO_KEY', 0],
+    ]);
+  });
+});
+
+describe('explicit absence and held keys', () => {
+  const moved = { ...OPENAI, baseUrl: 'https://new-host.example' };
+
+  it('holds tenant keys whose provider moved to a host the tenant has not confirmed', () => {
+    const r = resolveGatewayConfig(input({ providers: [moved, ANTHROPIC], attached: [version('a'), version('b', { status: 'INVALID' })] }), open);
+    expect(of(r)).toMatchObject({ status: 'NO_USABLE_KEY', reason: 'AWAITING_HOST_CONFIRMATION', credentials: [] });
+    expect(of(r).skipped.map((s) => s.reason)).toEqual(['AWAITING_HOST_CONFIRMATION', 'AWAITING_HOST_CONFIRMATION']);
+    expect(of(r).message).toContain('confirmProviderHost');
+    const confirmed = resolveGatewayConfig(input({ providers: [{ ...moved, confirmedBaseUrl: moved.baseUrl }], attached: [version('a')] }), open);
+    expect(keysOf(confirmed)).toEqual(['TENANT:a-v1']);
+  });
+
+  it('HYBRID serves platform keys (never the held tenant key), and names the held one', () => {
+    const r = resolveGatewayConfig(input({ mode: 'HYBRID', providers: [moved], attached: [version('a')], platformKeys: [platform('pk1')] }), open);
+    expect(keysOf(r)).toEqual(['PLATFORM:platform-pk1']);
+    expect(of(r)).toMatchObject({ status: 'OK', reason: null });
+    expect(of(r).message).toContain('a (AWAITING_HOST_CONFIRMATION)');
+  });
+
+  it.each([
+    ['USER_PROVIDED, nothing attached', 'NO_KEY', input({ providers: [OPENAI] })],
+    ['USER_PROVIDED, keys revoked', 'ALL_REVOKED', input({ providers: [{ ...OPENAI, tenantRevoked: true }] })],
+    ['USER_PROVIDED, attached key invalid', 'INVALID', input({ providers: [OPENAI], attached: [version('a', { status: 'INVALID' })] })],
+    ['USER_PROVIDED, attached key pending', 'NOT_VALIDATED', input({ providers: [OPENAI], attached: [version('a', { currentVersion: null, version: null, state: null })] })],
+    ['BUNDLED, never any platform key', 'NO_KEY', input({ mode: 'BUNDLED', providers: [OPENAI] })],
+    ['BUNDLED, platform keys revoked', 'PLATFORM_KEYS_REVOKED', input({ mode: 'BUNDLED', providers: [{ ...OPENAI, platformRevoked: true }] })],
+    ['tenant PLATFORM, platform keys revoked', 'PLATFORM_KEYS_REVOKED', input({ byok: 'PLATFORM', providers: [{ ...OPENAI, platformRevoked: true }], attached: [version('a')] })],
+    ['HYBRID, nothing at all', 'NO_KEY', input({ mode: 'HYBRID', providers: [OPENAI] })],
+    ['HYBRID, platform keys revoked', 'PLATFORM_KEYS_REVOKED', input({ mode: 'HYBRID', providers: [{ ...OPENAI, platformRevoked: true }] })],
+    ['override USER_PROVIDED, key invalid', 'INVALID', input({ mode: 'BUNDLED', providers: [OPENAI], overrides: [{ providerId: OPENAI.id, credentialMode: 'USER_PROVIDED' }], attached: [version('a', { status: 'INVALID' })] })],
+    ['disabled provider still attached', 'PROVIDER_DISABLED', input({ providers: [{ ...OPENAI, enabled: false }], attached: [version('a', { status: 'INVALID' })] })],
+  ])('%s: NO_USABLE_KEY with reason %s', (_name, reason, given) => {
+    expect(of(resolveGatewayConfig(given, open))).toMatchObject({ status: 'NO_USABLE_KEY', reason, credentials: [] });
+  });
+
+  it('a disabled provider nobody references is not listed; an enabled one always is', () => {
+    const r = resolveGatewayConfig(input({ providers: [OPENAI, { ...ANTHROPIC, enabled: false }] }), open);
+    expect(r.map((p) => p.provider.slug)).toEqual(['openai']);
+  });
+
+  it('the ETag changes when only the reason changes', () => {
+    const a = resolveGatewayConfig(input({ mode: 'BUNDLED', providers: [OPENAI] }), open);
+    const b = resolveGatewayConfig(input({ mode: 'BUNDLED', providers: [{ ...OPENAI, platformRevoked: true }] }), open);
+    expect(configEtag('gw', 3, a)).not.toBe(configEtag('gw', 3, b));
   });
 });
 
@@ -190,7 +247,7 @@ describe('configEtag', () => {
   it('is stable for the same content and never derived from the key values', () => {
     const a = base();
     const b = base();
-    b[0].credentials[0].key = 'something-else';
+    of(b).credentials[0].key = 'something-else';
     expect(configEtag('gw', 3, a)).toBe(configEtag('gw', 3, b));
     expect(configEtag('gw', 3, a)).toMatch(/^"3-[A-Za-z0-9_-]{22}"$/);
   });

@@ -90,6 +90,8 @@ export class CredentialVersionEntity {
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @Column('timestamptz', { name: 'activated_at', nullable: true }) activatedAt!: Date | null;
   @Column('timestamptz', { name: 'retired_at', nullable: true }) retiredAt!: Date | null;
+  /** First check that found this key working. Only validated keys take part in duplicate detection. */
+  @Column('timestamptz', { name: 'validated_at', nullable: true }) validatedAt!: Date | null;
   /** For a PREVIOUS version: gateways keep getting it (after the new one) until then. */
   @Column('timestamptz', { name: 'retire_after', nullable: true }) retireAfter!: Date | null;
 }

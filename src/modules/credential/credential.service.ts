@@ -245,11 +245,9 @@ export class CredentialService {
     return { provider: provider!, value };
   }
 
+  /** The duplicate check is not queued here: the validation worker queues it once the new key validates. */
   private async queueChecks(tx: EntityManager, tenantId: string, credentialId: string, version: number): Promise<void> {
-    await enqueueManyInTx(tx, [
-      { name: 'validate-credential', payload: { tenantId, credentialId, version } },
-      { name: 'fingerprint-credential', payload: { tenantId, credentialId, version } },
-    ]);
+    await enqueueManyInTx(tx, [{ name: 'validate-credential', payload: { tenantId, credentialId, version } }]);
   }
 
   private mapConstraint(error: unknown): unknown {

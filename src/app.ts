@@ -5,6 +5,7 @@ import type { DataSource } from 'typeorm';
 import type { Config } from './config';
 import { createDataSource } from './db/data-source';
 import { buildServer } from './http/server';
+import { whenReady } from './modules/key-check/key-check-redis';
 import { createServices, type Services } from './services';
 
 export interface App {
@@ -20,6 +21,8 @@ export async function createApp(config: Readonly<Config>, log: Logger): Promise<
   await db.initialize();
   const services = createServices(config, db, log);
   await services.invalidations.start();
+  // Not required: without Redis the key-check limits hold per process (src/modules/key-check).
+  await whenReady(services.keyCheckRedis, 2_000);
   const server = await buildServer({ config, db, services, log });
   return {
     server,
@@ -30,6 +33,7 @@ export async function createApp(config: Readonly<Config>, log: Logger): Promise<
       await server.close();
       await services.keyRescans.close();
       await services.invalidations.close();
+      services.keyCheckRedis.disconnect();
       await db.destroy();
     },
   };

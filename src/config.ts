@@ -40,6 +40,14 @@ const Env = z.object({
   OUTBOUND_ALLOW: z.string().default(''),
   CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
   CACHE_MAX_ENTRIES: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
+  // Key checks (testProviderKey, createCredential, rotateCredential, revalidateCredential): never unlimited.
+  KEY_CHECK_TENANT_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(60),
+  KEY_CHECK_TOKEN_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(20),
+  KEY_CHECK_PERIOD_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  KEY_CHECK_REPEAT_THRESHOLD: z.coerce.number().int().min(1).max(1_000_000).default(20),
+  KEY_CHECK_REPEAT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
+  KEY_CHECKS_PER_REQUEST: z.coerce.number().int().min(1).max(10).default(1),
+  KEY_TEST_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
 });
 
 const SECRET_VARS = ['KEYPLANE_ADMIN_TOKEN', 'KEYPLANE_MASTER_KEYS', 'KEYPLANE_FINGERPRINT_KEY'] as const;
@@ -75,6 +83,21 @@ export interface Config {
    * ttlMs bounds an entry's life regardless. 0 turns them off.
    */
   cache: { ttlMs: number; maxEntries: number };
+  /**
+   * Key checks, per tenant and per API token: at most `tenantLimit` / `tokenLimit` per `periodMs`,
+   * refilling evenly (GCRA). `repeatThreshold` refusals of one token within `repeatWindowMs` is a
+   * security event. `perRequest`: key-check fields one GraphQL document may hold. `cacheTtlMs`:
+   * how long a tenant's testProviderKey answer for the same key is reused (0: never).
+   */
+  keyChecks: {
+    tenantLimit: number;
+    tokenLimit: number;
+    periodMs: number;
+    repeatThreshold: number;
+    repeatWindowMs: number;
+    perRequest: number;
+    cacheTtlMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -166,5 +189,14 @@ export function loadConfig(
       pageSizeMax: e.PAGE_SIZE_MAX,
     }),
     cache: Object.freeze({ ttlMs: e.CACHE_TTL_SECONDS * 1000, maxEntries: e.CACHE_MAX_ENTRIES }),
+    keyChecks: Object.freeze({
+      tenantLimit: e.KEY_CHECK_TENANT_LIMIT,
+      tokenLimit: e.KEY_CHECK_TOKEN_LIMIT,
+      periodMs: e.KEY_CHECK_PERIOD_SECONDS * 1000,
+      repeatThreshold: e.KEY_CHECK_REPEAT_THRESHOLD,
+      repeatWindowMs: e.KEY_CHECK_REPEAT_WINDOW_SECONDS * 1000,
+      perRequest: e.KEY_CHECKS_PER_REQUEST,
+      cacheTtlMs: e.KEY_TEST_CACHE_SECONDS * 1000,
+    }),
   });
 }

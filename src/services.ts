@@ -15,6 +15,9 @@ import { GatewayService } from './modules/gateway/gateway.service';
 import { GatewayResolveService } from './modules/gateway/gateway-resolve.service';
 import { PlatformKeyService } from './modules/platform-key/platform-key.service';
 import { KeyTestService } from './modules/provider/key-test.service';
+import { KeyCheckLimiter } from './modules/key-check/key-check-limiter';
+import { createKeyCheckRedis } from './modules/key-check/key-check-redis';
+import { KeyTestCache } from './modules/key-check/key-test-cache';
 import { ProviderService } from './modules/provider/provider.service';
 import { ReminderService } from './modules/reminder/reminder.service';
 import { RevertService } from './modules/tenant/revert.service';
@@ -29,6 +32,17 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
   // Caches below serve only while this listens (app.ts starts and closes it).
   const invalidations = new Invalidations(config.databaseUrl, log);
   const providers = new ProviderService(db, invalidations, config.cache);
+  // Key checks: shared limits and the test cache on Redis (app.ts waits for it and closes it).
+  const keyCheckRedis = createKeyCheckRedis(config.redisUrl);
+  const keyChecks = new KeyCheckLimiter({
+    redis: keyCheckRedis,
+    prefix: config.queue.prefix,
+    limits: config.keyChecks,
+    log,
+    // Security-event module (issue 14 follow-up) hooks in here; the limiter already logs the event.
+    onRepeatedLimit: () => undefined,
+  });
+  const keyTestCache = new KeyTestCache({ redis: keyCheckRedis, prefix: config.queue.prefix, ttlMs: config.keyChecks.cacheTtlMs, fingerprinter });
   return {
     box,
     fingerprinter,
@@ -39,8 +53,10 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
     revert: new RevertService(db),
     tokens: new TokenService(db),
     providers,
-    keyTest: new KeyTestService(db, providers, config.providerTimeoutMs, outboundFor(config)),
-    credentials: new CredentialService(db, { box, fingerprinter }, providers),
+    keyCheckRedis,
+    keyChecks,
+    keyTest: new KeyTestService(db, providers, config.providerTimeoutMs, outboundFor(config), { limiter: keyChecks, cache: keyTestCache }),
+    credentials: new CredentialService(db, { box, fingerprinter }, providers, keyChecks),
     gateways: new GatewayService(db, box),
     gatewayConfig: new GatewayResolveService(db, box, invalidations, config.cache, (details, message) => log.warn(details, message)),
     platformKeys: new PlatformKeyService(db, box, providers),

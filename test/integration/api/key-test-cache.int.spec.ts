@@ -55,7 +55,7 @@ it("a repeated test of the same key by the same tenant costs no provider call (a
   expect(await testKey(other.token, `  ${secret}\n`)).toEqual({ ...first, cached: true }); // the same key, pasted
   expect(requestsFor(secret)).toBe(1);
   const audit = await t.app.db.query(
-    `SELECT details->>'cached' AS cached FROM audit_events WHERE tenant_id = $1 AND action = 'PROVIDER_KEY_TESTED' ORDER BY id`,
+    `SELECT details->>'cached' AS cached FROM audit_events WHERE tenant_id = $1 AND action = 'PROVIDER_KEY_TESTED' ORDER BY created_at`,
     [A.tenant.id],
   );
   expect(audit.map((r: { cached: string }) => r.cached)).toEqual(['false', 'true', 'true']);

@@ -69,6 +69,8 @@ export class CredentialEntity {
 @Index('uq_credential_versions_version', ['credentialId', 'version'], { unique: true })
 @Index('ix_credential_versions_tenant', ['tenantId'])
 @Index('ix_credential_versions_fingerprint', ['fingerprint'], { where: '"fingerprint" IS NOT NULL' })
+// The duplicate-key match reads only validated keys (issue 14).
+@Index('ix_credential_versions_validated_fingerprint', ['fingerprint'], { where: '"fingerprint" IS NOT NULL AND "validated_at" IS NOT NULL' })
 @Check('ck_credential_versions_state', `"state" IN ('PENDING', 'ACTIVE', 'PREVIOUS', 'RETIRED', 'REJECTED', 'REVOKED')`)
 export class CredentialVersionEntity {
   @PrimaryGeneratedColumn('uuid') id!: string;

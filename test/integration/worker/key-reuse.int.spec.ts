@@ -13,8 +13,7 @@ import { createFakeOpenAIProvider } from '../../factories/providers';
  * Duplicate-key detection in the worker: alerts per scope and severity, reopening, idempotency,
  * the two-tenant race, forged and stale jobs, and the full rescan with progress. The comparison
  * runs once a key has validated (issue 14): every key here is allowed at the fake provider, and
- * `settle` waits for the validation and then for the duplicate check it queues.
- * What a tenant must not learn from others' keys: key-reuse-privacy.int.spec.ts.
+ * `settle` waits for the validation, then for its duplicate check. Privacy: key-reuse-privacy.int.spec.ts.
  */
 
 let t: TestApp;

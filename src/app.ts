@@ -6,6 +6,7 @@ import type { Config } from './config';
 import { createDataSource } from './db/data-source';
 import { buildServer } from './http/server';
 import { pinBuiltInHosts } from './modules/provider/provider-hosts';
+import { whenReady } from './modules/key-check/key-check-redis';
 import { createServices, type Services } from './services';
 
 export interface App {
@@ -23,6 +24,8 @@ export async function createApp(config: Readonly<Config>, log: Logger): Promise<
   await pinBuiltInHosts(db, config.providerBaseUrls, log);
   const services = createServices(config, db, log);
   await services.invalidations.start();
+  // Not required: without Redis the key-check limits hold per process (src/modules/key-check).
+  await whenReady(services.keyCheckRedis, 2_000);
   const server = await buildServer({ config, db, services, log });
   return {
     server,
@@ -34,6 +37,7 @@ export async function createApp(config: Readonly<Config>, log: Logger): Promise<
       await services.keyRescans.close();
       await services.invalidations.close();
       await services.security.flush();
+      services.keyCheckRedis.disconnect();
       await db.destroy();
     },
   };

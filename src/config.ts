@@ -51,6 +51,14 @@ const Env = z.object({
   CACHE_MAX_ENTRIES: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
   SECURITY_EVENT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   SECURITY_AUTH_FAILURE_THRESHOLD: z.coerce.number().int().min(1).max(1_000_000).default(20),
+  // Key checks (testProviderKey, createCredential, rotateCredential, revalidateCredential): never unlimited.
+  KEY_CHECK_TENANT_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(60),
+  KEY_CHECK_TOKEN_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(20),
+  KEY_CHECK_PERIOD_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  KEY_CHECK_REPEAT_THRESHOLD: z.coerce.number().int().min(1).max(1_000_000).default(20),
+  KEY_CHECK_REPEAT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
+  KEY_CHECKS_PER_REQUEST: z.coerce.number().int().min(1).max(10).default(1),
+  KEY_TEST_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
 });
 
 const SECRET_VARS = ['KEYPLANE_ADMIN_TOKEN', 'KEYPLANE_MASTER_KEYS', 'KEYPLANE_FINGERPRINT_KEY'] as const;
@@ -93,6 +101,21 @@ export interface Config {
    * The only way to point a built-in provider elsewhere; applied at API start (provider-hosts.ts).
    */
   providerBaseUrls: Readonly<Record<string, string>>;
+  /**
+   * Key checks, per tenant and per API token: at most `tenantLimit` / `tokenLimit` per `periodMs`,
+   * refilling evenly (GCRA). `repeatThreshold` refusals of one token within `repeatWindowMs` is a
+   * security event. `perRequest`: key-check fields one GraphQL document may hold. `cacheTtlMs`:
+   * how long a tenant's testProviderKey answer for the same key is reused (0: never).
+   */
+  keyChecks: {
+    tenantLimit: number;
+    tokenLimit: number;
+    periodMs: number;
+    repeatThreshold: number;
+    repeatWindowMs: number;
+    perRequest: number;
+    cacheTtlMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -225,5 +248,14 @@ export function loadConfig(
     cache: Object.freeze({ ttlMs: e.CACHE_TTL_SECONDS * 1000, maxEntries: e.CACHE_MAX_ENTRIES }),
     security: Object.freeze({ windowMs: e.SECURITY_EVENT_WINDOW_SECONDS * 1000, authFailureThreshold: e.SECURITY_AUTH_FAILURE_THRESHOLD }),
     providerBaseUrls: providerBaseUrls(env),
+    keyChecks: Object.freeze({
+      tenantLimit: e.KEY_CHECK_TENANT_LIMIT,
+      tokenLimit: e.KEY_CHECK_TOKEN_LIMIT,
+      periodMs: e.KEY_CHECK_PERIOD_SECONDS * 1000,
+      repeatThreshold: e.KEY_CHECK_REPEAT_THRESHOLD,
+      repeatWindowMs: e.KEY_CHECK_REPEAT_WINDOW_SECONDS * 1000,
+      perRequest: e.KEY_CHECKS_PER_REQUEST,
+      cacheTtlMs: e.KEY_TEST_CACHE_SECONDS * 1000,
+    }),
   });
 }

@@ -82,6 +82,17 @@ export class AccessError extends Error {
   }
 }
 
+/**
+ * Too many key checks for this tenant or token (src/modules/key-check). Not a userErrors entry:
+ * the input may be fine; the caller must wait. GraphQL code RATE_LIMITED, extensions.retryAfter.
+ */
+export class RateLimitedError extends Error {
+  override name = 'RateLimitedError';
+  constructor(readonly retryAfterSeconds: number) {
+    super('Too many key checks. Try again after retryAfter seconds.');
+  }
+}
+
 /** A malformed request argument outside mutation inputs (bad cursor, page too large). */
 export class BadRequestError extends Error {
   override name = 'BadRequestError';

@@ -16,6 +16,9 @@ import { GatewayResolveService } from './modules/gateway/gateway-resolve.service
 import { PlatformKeyService } from './modules/platform-key/platform-key.service';
 import { HostConfirmationService } from './modules/provider/host-confirmation.service';
 import { KeyTestService } from './modules/provider/key-test.service';
+import { KeyCheckLimiter } from './modules/key-check/key-check-limiter';
+import { createKeyCheckRedis } from './modules/key-check/key-check-redis';
+import { KeyTestCache } from './modules/key-check/key-test-cache';
 import { ProviderService } from './modules/provider/provider.service';
 import { ReminderService } from './modules/reminder/reminder.service';
 import { SecurityEvents } from './modules/security/security-events';
@@ -32,6 +35,18 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
   const invalidations = new Invalidations(config.databaseUrl, log);
   const providers = new ProviderService(db, invalidations, config.cache);
   const security = new SecurityEvents(db, log, config.security);
+  // Key checks: shared limits and the test cache on Redis (app.ts waits for it and closes it).
+  const keyCheckRedis = createKeyCheckRedis(config.redisUrl);
+  const keyChecks = new KeyCheckLimiter({
+    redis: keyCheckRedis,
+    prefix: config.queue.prefix,
+    limits: config.keyChecks,
+    log,
+    // A token that keeps hitting the limit: someone is using Keyplane as a key checker.
+    onRepeatedLimit: (tenantId, tokenId, kind) =>
+      security.record({ kind: 'RATE_LIMIT_REPEATED', tenantId, targetType: 'api_token', targetId: tokenId, details: { check: kind }, throttleKey: `${tenantId}:${tokenId}` }),
+  });
+  const keyTestCache = new KeyTestCache({ redis: keyCheckRedis, prefix: config.queue.prefix, ttlMs: config.keyChecks.cacheTtlMs, fingerprinter });
   return {
     security,
     box,
@@ -46,8 +61,10 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
     tokens: new TokenService(db),
     providers,
     hostConfirmations: new HostConfirmationService(db),
-    keyTest: new KeyTestService(db, providers, config.providerTimeoutMs, outboundFor(config)),
-    credentials: new CredentialService(db, { box, fingerprinter }, providers),
+    keyCheckRedis,
+    keyChecks,
+    keyTest: new KeyTestService(db, providers, config.providerTimeoutMs, outboundFor(config), { limiter: keyChecks, cache: keyTestCache }),
+    credentials: new CredentialService(db, { box, fingerprinter }, providers, keyChecks),
     gateways: new GatewayService(db, box),
     gatewayConfig: new GatewayResolveService(db, box, invalidations, config.cache, (details, message) => {
       log.warn(details, message);

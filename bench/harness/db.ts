@@ -109,7 +109,8 @@ export async function seedCredentials(
       creds.push(id, o.tenantId, o.provider.id, `${o.tag}-${i}`, o.validated ? 'ACTIVE' : 'PENDING_VALIDATION', o.validated ? 1 : null, hint,
         o.validated ? 'VALID' : null, o.validated ? new Date() : null, String(o.count - i));
       const v = versions.length;
-      versionValues.push(`($${v + 1}, $${v + 2}, 1, $${v + 3}, $${v + 4}, $${v + 5}, $${v + 6}, $${v + 7}, $${v + 8})`);
+      // A validated seed took part in duplicate detection as a real one would (validated_at set).
+      versionValues.push(`($${v + 1}, $${v + 2}, 1, $${v + 3}, $${v + 4}, $${v + 5}, $${v + 6}, $${v + 7}, $${v + 8}, ${o.validated ? 'now()' : 'NULL'})`);
       versions.push(o.tenantId, id, o.validated ? 'ACTIVE' : 'PENDING', sealed.kekVersion, sealed.wrappedKey, sealed.ciphertext, fingerprinter.fingerprint(key), hint);
       seeded.push({ id, key });
     }
@@ -122,7 +123,7 @@ export async function seedCredentials(
       creds,
     );
     await pool.query(
-      `INSERT INTO credential_versions (tenant_id, credential_id, version, state, kek_version, wrapped_key, ciphertext, fingerprint, redacted_key)
+      `INSERT INTO credential_versions (tenant_id, credential_id, version, state, kek_version, wrapped_key, ciphertext, fingerprint, redacted_key, validated_at)
        VALUES ${versionValues.join(', ')}`,
       versions,
     );

@@ -42,6 +42,10 @@ export function keyplaneEnv(extra: Record<string, string> = {}): Record<string, 
     // The fake provider listens on loopback; ops would allow it the same way.
     OUTBOUND_ALLOW: '127.0.0.0/8',
     WORKER_METRICS_PORT: '0',
+    // Benchmarks create thousands of keys with one token: they measure throughput, not the key-check limiter.
+    KEY_CHECK_TENANT_LIMIT: '1000000',
+    KEY_CHECK_TOKEN_LIMIT: '1000000',
+    KEY_CHECKS_PER_REQUEST: '10',
     ...extra,
   };
 }

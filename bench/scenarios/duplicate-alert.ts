@@ -17,7 +17,8 @@ const CREATE = `mutation($input: CreateCredentialInput!) {
 
 /**
  * From createCredential returning to the alert row existing, one key at a time: a tenant stores a
- * key another tenant already holds. Covers the outbox relay's polling, the queue and the processor.
+ * key another tenant already holds. Covers the outbox relay's polling, the queue, the validation
+ * (the duplicate check runs only once the copy validated: issue 14) and the processor.
  */
 export const duplicateAlert: Scenario = {
   id: 'duplicate-alert',

@@ -1,7 +1,7 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
-import { AccessError, BadRequestError, DomainError, DomainErrors } from '../errors';
+import { AccessError, BadRequestError, DomainError, DomainErrors, RateLimitedError } from '../errors';
 import { RequestLimitError } from './request-guard';
 
 const KNOWN_GRAPHQL_CODES = new Set([
@@ -16,6 +16,7 @@ const KNOWN_GRAPHQL_CODES = new Set([
   'FORBIDDEN',
   'NOT_FOUND',
   'QUERY_TOO_COMPLEX',
+  'TOO_MANY_KEY_CHECKS',
 ]);
 
 /**
@@ -29,6 +30,9 @@ export function createFormatError(log: Logger) {
     const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
     if (original instanceof AccessError) {
       return { ...base, message: original.message, extensions: { code: original.code } };
+    }
+    if (original instanceof RateLimitedError) {
+      return { ...base, message: original.message, extensions: { code: 'RATE_LIMITED', retryAfter: original.retryAfterSeconds } };
     }
     if (original instanceof DomainErrors) {
       return { ...base, message: original.errors[0]?.message ?? 'Invalid input.', extensions: { code: 'BAD_USER_INPUT' } };

@@ -14,6 +14,7 @@ import { AccessError, BadRequestError } from '../errors';
 import { buildKeyplaneSchema, resolverContainer } from '../graphql/build-schema';
 import type { GraphQLContext } from '../graphql/context';
 import { createFormatError, safeError } from '../graphql/errors';
+import { keyCheckCapPlugin } from '../graphql/key-check-cap';
 import { complexityPlugin } from '../graphql/limits';
 import { createRequestGuard } from '../graphql/request-guard';
 import { createLoaders } from '../graphql/loaders';
@@ -73,6 +74,7 @@ export async function buildServer({ config, db, services, log }: ServerDeps): Pr
       ApolloServerPluginCacheControlDisabled(),
       fastifyApolloDrainPlugin(app),
       complexityPlugin(schema, config.graphql.maxComplexity),
+      keyCheckCapPlugin(config.keyChecks.perRequest),
       ops.apolloPlugin,
       readYourWrites(services),
     ],

@@ -26,7 +26,7 @@ export interface JobPayloads {
   /** Check one stored key version against its provider. */
   /** `sweep` (a scheduled re-check's run id) keeps re-checks apart from the create/rotate check. */
   'validate-credential': { tenantId: string; credentialId: string; version: number; sweep?: string };
-  /** Compare one version's fingerprint with every other stored key; raise or reopen alerts. */
+  /** Compare a version that just validated with every other validated key; raise alerts. Queued by the validation worker. */
   'fingerprint-credential': { tenantId: string; credentialId: string; version: number };
   /** Tell one gateway (signed webhook) that its config changed. Bursts coalesce per gateway. */
   'gateway-reload': { tenantId: string; gatewayId: string; configVersion: number; reason: ReloadReason };
@@ -62,7 +62,9 @@ export const JOBS: { [N in JobName]: JobSpec<N> } = {
   },
   'fingerprint-credential': {
     queue: 'credentials',
-    jobId: (p) => `fingerprint-credential-${p.credentialId}-v${p.version}`,
+    // "-valid": queued once the version validates. Jobs queued at create time by older releases
+    // used the id without it and may still be retained; the same id would be dropped as a duplicate.
+    jobId: (p) => `fingerprint-credential-${p.credentialId}-v${p.version}-valid`,
   },
   'gateway-reload': {
     queue: 'gateways',

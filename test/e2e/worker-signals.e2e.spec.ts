@@ -103,7 +103,11 @@ it('a worker killed with SIGKILL mid-job: the job completes once on another work
     [credential.id],
   );
   expect(versions).toEqual([{ version: 1, state: 'ACTIVE', activated: true }]);
-  const outbox = await db.query(`SELECT job_name, attempts FROM outbox WHERE payload->>'credentialId' = $1 ORDER BY job_name`, [credential.id]);
+  // The duplicate check is queued by the validation itself (issue 14): wait for the relay to take it.
+  const outbox = await waitFor('the duplicate check to be relayed', async () => {
+    const rows = await db.query(`SELECT job_name, attempts FROM outbox WHERE payload->>'credentialId' = $1 ORDER BY job_name`, [credential.id]);
+    return rows.length === 2 && rows.every((r: any) => r.attempts > 0) && rows;
+  });
   expect(outbox).toEqual([
     { job_name: 'fingerprint-credential', attempts: 1 },
     { job_name: 'validate-credential', attempts: 1 },

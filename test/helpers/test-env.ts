@@ -13,4 +13,7 @@ export const TEST_ENV: Record<string, string> = {
   PROVIDER_TIMEOUT_MS: '1500',
   // Tests talk to fake providers and webhook receivers on loopback: allowed explicitly, as ops would.
   OUTBOUND_ALLOW: '127.0.0.0/8,::1/128',
+  // Suites create many keys with one token; key-check-limits.int.spec.ts sets real limits itself.
+  KEY_CHECK_TENANT_LIMIT: '100000',
+  KEY_CHECK_TOKEN_LIMIT: '100000',
 };

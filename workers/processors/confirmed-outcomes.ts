@@ -32,7 +32,9 @@ WITH x AS (
     JOIN x ON c.tenant_id = x.tenant_id AND c.id = x.id
    WHERE c.revoked_at IS NULL AND c.status = 'ACTIVE' AND c.current_version = x.version
      AND EXISTS (SELECT 1 FROM credential_versions v
-                  WHERE v.tenant_id = x.tenant_id AND v.credential_id = x.id AND v.version = x.version AND v.state = 'ACTIVE')
+                  WHERE v.tenant_id = x.tenant_id AND v.credential_id = x.id AND v.version = x.version AND v.state = 'ACTIVE'
+                    -- a never-validated version takes the full path, which admits it to duplicate detection
+                    AND v.validated_at IS NOT NULL)
    ORDER BY c.id
      FOR UPDATE OF c
 )

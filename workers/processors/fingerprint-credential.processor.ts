@@ -10,15 +10,18 @@ export type FingerprintDeps = Pick<ProcessorDeps, 'db' | 'events' | 'log'>;
 interface VersionRow {
   fingerprint: Buffer | null;
   state: string;
-  created_at: Date;
+  validated_at: Date | null;
   revoked_at: Date | null;
 }
 
 /**
- * Compares one stored key version with every other live key and raises, reopens or refreshes the
- * key reuse alerts of every credential holding the same key (all tenants). A job whose tenant does
- * not own the version (forged) or whose version is gone ends without touching anything; one whose
- * key was destroyed since (revoked, superseded) resolves that credential's alerts, then ends as stale.
+ * Compares one validated key version with every other validated live key and raises the key reuse
+ * alerts it calls for (all tenants; see alertAction for what another tenant's event may change).
+ * Queued by the validation worker when the version first validates, never at create time. A job
+ * whose tenant does not own the version (forged) or whose version is gone ends without touching
+ * anything; a version that has not validated (a job queued before validation gated this) ends
+ * without matching; one whose key was destroyed since (revoked, superseded) resolves that
+ * credential's own alerts, then ends as stale.
  */
 export async function fingerprintCredential(deps: FingerprintDeps, job: Job<JobPayloads['fingerprint-credential']>) {
   const { tenantId, credentialId, version } = job.data;
@@ -26,7 +29,7 @@ export async function fingerprintCredential(deps: FingerprintDeps, job: Job<JobP
     throw new UnrecoverableError('malformed job: nothing to fingerprint');
   }
   const [row]: VersionRow[] = await deps.db.query(
-    `SELECT v.fingerprint, v.state, v.created_at, c.revoked_at
+    `SELECT v.fingerprint, v.state, v.validated_at, c.revoked_at
        FROM credential_versions v JOIN credentials c ON c.id = v.credential_id AND c.tenant_id = v.tenant_id
       WHERE v.tenant_id = $1 AND v.credential_id = $2 AND v.version = $3`,
     [tenantId, credentialId, version],
@@ -35,12 +38,16 @@ export async function fingerprintCredential(deps: FingerprintDeps, job: Job<JobP
   if (!row.fingerprint || row.revoked_at || !(LIVE_VERSION_STATES as readonly string[]).includes(row.state)) {
     let resolved = 0;
     for (const fingerprint of await openAlertFingerprints(deps.db, tenantId, credentialId)) {
-      resolved += (await reconcileFingerprint(deps.db, fingerprint, null)).resolved;
+      resolved += (await reconcileFingerprint(deps.db, fingerprint, null, tenantId)).resolved;
     }
     deps.log.info({ credentialId, version, resolved }, 'fingerprint job for a key that is gone');
     throw new UnrecoverableError('stale job: the key version is no longer live');
   }
-  const result = await reconcileFingerprint(deps.db, row.fingerprint, { credentialId, tenantId, registeredAt: row.created_at });
+  if (!row.validated_at) {
+    deps.log.info({ credentialId, version }, 'fingerprint job for a key that has not validated: nothing to match');
+    return { members: 0, raised: 0, resolved: 0, skipped: 'NOT_VALIDATED' as const };
+  }
+  const result = await reconcileFingerprint(deps.db, row.fingerprint, { credentialId, tenantId, registeredAt: row.validated_at });
   await publishRaised(deps, result.raised);
   return { members: result.members, raised: result.raised.length, resolved: result.resolved };
 }

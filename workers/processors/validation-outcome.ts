@@ -25,7 +25,7 @@ export interface CheckedVersion {
  * credential, a promotion or rejection of a pending version, and, when the serving key changes,
  * the audit event and gateway reloads. Every step re-reads state under the credential's row lock,
  * so a duplicate or late job (the version was superseded or revoked while its check ran) changes
- * nothing. Returns whether a settings page has something new to show (a live event).
+ * nothing. A version's first working check also admits it to duplicate detection. Returns whether a settings page has something new to show (a live event).
  */
 export async function recordOutcome(deps: OutcomeDeps, v: CheckedVersion, result: KeyTestResult): Promise<boolean> {
   const { tenantId, credentialId, version } = v;
@@ -47,6 +47,7 @@ export async function recordOutcome(deps: OutcomeDeps, v: CheckedVersion, result
     );
     if (!row || !LIVE_STATES.includes(row.state)) return false;
     const works = WORKING.includes(result.outcome);
+    if (works) await admitToDuplicateCheckInTx(tx, v);
     let current = credential.current_version;
     if (row.state === 'PENDING' && works) {
       await promoteInTx(tx, deps.config.rotationGraceHours, v, credential.status === 'INVALID');
@@ -84,6 +85,23 @@ export async function recordOutcome(deps: OutcomeDeps, v: CheckedVersion, result
     }
     return true;
   });
+}
+
+/**
+ * The first working check of a version is when duplicate detection may look at it: the
+ * fingerprint job is queued in this transaction (after commit, through the outbox). A key that
+ * never validates is never compared, so registering a leaked or revoked key tells nobody anything.
+ * Later checks of the same version queue nothing: re-validations never move anyone's alerts.
+ */
+async function admitToDuplicateCheckInTx(tx: EntityManager, v: CheckedVersion): Promise<void> {
+  const result: unknown[] = await tx.query(
+    `UPDATE credential_versions SET validated_at = now()
+      WHERE tenant_id = $1 AND credential_id = $2 AND version = $3 AND validated_at IS NULL RETURNING version`,
+    [v.tenantId, v.credentialId, v.version],
+  );
+  // node-postgres through TypeORM: an UPDATE … RETURNING comes back as [rows, count].
+  const rows = Array.isArray(result[0]) ? (result[0] as unknown[]) : result;
+  if (rows.length > 0) await enqueueInTx(tx, 'fingerprint-credential', { tenantId: v.tenantId, credentialId: v.credentialId, version: v.version });
 }
 
 /**

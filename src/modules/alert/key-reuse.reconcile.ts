@@ -2,9 +2,12 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { AlertScope, AlertSeverity, AlertStatus } from './alert.entity';
 import { alertAction, desiredAlerts, type GroupMember, type Registration } from './key-reuse.rules';
 
-/** A live version: matchable material, a servable state, a credential that is not revoked. */
+/**
+ * A matchable version: material, a servable state, a credential that is not revoked, and a key that
+ * validated at its provider. A string that never worked matches nothing and is matched by nothing.
+ */
 export const LIVE_SQL = (v: string, c: string) =>
-  `${v}.fingerprint IS NOT NULL AND ${v}.state IN ('PENDING', 'ACTIVE', 'PREVIOUS') AND ${c}.revoked_at IS NULL`;
+  `${v}.fingerprint IS NOT NULL AND ${v}.validated_at IS NOT NULL AND ${v}.state IN ('PENDING', 'ACTIVE', 'PREVIOUS') AND ${c}.revoked_at IS NULL`;
 
 export interface RaisedAlert {
   tenantId: string;
@@ -34,12 +37,17 @@ const SYSTEM = 'system';
  * Brings every alert about one fingerprint up to date, in one transaction holding an advisory lock
  * on the fingerprint: jobs for the same key serialize, so when two tenants store it at the same
  * moment the second job sees the first one's rows and both tenants end up alerted.
- * Idempotent: a second run with the same input changes only last_seen_at.
+ * Idempotent: a second run with the same input changes only the registering credential's last_seen_at.
+ *
+ * `ownerTenant` is the tenant whose event this is (default: the registration's); only its alerts
+ * of credentials that no longer hold the key are resolved here. Resolving another tenant's alert
+ * now would date this tenant's event in that tenant's statusChangedAt. null (a rescan): all.
  */
 export async function reconcileFingerprint(
   db: DataSource,
   fingerprint: Buffer,
   registration: Registration | null,
+  ownerTenant: string | null = registration?.tenantId ?? null,
 ): Promise<ReconcileResult> {
   return db.transaction(async (tx) => {
     await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended(encode($1::bytea, 'hex'), 0))`, [fingerprint]);
@@ -75,6 +83,7 @@ export async function reconcileFingerprint(
     const members = new Set(group.map((m) => m.credentialId));
     for (const alert of existing) {
       if (members.has(alert.credential_id) || alert.status === 'RESOLVED' || !alert.fingerprint.equals(fingerprint)) continue;
+      if (ownerTenant !== null && alert.tenant_id !== ownerTenant) continue;
       if (await repointOrResolve(tx, alert)) result.resolved++;
     }
     return result;
@@ -90,15 +99,17 @@ async function applyAction(
   want: { scope: AlertScope; severity: AlertSeverity },
   fingerprint: Buffer,
 ): Promise<string | null> {
+  if (action === 'NONE') return null;
   if (action === 'CREATE') {
-    const [row]: { id: string; inserted: boolean }[] = await tx.query(
+    // A row created meanwhile by a job on another of this credential's keys stays as it is.
+    const [row]: { id: string }[] = await tx.query(
       `INSERT INTO key_reuse_alerts (tenant_id, credential_id, fingerprint, severity, scope, status, last_seen_at)
        VALUES ($1, $2, $3, $4, $5, 'OPEN', now())
-       ON CONFLICT (credential_id, scope) DO UPDATE SET last_seen_at = now()
-       RETURNING id, (xmax = 0) AS inserted`,
+       ON CONFLICT (credential_id, scope) DO NOTHING
+       RETURNING id`,
       [member.tenantId, member.credentialId, fingerprint, want.severity, want.scope],
     );
-    return row.inserted ? row.id : null;
+    return row?.id ?? null;
   }
   if (action === 'REOPEN') {
     await tx.query(
@@ -110,7 +121,7 @@ async function applyAction(
     );
     return alertId;
   }
-  // Only last_seen_at moves unless the severity or the matching fingerprint really changed.
+  // The tenant's own event: only last_seen_at moves unless the severity or the matching fingerprint really changed.
   await tx.query(
     `UPDATE key_reuse_alerts
         SET last_seen_at = now(), severity = $2, fingerprint = $3,

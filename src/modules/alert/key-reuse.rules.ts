@@ -4,6 +4,8 @@ import type { AlertScope, AlertSeverity, AlertStatus } from './alert.entity';
 /**
  * Pure rules of duplicate-key detection, shared by the fingerprint processors and the API.
  * "Live" versions are the ones that can still be served: revoked, retired and rejected keys never match.
+ * A live version also has to have validated at its provider before it matches anything (LIVE_SQL):
+ * registering a string nobody can use must not tell anyone whether someone else holds it.
  */
 export const LIVE_VERSION_STATES = ['PENDING', 'ACTIVE', 'PREVIOUS'] as const;
 
@@ -29,38 +31,37 @@ export interface GroupMember {
 }
 
 /**
- * The alerts one member of a fingerprint group should have. Across tenants the severity is HIGH
- * when the member's own credential OR any matching credential in another tenant is an OAuth token:
- * it is the same secret, and one holder calling it an OAuth token (user-level access) is enough to
- * treat its exposure as the worse case. It tells the member nothing it does not already hold.
+ * The alerts one member of a fingerprint group should have. The severity comes from the member's
+ * own credential only (an OAuth token is user-level access: HIGH): deriving it from the other
+ * holders' kinds would tell a tenant how someone else stores the key.
  */
 export function desiredAlerts(member: GroupMember, group: readonly GroupMember[]): { scope: AlertScope; severity: AlertSeverity }[] {
   const others = group.filter((m) => m.credentialId !== member.credentialId);
-  const same = others.filter((m) => m.tenantId === member.tenantId);
-  const foreign = others.filter((m) => m.tenantId !== member.tenantId);
   const out: { scope: AlertScope; severity: AlertSeverity }[] = [];
-  if (same.length > 0) out.push({ scope: 'SAME_TENANT', severity: 'INFO' });
-  if (foreign.length > 0) {
-    const oauth = member.kind === 'OAUTH_TOKEN' || foreign.some((m) => m.kind === 'OAUTH_TOKEN');
-    out.push({ scope: 'OTHER_TENANT', severity: oauth ? 'HIGH' : 'WARNING' });
+  if (others.some((m) => m.tenantId === member.tenantId)) out.push({ scope: 'SAME_TENANT', severity: 'INFO' });
+  if (others.some((m) => m.tenantId !== member.tenantId)) {
+    out.push({ scope: 'OTHER_TENANT', severity: member.kind === 'OAUTH_TOKEN' ? 'HIGH' : 'WARNING' });
   }
   return out;
 }
 
-/** The key version a fingerprint-credential job is about: a (re-)registration of the key. */
+/** The key version a fingerprint-credential job is about: it validated, so it now takes part in matching. */
 export interface Registration {
   credentialId: string;
   tenantId: string;
+  /** When the version first validated: the moment the registration counts. */
   registeredAt: Date;
 }
 
 /**
- * Whether a registration concerns one member's alert of one scope: its own new version concerns
- * both scopes; another credential of its tenant its SAME_TENANT alert; another tenant its OTHER_TENANT one.
+ * Whether a registration is the member tenant's own event for one of its alerts: its own
+ * credential's new key concerns both scopes; another credential of its tenant its SAME_TENANT
+ * alert. Another tenant's registration never concerns an existing alert: it may only create a
+ * missing one (the one bit, see alertAction).
  */
 export function registrationConcerns(reg: Registration, member: GroupMember, scope: AlertScope): boolean {
   if (reg.credentialId === member.credentialId) return true;
-  return scope === 'SAME_TENANT' ? reg.tenantId === member.tenantId : reg.tenantId !== member.tenantId;
+  return scope === 'SAME_TENANT' && reg.tenantId === member.tenantId;
 }
 
 export interface ExistingAlert {
@@ -68,13 +69,19 @@ export interface ExistingAlert {
   statusChangedAt: Date | null;
 }
 
-export type AlertAction = 'CREATE' | 'REOPEN' | 'TOUCH';
+export type AlertAction = 'CREATE' | 'REOPEN' | 'TOUCH' | 'NONE';
 
 /**
- * What to do with a member's alert while its key is shared. A RESOLVED alert was closed by us
- * because the sharing ended, so sharing again reopens it. A person's ACKNOWLEDGED/DISMISSED stays
- * until the key is registered again after that decision (a version stored later than the status
- * change); re-running an old job or a rescan never overrides a person.
+ * What to do with a member's alert while its key is shared.
+ *
+ * Privacy: an alert's fields (status, lastSeenAt, reopenCount, severity) move only on its own
+ * tenant's events. Another tenant's registration (or a rescan) may only flip the one bit "this
+ * key is also held elsewhere" from unknown to known: CREATE a missing alert, or REOPEN one we
+ * RESOLVED because this credential had stopped holding a shared key and now holds one again.
+ * Everything else about others (how many, when they came, when they left) stays invisible.
+ *
+ * On the tenant's own event: an OPEN alert is confirmed (TOUCH moves lastSeenAt); a person's
+ * ACKNOWLEDGED/DISMISSED stays until the tenant registers the key again after that decision.
  */
 export function alertAction(
   existing: ExistingAlert | null,
@@ -83,12 +90,10 @@ export function alertAction(
   registration: Registration | null,
 ): AlertAction {
   if (!existing) return 'CREATE';
-  if (existing.status === 'OPEN') return 'TOUCH';
   if (existing.status === 'RESOLVED') return 'REOPEN';
-  const fresh =
-    registration !== null &&
-    registrationConcerns(registration, member, scope) &&
-    (existing.statusChangedAt === null || registration.registeredAt.getTime() > existing.statusChangedAt.getTime());
+  if (registration === null || !registrationConcerns(registration, member, scope)) return 'NONE';
+  if (existing.status === 'OPEN') return 'TOUCH';
+  const fresh = existing.statusChangedAt === null || registration.registeredAt.getTime() > existing.statusChangedAt.getTime();
   return fresh ? 'REOPEN' : 'TOUCH';
 }
 

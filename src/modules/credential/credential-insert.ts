@@ -8,7 +8,7 @@ import { CredentialEntity, type CredentialKind } from './credential.entity';
 
 /**
  * New credentials in ONE statement, so one round trip and one (implicit) transaction: each
- * credential, its first version, its queued checks and its audit event commit or fail together,
+ * credential, its first version, its queued check and its audit event commit or fail together,
  * with every other credential of the statement. The rotation period defaults to the tenant's
  * policy, read in the same statement; every other insert reads from `credential`, so a tenant that
  * does not exist writes nothing for that credential. rotate_by counts whole 24-hour days from now().
@@ -80,7 +80,7 @@ interface Prepared {
 }
 
 /**
- * Inserts credentials with version 1 PENDING, their validate and fingerprint jobs and their audit
+ * Inserts credentials with version 1 PENDING, their validation jobs and their audit
  * events, as a group commit (GroupCommit): concurrent requests share a statement, so one commit
  * (one WAL flush) covers many. Each caller gets its own stored row
  * (DB-generated timestamps included), or null when its tenant is gone. If a statement fails (one
@@ -100,10 +100,8 @@ export class CredentialInserter {
     const id = randomUUID();
     const sealed = sealVersion(this.deps, { tenantId: input.tenantId, credentialId: id, version: 1, keyPrefixes: input.provider.keyPrefixes }, secret);
     const payload = { tenantId: input.tenantId, credentialId: id, version: 1 };
-    const jobs: OutboxJob[] = [
-      { name: 'validate-credential', payload },
-      { name: 'fingerprint-credential', payload },
-    ];
+    // No duplicate check yet: the validation worker queues it once the key has validated.
+    const jobs: OutboxJob[] = [{ name: 'validate-credential', payload }];
     // The same audit row auditInTx writes; details carry the redacted hint only.
     const details = JSON.stringify({ provider: input.provider.slug, label: input.label, kind: input.kind, redactedKey: sealed.redactedKey });
     return new Promise((resolve, reject) => this.commits.add({ id, input: rest, actor, sealed, details, jobs, resolve, reject }));

@@ -72,6 +72,8 @@ export class CredentialEntity {
 @Index('uq_credential_versions_version', ['credentialId', 'version'], { unique: true })
 @Index('ix_credential_versions_tenant', ['tenantId'])
 @Index('ix_credential_versions_fingerprint', ['fingerprint'], { where: '"fingerprint" IS NOT NULL' })
+// The duplicate-key match reads only validated keys (issue 14).
+@Index('ix_credential_versions_validated_fingerprint', ['fingerprint'], { where: '"fingerprint" IS NOT NULL AND "validated_at" IS NOT NULL' })
 @Check('ck_credential_versions_state', `"state" IN ('PENDING', 'ACTIVE', 'PREVIOUS', 'RETIRED', 'REJECTED', 'REVOKED')`)
 export class CredentialVersionEntity {
   @PrimaryGeneratedColumn('uuid') id!: string;
@@ -93,6 +95,8 @@ export class CredentialVersionEntity {
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @Column('timestamptz', { name: 'activated_at', nullable: true }) activatedAt!: Date | null;
   @Column('timestamptz', { name: 'retired_at', nullable: true }) retiredAt!: Date | null;
+  /** First check that found this key working. Only validated keys take part in duplicate detection. */
+  @Column('timestamptz', { name: 'validated_at', nullable: true }) validatedAt!: Date | null;
   /** For a PREVIOUS version: gateways keep getting it (after the new one) until then. */
   @Column('timestamptz', { name: 'retire_after', nullable: true }) retireAfter!: Date | null;
 }

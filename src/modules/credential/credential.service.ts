@@ -9,6 +9,7 @@ import { isUuid } from '../auth/tenant-scope';
 import { LIMITS, nameRule, normalizeSecretInput, rangeRule, secretRule } from '../common/rules';
 import { bumpGatewaysInTx } from '../gateway/gateway-config';
 import { enqueueManyInTx } from '../outbox/outbox.writer';
+import type { KeyCheckLimiter } from '../key-check/key-check-limiter';
 import type { ProviderEntity } from '../provider/provider.entity';
 import { keyFormatRule } from '../provider/provider.rules';
 import type { ProviderService } from '../provider/provider.service';
@@ -53,6 +54,8 @@ export class CredentialService {
     private readonly db: DataSource,
     private readonly material: KeyMaterialDeps,
     private readonly providers: Pick<ProviderService, 'usable'>,
+    /** Storing, rotating and re-checking a key each make the worker ask the provider: limited like testProviderKey. */
+    private readonly limiter: Pick<KeyCheckLimiter, 'take'>,
   ) {
     this.inserter = new CredentialInserter(db, material);
   }
@@ -84,6 +87,7 @@ export class CredentialService {
   }
 
   async create(tenantId: string, actor: AuditActor, input: CreateCredential): Promise<CredentialEntity> {
+    await this.limiter.take({ tenantId, tokenId: actor.id ?? actor.type, kind: 'CREATE_CREDENTIAL' });
     const secret = await this.checkSecret(input.providerId, input.secret, ['input', 'providerId'], [
       nameRule(input.label, ['input', 'label'], 'LABEL'),
       rangeRule(input.rotationPeriodDays, ['input', 'rotationPeriodDays'], LIMITS.rotationDays),
@@ -136,6 +140,7 @@ export class CredentialService {
    * the current version keeps serving, so a bad new key never replaces a working one.
    */
   async rotate(tenantId: string, actor: AuditActor, id: string, rawSecret: string): Promise<CredentialEntity> {
+    await this.limiter.take({ tenantId, tokenId: actor.id ?? actor.type, kind: 'ROTATE_CREDENTIAL' });
     const existing = await this.get(tenantId, id, ['input', 'id']);
     const { provider, value } = await this.checkSecret(existing.providerId, rawSecret, null, []);
     return this.db.transaction(async (tx) => {
@@ -190,6 +195,7 @@ export class CredentialService {
    * with an id of its own so it never collides with the create/rotate or scheduled checks.
    */
   async requestValidation(tenantId: string, actor: AuditActor, id: string): Promise<CredentialEntity> {
+    await this.limiter.take({ tenantId, tokenId: actor.id ?? actor.type, kind: 'REVALIDATE_CREDENTIAL' });
     return this.db.transaction(async (tx) => {
       const credential = await this.lockLive(tx, tenantId, id);
       const run = `manual${Date.now()}`;
@@ -245,11 +251,9 @@ export class CredentialService {
     return { provider: provider!, value };
   }
 
+  /** The duplicate check is not queued here: the validation worker queues it once the new key validates. */
   private async queueChecks(tx: EntityManager, tenantId: string, credentialId: string, version: number): Promise<void> {
-    await enqueueManyInTx(tx, [
-      { name: 'validate-credential', payload: { tenantId, credentialId, version } },
-      { name: 'fingerprint-credential', payload: { tenantId, credentialId, version } },
-    ]);
+    await enqueueManyInTx(tx, [{ name: 'validate-credential', payload: { tenantId, credentialId, version } }]);
   }
 
   private mapConstraint(error: unknown): unknown {

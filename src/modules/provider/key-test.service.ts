@@ -7,10 +7,19 @@ import type { KeyTestResult } from '../../providers/types';
 import { auditInTx } from '../audit/audit.writer';
 import type { AuditActor } from '../auth/actor';
 import { normalizeSecretInput, secretRule } from '../common/rules';
+import type { KeyCheckLimiter } from '../key-check/key-check-limiter';
+import type { KeyTestCache } from '../key-check/key-test-cache';
 import { keyFormatRule } from './provider.rules';
 import type { ProviderService } from './provider.service';
 
-/** Checks a key against its provider without storing it: only the redacted hint and outcome are audited. */
+export type TestedKey = KeyTestResult & { cached: boolean };
+
+/**
+ * Checks a key against its provider without storing it: only the redacted hint and outcome are
+ * audited. Limited per tenant and token (a free validity checker for leaked keys otherwise, and a
+ * way to get the platform's egress addresses blocked); the same key tested again by the same
+ * tenant within KEY_TEST_CACHE_SECONDS is answered from that tenant's cache without a provider call.
+ */
 export class KeyTestService {
   constructor(
     private readonly db: DataSource,
@@ -18,26 +27,33 @@ export class KeyTestService {
     private readonly timeoutMs: number,
     /** The guarded client (OUTBOUND_ALLOW): custom base URLs cannot reach private or metadata addresses. */
     private readonly outbound: OutboundClient,
+    private readonly checks: { limiter: Pick<KeyCheckLimiter, 'take'>; cache: Pick<KeyTestCache, 'keyFor' | 'get' | 'set'> },
   ) {}
 
-  async test(tenantId: string | null, actor: AuditActor, providerId: string, raw: string): Promise<KeyTestResult> {
+  async test(tenantId: string | null, actor: AuditActor, providerId: string, raw: string): Promise<TestedKey> {
+    await this.checks.limiter.take({ tenantId, tokenId: actor.id ?? actor.type, kind: 'TEST_PROVIDER_KEY' });
     const provider = await this.providers.usable(providerId, ['input', 'providerId']);
     const field = ['input', 'secret'];
     const shape = secretRule(raw, field);
     const secret = normalizeSecretInput(raw);
     collect([shape, shape ? null : keyFormatRule(secret, provider, field)]);
     const baseUrl = await this.hostFor(tenantId, provider.id);
-    const result = await testKey({ ...provider, baseUrl }, secret, { timeoutMs: this.timeoutMs, outbound: this.outbound });
+    const target = { ...provider, baseUrl };
+    // Keyed by the confirmed endpoint too: an answer from one host is never reused for another.
+    const cacheKey = this.checks.cache.keyFor(tenantId, target, secret);
+    const hit = await this.checks.cache.get(cacheKey);
+    const result = hit ?? (await testKey(target, secret, { timeoutMs: this.timeoutMs, outbound: this.outbound }));
+    if (!hit) await this.checks.cache.set(cacheKey, result);
     await this.db.transaction((tx) =>
       auditInTx(tx, actor, {
         tenantId,
         action: 'PROVIDER_KEY_TESTED',
         targetType: 'PROVIDER',
         targetId: provider.id,
-        details: { provider: provider.slug, redactedKey: redactSecret(secret, provider.keyPrefixes), outcome: result.outcome },
+        details: { provider: provider.slug, redactedKey: redactSecret(secret, provider.keyPrefixes), outcome: result.outcome, cached: !!hit },
       }),
     );
-    return result;
+    return { ...result, cached: !!hit };
   }
 
   /**

@@ -55,6 +55,8 @@ export class KeyTestResult {
   @Field(() => Float, { nullable: true, description: 'Seconds the provider asked us to wait.' })
   retryAfterSeconds!: number | null;
   @Field(() => Int, { description: 'How long the check took.' }) latencyMs!: number;
+  @Field({ description: "True when this tenant tested the same key moments ago and that answer was reused (no provider call)." })
+  cached!: boolean;
 }
 
 @ObjectType({ simpleResolvers: true, description: 'Result of testProviderKey.' })

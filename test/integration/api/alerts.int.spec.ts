@@ -4,6 +4,7 @@ import { startFakeProvider, type FakeProvider } from '../../fakes/fake-provider'
 import { describeHits, scanTexts } from '../../helpers/leak-scan';
 import { startTestApp, type TestApp } from '../../helpers/test-app';
 import { eventually, startTestWorkers, type TestWorkers } from '../../helpers/test-worker';
+import { settleChecks } from '../../helpers/settle-checks';
 import { createFakeOpenAIProvider } from '../../factories/providers';
 
 /**
@@ -52,15 +53,9 @@ async function create(token: string, tenantId: string, secret: string, label = u
   return res.credential.id as string;
 }
 
+/** The duplicate check runs once a key validated: waits for both (issue 14). */
 async function settle(...ids: string[]): Promise<void> {
-  await w.relay();
-  await eventually(async () => {
-    for (const id of ids) {
-      const job = await w.queues.credentials.getJob(`fingerprint-credential-${id}-v1`);
-      if (!job || (await job.getState()) !== 'completed') return false;
-    }
-    return true;
-  }, 15_000);
+  await settleChecks(w, ids.map((id) => [id, 1] as [string, number]));
 }
 
 /** Two tenants holding the same canary key. */

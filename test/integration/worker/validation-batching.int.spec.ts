@@ -28,7 +28,7 @@ async function activeCredentials(n: number) {
   const ids: string[] = [];
   for (let i = 0; i < n; i++) ids.push((await createCredential(t, admin, { tenantId: tenant.id, providerId: openai })).id);
   await q(`UPDATE credentials SET status = 'ACTIVE', current_version = 1 WHERE id = ANY($1)`, [ids]);
-  await q(`UPDATE credential_versions SET state = 'ACTIVE', activated_at = now() WHERE credential_id = ANY($1)`, [ids]);
+  await q(`UPDATE credential_versions SET state = 'ACTIVE', activated_at = now(), validated_at = now() WHERE credential_id = ANY($1)`, [ids]);
   return { tenantId: tenant.id, ids };
 }
 

@@ -32,9 +32,9 @@ describe('desiredAlerts', () => {
     expect(desiredAlerts(group[0], group)).toEqual([{ scope: 'OTHER_TENANT', severity: 'HIGH' }]);
   });
 
-  it('another tenant holds it as an OAuth token: HIGH for both sides', () => {
+  it("severity comes from the member's own kind only: another tenant's OAuth token changes nothing", () => {
     const group = [m('a', 'T1'), m('b', 'T2', 'OAUTH_TOKEN')];
-    expect(desiredAlerts(group[0], group)).toEqual([{ scope: 'OTHER_TENANT', severity: 'HIGH' }]);
+    expect(desiredAlerts(group[0], group)).toEqual([{ scope: 'OTHER_TENANT', severity: 'WARNING' }]);
     expect(desiredAlerts(group[1], group)).toEqual([{ scope: 'OTHER_TENANT', severity: 'HIGH' }]);
   });
 
@@ -45,6 +45,12 @@ describe('desiredAlerts', () => {
       { scope: 'OTHER_TENANT', severity: 'WARNING' },
     ]);
   });
+
+  it('how many others hold the key changes nothing', () => {
+    const two = [m('a', 'T1'), m('b', 'T2')];
+    const many = [m('a', 'T1'), m('b', 'T2'), m('c', 'T3', 'OAUTH_TOKEN'), m('d', 'T4')];
+    expect(desiredAlerts(many[0], many)).toEqual(desiredAlerts(two[0], two));
+  });
 });
 
 describe('registrationConcerns', () => {
@@ -53,34 +59,42 @@ describe('registrationConcerns', () => {
     expect(registrationConcerns(reg('a', 'T1'), m('a', 'T1'), 'SAME_TENANT')).toBe(true);
     expect(registrationConcerns(reg('a', 'T1'), m('a', 'T1'), 'OTHER_TENANT')).toBe(true);
   });
-  it('same tenant concerns SAME_TENANT only; another tenant OTHER_TENANT only', () => {
+  it("same tenant concerns SAME_TENANT only; another tenant's registration concerns nothing of ours", () => {
     expect(registrationConcerns(reg('b', 'T1'), m('a', 'T1'), 'SAME_TENANT')).toBe(true);
     expect(registrationConcerns(reg('b', 'T1'), m('a', 'T1'), 'OTHER_TENANT')).toBe(false);
     expect(registrationConcerns(reg('c', 'T2'), m('a', 'T1'), 'SAME_TENANT')).toBe(false);
-    expect(registrationConcerns(reg('c', 'T2'), m('a', 'T1'), 'OTHER_TENANT')).toBe(true);
+    expect(registrationConcerns(reg('c', 'T2'), m('a', 'T1'), 'OTHER_TENANT')).toBe(false);
   });
 });
 
 describe('alertAction', () => {
   const member = m('a', 'T1');
-  const later: Registration = { credentialId: 'c', tenantId: 'T2', registeredAt: at('2030-01-03') };
-  const earlier: Registration = { ...later, registeredAt: at('2030-01-01') };
+  const own: Registration = { credentialId: 'a', tenantId: 'T1', registeredAt: at('2030-01-03') };
+  const ownEarlier: Registration = { ...own, registeredAt: at('2030-01-01') };
+  const foreign: Registration = { credentialId: 'c', tenantId: 'T2', registeredAt: at('2030-01-03') };
   const dismissed = { status: 'DISMISSED' as const, statusChangedAt: at('2030-01-02') };
+  const open = { status: 'OPEN' as const, statusChangedAt: null };
 
-  it('creates a missing alert and touches an open one', () => {
+  it('creates a missing alert whoever registered (the one bit)', () => {
+    expect(alertAction(null, member, 'OTHER_TENANT', foreign)).toBe('CREATE');
     expect(alertAction(null, member, 'OTHER_TENANT', null)).toBe('CREATE');
-    expect(alertAction({ status: 'OPEN', statusChangedAt: null }, member, 'OTHER_TENANT', later)).toBe('TOUCH');
   });
 
-  it('reopens a dismissed or acknowledged alert only for a registration after the decision', () => {
-    expect(alertAction(dismissed, member, 'OTHER_TENANT', later)).toBe('REOPEN');
-    expect(alertAction({ ...dismissed, status: 'ACKNOWLEDGED' }, member, 'OTHER_TENANT', later)).toBe('REOPEN');
-    expect(alertAction(dismissed, member, 'OTHER_TENANT', earlier)).toBe('TOUCH');
-    expect(alertAction(dismissed, member, 'OTHER_TENANT', null)).toBe('TOUCH'); // rescan
-    expect(alertAction(dismissed, member, 'SAME_TENANT', later)).toBe('TOUCH'); // another tenant's registration
+  it("touches an open alert on the tenant's own event only", () => {
+    expect(alertAction(open, member, 'OTHER_TENANT', own)).toBe('TOUCH');
+    expect(alertAction(open, member, 'OTHER_TENANT', foreign)).toBe('NONE');
+    expect(alertAction(open, member, 'OTHER_TENANT', null)).toBe('NONE'); // rescan
   });
 
-  it('reopens a RESOLVED alert whenever the key is shared again', () => {
+  it("reopens a person's decision only for the tenant's own registration after it", () => {
+    expect(alertAction(dismissed, member, 'OTHER_TENANT', own)).toBe('REOPEN');
+    expect(alertAction({ ...dismissed, status: 'ACKNOWLEDGED' }, member, 'OTHER_TENANT', own)).toBe('REOPEN');
+    expect(alertAction(dismissed, member, 'OTHER_TENANT', ownEarlier)).toBe('TOUCH');
+    expect(alertAction(dismissed, member, 'OTHER_TENANT', foreign)).toBe('NONE');
+    expect(alertAction(dismissed, member, 'OTHER_TENANT', null)).toBe('NONE');
+  });
+
+  it('reopens a RESOLVED alert whenever the key is shared again (the bit, for a key held anew)', () => {
     expect(alertAction({ status: 'RESOLVED', statusChangedAt: at('2030-01-05') }, member, 'OTHER_TENANT', null)).toBe('REOPEN');
   });
 });

@@ -74,6 +74,24 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads the key-check limits with documented defaults; never unlimited; a bad value names its variable', () => {
+    const base = { NODE_ENV: 'production', ...SECRETS };
+    expect(loadConfig(base).keyChecks).toEqual({
+      tenantLimit: 60,
+      tokenLimit: 20,
+      periodMs: 60_000,
+      repeatThreshold: 20,
+      repeatWindowMs: 600_000,
+      perRequest: 1,
+      cacheTtlMs: 60_000,
+    });
+    for (const name of ['KEY_CHECK_TENANT_LIMIT', 'KEY_CHECK_TOKEN_LIMIT', 'KEY_CHECK_PERIOD_SECONDS', 'KEY_CHECKS_PER_REQUEST']) {
+      expect(() => loadConfig({ ...base, [name]: '0' })).toThrow(new RegExp(name));
+    }
+    expect(() => loadConfig({ ...base, KEY_TEST_CACHE_SECONDS: 'soon' })).toThrow(/KEY_TEST_CACHE_SECONDS/);
+    expect(loadConfig({ ...base, KEY_TEST_CACHE_SECONDS: '0' }).keyChecks.cacheTtlMs).toBe(0);
+  });
+
   it('returns a frozen object', () => {
     const config = loadConfig({ ...SECRETS, NODE_ENV: 'test' });
     expect(Object.isFrozen(config)).toBe(true);

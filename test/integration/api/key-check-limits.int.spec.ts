@@ -80,7 +80,7 @@ it('createCredential, rotateCredential and revalidateCredential share the bucket
       `SELECT (SELECT count(*)::int FROM credentials WHERE tenant_id = $1) AS credentials,
               (SELECT count(*)::int FROM credential_versions WHERE tenant_id = $1) AS versions,
               (SELECT count(*)::int FROM outbox WHERE tenant_id = $1) AS jobs,
-              (SELECT count(*)::int FROM audit_events WHERE tenant_id = $1) AS audit`,
+              (SELECT count(*)::int FROM audit_events WHERE tenant_id = $1 AND action NOT LIKE 'SECURITY_%') AS audit`,
       [A.tenant.id],
     );
   const before = await snapshot();
@@ -107,6 +107,17 @@ it('repeated refusals raise one security-event log line with ids only', async ()
   const line = JSON.parse(lines[0]);
   expect(line).toMatchObject({ tenantId: A.tenant.id, tokenId: A.adminTokenId, kind: 'TEST_PROVIDER_KEY', refusals: 3 });
   for (const secret of secrets) expect(lines[0]).not.toContain(secret.slice(-12));
+  // …and one security event, in the platform's trail and the tenant's.
+  await t.app.services.security.flush();
+  const events = await t.app.db.query(
+    `SELECT tenant_id, target_id, details FROM audit_events WHERE action = 'SECURITY_RATE_LIMIT_REPEATED' AND target_id = $1 ORDER BY tenant_id NULLS FIRST`,
+    [A.adminTokenId],
+  );
+  expect(events).toEqual([
+    { tenant_id: null, target_id: A.adminTokenId, details: { kind: 'RATE_LIMIT_REPEATED', check: 'TEST_PROVIDER_KEY' } },
+    { tenant_id: A.tenant.id, target_id: A.adminTokenId, details: { kind: 'RATE_LIMIT_REPEATED', check: 'TEST_PROVIDER_KEY' } },
+  ]);
+  for (const secret of secrets) expect(JSON.stringify(events)).not.toContain(secret.slice(-12));
 });
 
 describe('aliases', () => {

@@ -189,6 +189,7 @@ describe('transport', () => {
       await broken.app.server.close();
       await broken.app.services.invalidations.close();
       await broken.app.services.keyRescans.close();
+      broken.app.services.keyCheckRedis.disconnect();
     });
     expect(res.data).toBeNull();
     expect(res.errors).toEqual([

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config';
 import { Fingerprinter, parseKeyring, SecretBox } from './crypto';
 import { Invalidations } from './db/invalidations';
-import { outboundFor } from './outbound';
+import { outboundFor, outboundPolicyFor, watchOutbound } from './outbound';
 import { AlertService } from './modules/alert/alert.service';
 import { KeyRescanService } from './modules/alert/key-rescan.service';
 import { RescanStatusReader } from './modules/alert/rescan-status';
@@ -28,20 +28,24 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
   const fingerprinter = new Fingerprinter(Buffer.from(config.fingerprintKey, 'utf8'));
   // Caches below serve only while this listens (app.ts starts and closes it).
   const invalidations = new Invalidations(config.databaseUrl, log);
-  const providers = new ProviderService(db, invalidations, config.cache);
+  const urlPolicy = outboundPolicyFor(config);
+  const outbound = outboundFor(config);
+  const providers = new ProviderService(db, urlPolicy, invalidations, config.cache);
   return {
     box,
     fingerprinter,
     invalidations,
     scope: new TenantScope(db),
     auth: new AuthService(db, config.adminToken, (error) => log.warn({ err: error }, 'could not record token use'), invalidations, config.cache),
-    tenants: new TenantService(db, box),
+    // Failed key checks, for the API's logs and /metrics (tenants only see UNREACHABLE).
+    outboundFailures: watchOutbound(outbound, log),
+    tenants: new TenantService(db, box, urlPolicy),
     revert: new RevertService(db),
     tokens: new TokenService(db),
     providers,
-    keyTest: new KeyTestService(db, providers, config.providerTimeoutMs, outboundFor(config)),
+    keyTest: new KeyTestService(db, providers, config.providerTimeoutMs, outbound),
     credentials: new CredentialService(db, { box, fingerprinter }, providers),
-    gateways: new GatewayService(db, box),
+    gateways: new GatewayService(db, box, urlPolicy),
     gatewayConfig: new GatewayResolveService(db, box, invalidations, config.cache, (details, message) => log.warn(details, message)),
     platformKeys: new PlatformKeyService(db, box, providers),
     audit: new AuditService(db),

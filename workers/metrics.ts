@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Job, Worker } from 'bullmq';
 import type { Logger } from 'pino';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Histogram, Registry, type Metric } from 'prom-client';
 import { registerQueueGauges } from '../src/http/queue-metrics';
 import { KEY_TEST_OUTCOMES } from '../src/providers/types';
 import type { Queues } from '../src/queue/queues';
@@ -89,8 +89,11 @@ export async function startWorkerMetrics(options: {
   log: Logger;
   /** Whether the queues' connection is up; scrapes skip Redis while it is not. */
   connected?: () => boolean;
+  /** Metrics created elsewhere in the process (outbound failures). */
+  extra?: Metric[];
 }): Promise<WorkerMetrics> {
   const registry = new Registry();
+  for (const metric of options.extra ?? []) registry.registerMetric(metric);
   collectDefaultMetrics({ register: registry });
   instrumentWorkers(registry, options.workers);
   registerQueueGauges(registry, options.queues, options.log, options.connected);

@@ -60,6 +60,7 @@ export async function registerOps(app: FastifyInstance, { config, db, services, 
   const observeHttp = instrumentHttp(app, metrics.registry);
   registerQueueGauges(metrics.registry, queues, log, () => redis.status === 'ready');
   registerOutboxGauges(metrics.registry, db, log);
+  metrics.registry.registerMetric(services.outboundFailures);
 
   const guard = createOpsGuard(config, services.auth);
   registerHealthRoutes(app, db, redis);

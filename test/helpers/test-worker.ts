@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
 import type { Worker } from 'bullmq';
+import { Registry } from 'prom-client';
 import { loadConfig } from '../../src/config';
 import { NO_EVENTS, type EventPublisher } from '../../src/events/types';
 import { createLogger } from '../../src/logger';
+import { outboundFor, watchOutbound } from '../../src/outbound';
 import { createRedis } from '../../src/queue/connection';
 import { closeQueues, createQueues, type Queues } from '../../src/queue/queues';
 import type { ProcessorDeps } from '../../workers/processors';
@@ -20,6 +23,10 @@ export interface TestWorkers {
   queues: Queues;
   workers: Worker[];
   deps: ProcessorDeps;
+  /** Operator log lines about outbound requests (as workers/main.ts wires them), raw JSON. */
+  outboundLogs: string[];
+  /** Holds keyplane_outbound_failures_total, as the worker's /metrics would. */
+  metrics: Registry;
   /** Moves the outbox to this run's queues (call it after the mutations of a test). */
   relay(): Promise<number>;
   close(): Promise<void>;
@@ -31,7 +38,7 @@ export interface TestWorkers {
  */
 export async function startTestWorkers(
   t: TestApp,
-  options: { env?: Record<string, string>; events?: EventPublisher; concurrency?: number; timeoutMs?: number } = {},
+  options: { env?: Record<string, string | undefined>; events?: EventPublisher; concurrency?: number; timeoutMs?: number } = {},
 ): Promise<TestWorkers> {
   const prefix = `kp-test-${randomUUID().slice(0, 8)}`;
   const config = loadConfig({ ...process.env, ...TEST_ENV, ...options.env, QUEUE_PREFIX: prefix });
@@ -52,11 +59,22 @@ export async function startTestWorkers(
     versions: new VersionReader(t.app.db),
   };
   const workers = startWorkers(workerRedis, deps, deps.log, { prefix, concurrency: options.concurrency ?? 5 });
+  const outboundLogs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      outboundLogs.push(chunk.toString());
+      done();
+    },
+  });
+  const metrics = new Registry();
+  metrics.registerMetric(watchOutbound(outboundFor(config), createLogger('info', sink)));
   return {
     prefix,
     queues,
     workers,
     deps,
+    outboundLogs,
+    metrics,
     relay: () => relayOnce(t.app.db, queues),
     async close() {
       await Promise.all(workers.map((w) => w.close()));

@@ -11,7 +11,7 @@ import { recordOutcome, type OutcomeDeps } from './validation-outcome';
 export { statusAfter } from './validation-outcome';
 
 export type ValidateDeps = Pick<ProcessorDeps, 'db' | 'box' | 'timeoutMs' | 'events' | 'log' | 'versions'> &
-  OutcomeDeps & { config: Pick<ProcessorDeps['config'], 'outboundAllow'> };
+  OutcomeDeps & { config: Pick<ProcessorDeps['config'], 'outbound'> };
 
 const RETRY: KeyTestOutcome[] = ['RATE_LIMITED', 'PROVIDER_UNAVAILABLE'];
 /** A provider asking for more than this is asked again after this long. */

@@ -16,7 +16,7 @@ export class KeyTestService {
     private readonly db: DataSource,
     private readonly providers: Pick<ProviderService, 'usable'>,
     private readonly timeoutMs: number,
-    /** The guarded client (OUTBOUND_ALLOW): custom base URLs cannot reach private or metadata addresses. */
+    /** The guarded client (outbound policy): custom base URLs cannot reach private or metadata addresses. */
     private readonly outbound: OutboundClient,
   ) {}
 

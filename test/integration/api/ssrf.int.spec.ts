@@ -1,7 +1,7 @@
 import { createGatewayWithWebhook, expectOk, openaiKey, tenantWithTokens, uniqueSlug } from '../../factories';
 import { startFakeProvider, type FakeProvider } from '../../fakes/fake-provider';
 import { fastRetries, startWebhookSink, type WebhookSink } from '../../fakes/webhook-sink';
-import { startTestApp, type TestApp } from '../../helpers/test-app';
+import { ADMIN_TOKEN, startTestApp, type TestApp } from '../../helpers/test-app';
 import { eventually, startTestWorkers, type TestWorkers } from '../../helpers/test-worker';
 
 /**
@@ -147,6 +147,11 @@ describe('using a URL saved under an older policy', () => {
       expect(Date.now() - started).toBeGreaterThanOrEqual(280);
     }
     expect(fake.requests.length).toBe(before);
+    // The API's own /metrics counts each refusal by cause (destination or address rule).
+    const text = await (await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text();
+    const count = (reason: string) => Number(new RegExp(`keyplane_outbound_failures_total\\{reason="${reason}",purpose="provider"\\} (\\d+)`).exec(text)?.[1]);
+    expect(count('policy_destination') + count('policy_address')).toBe(blockedBaseUrls().length);
+    expect(count('refused') + count('dns') + count('timeout')).toBe(0);
   });
 
   it('the validate-credential processor is refused the same way and records the same outcome', async () => {

@@ -3,6 +3,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import type { RequestLimits } from './graphql/request-guard';
+import { AddressPolicy } from './outbound/address-policy';
+import { DestinationPolicy } from './outbound/destination-policy';
 
 /**
  * The only reader of process.env. Parsed once, typed, frozen; a bad value fails fast naming the
@@ -47,6 +49,9 @@ const Env = z.object({
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60000).default(5000),
   WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6),
   OUTBOUND_ALLOW: z.string().default(''),
+  // Unset: the NODE_ENV default below; set (even empty): exactly that list.
+  OUTBOUND_ALLOW_DESTINATIONS: z.string().optional(),
+  OUTBOUND_ALLOW_LOOPBACK: z.enum(['true', 'false']).default('false'),
   CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
   CACHE_MAX_ENTRIES: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
   SECURITY_EVENT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
@@ -86,8 +91,13 @@ export interface Config {
   rotationGraceHours: number;
   sweepCron: string;
   webhook: { timeoutMs: number; maxAttempts: number };
-  /** Hosts (exact names) or CIDR ranges that outbound requests may reach although they are private. */
-  outboundAllow: string[];
+  /**
+   * Outbound requests (webhooks, key checks): https on port 443 to public addresses, plus
+   * allowDestinations (OUTBOUND_ALLOW_DESTINATIONS: scheme://host[:port] entries), reaching private
+   * addresses only in allowAddresses (OUTBOUND_ALLOW: names, IPs, CIDRs) and loopback only with
+   * allowLoopback (OUTBOUND_ALLOW_LOOPBACK, logged at start). See README "Outbound requests".
+   */
+  outbound: { allowDestinations: string[]; allowAddresses: string[]; allowLoopback: boolean };
   /** Security events: one per kind and place per window; failed authentications per source before one is recorded. */
   security: { windowMs: number; authFailureThreshold: number };
   graphql: { maxDepth: number; maxComplexity: number; introspection: boolean; pageSizeMax: number; limits: Readonly<RequestLimits> };
@@ -180,6 +190,35 @@ function providerBaseUrls(env: NodeJS.ProcessEnv): Readonly<Record<string, strin
   return Object.freeze(out);
 }
 
+/**
+ * Outside production any scheme and port may be named (addresses are still judged); production
+ * allows only what BASELINE_DESTINATION and the operator's list say.
+ */
+const DEFAULT_DESTINATIONS: Record<Config['env'], string> = {
+  production: '',
+  development: 'http://*:*,https://*:*',
+  test: 'http://*:*,https://*:*',
+};
+
+function outboundFrom(e: z.infer<typeof Env>): Config['outbound'] {
+  // Allowed in production too (benchmarks run production mode against loopback fakes), but
+  // logOutboundPolicy reports it at error level on every start of the API and the worker.
+  const allowLoopback = e.OUTBOUND_ALLOW_LOOPBACK === 'true';
+  const outbound = {
+    allowDestinations: list(e.OUTBOUND_ALLOW_DESTINATIONS ?? DEFAULT_DESTINATIONS[e.NODE_ENV]),
+    allowAddresses: list(e.OUTBOUND_ALLOW),
+    allowLoopback,
+  };
+  try {
+    DestinationPolicy.create(outbound.allowDestinations);
+    AddressPolicy.create({ allow: outbound.allowAddresses, allowLoopback });
+  } catch (error) {
+    // The policies' messages name the variable and the entry's position, never its text.
+    throw new ConfigError(`invalid configuration: ${(error as Error).message}`);
+  }
+  return Object.freeze(outbound);
+}
+
 function list(value: string): string[] {
   return Object.freeze(value.split(',').map((v) => v.trim()).filter(Boolean)) as string[];
 }
@@ -228,7 +267,7 @@ export function loadConfig(
     rotationGraceHours: e.ROTATION_GRACE_HOURS,
     sweepCron: e.SWEEP_CRON,
     webhook: Object.freeze({ timeoutMs: e.WEBHOOK_TIMEOUT_MS, maxAttempts: e.WEBHOOK_MAX_ATTEMPTS }),
-    outboundAllow: list(e.OUTBOUND_ALLOW),
+    outbound: outboundFrom(e),
     graphql: Object.freeze({
       maxDepth: e.GRAPHQL_MAX_DEPTH,
       maxComplexity: e.GRAPHQL_MAX_COMPLEXITY,

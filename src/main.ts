@@ -2,10 +2,12 @@ import 'reflect-metadata';
 import { createApp } from './app';
 import { exitOnStartFailure, loadConfigOrExit, onShutdown } from './lifecycle';
 import { createLogger } from './logger';
+import { logOutboundPolicy } from './outbound';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit('keyplane');
   const log = createLogger(config.logLevel);
+  logOutboundPolicy(config, log);
   const app = await createApp(config, log);
   await app.server.listen({ host: config.host, port: config.port });
   log.info({ port: config.port }, 'keyplane API listening');

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config';
 import { Fingerprinter, parseKeyring, SecretBox } from './crypto';
 import { Invalidations } from './db/invalidations';
-import { outboundFor } from './outbound';
+import { outboundFor, outboundPolicyFor, watchOutbound } from './outbound';
 import { AlertService } from './modules/alert/alert.service';
 import { KeyRescanService } from './modules/alert/key-rescan.service';
 import { RescanStatusReader } from './modules/alert/rescan-status';
@@ -33,7 +33,9 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
   const fingerprinter = new Fingerprinter(Buffer.from(config.fingerprintKey, 'utf8'));
   // Caches below serve only while this listens (app.ts starts and closes it).
   const invalidations = new Invalidations(config.databaseUrl, log);
-  const providers = new ProviderService(db, invalidations, config.cache);
+  const urlPolicy = outboundPolicyFor(config);
+  const outbound = outboundFor(config);
+  const providers = new ProviderService(db, urlPolicy, invalidations, config.cache);
   const security = new SecurityEvents(db, log, config.security);
   // Key checks: shared limits and the test cache on Redis (app.ts waits for it and closes it).
   const keyCheckRedis = createKeyCheckRedis(config.redisUrl);
@@ -56,16 +58,18 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
     auth: new AuthService(db, config.adminToken, (error) => log.warn({ err: error }, 'could not record token use'), invalidations, config.cache, (token) =>
       security.revokedTokenUsed(token),
     ),
-    tenants: new TenantService(db, box),
+    // Failed key checks, for the API's logs and /metrics (tenants only see UNREACHABLE).
+    outboundFailures: watchOutbound(outbound, log, (event) => security.outboundRefused(event)),
+    tenants: new TenantService(db, box, urlPolicy),
     revert: new RevertService(db),
     tokens: new TokenService(db),
     providers,
     hostConfirmations: new HostConfirmationService(db),
     keyCheckRedis,
     keyChecks,
-    keyTest: new KeyTestService(db, providers, config.providerTimeoutMs, outboundFor(config), { limiter: keyChecks, cache: keyTestCache }),
+    keyTest: new KeyTestService(db, providers, config.providerTimeoutMs, outbound, { limiter: keyChecks, cache: keyTestCache }),
     credentials: new CredentialService(db, { box, fingerprinter }, providers, keyChecks),
-    gateways: new GatewayService(db, box),
+    gateways: new GatewayService(db, box, urlPolicy),
     gatewayConfig: new GatewayResolveService(db, box, invalidations, config.cache, (details, message) => {
       log.warn(details, message);
       // Keys that no longer decrypt: tampered, moved, or sealed under a KEK version this process lacks.

@@ -5,7 +5,7 @@ import { createDataSource } from '../src/db/data-source';
 import { exitOnStartFailure, loadConfigOrExit, onShutdown } from '../src/lifecycle';
 import { createLogger } from '../src/logger';
 import { SecurityEvents } from '../src/modules/security/security-events';
-import { outboundFor } from '../src/outbound';
+import { logOutboundPolicy, outboundFor, watchOutbound } from '../src/outbound';
 import { createRedis } from '../src/queue/connection';
 import { closeQueues, createQueues } from '../src/queue/queues';
 import { startWorkerMetrics } from './metrics';
@@ -19,8 +19,7 @@ import { VersionReader } from './processors/version-reader';
 async function main(): Promise<void> {
   const config = loadConfigOrExit('keyplane-worker');
   const log = createLogger(config.logLevel).child({ process: 'worker' });
-  // A malformed OUTBOUND_ALLOW fails here, at boot, not on the first webhook or key check.
-  outboundFor(config);
+  logOutboundPolicy(config, log);
   // Jobs of one queue run WORKER_CONCURRENCY at a time and each holds a connection while it
   // writes: a smaller pool makes them queue for connections (measured: 408 -> 586 jobs/s at 50).
   const db = createDataSource(config.databaseUrl, Math.max(config.databasePoolSize, config.queue.concurrency + 4));
@@ -37,6 +36,9 @@ async function main(): Promise<void> {
   const events = createRedisEvents(config.redisUrl, config.queue.prefix, log);
   const confirmed = new ConfirmedOutcomes(db);
   const security = new SecurityEvents(db, log, config.security);
+  // Webhook and key-check failures: their distinct causes go to these logs and the metric only;
+  // policy refusals are security events too.
+  const outboundFailures = watchOutbound(outboundFor(config), log, (event) => security.outboundRefused(event));
   const deps = { db, box, fingerprinter, queues, events, log, security, config, timeoutMs: config.providerTimeoutMs, confirmed, versions: new VersionReader(db) };
   const workers = startWorkers(workerRedis, deps, log, {
     prefix: config.queue.prefix,
@@ -46,7 +48,7 @@ async function main(): Promise<void> {
   });
   // WORKER_METRICS_PORT=0 turns the metrics server off.
   const connected = () => relayRedis.status === 'ready';
-  const metrics = config.queue.metricsPort > 0 ? await startWorkerMetrics({ port: config.queue.metricsPort, workers, queues, log, connected, metrics: [security.metric] }) : null;
+  const metrics = config.queue.metricsPort > 0 ? await startWorkerMetrics({ port: config.queue.metricsPort, workers, queues, log, connected, extra: [outboundFailures, security.metric] }) : null;
   log.info({ queues: workers.map((w) => w.name), metricsPort: metrics?.port ?? null }, 'keyplane worker started');
 
   // Active jobs finish first (worker.close waits for them); then the connections go.

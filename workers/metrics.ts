@@ -89,14 +89,14 @@ export async function startWorkerMetrics(options: {
   log: Logger;
   /** Whether the queues' connection is up; scrapes skip Redis while it is not. */
   connected?: () => boolean;
-  /** Metrics made elsewhere in the process (security events). */
-  metrics?: Metric[];
+  /** Metrics created elsewhere in the process (outbound failures, security events). */
+  extra?: Metric[];
 }): Promise<WorkerMetrics> {
   const registry = new Registry();
+  for (const metric of options.extra ?? []) registry.registerMetric(metric);
   collectDefaultMetrics({ register: registry });
   instrumentWorkers(registry, options.workers);
   registerQueueGauges(registry, options.queues, options.log, options.connected);
-  for (const metric of options.metrics ?? []) registry.registerMetric(metric);
 
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];

@@ -39,8 +39,9 @@ export function keyplaneEnv(extra: Record<string, string> = {}): Record<string, 
     KEYPLANE_MASTER_KEYS: MASTER_KEYS,
     KEYPLANE_FINGERPRINT_KEY: FINGERPRINT_KEY,
     QUEUE_PREFIX: RUN_PREFIX,
-    // The fake provider listens on loopback; ops would allow it the same way.
-    OUTBOUND_ALLOW: '127.0.0.0/8',
+    // The fake provider listens on loopback over http; ops would allow it the same way.
+    OUTBOUND_ALLOW_DESTINATIONS: 'http://127.0.0.1:*',
+    OUTBOUND_ALLOW_LOOPBACK: 'true',
     WORKER_METRICS_PORT: '0',
     // Benchmarks create thousands of keys with one token: they measure throughput, not the key-check limiter.
     KEY_CHECK_TENANT_LIMIT: '1000000',

@@ -90,12 +90,13 @@ registerEnumType(WebhookErrorClassEnum, {
   name: 'WebhookErrorClass',
   description: "Why a webhook attempt failed, coarsely. The receiver's response body is never kept or shown.",
   valuesConfig: {
-    TIMEOUT: { description: 'No complete answer within WEBHOOK_TIMEOUT_MS.' },
-    CONNECTION: { description: 'The connection failed (DNS, refused, reset, TLS).' },
+    UNREACHABLE: {
+      description:
+        'No answer within WEBHOOK_TIMEOUT_MS, whatever the cause (address or destination not allowed by the outbound policy, unknown name, refused, reset, timeout, TLS); retried. Reported when the deadline has passed.',
+    },
     HTTP_4XX: { description: 'The receiver answered 4xx.' },
     HTTP_5XX: { description: 'The receiver answered 5xx (or another non-2xx status).' },
     REDIRECT: { description: 'The receiver answered with a redirect, which is never followed.' },
-    BLOCKED_ADDRESS: { description: 'The URL resolves to a private, loopback, link-local or metadata address; not retried.' },
     INVALID_URL: { description: 'The URL is not an absolute http(s) URL; not retried.' },
     NO_URL: { description: 'No webhook URL or signing secret is configured; not retried.' },
   },

@@ -61,6 +61,7 @@ export async function registerOps(app: FastifyInstance, { config, db, services, 
   metrics.registry.registerMetric(services.security.metric);
   registerQueueGauges(metrics.registry, queues, log, () => redis.status === 'ready');
   registerOutboxGauges(metrics.registry, db, log);
+  metrics.registry.registerMetric(services.outboundFailures);
 
   const guard = createOpsGuard(config, services.auth, services.security);
   registerHealthRoutes(app, db, redis);

@@ -1,7 +1,7 @@
 import { BlockList } from 'node:net';
 import { embeddedIPv4, parseIp, type ParsedIp } from './ip';
 
-/** Why an address is refused; coarse on purpose (it ends up in logs and attempt rows). */
+/** Why an address is refused; coarse on purpose (it ends up in operator logs only). */
 export type BlockReason =
   | 'UNSPECIFIED'
   | 'LOOPBACK'
@@ -14,8 +14,8 @@ export type BlockReason =
   | 'RESERVED';
 
 /**
- * Ranges an outbound request must never reach unless ops allow them. Order matters only for the
- * reason reported (metadata before private and link-local, broadcast before reserved).
+ * Ranges an outbound request must not reach. Order matters only for the reason reported
+ * (metadata before private and link-local, broadcast before reserved).
  */
 const DENY: { reason: BlockReason; v4?: string[]; v6?: string[] }[] = [
   { reason: 'UNSPECIFIED', v4: ['0.0.0.0/8'], v6: ['::/128'] },
@@ -35,6 +35,12 @@ const DENY: { reason: BlockReason; v4?: string[]; v6?: string[] }[] = [
   },
 ];
 
+/**
+ * Never opened by OUTBOUND_ALLOW, whatever it says: metadata and link-local answer with cloud
+ * credentials, and 0.0.0.0 / :: connect to this host. The allow list is consulted only after these.
+ */
+const NEVER: ReadonlySet<BlockReason> = new Set(['UNSPECIFIED', 'METADATA', 'LINK_LOCAL', 'BROADCAST', 'MULTICAST']);
+
 function subnet(list: BlockList, cidr: string): void {
   const [network, bits] = cidr.split('/');
   const ip = parseIp(network);
@@ -50,29 +56,39 @@ const DENY_LISTS = DENY.map(({ reason, v4 = [], v6 = [] }) => {
   return { reason, list };
 });
 
-const HOSTNAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
+export const HOSTNAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
 
 export function normalizeHost(host: string): string {
-  return host.toLowerCase().replace(/\.$/, '');
+  return host.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
 }
 
 const familyOf = (ip: ParsedIp) => (ip.family === 4 ? 'ipv4' : 'ipv6');
 
+export interface AddressPolicyOptions {
+  /** OUTBOUND_ALLOW entries: exact hostnames, IP addresses or CIDR ranges. */
+  allow: readonly string[];
+  /** OUTBOUND_ALLOW_LOOPBACK: the only way to reach 127.0.0.0/8 and ::1. */
+  allowLoopback: boolean;
+}
+
 /**
- * Which addresses outbound requests (webhooks, custom provider base URLs) may reach: public
- * unicast only, plus what ops allow by exact hostname or CIDR (OUTBOUND_ALLOW). Pure: no DNS.
+ * Which addresses outbound requests (webhooks, custom provider base URLs) may reach. Pure: no DNS.
+ * Precedence, first match wins: never-opened ranges (metadata, link-local, unspecified, broadcast,
+ * multicast) -> loopback (OUTBOUND_ALLOW_LOOPBACK only) -> OUTBOUND_ALLOW -> other non-public
+ * ranges -> allowed.
  */
 export class AddressPolicy {
   private constructor(
     private readonly hosts: ReadonlySet<string>,
     private readonly ranges: BlockList,
+    readonly allowLoopback: boolean,
   ) {}
 
-  /** Entries: exact hostnames, IP addresses or CIDR ranges. A bad entry throws (fail fast at start-up). */
-  static fromAllowList(entries: readonly string[]): AddressPolicy {
+  /** A bad entry throws naming its position, never its text (fail fast at start-up). */
+  static create(options: AddressPolicyOptions): AddressPolicy {
     const hosts = new Set<string>();
     const ranges = new BlockList();
-    entries.forEach((raw, i) => {
+    options.allow.forEach((raw, i) => {
       const entry = raw.trim();
       try {
         if (entry.includes('/')) return subnet(ranges, entry);
@@ -82,28 +98,39 @@ export class AddressPolicy {
         if (!HOSTNAME.test(host)) throw new Error('not a hostname');
         hosts.add(host);
       } catch {
-        // The entry's position, not its text: config errors name variables, never values.
         throw new Error(`OUTBOUND_ALLOW entry ${i + 1} is not a hostname, IP address or CIDR range`);
       }
     });
-    return new AddressPolicy(hosts, ranges);
+    return new AddressPolicy(hosts, ranges, options.allowLoopback);
   }
 
-  /** Ops named this exact host: whatever it resolves to is allowed. */
+  static fromAllowList(entries: readonly string[], allowLoopback = false): AddressPolicy {
+    return AddressPolicy.create({ allow: entries, allowLoopback });
+  }
+
+  /** Ops named this exact host in OUTBOUND_ALLOW: it may resolve to private addresses (not to never-opened ones). */
   allowsHost(hostname: string): boolean {
-    return this.hosts.has(normalizeHost(hostname.replace(/^\[|\]$/g, '')));
+    return this.hosts.has(normalizeHost(hostname));
   }
 
-  /** null when the address may be reached; the reason otherwise. Non-IP input is refused. */
-  check(address: string): BlockReason | 'NOT_AN_IP' | null {
+  /**
+   * null when the address may be reached; the reason otherwise. Non-IP input is refused.
+   * `hostAllowed`: the name it was resolved from is in OUTBOUND_ALLOW.
+   */
+  check(address: string, hostAllowed = false): BlockReason | 'NOT_AN_IP' | null {
     const ip = parseIp(address);
     if (!ip) return 'NOT_AN_IP';
-    const embedded = embeddedIPv4(ip);
-    if (this.ranges.check(ip.text, familyOf(ip))) return null;
-    if (embedded?.kind === 'mapped' && this.ranges.check(embedded.address, 'ipv4')) return null;
     const own = denied(ip);
-    if (own || !embedded) return own;
-    return denied(parseIp(embedded.address)!);
+    if (own && NEVER.has(own)) return own;
+    if (own === 'LOOPBACK') return this.allowLoopback ? null : own;
+    const embedded = embeddedIPv4(ip);
+    const carried = embedded ? denied(parseIp(embedded.address)!) : null;
+    if (carried && NEVER.has(carried)) return carried;
+    // A NAT64 / 6to4 path to 127.0.0.1 reaches the translator's loopback, never ours: not opened.
+    if (carried === 'LOOPBACK') return this.allowLoopback && embedded!.kind === 'mapped' ? null : carried;
+    if (hostAllowed || this.ranges.check(ip.text, familyOf(ip))) return null;
+    if (embedded?.kind === 'mapped' && this.ranges.check(embedded.address, 'ipv4')) return null;
+    return own ?? carried;
   }
 }
 

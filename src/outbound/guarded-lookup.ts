@@ -31,11 +31,11 @@ export async function resolveChecked(policy: AddressPolicy, hostname: string, re
   }
   const addresses = await resolve(hostname);
   if (addresses.length === 0) throw Object.assign(new Error('no address for host'), { code: 'ENOTFOUND' });
-  if (!policy.allowsHost(hostname)) {
-    for (const { address } of addresses) {
-      const reason = policy.check(address);
-      if (reason) throw new BlockedAddressError(reason);
-    }
+  // A host named in OUTBOUND_ALLOW may resolve to private addresses, never to metadata or loopback.
+  const hostAllowed = policy.allowsHost(hostname);
+  for (const { address } of addresses) {
+    const reason = policy.check(address, hostAllowed);
+    if (reason) throw new BlockedAddressError(reason);
   }
   return addresses;
 }

@@ -1,21 +1,27 @@
 import { Agent, request } from 'undici';
-import type { AddressPolicy } from './address-policy';
+import { reasonOf, type FailureReason, type OutboundFailureEvent, type OutboundFailureListener, type OutboundTag } from './failures';
 import { BlockedAddressError, guardedLookup, systemResolver, type Resolver } from './guarded-lookup';
-import { parseIp } from './ip';
+import { parseOutboundUrl, type OutboundPolicy } from './outbound-policy';
 
-/** How a request failed before any HTTP status was seen (a subset of the webhook ErrorClass). */
-export type OutboundFailureClass = 'TIMEOUT' | 'CONNECTION' | 'BLOCKED_ADDRESS' | 'INVALID_URL';
+/**
+ * What a caller (and through it a tenant) learns about a request that got no answer. One class for
+ * every cause, so the outcome does not tell a blocked name from an unknown one, a refused port or a
+ * hanging receiver; the cause goes to operators through the failure listeners only.
+ */
+export type OutboundFailureClass = 'UNREACHABLE' | 'INVALID_URL';
 
 export interface OutboundRequest {
   method: 'GET' | 'POST';
   headers: Record<string, string>;
   body?: string;
-  /** One deadline for connect, headers and body. */
+  /** One deadline for connect, headers and body. A failure is never reported before it passes. */
   timeoutMs: number;
   /** Outer cancellation (shutdown): rethrown, never reported as a failure. */
   signal?: AbortSignal;
   /** Parse a JSON body up to this many bytes; without it the body is discarded unread. */
   readJsonUpTo?: number;
+  /** For operator logs: what the request is for. */
+  tag?: OutboundTag;
 }
 
 export interface OutboundResponse {
@@ -31,82 +37,114 @@ export interface OutboundResponse {
 export interface OutboundFailure {
   kind: 'failure';
   errorClass: OutboundFailureClass;
-  /** A system or policy code (ECONNREFUSED, LOOPBACK, ...); never an error message, never a URL. */
-  code: string | null;
   latencyMs: number;
 }
 
 export type OutboundResult = OutboundResponse | OutboundFailure;
 
-/** An absolute http(s) URL without credentials, or null. */
-export function parseOutboundUrl(raw: string): URL | null {
-  try {
-    const url = new URL(raw.trim());
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
-    if (url.username || url.password) return null;
-    return url;
-  } catch {
-    return null;
-  }
-}
-
 /**
- * The one HTTP client for requests to URLs that tenants or operators configure. With a policy,
- * every address is judged at connect time (see guardedLookup) and IP literals before the request.
- * Redirects are never followed (undici's `request` does not follow them): a 3xx is an answer.
+ * The one HTTP client for requests to URLs that tenants or operators configure. With a policy, the
+ * URL is judged before the request (scheme, host, port, IP literals) and every address a name
+ * resolves to at connect time (see guardedLookup). Redirects are never followed (undici's `request`
+ * does not follow them): a 3xx is an answer.
  */
 export class OutboundClient {
   private readonly agent: Agent;
+  private readonly listeners = new Set<OutboundFailureListener>();
 
   constructor(
-    private readonly policy: AddressPolicy | null,
+    private readonly policy: OutboundPolicy | null,
     resolve: Resolver = systemResolver,
   ) {
-    this.agent = new Agent({ connect: policy ? { lookup: guardedLookup(policy, resolve) } : {}, keepAliveTimeout: 4_000 });
+    this.agent = new Agent({ connect: policy ? { lookup: guardedLookup(policy.addresses, resolve) } : {}, keepAliveTimeout: 4_000 });
   }
 
   get guarded(): boolean {
     return this.policy !== null;
   }
 
+  /** Operator-side telemetry (logs, metric); returns the unsubscribe. */
+  onFailure(listener: OutboundFailureListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   async request(rawUrl: string, req: OutboundRequest): Promise<OutboundResult> {
     const started = performance.now();
-    const fail = (errorClass: OutboundFailureClass, code: string | null): OutboundFailure => ({
-      kind: 'failure',
-      errorClass,
-      code,
-      latencyMs: Math.round(performance.now() - started),
-    });
+    const elapsed = () => Math.round(performance.now() - started);
     const url = parseOutboundUrl(rawUrl);
-    if (!url) return fail('INVALID_URL', null);
-    // net.connect skips `lookup` for IP literals, so those are judged here, before any socket.
-    const literal = parseIp(url.hostname);
-    const reason = this.policy && literal ? this.policy.check(literal.text) : null;
-    if (reason) return fail('BLOCKED_ADDRESS', reason);
+    // Nothing about the network is learnt from a malformed URL: answered at once.
+    if (!url) return { kind: 'failure', errorClass: 'INVALID_URL', latencyMs: elapsed() };
 
     const outer = req.signal;
     if (outer?.aborted) throw outer.reason;
     // AbortSignal.timeout throws on negative or fractional input; an odd value should still time out.
     const deadline = AbortSignal.timeout(Math.max(1, Math.floor(req.timeoutMs) || 1));
+    const unreachable = async (reason: FailureReason, detail: string | null): Promise<OutboundFailure> => {
+      // Every cause waits out the deadline, so timing does not tell a blocked or unknown name or a
+      // refused port (all fast) from a receiver that hangs.
+      await untilAborted(deadline, outer);
+      const failure: OutboundFailure = { kind: 'failure', errorClass: 'UNREACHABLE', latencyMs: elapsed() };
+      this.report({ reason, detail, tag: req.tag ?? null, latencyMs: failure.latencyMs });
+      return failure;
+    };
+
+    // net.connect skips `lookup` for IP literals, so those are judged here, before any socket.
+    const refusal = this.policy?.checkUrl(url) ?? null;
+    if (refusal) {
+      return refusal.rule === 'DESTINATION' ? unreachable('policy_destination', 'DESTINATION') : unreachable('policy_address', refusal.reason);
+    }
     const signal = outer ? AbortSignal.any([deadline, outer]) : deadline;
     try {
       const res = await request(url, { method: req.method, headers: req.headers, body: req.body, signal, dispatcher: this.agent });
       const json = req.readJsonUpTo ? await readJsonCapped(res.body, req.readJsonUpTo) : null;
       if (!req.readJsonUpTo) await res.body.dump({ limit: 64 * 1024, signal });
-      return { kind: 'response', status: res.statusCode, headers: flatten(res.headers), json, latencyMs: Math.round(performance.now() - started) };
+      return { kind: 'response', status: res.statusCode, headers: flatten(res.headers), json, latencyMs: elapsed() };
     } catch (error) {
       if (outer?.aborted) throw outer.reason ?? error;
-      if (deadline.aborted) return fail('TIMEOUT', null);
+      if (deadline.aborted) return unreachable('timeout', null);
       const code = errorCode(error);
-      if (code === 'ERR_OUTBOUND_BLOCKED') return fail('BLOCKED_ADDRESS', blockReason(error));
-      if (code && /TIMEOUT/.test(code)) return fail('TIMEOUT', code);
-      return fail('CONNECTION', code);
+      const blocked = blockReason(error);
+      return blocked ? unreachable('policy_address', blocked) : unreachable(reasonOf(code), code);
     }
   }
 
   close(): Promise<void> {
     return this.agent.close();
   }
+
+  /**
+   * The single call point for every failed outbound request, policy refusals included: operator
+   * logs and the metric subscribe here, and so should a future security-event recorder
+   * (reasons policy_destination / policy_address).
+   */
+  private report(event: OutboundFailureEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch {
+        // Telemetry must never turn a delivery result into an exception.
+      }
+    }
+  }
+}
+
+/** Resolves when `deadline` fires; rethrows an outer abort (shutdown) so nothing is recorded. */
+function untilAborted(deadline: AbortSignal, outer: AbortSignal | undefined): Promise<void> {
+  if (outer?.aborted) return Promise.reject(outer.reason);
+  if (deadline.aborted) return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    const done = () => {
+      outer?.removeEventListener('abort', stop);
+      resolve();
+    };
+    const stop = () => {
+      deadline.removeEventListener('abort', done);
+      reject(outer!.reason);
+    };
+    deadline.addEventListener('abort', done, { once: true });
+    outer?.addEventListener('abort', stop, { once: true });
+  });
 }
 
 async function readJsonCapped(body: AsyncIterable<Buffer> & { destroy(): unknown }, max: number): Promise<unknown> {

@@ -95,6 +95,10 @@ export interface ShapeSpec {
  * Builds the KeyValidator for one shape. The key only ever goes into a request header; inputs
  * fetch would reject (and quote back in its error) are refused before any request is made.
  */
+const INVALID_BASE_URL = 'The provider base URL is not a valid http(s) URL.';
+/** One sentence for every cause of "no answer", so a key check cannot map the internal network. */
+export const UNREACHABLE_MESSAGE = 'Could not reach the provider (UNREACHABLE).';
+
 export function createValidator(spec: ShapeSpec): KeyValidator {
   return async (endpoint, secret, options) => {
     // Printable ASCII without spaces: anything else cannot be a provider key or a legal header value.
@@ -102,17 +106,12 @@ export function createValidator(spec: ShapeSpec): KeyValidator {
       return local('INVALID', 'The key is empty or contains characters that cannot be sent to a provider.');
     }
     const url = buildUrl(endpoint.baseUrl, spec.path);
-    if (url === null) return local('UNKNOWN', 'The provider base URL is not a valid http(s) URL.');
+    if (url === null) return local('UNKNOWN', INVALID_BASE_URL);
 
     const headers = { accept: 'application/json', ...spec.extraHeaders, ...authHeader(endpoint.authScheme, secret) };
     const res = await httpGet(url, headers, options);
-    if (res.kind !== 'response') {
-      const message =
-        res.kind === 'timeout'
-          ? `The request timed out after ${res.timeoutMs} ms.`
-          : `Could not connect to the provider${res.code ? ` (${res.code})` : ''}.`;
-      return { ...local('PROVIDER_UNAVAILABLE', message), latencyMs: res.latencyMs };
-    }
+    if (res.kind === 'invalid_url') return { ...local('UNKNOWN', INVALID_BASE_URL), latencyMs: res.latencyMs };
+    if (res.kind !== 'response') return { ...local('PROVIDER_UNAVAILABLE', UNREACHABLE_MESSAGE), latencyMs: res.latencyMs };
     return { ...spec.map(res.status, res.json, res.headers), latencyMs: res.latencyMs };
   };
 }

@@ -17,14 +17,12 @@ export interface HttpResponse {
   latencyMs: number;
 }
 
+/**
+ * No answer. `unreachable` stands for every cause (blocked by the outbound policy, unknown name,
+ * refused, reset, timeout, TLS): the cause is for operator logs only, never for the tenant's result.
+ */
 export interface HttpFailure {
-  kind: 'timeout' | 'network';
-  /**
-   * A system error code such as ECONNREFUSED, or BLOCKED_ADDRESS / INVALID_URL from the outbound
-   * policy, when one was available; never an error message.
-   */
-  code: string | null;
-  timeoutMs: number;
+  kind: 'unreachable' | 'invalid_url';
   latencyMs: number;
 }
 
@@ -34,10 +32,12 @@ export interface HttpGetOptions {
   timeoutMs: number;
   signal?: AbortSignal;
   /**
-   * The guarded client (OUTBOUND_ALLOW policy). Every production caller passes one; without it
+   * The guarded client (outbound policy). Every production caller passes one; without it
    * the request goes out unguarded, which only direct library use and the validator tests do.
    */
   outbound?: OutboundClient;
+  /** Whose request this is, for the operator's failure log and security events (never shown to tenants). */
+  tenantId?: string | null;
 }
 
 let unguarded: OutboundClient | null = null;
@@ -60,13 +60,12 @@ export async function httpGet(
     timeoutMs: options.timeoutMs,
     signal: options.signal,
     readJsonUpTo: MAX_BODY_BYTES,
+    tag: { purpose: 'provider', ...(options.tenantId ? { tenantId: options.tenantId } : {}) },
   });
   if (res.kind === 'response') {
     return { kind: 'response', status: res.status, headers: res.headers, json: res.json, latencyMs: res.latencyMs };
   }
-  const kind = res.errorClass === 'TIMEOUT' && res.code === null ? 'timeout' : 'network';
-  const code = res.errorClass === 'BLOCKED_ADDRESS' || res.errorClass === 'INVALID_URL' ? res.errorClass : res.code;
-  return { kind, code: kind === 'network' ? code : null, timeoutMs: options.timeoutMs, latencyMs: res.latencyMs };
+  return { kind: res.errorClass === 'INVALID_URL' ? 'invalid_url' : 'unreachable', latencyMs: res.latencyMs };
 }
 
 /** Minimal header reader so mapping functions accept a fetch Headers or a plain record. */

@@ -36,10 +36,12 @@ export interface ValidateOptions {
   /** Optional outer cancellation (shutdown). */
   signal?: AbortSignal;
   /**
-   * The guarded HTTP client (`outboundFor(config)`): refuses private, loopback, link-local and
-   * metadata addresses unless OUTBOUND_ALLOW allows them. Production callers always pass it.
+   * The guarded HTTP client (`outboundFor(config)`): applies the outbound policy (destinations,
+   * addresses; README "Outbound requests"). Production callers always pass it.
    */
   outbound?: OutboundClient;
+  /** Whose check this is (operator logs and security events only). */
+  tenantId?: string | null;
 }
 
 export interface KeyTestResult {

@@ -26,7 +26,7 @@ export interface TestApp {
 }
 
 /** Starts the real API (fastify + Apollo + PostgreSQL) on a loopback port. */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string | undefined> = {}): Promise<TestApp> {
   const logs: string[] = [];
   const responses: string[] = [];
   const sink = new Writable({

@@ -11,8 +11,11 @@ export const TEST_ENV: Record<string, string> = {
   KEYPLANE_MASTER_KEYS: `1:${Buffer.alloc(32, 7).toString('base64')}`,
   KEYPLANE_FINGERPRINT_KEY: 'test-fingerprint-pepper-0123456789abcdef',
   PROVIDER_TIMEOUT_MS: '1500',
-  // Tests talk to fake providers and webhook receivers on loopback: allowed explicitly, as ops would.
-  OUTBOUND_ALLOW: '127.0.0.0/8,::1/128',
+  // Tests talk to fake providers and webhook receivers on loopback, over http on random ports:
+  // allowed explicitly, as ops would (README: Outbound requests).
+  OUTBOUND_ALLOW_DESTINATIONS: 'http://127.0.0.1:*,http://localhost:*,http://[::1]:*',
+  OUTBOUND_ALLOW_LOOPBACK: 'true',
+  OUTBOUND_ALLOW: '',
   // Suites create many keys with one token; key-check-limits.int.spec.ts sets real limits itself.
   KEY_CHECK_TENANT_LIMIT: '100000',
   KEY_CHECK_TOKEN_LIMIT: '100000',

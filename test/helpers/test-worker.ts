@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { Worker } from 'bullmq';
+import { Registry } from 'prom-client';
 import { loadConfig } from '../../src/config';
 import { NO_EVENTS, type EventPublisher } from '../../src/events/types';
 import { createLogger } from '../../src/logger';
+import { outboundFor, watchOutbound } from '../../src/outbound';
 import { createRedis } from '../../src/queue/connection';
 import { closeQueues, createQueues, type Queues } from '../../src/queue/queues';
 import type { ProcessorDeps } from '../../workers/processors';
@@ -23,6 +25,10 @@ export interface TestWorkers {
   deps: ProcessorDeps;
   /** Every log line the workers wrote, when started with captureLogs (otherwise they log nothing). */
   logs: string[];
+  /** Operator log lines about outbound requests (as workers/main.ts wires them), raw JSON. */
+  outboundLogs: string[];
+  /** Holds keyplane_outbound_failures_total, as the worker's /metrics would. */
+  metrics: Registry;
   /** Moves the outbox to this run's queues (call it after the mutations of a test). */
   relay(): Promise<number>;
   close(): Promise<void>;
@@ -34,7 +40,7 @@ export interface TestWorkers {
  */
 export async function startTestWorkers(
   t: TestApp,
-  options: { env?: Record<string, string>; events?: EventPublisher; concurrency?: number; timeoutMs?: number; captureLogs?: boolean } = {},
+  options: { env?: Record<string, string | undefined>; events?: EventPublisher; concurrency?: number; timeoutMs?: number; captureLogs?: boolean } = {},
 ): Promise<TestWorkers> {
   const prefix = `kp-test-${randomUUID().slice(0, 8)}`;
   const config = loadConfig({ ...process.env, ...TEST_ENV, ...options.env, QUEUE_PREFIX: prefix });
@@ -63,12 +69,23 @@ export async function startTestWorkers(
     versions: new VersionReader(t.app.db),
   };
   const workers = startWorkers(workerRedis, deps, deps.log, { prefix, concurrency: options.concurrency ?? 5 });
+  const outboundLogs: string[] = [];
+  const outboundSink = new Writable({
+    write(chunk, _enc, done) {
+      outboundLogs.push(chunk.toString());
+      done();
+    },
+  });
+  const metrics = new Registry();
+  metrics.registerMetric(watchOutbound(outboundFor(config), createLogger('info', outboundSink)));
   return {
     prefix,
     queues,
     workers,
     deps,
     logs,
+    outboundLogs,
+    metrics,
     relay: () => relayOnce(t.app.db, queues),
     async close() {
       await Promise.all(workers.map((w) => w.close()));

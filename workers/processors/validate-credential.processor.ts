@@ -12,7 +12,7 @@ import { recordOutcome, type OutcomeDeps } from './validation-outcome';
 export { statusAfter } from './validation-outcome';
 
 export type ValidateDeps = Pick<ProcessorDeps, 'db' | 'box' | 'timeoutMs' | 'events' | 'log' | 'versions' | 'security'> &
-  OutcomeDeps & { config: Pick<ProcessorDeps['config'], 'outboundAllow'> };
+  OutcomeDeps & { config: Pick<ProcessorDeps['config'], 'outbound'> };
 
 const RETRY: KeyTestOutcome[] = ['RATE_LIMITED', 'PROVIDER_UNAVAILABLE'];
 /** A provider asking for more than this is asked again after this long. */
@@ -63,7 +63,7 @@ export async function validateCredential(deps: ValidateDeps, job: Job<JobPayload
     { baseUrl: row.confirmed_base_url, authScheme: row.auth_scheme, apiShape: row.api_shape },
     secret,
     // The guarded client: a custom base URL on a private or metadata address is refused before connecting.
-    { timeoutMs: deps.timeoutMs, outbound: outboundFor(deps.config) },
+    { timeoutMs: deps.timeoutMs, outbound: outboundFor(deps.config), tenantId },
   );
   // Tries started, not failures: a delayed (rate-limited) try counts too, so a provider that keeps
   // answering 429 cannot keep a job alive forever.

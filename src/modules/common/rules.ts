@@ -64,18 +64,28 @@ export function rangeRule(
   return null;
 }
 
-export function urlRule(value: string | null | undefined, field: string[]): UserErrorShape | null {
+/** The save-time half of the outbound policy (OutboundPolicy.checkUrl): no DNS, so nothing to learn from it. */
+export interface UrlPolicy {
+  checkUrl(url: URL): object | null;
+}
+
+const NOT_ALLOWED =
+  'This URL is not allowed for outbound requests: use https on port 443 to a public host, or a destination the operator has allowed.';
+
+/** A URL Keyplane will call: well-formed, then allowed by the outbound policy. The message never says why in detail. */
+export function urlRule(value: string | null | undefined, field: string[], policy: UrlPolicy): UserErrorShape | null {
   if (value == null) return null;
   const bad: UserErrorShape = { field, code: 'URL_INVALID', message: 'Must be an absolute http(s) URL without credentials.' };
   if (value.length > LIMITS.url) return bad;
+  let url: URL;
   try {
-    const url = new URL(value);
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') return bad;
-    if (url.username || url.password) return bad;
-    return null;
+    url = new URL(value);
   } catch {
     return bad;
   }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return bad;
+  if (url.username || url.password) return bad;
+  return policy.checkUrl(url) ? { field, code: 'URL_NOT_ALLOWED', message: NOT_ALLOWED } : null;
 }
 
 /**

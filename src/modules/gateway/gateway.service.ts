@@ -7,7 +7,7 @@ import { collect, DomainError, NotFoundError } from '../../errors';
 import { auditInTx } from '../audit/audit.writer';
 import type { AuditActor } from '../auth/actor';
 import { isUuid } from '../auth/tenant-scope';
-import { LIMITS, nameRule, optionalTextRule, rangeRule, slugRule, urlRule } from '../common/rules';
+import { LIMITS, nameRule, optionalTextRule, rangeRule, slugRule, urlRule, type UrlPolicy } from '../common/rules';
 import { CredentialEntity } from '../credential/credential.entity';
 import { bumpGatewaysInTx } from './gateway-config';
 import { ProviderEntity } from '../provider/provider.entity';
@@ -46,6 +46,7 @@ export class GatewayService {
   constructor(
     private readonly db: DataSource,
     private readonly box: SecretBox,
+    private readonly urlPolicy: UrlPolicy,
   ) {}
 
   list(tenantId: string, args: PageArgs, filter: { lagging?: boolean | null } = {}): Promise<Page<GatewayEntity>> {
@@ -117,7 +118,7 @@ export class GatewayService {
       nameRule(input.name, ['input', 'name']),
       slugRule(input.slug, ['input', 'slug']),
       optionalTextRule(input.description, ['input', 'description'], LIMITS.description),
-      urlRule(input.webhookUrl, ['input', 'webhookUrl']),
+      urlRule(input.webhookUrl, ['input', 'webhookUrl'], this.urlPolicy),
     ]);
     const gatewayKey = generateToken('kpg');
     const signingSecret = generateToken('whsec');
@@ -161,7 +162,7 @@ export class GatewayService {
     collect([
       input.name != null ? nameRule(input.name, ['input', 'name']) : null,
       optionalTextRule(input.description, ['input', 'description'], LIMITS.description),
-      urlRule(input.webhookUrl, ['input', 'webhookUrl']),
+      urlRule(input.webhookUrl, ['input', 'webhookUrl'], this.urlPolicy),
     ]);
     return this.db.transaction(async (tx) => {
       const gateway = await this.lock(tx, tenantId, id, ['input', 'id']);

@@ -25,7 +25,7 @@ export class KeyTestService {
     private readonly db: DataSource,
     private readonly providers: Pick<ProviderService, 'usable'>,
     private readonly timeoutMs: number,
-    /** The guarded client (OUTBOUND_ALLOW): custom base URLs cannot reach private or metadata addresses. */
+    /** The guarded client (outbound policy): custom base URLs cannot reach private or metadata addresses. */
     private readonly outbound: OutboundClient,
     private readonly checks: { limiter: Pick<KeyCheckLimiter, 'take'>; cache: Pick<KeyTestCache, 'keyFor' | 'get' | 'set'> },
   ) {}
@@ -42,7 +42,7 @@ export class KeyTestService {
     // Keyed by the confirmed endpoint too: an answer from one host is never reused for another.
     const cacheKey = this.checks.cache.keyFor(tenantId, target, secret);
     const hit = await this.checks.cache.get(cacheKey);
-    const result = hit ?? (await testKey(target, secret, { timeoutMs: this.timeoutMs, outbound: this.outbound }));
+    const result = hit ?? (await testKey(target, secret, { timeoutMs: this.timeoutMs, outbound: this.outbound, tenantId }));
     if (!hit) await this.checks.cache.set(cacheKey, result);
     await this.db.transaction((tx) =>
       auditInTx(tx, actor, {

@@ -5,7 +5,7 @@ import { API_SHAPES, AUTH_SCHEMES, type ApiShape, type AuthScheme } from '../../
 import { auditInTx } from '../audit/audit.writer';
 import type { AuditActor } from '../auth/actor';
 import { isUuid } from '../auth/tenant-scope';
-import { nameRule, slugRule, urlRule } from '../common/rules';
+import { nameRule, slugRule, urlRule, type UrlPolicy } from '../common/rules';
 import { ProviderEntity } from './provider.entity';
 import { recordHostChangeInTx } from './provider-hosts';
 import { patternRule, prefixesRule } from './provider.rules';
@@ -36,6 +36,7 @@ export class ProviderService {
 
   constructor(
     private readonly db: DataSource,
+    private readonly urlPolicy: UrlPolicy,
     private readonly invalidations: Invalidations | null = null,
     cache: { maxEntries: number; ttlMs: number } = { maxEntries: 0, ttlMs: 0 },
   ) {
@@ -90,7 +91,7 @@ export class ProviderService {
     collect([
       slugRule(input.slug, ['input', 'slug']),
       input.name != null ? nameRule(input.name, ['input', 'name']) : null,
-      urlRule(input.baseUrl, ['input', 'baseUrl']),
+      urlRule(input.baseUrl, ['input', 'baseUrl'], this.urlPolicy),
       patternRule(input.keyPattern, ['input', 'keyPattern']),
       prefixesRule(input.keyPrefixes, ['input', 'keyPrefixes']),
       input.authScheme != null && !AUTH_SCHEMES.includes(input.authScheme)

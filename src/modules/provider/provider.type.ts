@@ -23,7 +23,7 @@ export class Provider {
 export class UpsertProviderInput {
   @Field({ description: 'Provider slug; creates the provider if it does not exist.' }) slug!: string;
   @Field(() => String, { nullable: true, description: 'Display name (required to create).' }) name?: string | null;
-  @Field(() => String, { nullable: true, description: 'API root URL (required to create).' }) baseUrl?: string | null;
+  @Field(() => String, { nullable: true, description: 'API root URL (required to create); must pass the outbound policy, else URL_NOT_ALLOWED.' }) baseUrl?: string | null;
   @Field(() => AuthSchemeEnum, { nullable: true, description: 'Required to create.' }) authScheme?: AuthScheme | null;
   @Field(() => ApiShapeEnum, { nullable: true, description: 'Required to create.' }) apiShape?: ApiShape | null;
   @Field(() => [String], { nullable: true, description: 'Public key prefixes.' }) keyPrefixes?: string[] | null;

@@ -66,6 +66,22 @@ export class SecurityEvents {
     this.record({ kind: 'REPEATED_AUTH_FAILURES', targetType: 'client', targetId: null, details: { source, surface, failures }, throttleKey: source });
   }
 
+  /**
+   * The outbound policy refused a request to a tenant-chosen URL. Platform trail only, with the
+   * tenant in the details: in the tenant's own trail the event would tell it that its URL resolved
+   * to a refused address rather than to nothing, the very oracle the single UNREACHABLE closes.
+   */
+  outboundRefused(event: { reason: string; detail: string | null; tag: { purpose: string; tenantId?: string; refId?: string } | null }): void {
+    const tenant = event.tag?.tenantId ?? null;
+    this.record({
+      kind: 'OUTBOUND_POLICY_REFUSED',
+      targetType: event.tag?.purpose ?? 'outbound',
+      targetId: event.tag?.refId ?? null,
+      details: { tenant, reason: event.reason, detail: event.detail },
+      throttleKey: `${tenant}:${event.tag?.refId ?? event.reason}`,
+    });
+  }
+
   /** A revoked tenant token was presented. */
   revokedTokenUsed(token: { id: string; tenantId: string }): void {
     this.record({ kind: 'REVOKED_TOKEN_USED', tenantId: token.tenantId, targetType: 'api_token', targetId: token.id, throttleKey: token.id });

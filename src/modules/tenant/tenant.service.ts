@@ -5,7 +5,7 @@ import { collect, DomainError, NotFoundError } from '../../errors';
 import { auditInTx } from '../audit/audit.writer';
 import type { AuditActor } from '../auth/actor';
 import type { SecretBox } from '../../crypto';
-import { LIMITS, nameRule, rangeRule, slugRule, urlRule } from '../common/rules';
+import { LIMITS, nameRule, rangeRule, slugRule, urlRule, type UrlPolicy } from '../common/rules';
 import { bumpGatewaysInTx } from '../gateway/gateway-config';
 import { issueNotificationSecret } from './tenant-notification';
 import { TenantEntity, type ByokMode } from './tenant.entity';
@@ -35,6 +35,7 @@ export class TenantService {
   constructor(
     private readonly db: DataSource,
     private readonly box: SecretBox,
+    private readonly urlPolicy: UrlPolicy,
   ) {}
 
   async list(args: PageArgs): Promise<Page<TenantEntity>> {
@@ -84,7 +85,7 @@ export class TenantService {
     collect([
       input.name != null ? nameRule(input.name, ['input', 'name']) : null,
       rangeRule(input.rotationPolicyDays, ['input', 'rotationPolicyDays'], LIMITS.rotationDays),
-      urlRule(input.notificationWebhookUrl?.trim(), ['input', 'notificationWebhookUrl']),
+      urlRule(input.notificationWebhookUrl?.trim(), ['input', 'notificationWebhookUrl'], this.urlPolicy),
     ]);
     return this.db.transaction(async (tx) => {
       const tenant = await tx.findOne(TenantEntity, { where: { id: tenantId }, lock: { mode: 'pessimistic_write' } });

@@ -37,7 +37,8 @@ export class UpdateTenantInput {
   rotationPolicyDays?: number | null;
   @Field(() => String, {
     nullable: true,
-    description: 'Notification webhook URL (http or https); null removes it. Setting the first one issues a signing secret.',
+    description:
+      'Notification webhook URL; must pass the outbound policy (https on 443 unless the operator allows more), else URL_NOT_ALLOWED. null removes it. Setting the first one issues a signing secret.',
   })
   notificationWebhookUrl?: string | null;
 }

@@ -8,7 +8,7 @@ import type { DeliveryStatus, ErrorClass, WebhookDeliveryEntity } from './webhoo
 export interface SenderDeps {
   db: DataSource;
   box: SecretBox;
-  config: Pick<Config, 'webhook' | 'outboundAllow'>;
+  config: Pick<Config, 'webhook' | 'outbound'>;
 }
 
 /** What one attempt came to. Only a status code and a class: the receiver's body is never read. */
@@ -19,8 +19,12 @@ export interface AttemptOutcome {
   attempt: number;
 }
 
-/** Retrying cannot help these: the URL or the address it points to is refused by policy. */
-const PERMANENT: readonly ErrorClass[] = ['BLOCKED_ADDRESS', 'INVALID_URL', 'NO_URL'];
+/**
+ * Retrying cannot help these, and they say nothing about the network. UNREACHABLE is retried
+ * whatever its cause, a policy refusal included: dead-at-once for blocked addresses only would
+ * tell tenants which names resolve internally.
+ */
+const PERMANENT: readonly ErrorClass[] = ['INVALID_URL', 'NO_URL'];
 
 export type DeliveryRow = Pick<WebhookDeliveryEntity, 'id' | 'tenantId' | 'kind' | 'targetId' | 'payload'>;
 
@@ -47,6 +51,7 @@ export async function attemptDelivery(deps: SenderDeps, delivery: DeliveryRow, f
     headers,
     body,
     timeoutMs: deps.config.webhook.timeoutMs,
+    tag: { purpose: 'webhook', tenantId: delivery.tenantId, refId: delivery.id },
   });
   const result = classify(res);
   const status = result.errorClass === null ? 'DELIVERED' : final || PERMANENT.includes(result.errorClass) ? 'DEAD' : 'RETRYING';

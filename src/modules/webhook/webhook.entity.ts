@@ -5,7 +5,8 @@ export const WEBHOOK_KINDS = ['GATEWAY_RELOAD', 'ROTATION_REMINDER'] as const;
 export type WebhookKind = (typeof WEBHOOK_KINDS)[number];
 export const DELIVERY_STATUSES = ['PENDING', 'DELIVERED', 'RETRYING', 'DEAD'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
-export const ERROR_CLASSES = ['TIMEOUT', 'CONNECTION', 'HTTP_4XX', 'HTTP_5XX', 'REDIRECT', 'BLOCKED_ADDRESS', 'INVALID_URL', 'NO_URL'] as const;
+/** UNREACHABLE covers every cause of "no answer" (blocked, unknown name, refused, reset, timeout, TLS) on purpose. */
+export const ERROR_CLASSES = ['UNREACHABLE', 'HTTP_4XX', 'HTTP_5XX', 'REDIRECT', 'INVALID_URL', 'NO_URL'] as const;
 export type ErrorClass = (typeof ERROR_CLASSES)[number];
 
 /**

@@ -126,6 +126,26 @@ it('a stored key that no longer decrypts is recorded when a worker meets it', as
   expect(found[1]).toMatchObject({ tenant_id: a.tenant.id, target_type: 'credential', details: { kind: 'DECRYPT_FAILED', version: 1 } });
 });
 
+it("the outbound policy refusing a tenant's URL is a platform event only, never in the tenant's trail", async () => {
+  const a = await tenantWithTokens(t);
+  const secret = openaiKey();
+  secrets.push(secret);
+  // Saved under an older, looser policy (the save-time check refuses it today): judged again on use.
+  const provider = await createFakeOpenAIProvider(t, fake.baseUrl);
+  await t.app.db.query(`UPDATE providers SET base_url = 'http://169.254.169.254' WHERE id = $1`, [provider]);
+  await t.app.services.invalidations.sync();
+  const res = await t.gql('mutation($input: TestProviderKeyInput!) { testProviderKey(input: $input) { result { outcome } userErrors { code } } }', { input: { providerId: provider, secret } }, a.admin);
+  expect(res.data.testProviderKey.result.outcome).toBe('PROVIDER_UNAVAILABLE');
+  const found = await eventually(async () => {
+    const r = await rows('SECURITY_OUTBOUND_POLICY_REFUSED');
+    const mine = r.filter((e: { details: { tenant?: string } }) => e.details.tenant === a.tenant.id);
+    return mine.length ? mine : null;
+  });
+  expect(found).toEqual([expect.objectContaining({ tenant_id: null, target_type: 'provider', details: expect.objectContaining({ kind: 'OUTBOUND_POLICY_REFUSED', tenant: a.tenant.id }) })]);
+  const own = await t.gql('query($t: ID!) { auditEvents(tenantId: $t, action: "SECURITY_OUTBOUND_POLICY_REFUSED") { nodes { id } } }', { t: a.tenant.id }, a.admin);
+  expect(own.data.auditEvents.nodes).toEqual([]);
+});
+
 it('no event holds a token, key or secret', async () => {
   await t.app.services.security.flush();
   const audit = (await dumpDatabase(t.app.db)).filter((s) => s.where.startsWith('table audit_events'));

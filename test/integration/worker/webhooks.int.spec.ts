@@ -194,7 +194,7 @@ it('always 500: DEAD after WEBHOOK_MAX_ATTEMPTS (3), shown as a dead letter; the
   expect(everywhere.filter((x) => x.text.includes(marker)).map((x) => x.where)).toEqual([]);
 });
 
-it('a receiver that hangs is a TIMEOUT; a 302 is a REDIRECT and is not followed', async () => {
+it('a receiver that hangs is UNREACHABLE; a 302 is a REDIRECT and is not followed', async () => {
   const s = await setup();
   sink.scriptFor(s.path, { hang: true }, { status: 302, headers: { location: sink.url(`${s.path}/moved`) } });
   await attach(s);
@@ -202,7 +202,7 @@ it('a receiver that hangs is a TIMEOUT; a 302 is a REDIRECT and is not followed'
   const [delivery] = await settled(s.gatewayId, 'DELIVERED');
   const rows = await attempts(delivery.id);
   expect(rows).toMatchObject([
-    { attempt: 1, status_code: null, error_class: 'TIMEOUT' },
+    { attempt: 1, status_code: null, error_class: 'UNREACHABLE' },
     { attempt: 2, status_code: 302, error_class: 'REDIRECT' },
     { attempt: 3, status_code: 200, error_class: null },
   ]);

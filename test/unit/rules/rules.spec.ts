@@ -1,4 +1,5 @@
 import { nameRule, secretRule, slugRule, urlRule } from '../../../src/modules/common/rules';
+import { AddressPolicy, DestinationPolicy, OutboundPolicy } from '../../../src/outbound';
 import { keyFormatRule } from '../../../src/modules/provider/provider.rules';
 
 const field = ['input', 'x'];
@@ -37,10 +38,23 @@ describe('slugRule and nameRule', () => {
 });
 
 describe('urlRule', () => {
-  it.each(['https://example.com/hook', 'http://127.0.0.1:8080/x'])('accepts %s', (u) => expect(urlRule(u, field)).toBeNull());
-  it.each(['ftp://example.com', 'not a url', 'https://user:pass@example.com/', 'javascript:alert(1)'])('rejects %s', (u) =>
-    expect(urlRule(u, field)?.code).toBe('URL_INVALID'),
+  const open = new OutboundPolicy(DestinationPolicy.create(['http://*:*']), AddressPolicy.create({ allow: [], allowLoopback: true }));
+  const production = new OutboundPolicy(DestinationPolicy.create([]), AddressPolicy.create({ allow: [], allowLoopback: false }));
+
+  it.each(['https://example.com/hook', 'http://127.0.0.1:8080/x'])('accepts %s where the policy allows it', (u) =>
+    expect(urlRule(u, field, open)).toBeNull(),
   );
+  it.each(['ftp://example.com', 'not a url', 'https://user:pass@example.com/', 'javascript:alert(1)'])('rejects %s', (u) =>
+    expect(urlRule(u, field, open)?.code).toBe('URL_INVALID'),
+  );
+  it('refuses what the policy refuses, with one message whatever the rule', () => {
+    const refused = ['http://example.com/hook', 'https://example.com:8443/hook', 'https://127.0.0.1/x', 'https://[::ffff:a9fe:a9fe]/', 'https://localhost/x'].map((u) =>
+      urlRule(u, field, production),
+    );
+    expect(refused.map((r) => r?.code)).toEqual(Array(5).fill('URL_NOT_ALLOWED'));
+    expect(new Set(refused.map((r) => r?.message)).size).toBe(1);
+    expect(urlRule('https://example.com/hook', field, production)).toBeNull();
+  });
 });
 
 describe('keyFormatRule', () => {

@@ -1,0 +1,45 @@
+import pino from 'pino';
+import { ConfigError, loadConfig } from '../../../src/config';
+import { logOutboundPolicy } from '../../../src/outbound';
+
+const SECRETS = {
+  KEYPLANE_ADMIN_TOKEN: 'admin-token-value-that-is-long-enough-0001',
+  KEYPLANE_MASTER_KEYS: `1:${Buffer.alloc(32, 1).toString('base64')}`,
+  KEYPLANE_FINGERPRINT_KEY: 'fingerprint-pepper-value-long-enough-0001',
+};
+const load = (env: Record<string, string>) => loadConfig({ ...SECRETS, ...env }, () => undefined);
+
+describe('outbound settings', () => {
+  it('production: only the https:443 baseline, no private ranges, no loopback', () => {
+    expect(load({ NODE_ENV: 'production' }).outbound).toEqual({ allowDestinations: [], allowAddresses: [], allowLoopback: false });
+  });
+
+  it('development and test: any scheme and port by default (addresses still judged); an explicit value, even empty, wins', () => {
+    for (const NODE_ENV of ['development', 'test']) {
+      expect(load({ NODE_ENV }).outbound).toEqual({ allowDestinations: ['http://*:*', 'https://*:*'], allowAddresses: [], allowLoopback: false });
+      expect(load({ NODE_ENV, OUTBOUND_ALLOW_DESTINATIONS: '' }).outbound.allowDestinations).toEqual([]);
+    }
+    const set = load({ NODE_ENV: 'production', OUTBOUND_ALLOW_DESTINATIONS: ' http://fake.internal:8080 , https://*.corp.example:8443', OUTBOUND_ALLOW: '10.20.0.0/16' });
+    expect(set.outbound).toEqual({ allowDestinations: ['http://fake.internal:8080', 'https://*.corp.example:8443'], allowAddresses: ['10.20.0.0/16'], allowLoopback: false });
+  });
+
+  it('OUTBOUND_ALLOW_LOOPBACK is off unless set to true; it is reported at start, at error level in production', () => {
+    expect(load({ NODE_ENV: 'test', OUTBOUND_ALLOW_LOOPBACK: 'true' }).outbound.allowLoopback).toBe(true);
+    expect(() => load({ NODE_ENV: 'test', OUTBOUND_ALLOW_LOOPBACK: 'yes' })).toThrow(/OUTBOUND_ALLOW_LOOPBACK/);
+    const lines: { level: number; msg: string }[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    logOutboundPolicy(load({ NODE_ENV: 'production', OUTBOUND_ALLOW_LOOPBACK: 'true' }), log);
+    logOutboundPolicy(load({ NODE_ENV: 'development', OUTBOUND_ALLOW_LOOPBACK: 'true' }), log);
+    logOutboundPolicy(load({ NODE_ENV: 'production' }), log);
+    const loud = lines.filter((l) => /OUTBOUND_ALLOW_LOOPBACK/.test(l.msg)).map((l) => l.level);
+    expect(loud).toEqual([50, 40]); // error in production, warn in development, nothing when off
+  });
+
+  it('a bad entry fails at load, naming the variable and position, never the entry', () => {
+    const secretish = 'https://user:hunter2@hooks.example.com';
+    expect(() => load({ OUTBOUND_ALLOW_DESTINATIONS: `https://ok.example,${secretish}` })).toThrow(/OUTBOUND_ALLOW_DESTINATIONS entry 2/);
+    expect(() => load({ OUTBOUND_ALLOW_DESTINATIONS: secretish })).not.toThrow(/hunter2/);
+    expect(() => load({ OUTBOUND_ALLOW: '10.0.0.0/8,10.0.0.0/99' })).toThrow(/OUTBOUND_ALLOW entry 2/);
+    expect(() => load({ OUTBOUND_ALLOW: '10.0.0.0/99' })).toThrow(ConfigError);
+  });
+});

@@ -68,7 +68,7 @@ function withCode(error: GraphQLError, code: string): GraphQLError {
  * ride on a browser's session (no origin check needed).
  */
 export function attachSubscriptions(app: FastifyInstance, deps: SubscriptionDeps): void {
-  const formatError = createFormatError(deps.log);
+  const formatError = createFormatError(deps.log, deps.schema);
   const rules = [...specifiedRules, depthLimit(deps.maxDepth)];
   const fail = (message: string, code: string) => [new GraphQLError(message, { extensions: { code } })];
   const authenticate = (ctx: Context<Record<string, unknown> | undefined, Extra>) => {

@@ -64,7 +64,7 @@ export async function buildServer({ config, db, services, log }: ServerDeps): Pr
     allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
     validationRules: [depthLimit(config.graphql.maxDepth)],
-    formatError: createFormatError(log),
+    formatError: createFormatError(log, schema),
     // No HTTP cache hints are ever sent (every answer is per-token), so the per-field cache-control
     // bookkeeping Apollo does by default is pure cost (about 7% of a list query's latency here).
     plugins: [

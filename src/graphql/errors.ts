@@ -81,3 +81,17 @@ export function safeError(error: unknown): Record<string, unknown> {
   const driver = (error as { driverError?: { code?: string } }).driverError;
   return { type: error.name, message: error.message, stack: error.stack, code: driver?.code };
 }
+
+type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/**
+ * Apollo's own log lines, through our logger. Apollo prints an unexpected error whole, with the
+ * excerpt of the request around it ("Unexpected error processing request: GraphQLError: Argument
+ * "if" has invalid value "sk-…"" plus the source line), so only the wording before the first ':'
+ * is kept; the error itself reaches formatError, which logs it masked.
+ */
+export function apolloLogger(log: Logger): Record<LogLevel, (message?: unknown) => void> {
+  const line = (level: LogLevel) => (message?: unknown) => log[level]({ component: 'apollo' }, String(message).split(':')[0].slice(0, 160));
+  return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
+}
+

@@ -13,7 +13,7 @@ import { checkPageSize } from '../db/pagination';
 import { AccessError, BadRequestError } from '../errors';
 import { buildKeyplaneSchema, resolverContainer } from '../graphql/build-schema';
 import type { GraphQLContext } from '../graphql/context';
-import { createFormatError, safeError } from '../graphql/errors';
+import { apolloLogger, createFormatError, safeError } from '../graphql/errors';
 import { complexityPlugin, depthLimit } from '../graphql/limits';
 import { createLoaders } from '../graphql/loaders';
 import type { Services } from '../services';
@@ -65,6 +65,7 @@ export async function buildServer({ config, db, services, log }: ServerDeps): Pr
     includeStacktraceInErrorResponses: false,
     validationRules: [depthLimit(config.graphql.maxDepth)],
     formatError: createFormatError(log, schema),
+    logger: apolloLogger(log),
     // No HTTP cache hints are ever sent (every answer is per-token), so the per-field cache-control
     // bookkeeping Apollo does by default is pure cost (about 7% of a list query's latency here).
     plugins: [

@@ -1,7 +1,8 @@
 import { unwrapResolverError } from '@apollo/server/errors';
-import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
 import { AccessError, BadRequestError, DomainError, DomainErrors, RateLimitedError } from '../errors';
+import { maskMessage, schemaNames } from './mask';
 import { RequestLimitError } from './request-guard';
 
 const KNOWN_GRAPHQL_CODES = new Set([
@@ -20,11 +21,28 @@ const KNOWN_GRAPHQL_CODES = new Set([
 ]);
 
 /**
+ * Codes whose message graphql-js or Apollo wrote from the request itself (see mask.ts), and what a
+ * message of unknown shape becomes. Every other code's message is our own fixed wording.
+ */
+const REQUEST_MESSAGE_FALLBACK: Record<string, string> = {
+  GRAPHQL_PARSE_FAILED: 'Syntax Error: the document could not be parsed.',
+  GRAPHQL_VALIDATION_FAILED: 'The operation is not valid for this schema.',
+  BAD_USER_INPUT: 'An argument or variable has an invalid value.',
+  OPERATION_RESOLUTION_FAILURE: 'Could not tell which operation to run.',
+};
+
+/** A request error's message with every value and every name the schema does not define masked. */
+export function requestMessage(code: string, message: string, schema: GraphQLSchema): string {
+  const fallback = REQUEST_MESSAGE_FALLBACK[code];
+  return fallback === undefined ? message : maskMessage(message, schemaNames(schema), fallback);
+}
+
+/**
  * The one mapping from errors to what a client sees. Known errors keep their code and our own
  * message; anything else is masked as INTERNAL_SERVER_ERROR and logged with the request id.
  * Stack traces never leave the server.
  */
-export function createFormatError(log: Logger) {
+export function createFormatError(log: Logger, schema: GraphQLSchema) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
@@ -54,28 +72,15 @@ export function createFormatError(log: Logger) {
     const limited = inner instanceof GraphQLError && inner.extensions?.code === 'QUERY_TOO_COMPLEX';
     const code = limited ? 'QUERY_TOO_COMPLEX' : formatted.extensions?.code;
     if (typeof code === 'string' && KNOWN_GRAPHQL_CODES.has(code) && (original instanceof GraphQLError || !original)) {
-      // Variable coercion errors can quote the submitted value; never echo input back.
-      const message = code === 'BAD_USER_INPUT' ? scrubValue(formatted.message) : formatted.message;
-      return { ...base, message, extensions: { code } };
+      return { ...base, message: requestMessage(code, formatted.message, schema), extensions: { code } };
     }
-    log.error({ err: safeError(original), path: formatted.path }, 'unhandled error in GraphQL operation');
+    // graphql-js's own errors quote the request (an argument literal that failed at execution), in
+    // their stack's first line too: their message is masked and their stack dropped.
+    const err = original instanceof GraphQLError ? { type: original.name, message: maskMessage(original.message, schemaNames(schema), '(masked)') } : safeError(original);
+    log.error({ err, path: formatted.path }, 'unhandled error in GraphQL operation');
     return { message: 'Internal server error.', locations: formatted.locations, path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
   };
 }
-
-const NAME = '[_A-Za-z][_0-9A-Za-z]{0,63}';
-const TYPE = '[_A-Za-z0-9!\\[\\]]{1,100}';
-/** Value-free reasons graphql-js gives for a bad variable; anything else in the message may quote input. */
-const COERCION_REASONS = [
-  new RegExp(`Field "${NAME}" of required type "${TYPE}" was not provided\\.`, 'g'),
-  new RegExp(`Field "${NAME}" is not defined by type "${NAME}"\\.`, 'g'),
-  new RegExp(`Field "${NAME}" must be non-null\\.`, 'g'),
-  new RegExp(`Expected type "${NAME}" to be an object\\.`, 'g'),
-  new RegExp(`Expected non-nullable type "${TYPE}" not to be null\\.`, 'g'),
-  /\b(?:Int|Float|String|Boolean|ID) cannot represent [a-z0-9 -]{0,40}value(?=:)/g,
-  new RegExp(`Enum "${NAME}" cannot represent non-string value(?=:)`, 'g'),
-  new RegExp(`does not exist in "${NAME}" enum\\.`, 'g'),
-];
 
 /**
  * What of an unexpected error is logged: name, message, stack and a driver code. Not the whole
@@ -87,20 +92,16 @@ export function safeError(error: unknown): Record<string, unknown> {
   return { type: error.name, message: error.message, stack: error.stack, code: driver?.code };
 }
 
+type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
 /**
- * graphql-js writes `Variable "$input" got invalid value <the whole value> at "input.x"; <reason>`,
- * and the value (even the reason) can hold a submitted secret. Rebuild the sentence from the
- * variable name, the path and a known reason only; never cut the value out, it has no safe end.
+ * Apollo's own log lines, through our logger. Apollo prints an unexpected error whole, with the
+ * excerpt of the request around it ("Unexpected error processing request: GraphQLError: Argument
+ * "if" has invalid value "sk-…"" plus the source line), so only the wording before the first ':'
+ * is kept; the error itself reaches formatError, which logs it masked.
  */
-function scrubValue(message: string): string {
-  const variable = new RegExp(`^Variable "\\$(${NAME})" got invalid value `).exec(message);
-  if (!variable) return message.replace(/Value "[^"]*"/g, 'Value');
-  let reason: RegExpMatchArray | undefined;
-  for (const re of COERCION_REASONS) {
-    for (const m of message.matchAll(re)) if (!reason || m.index! > reason.index!) reason = m;
-  }
-  const before = reason ? message.slice(0, reason.index) : message;
-  const path = new RegExp(`at "(${NAME}(?:\\.${NAME}|\\[\\d{1,6}\\])*)"; $`).exec(before)?.[1];
-  const why = reason ? `; ${reason[0].startsWith('does not') ? 'Value ' : ''}${reason[0].replace(/(?<!\.)$/, '.')}` : '.';
-  return `Variable "$${variable[1]}" got an invalid value${path ? ` at "${path}"` : ''}${why}`;
+export function apolloLogger(log: Logger): Record<LogLevel, (message?: unknown) => void> {
+  const line = (level: LogLevel) => (message?: unknown) => log[level]({ component: 'apollo' }, String(message).split(':')[0].slice(0, 160));
+  return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
 }
+

@@ -11,10 +11,13 @@ import type { LiveService } from '../events/live.service';
 import type { Actor } from '../modules/auth/actor';
 import type { Services } from '../services';
 import type { GraphQLContext } from './context';
+import { hashToken } from '../crypto';
 import { AccessError, BadRequestError } from '../errors';
+import { bearerToken } from '../modules/auth/auth.service';
 import { createFormatError, safeError } from './errors';
 import { createRequestGuard, RequestLimitError, type RequestLimits } from './request-guard';
 import { createLoaders } from './loaders';
+import { TokenSessions } from './socket-sessions';
 
 /** The context of an operation over WebSocket: the usual one plus the live event streams. */
 export interface LiveContext extends GraphQLContext {
@@ -51,11 +54,13 @@ export interface SubscriptionDeps {
   hideSuggestions: boolean;
   /** Counts each subscription attempt (operation metrics). */
   onOperation?: (result: 'success' | 'error') => void;
+  /** The backstop re-check of open sockets' tokens (socket-sessions.ts); tests shorten it. */
+  recheckMs?: number;
 }
 
 const MAX_SUBSCRIPTIONS_PER_SOCKET = 25;
 const KEEPALIVE_MS = 12_000;
-type Extra = { requestId: string };
+type Extra = { requestId: string; close: (code: number, reason: string) => void; untrack?: () => void; gone?: boolean };
 
 /** Apollo's codes for request errors, so one formatError treats both transports alike. */
 function withCode(error: GraphQLError, code: string): GraphQLError {
@@ -70,7 +75,8 @@ function withCode(error: GraphQLError, code: string): GraphQLError {
  * ride on a browser's session (no origin check needed).
  */
 export function attachSubscriptions(app: FastifyInstance, deps: SubscriptionDeps): void {
-  const formatError = createFormatError(deps.log);
+  const formatError = createFormatError(deps.log, deps.schema);
+  const sessions = new TokenSessions(deps.services.auth, deps.services.invalidations, deps.log, deps.recheckMs);
   const guard = createRequestGuard(deps.schema, deps.limits);
   const fail = (message: string, code: string) => [new GraphQLError(message, { extensions: { code } })];
   const authenticate = (ctx: Context<Record<string, unknown> | undefined, Extra>) => {
@@ -87,8 +93,20 @@ export function attachSubscriptions(app: FastifyInstance, deps: SubscriptionDeps
 
   const server = makeServer<Record<string, unknown> | undefined, Extra>({
     schema: deps.schema,
-    // Unauthenticated or bad token: the socket closes with 4403 before any operation runs.
-    onConnect: async (ctx) => (await authenticate(ctx)) !== null,
+    // Unauthenticated or bad token: the socket closes with 4403 before any operation runs. A tenant
+    // token is tracked from here on: revoking it (or changing its role) closes the socket.
+    onConnect: async (ctx) => {
+      const ticket = sessions.ticket();
+      const actor = await authenticate(ctx);
+      if (!actor) return false;
+      const token = bearerToken(String(ctx.connectionParams?.authorization));
+      if (actor.type === 'API_TOKEN' && token) {
+        const session = { tokenHash: hashToken(token), tenantId: actor.tenantId, role: actor.role, close: ctx.extra.close };
+        ctx.extra.untrack = sessions.add(session, ticket);
+        if (ctx.extra.gone) ctx.extra.untrack(); // closed while it authenticated
+      }
+      return true;
+    },
     onSubscribe: async (ctx, _id, payload) => {
       // Re-checked per operation, so a revoked token cannot start new subscriptions.
       const actor = await authenticate(ctx);
@@ -108,7 +126,15 @@ export function attachSubscriptions(app: FastifyInstance, deps: SubscriptionDeps
       } catch (error) {
         return [withCode(error as GraphQLError, 'GRAPHQL_PARSE_FAILED')];
       }
-      const errors = validate(deps.schema, document, specifiedRules, { hideSuggestions: deps.hideSuggestions });
+      let errors: readonly GraphQLError[];
+      try {
+        errors = validate(deps.schema, document, specifiedRules, { hideSuggestions: deps.hideSuggestions });
+      } catch (error) {
+        // graphql-js 16 throws, rather than reports, a bad literal in a subscription's top-level
+        // @include/@skip (SingleFieldSubscriptionsRule evaluates it): still the sender's mistake.
+        if (!(error instanceof GraphQLError)) throw error;
+        errors = [error];
+      }
       if (errors.length > 0) return errors.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
       if (getOperationAST(document, payload.operationName)?.operation !== 'subscription') {
         return fail('Only subscriptions are served over WebSocket; send queries and mutations over HTTP.', 'BAD_REQUEST');
@@ -119,8 +145,10 @@ export function attachSubscriptions(app: FastifyInstance, deps: SubscriptionDeps
     onOperation: (_ctx, _id, _payload, _args, result) => {
       deps.onOperation?.(Symbol.asyncIterator in Object(result) ? 'success' : 'error');
     },
-    onError: (_ctx, _id, _payload, errors) => {
+    onError: (ctx, _id, _payload, errors) => {
       deps.onOperation?.('error');
+      // Codes only: a request error's text, even masked, says nothing an operator needs.
+      deps.log.info({ requestId: ctx.extra.requestId, codes: errors.map((e) => e.extensions?.code ?? 'UNKNOWN') }, 'websocket operation rejected');
       return errors.map((e) => formatError(e.toJSON(), e));
     },
     // Errors without a path are request errors (bad variables): BAD_USER_INPUT, whose message
@@ -143,6 +171,7 @@ export function attachSubscriptions(app: FastifyInstance, deps: SubscriptionDeps
   function serve(ws: WebSocket, request: IncomingMessage): void {
     const given = request.headers['x-request-id'];
     const requestId = typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
+    const extra: Extra = { requestId, close: (code, reason) => ws.close(code, reason) };
     // A peer that stops answering pings is dropped, so half-open sockets do not pile up.
     let alive = true;
     const keepalive = setInterval(() => {
@@ -162,15 +191,18 @@ export function attachSubscriptions(app: FastifyInstance, deps: SubscriptionDeps
             try {
               await cb(String(data));
             } catch (error) {
-              deps.log.warn({ err: { name: (error as Error).name, message: (error as Error).message } }, 'websocket message failed');
+              // No message: graphql-js errors quote the request, which can hold a key.
+              deps.log.warn({ requestId, err: { name: error instanceof Error ? error.name : typeof error } }, 'websocket message failed');
               ws.close(CloseCode.InternalServerError, 'Internal server error');
             }
           }),
       },
-      { requestId },
+      extra,
     );
     ws.once('close', (code, reason) => {
       clearInterval(keepalive);
+      extra.gone = true;
+      extra.untrack?.();
       void closed(code, String(reason));
     });
   }
@@ -178,6 +210,7 @@ export function attachSubscriptions(app: FastifyInstance, deps: SubscriptionDeps
   // Before the HTTP server stops: sockets would otherwise hold server.close() open. 1001 tells
   // clients to reconnect, which they do against another instance.
   app.addHook('preClose', async () => {
+    sessions.close();
     const open = [...wss.clients].filter((ws) => ws.readyState !== ws.CLOSED);
     await Promise.all(
       open.map(

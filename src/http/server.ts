@@ -13,7 +13,7 @@ import { checkPageSize } from '../db/pagination';
 import { AccessError, BadRequestError } from '../errors';
 import { buildKeyplaneSchema, resolverContainer } from '../graphql/build-schema';
 import type { GraphQLContext } from '../graphql/context';
-import { createFormatError, safeError } from '../graphql/errors';
+import { apolloLogger, createFormatError, safeError } from '../graphql/errors';
 import { keyCheckCapPlugin } from '../graphql/key-check-cap';
 import { complexityPlugin } from '../graphql/limits';
 import { createRequestGuard } from '../graphql/request-guard';
@@ -67,7 +67,8 @@ export async function buildServer({ config, db, services, log }: ServerDeps): Pr
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
-    formatError: createFormatError(log),
+    formatError: createFormatError(log, schema),
+    logger: apolloLogger(log),
     // No HTTP cache hints are ever sent (every answer is per-token), so the per-field cache-control
     // bookkeeping Apollo does by default is pure cost (about 7% of a list query's latency here).
     plugins: [

@@ -3,9 +3,16 @@ import { timingSafeEqual } from 'node:crypto';
 import { hashToken } from '../../crypto';
 import { InvalidatedCache, type Invalidations } from '../../db/invalidations';
 import { AccessError } from '../../errors';
+import type { TenantRole } from '../token/token.entity';
 import type { Actor } from './actor';
 
 const LAST_USED_RESOLUTION_MS = 60_000;
+const LIVE_TOKENS_BATCH = 500;
+
+/** The token of an `Authorization: Bearer <token>` value, or null when it has another shape. */
+export function bearerToken(authorization: string): string | null {
+  return /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1] ?? null;
+}
 
 interface KnownToken {
   actor: Actor;
@@ -39,9 +46,8 @@ export class AuthService {
   /** null when no credentials were sent; AccessError when some were sent and are not valid. */
   async authenticate(authorization: string | undefined): Promise<Actor | null> {
     if (!authorization) return null;
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    if (!match) throw new AccessError('UNAUTHENTICATED', 'Send "Authorization: Bearer <token>".');
-    const token = match[1];
+    const token = bearerToken(authorization);
+    if (!token) throw new AccessError('UNAUTHENTICATED', 'Send "Authorization: Bearer <token>".');
     const hash = hashToken(token);
     if (timingSafeEqual(hash, this.adminHash)) {
       return { type: 'PLATFORM_ADMIN', id: 'platform-admin', tenantId: null, role: 'PLATFORM_ADMIN', name: 'platform admin' };
@@ -55,6 +61,23 @@ export class AuthService {
       }
     }
     throw new AccessError('UNAUTHENTICATED', 'The token is not valid.');
+  }
+
+  /**
+   * What the database says now about tokens held by open sockets, bypassing the cache: the live
+   * (unrevoked) ones among `hashes`, by base64 hash. A token missing from the answer was revoked or
+   * deleted (with its tenant).
+   */
+  async liveTokens(hashes: readonly Buffer[]): Promise<Map<string, { tenantId: string; role: TenantRole }>> {
+    const live = new Map<string, { tenantId: string; role: TenantRole }>();
+    for (let i = 0; i < hashes.length; i += LIVE_TOKENS_BATCH) {
+      const rows: { token_hash: Buffer; tenant_id: string; role: TenantRole }[] = await this.db.query(
+        'SELECT token_hash, tenant_id, role FROM api_tokens WHERE token_hash = ANY($1) AND revoked_at IS NULL',
+        [hashes.slice(i, i + LIVE_TOKENS_BATCH)],
+      );
+      for (const row of rows) live.set(row.token_hash.toString('base64'), { tenantId: row.tenant_id, role: row.role });
+    }
+    return live;
   }
 
   private async lookup(hash: Buffer, key: string): Promise<KnownToken | null> {

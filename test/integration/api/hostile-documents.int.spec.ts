@@ -159,7 +159,7 @@ describe('field suggestions', () => {
     try {
       const res = await prod.gql('{ viewr { role } }', {}, viewer);
       expect(res.status).toBe(400);
-      expect(res.errors![0].message).toBe('Cannot query field "viewr" on type "Query".');
+      expect(res.errors![0].message).toBe('Cannot query field "…" on type "Query".'); // a typed name is masked too
       expect(res.raw).not.toMatch(/Did you mean/);
       const coercion = await prod.gql('query($t: ID!) { credentials(tenantId: $t, status: ACTIV) { nodes { id } } }', { t: 'x' }, viewer);
       expect(coercion.raw).not.toMatch(/Did you mean|ACTIVE/);
@@ -170,7 +170,7 @@ describe('field suggestions', () => {
 
   it('are on where introspection is on (development)', async () => {
     const res = await t.gql('{ viewr { role } }', {}, viewer);
-    expect(res.errors![0].message).toBe('Cannot query field "viewr" on type "Query". Did you mean "viewer"?');
+    expect(res.errors![0].message).toBe('Cannot query field "…" on type "Query". Did you mean "viewer"?');
   });
 });
 

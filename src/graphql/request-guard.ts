@@ -54,7 +54,7 @@ const ACCEPTED_MAX_KEY_LENGTH = 16 * 1024;
  * graphql-armor's rules; what armor lacks (expanded selections, fragment nesting, introspection
  * depth, document bytes) is ours; the token limit is graphql-js's own parser option.
  */
-export function createRequestGuard(schema: GraphQLSchema, limits: RequestLimits) {
+export function createRequestGuard(schema: GraphQLSchema, limits: RequestLimits, transport: 'http' | 'websocket' = 'http') {
   const reject = (limit: LimitName, found?: number): never => {
     throw new RequestLimitError(limit, limits[limit], found);
   };
@@ -86,6 +86,13 @@ export function createRequestGuard(schema: GraphQLSchema, limits: RequestLimits)
     } catch (error) {
       if (error instanceof GraphQLError && /contains more \w+ \d+ tokens/.test(error.message)) reject('tokens');
       return; // a syntax error: the executor reports it as usual (masked by formatError)
+    }
+    // Over HTTP a subscription is never served; refused here, before graphql-js's subscription rule
+    // (which throws, rather than reports, on a bad top-level directive literal) turns it into a 500.
+    if (transport === 'http' && document.definitions.some((d) => d.kind === Kind.OPERATION_DEFINITION && d.operation === 'subscription')) {
+      throw new GraphQLError('Subscriptions are served over WebSocket (graphql-transport-ws) at /graphql.', {
+        extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
+      });
     }
     const shape = measure(document);
     if (shape.fragmentDepth > limits.fragmentDepth) reject('fragmentDepth', shape.fragmentDepth);

@@ -77,7 +77,7 @@ function withCode(error: GraphQLError, code: string): GraphQLError {
 export function attachSubscriptions(app: FastifyInstance, deps: SubscriptionDeps): void {
   const formatError = createFormatError(deps.log, deps.schema);
   const sessions = new TokenSessions(deps.services.auth, deps.services.invalidations, deps.log, deps.recheckMs);
-  const guard = createRequestGuard(deps.schema, deps.limits);
+  const guard = createRequestGuard(deps.schema, deps.limits, 'websocket');
   const fail = (message: string, code: string) => [new GraphQLError(message, { extensions: { code } })];
   const authenticate = (ctx: Context<Record<string, unknown> | undefined, Extra>) => {
     const authorization = ctx.connectionParams?.authorization;

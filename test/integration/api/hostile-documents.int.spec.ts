@@ -146,6 +146,16 @@ describe('hostile documents', () => {
     }
   });
 
+  it('a subscription over HTTP is a 400 before validation, even with a bad directive literal', async () => {
+    for (const query of ['subscription { credentialChanged(tenantId: "x") { __typename } }', 'subscription { credentialChanged(tenantId: "x") @include(if: "sk-proj-not-a-boolean") { __typename } }']) {
+      const res = await post(query);
+      expect({ status: res.status, errors: res.body.errors }).toEqual({
+        status: 400,
+        errors: [{ message: 'Subscriptions are served over WebSocket (graphql-transport-ws) at /graphql.', extensions: { code: 'BAD_REQUEST' } }],
+      });
+    }
+  });
+
   it('the platform admin gets the same limits', async () => {
     const res = await post(fanOut(10, 10), ADMIN_TOKEN);
     expect(res.status).toBe(400);

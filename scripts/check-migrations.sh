@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 admin=${KEYPLANE_TEST_PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
-scratch=keyplane_migration_check
+scratch=${KEYPLANE_MIGRATION_CHECK_DB:-keyplane_migration_check}
 url="${admin%/*}/$scratch"
 psql "$admin" -qc "DROP DATABASE IF EXISTS $scratch WITH (FORCE)" -c "CREATE DATABASE $scratch" >/dev/null 2>&1
 trap 'psql "$admin" -qc "DROP DATABASE IF EXISTS $scratch WITH (FORCE)" >/dev/null 2>&1 || true' EXIT

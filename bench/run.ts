@@ -69,7 +69,14 @@ async function main(): Promise<number> {
   }
   log('');
   log(table(figures));
-  const file = writeResults(figures, { loadAverageAtEnd: loadavg().map((l) => Number(l.toFixed(2))), date: new Date().toISOString(), mode: o.full ? 'full' : 'quick', options: o, machine: m, seconds: Math.round((Date.now() - started) / 1000) });
+  const file = writeResults(figures, {
+    loadAverageAtEnd: loadavg().map((l) => Number(l.toFixed(2))),
+    date: new Date().toISOString(),
+    mode: o.full ? 'full' : 'quick',
+    options: o,
+    machine: m,
+    seconds: Math.round((Date.now() - started) / 1000),
+  });
   log(`\nresults: ${file} (${Math.round((Date.now() - started) / 1000)} s)`);
   if (o.profile) log('CPU profiles of the API and workers: bench/results/profiles/ (summarise: node dist/bench/profile-summary.js <file>)');
   return errors > 0 ? 1 : 0;

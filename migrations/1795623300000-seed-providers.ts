@@ -5,12 +5,17 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * strict rule is fixed with upsertProvider at run time, not with a release.
  */
 const PROVIDERS = [
-  ['openai', 'OpenAI', 'https://api.openai.com', 'BEARER', 'OPENAI',
-    ['sk-proj-', 'sk-svcacct-', 'sk-admin-', 'sk-'], '^sk-[A-Za-z0-9_-]{20,}$'],
-  ['anthropic', 'Anthropic', 'https://api.anthropic.com', 'X_API_KEY', 'ANTHROPIC',
-    ['sk-ant-api03-', 'sk-ant-admin01-', 'sk-ant-oat01-', 'sk-ant-'], '^sk-ant-[a-z]+[0-9]*-[A-Za-z0-9_-]{20,}$'],
-  ['google-gemini', 'Google Gemini', 'https://generativelanguage.googleapis.com', 'X_GOOG_API_KEY', 'GEMINI',
-    ['AIza'], '^AIza[0-9A-Za-z_-]{35}$'],
+  ['openai', 'OpenAI', 'https://api.openai.com', 'BEARER', 'OPENAI', ['sk-proj-', 'sk-svcacct-', 'sk-admin-', 'sk-'], '^sk-[A-Za-z0-9_-]{20,}$'],
+  [
+    'anthropic',
+    'Anthropic',
+    'https://api.anthropic.com',
+    'X_API_KEY',
+    'ANTHROPIC',
+    ['sk-ant-api03-', 'sk-ant-admin01-', 'sk-ant-oat01-', 'sk-ant-'],
+    '^sk-ant-[a-z]+[0-9]*-[A-Za-z0-9_-]{20,}$',
+  ],
+  ['google-gemini', 'Google Gemini', 'https://generativelanguage.googleapis.com', 'X_GOOG_API_KEY', 'GEMINI', ['AIza'], '^AIza[0-9A-Za-z_-]{35}$'],
   ['groq', 'Groq', 'https://api.groq.com/openai', 'BEARER', 'OPENAI', ['gsk_'], '^gsk_[A-Za-z0-9]{20,}$'],
   ['mistral', 'Mistral', 'https://api.mistral.ai', 'BEARER', 'OPENAI', [], '^[A-Za-z0-9]{20,}$'],
   ['openrouter', 'OpenRouter', 'https://openrouter.ai', 'BEARER', 'OPENROUTER', ['sk-or-v1-'], '^sk-or-v1-[a-f0-9]{64}$'],

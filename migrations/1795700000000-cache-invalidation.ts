@@ -44,7 +44,17 @@ const TRIGGERS: [string, string, string, string | null, string][] = [
   ['providers', 'providers', 'AFTER INSERT OR UPDATE OR DELETE', null, 'platform'],
 ];
 
-const TRUNCATED = ['api_tokens', 'tenants', 'gateways', 'gateway_credentials', 'gateway_provider_modes', 'credentials', 'credential_versions', 'platform_keys', 'providers'];
+const TRUNCATED = [
+  'api_tokens',
+  'tenants',
+  'gateways',
+  'gateway_credentials',
+  'gateway_provider_modes',
+  'credentials',
+  'credential_versions',
+  'platform_keys',
+  'providers',
+];
 
 export class CacheInvalidation1795700000000 implements MigrationInterface {
   name = 'CacheInvalidation1795700000000';
@@ -85,7 +95,9 @@ $$`);
       );
     }
     for (const table of TRUNCATED) {
-      await queryRunner.query(`CREATE TRIGGER "tr_invalidate_truncate" AFTER TRUNCATE ON "${table}" FOR EACH STATEMENT EXECUTE FUNCTION keyplane_invalidate('platform')`);
+      await queryRunner.query(
+        `CREATE TRIGGER "tr_invalidate_truncate" AFTER TRUNCATE ON "${table}" FOR EACH STATEMENT EXECUTE FUNCTION keyplane_invalidate('platform')`,
+      );
     }
   }
 

@@ -13,7 +13,9 @@ export class WebhookUnreachable1795800300000 implements MigrationInterface {
     await queryRunner.query(
       `UPDATE "webhook_deliveries" SET "last_error_class" = 'UNREACHABLE' WHERE "last_error_class" IN ('TIMEOUT', 'CONNECTION', 'BLOCKED_ADDRESS')`,
     );
-    await queryRunner.query(`UPDATE "webhook_attempts" SET "error_class" = 'UNREACHABLE' WHERE "error_class" IN ('TIMEOUT', 'CONNECTION', 'BLOCKED_ADDRESS')`);
+    await queryRunner.query(
+      `UPDATE "webhook_attempts" SET "error_class" = 'UNREACHABLE' WHERE "error_class" IN ('TIMEOUT', 'CONNECTION', 'BLOCKED_ADDRESS')`,
+    );
   }
 
   public async down(queryRunner: QueryRunner): Promise<void> {

@@ -30,8 +30,7 @@ async function main() {
     await client.connect();
   } catch (error) {
     console.error(
-      `ensure-database: cannot connect to PostgreSQL at ${describe(target)} (${error.message}). ` +
-        'Start PostgreSQL or set DATABASE_URL.',
+      `ensure-database: cannot connect to PostgreSQL at ${describe(target)} (${error.message}). ` + 'Start PostgreSQL or set DATABASE_URL.',
     );
     return 1;
   }

@@ -27,7 +27,12 @@ const Env = z.object({
   GRAPHQL_MAX_COMPLEXITY: z.coerce.number().int().min(10).default(5000),
   GRAPHQL_INTROSPECTION: z.enum(['true', 'false']).optional(),
   // Request limits checked before validation (src/graphql/request-guard.ts).
-  GRAPHQL_MAX_DOCUMENT_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024).default(32 * 1024),
+  GRAPHQL_MAX_DOCUMENT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(1024 * 1024)
+    .default(32 * 1024),
   GRAPHQL_MAX_TOKENS: z.coerce.number().int().min(100).max(100_000).default(3000),
   GRAPHQL_MAX_ALIASES: z.coerce.number().int().min(1).max(1000).default(30),
   GRAPHQL_MAX_DIRECTIVES: z.coerce.number().int().min(1).max(1000).default(20),
@@ -37,14 +42,25 @@ const Env = z.object({
   PAGE_SIZE_MAX: z.coerce.number().int().min(1).max(1000).default(100),
   CORS_ORIGINS: z.string().default(''),
   KEYPLANE_OPS_READONLY_TOKEN: z.string().min(32).optional(),
-  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_{}-]{1,64}$/).default('keyplane'),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_{}-]{1,64}$/)
+    .default('keyplane'),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(10),
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   // A job whose worker stops renewing its lock (crash, SIGKILL) is retried elsewhere after these.
   WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(1000).max(600000).default(30000),
   WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).max(600000).default(30000),
-  VALIDATION_MAX_AGE_HOURS: z.coerce.number().min(1).max(24 * 90).default(24),
-  ROTATION_GRACE_HOURS: z.coerce.number().min(0).max(24 * 30).default(24),
+  VALIDATION_MAX_AGE_HOURS: z.coerce
+    .number()
+    .min(1)
+    .max(24 * 90)
+    .default(24),
+  ROTATION_GRACE_HOURS: z.coerce
+    .number()
+    .min(0)
+    .max(24 * 30)
+    .default(24),
   SWEEP_CRON: z.string().min(9).default('0 3 * * *'),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60000).default(5000),
   WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6),
@@ -139,10 +155,7 @@ function localSecrets(file: string, missing: SecretVar[], warn: (msg: string) =>
   let changed = false;
   for (const name of missing) {
     if (stored[name]) continue;
-    stored[name] =
-      name === 'KEYPLANE_MASTER_KEYS'
-        ? `1:${randomBytes(32).toString('base64')}`
-        : randomBytes(32).toString('base64url');
+    stored[name] = name === 'KEYPLANE_MASTER_KEYS' ? `1:${randomBytes(32).toString('base64')}` : randomBytes(32).toString('base64url');
     changed = true;
   }
   if (changed) {
@@ -220,7 +233,12 @@ function outboundFrom(e: z.infer<typeof Env>): Config['outbound'] {
 }
 
 function list(value: string): string[] {
-  return Object.freeze(value.split(',').map((v) => v.trim()).filter(Boolean)) as string[];
+  return Object.freeze(
+    value
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean),
+  ) as string[];
 }
 
 export function loadConfig(

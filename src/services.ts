@@ -46,7 +46,14 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
     log,
     // A token that keeps hitting the limit: someone is using Keyplane as a key checker.
     onRepeatedLimit: (tenantId, tokenId, kind) =>
-      security.record({ kind: 'RATE_LIMIT_REPEATED', tenantId, targetType: 'api_token', targetId: tokenId, details: { check: kind }, throttleKey: `${tenantId}:${tokenId}` }),
+      security.record({
+        kind: 'RATE_LIMIT_REPEATED',
+        tenantId,
+        targetType: 'api_token',
+        targetId: tokenId,
+        details: { check: kind },
+        throttleKey: `${tenantId}:${tokenId}`,
+      }),
   });
   const keyTestCache = new KeyTestCache({ redis: keyCheckRedis, prefix: config.queue.prefix, ttlMs: config.keyChecks.cacheTtlMs, fingerprinter });
   return {
@@ -55,8 +62,13 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
     fingerprinter,
     invalidations,
     scope: new TenantScope(db),
-    auth: new AuthService(db, config.adminToken, (error) => log.warn({ err: error }, 'could not record token use'), invalidations, config.cache, (token) =>
-      security.revokedTokenUsed(token),
+    auth: new AuthService(
+      db,
+      config.adminToken,
+      (error) => log.warn({ err: error }, 'could not record token use'),
+      invalidations,
+      config.cache,
+      (token) => security.revokedTokenUsed(token),
     ),
     // Failed key checks, for the API's logs and /metrics (tenants only see UNREACHABLE).
     outboundFailures: watchOutbound(outbound, log, (event) => security.outboundRefused(event)),
@@ -74,7 +86,13 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
       log.warn(details, message);
       // Keys that no longer decrypt: tampered, moved, or sealed under a KEK version this process lacks.
       const gatewayId = String(details.gatewayId);
-      security.record({ kind: 'DECRYPT_FAILED', tenantId: details.tenantId as string, targetType: 'gateway', targetId: gatewayId, throttleKey: `gateway:${gatewayId}` });
+      security.record({
+        kind: 'DECRYPT_FAILED',
+        tenantId: details.tenantId as string,
+        targetType: 'gateway',
+        targetId: gatewayId,
+        throttleKey: `gateway:${gatewayId}`,
+      });
     }),
     platformKeys: new PlatformKeyService(db, box, providers),
     audit: new AuditService(db),
@@ -82,7 +100,9 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
     // Read-only view of the maintenance queue (rescan progress); app.close() closes it.
     keyRescans: new KeyRescanService(
       db,
-      new RescanStatusReader(config.redisUrl, config.queue.prefix, (e) => log.warn({ err: { name: e.name, message: e.message } }, 'rescan status redis error')),
+      new RescanStatusReader(config.redisUrl, config.queue.prefix, (e) =>
+        log.warn({ err: { name: e.name, message: e.message } }, 'rescan status redis error'),
+      ),
     ),
     reminders: new ReminderService(db),
     webhooks: new WebhookService(db),

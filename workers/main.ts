@@ -39,7 +39,19 @@ async function main(): Promise<void> {
   // Webhook and key-check failures: their distinct causes go to these logs and the metric only;
   // policy refusals are security events too.
   const outboundFailures = watchOutbound(outboundFor(config), log, (event) => security.outboundRefused(event));
-  const deps = { db, box, fingerprinter, queues, events, log, security, config, timeoutMs: config.providerTimeoutMs, confirmed, versions: new VersionReader(db) };
+  const deps = {
+    db,
+    box,
+    fingerprinter,
+    queues,
+    events,
+    log,
+    security,
+    config,
+    timeoutMs: config.providerTimeoutMs,
+    confirmed,
+    versions: new VersionReader(db),
+  };
   const workers = startWorkers(workerRedis, deps, log, {
     prefix: config.queue.prefix,
     concurrency: config.queue.concurrency,
@@ -48,7 +60,10 @@ async function main(): Promise<void> {
   });
   // WORKER_METRICS_PORT=0 turns the metrics server off.
   const connected = () => relayRedis.status === 'ready';
-  const metrics = config.queue.metricsPort > 0 ? await startWorkerMetrics({ port: config.queue.metricsPort, workers, queues, log, connected, extra: [outboundFailures, security.metric] }) : null;
+  const metrics =
+    config.queue.metricsPort > 0
+      ? await startWorkerMetrics({ port: config.queue.metricsPort, workers, queues, log, connected, extra: [outboundFailures, security.metric] })
+      : null;
   log.info({ queues: workers.map((w) => w.name), metricsPort: metrics?.port ?? null }, 'keyplane worker started');
 
   // Active jobs finish first (worker.close waits for them); then the connections go.

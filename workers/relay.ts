@@ -30,9 +30,7 @@ export async function relayOnce(db: DataSource, queues: Queues, batchSize = 200)
       const options = { ...jobOptions(name, row.payload as unknown as JobPayloads[typeof name]), jobId: row.job_id };
       await queues[row.queue].add(name, row.payload, options);
     }
-    await tx.query('UPDATE outbox SET sent_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])', [
-      rows.map((r) => r.id),
-    ]);
+    await tx.query('UPDATE outbox SET sent_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
     return rows.length;
   });
 }

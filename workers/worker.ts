@@ -32,7 +32,10 @@ export function startWorkers(
     );
     // Job data is ids only, and errors carry no provider text, so both are safe to log.
     worker.on('failed', (job, error) =>
-      log.warn({ queue, job: job?.name, jobId: job?.id, attempts: job?.attemptsMade, err: { name: error.name, message: error.message } }, 'job failed'),
+      log.warn(
+        { queue, job: job?.name, jobId: job?.id, attempts: job?.attemptsMade, err: { name: error.name, message: error.message } },
+        'job failed',
+      ),
     );
     worker.on('error', (error) => log.error({ queue, err: { name: error.name, message: error.message } }, 'worker error'));
     return worker;

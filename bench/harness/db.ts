@@ -105,13 +105,36 @@ export async function seedCredentials(
       const sealed = box.seal(key, { purpose: CREDENTIAL_PURPOSE, tenantId: o.tenantId, objectId: id, version: 1 });
       const hint = redactSecret(key, o.provider.prefixes);
       const c = creds.length;
-      credValues.push(`($${c + 1}, $${c + 2}, $${c + 3}, $${c + 4}, $${c + 5}, $${c + 6}, $${c + 7}, now() + interval '60 days', $${c + 8}, $${c + 9}, now() - ($${c + 10}::text || ' seconds')::interval)`);
-      creds.push(id, o.tenantId, o.provider.id, `${o.tag}-${i}`, o.validated ? 'ACTIVE' : 'PENDING_VALIDATION', o.validated ? 1 : null, hint,
-        o.validated ? 'VALID' : null, o.validated ? new Date() : null, String(o.count - i));
+      credValues.push(
+        `($${c + 1}, $${c + 2}, $${c + 3}, $${c + 4}, $${c + 5}, $${c + 6}, $${c + 7}, now() + interval '60 days', $${c + 8}, $${c + 9}, now() - ($${c + 10}::text || ' seconds')::interval)`,
+      );
+      creds.push(
+        id,
+        o.tenantId,
+        o.provider.id,
+        `${o.tag}-${i}`,
+        o.validated ? 'ACTIVE' : 'PENDING_VALIDATION',
+        o.validated ? 1 : null,
+        hint,
+        o.validated ? 'VALID' : null,
+        o.validated ? new Date() : null,
+        String(o.count - i),
+      );
       const v = versions.length;
       // A validated seed took part in duplicate detection as a real one would (validated_at set).
-      versionValues.push(`($${v + 1}, $${v + 2}, 1, $${v + 3}, $${v + 4}, $${v + 5}, $${v + 6}, $${v + 7}, $${v + 8}, ${o.validated ? 'now()' : 'NULL'})`);
-      versions.push(o.tenantId, id, o.validated ? 'ACTIVE' : 'PENDING', sealed.kekVersion, sealed.wrappedKey, sealed.ciphertext, fingerprinter.fingerprint(key), hint);
+      versionValues.push(
+        `($${v + 1}, $${v + 2}, 1, $${v + 3}, $${v + 4}, $${v + 5}, $${v + 6}, $${v + 7}, $${v + 8}, ${o.validated ? 'now()' : 'NULL'})`,
+      );
+      versions.push(
+        o.tenantId,
+        id,
+        o.validated ? 'ACTIVE' : 'PENDING',
+        sealed.kekVersion,
+        sealed.wrappedKey,
+        sealed.ciphertext,
+        fingerprinter.fingerprint(key),
+        hint,
+      );
       seeded.push({ id, key });
     }
     await pool.query(

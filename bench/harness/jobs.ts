@@ -18,9 +18,7 @@ const PENDING = ['wait', 'active', 'delayed', 'prioritized', 'waiting-children']
  * removeOnComplete, so completion is "nothing pending", and failures are the growth of the failed set.
  * Job latency is processing time (finishedOn - processedOn), read back from the completed jobs.
  */
-export async function drainRun(
-  o: { queue: Queue; child: Child; jobs: JobSpec[]; tag: string; timeoutMs?: number },
-): Promise<RunResult> {
+export async function drainRun(o: { queue: Queue; child: Child; jobs: JobSpec[]; tag: string; timeoutMs?: number }): Promise<RunResult> {
   const suffix = `-${o.tag}`;
   const failedBefore = (await o.queue.getJobCounts('failed')).failed ?? 0;
   const peak = rssPeak(o.child.pid);

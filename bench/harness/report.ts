@@ -52,14 +52,19 @@ function verdict(f: Figure): string {
 export function table(figures: Figure[]): string {
   const head = ['Figure', 'Keyplane', 'p50 / p99 ms', 'peak RSS', 'Baseline', 'p50 / p99 ms', 'Ratio', 'Target'];
   const rows = figures.map((f) => {
-    if (f.status !== 'measured') return [f.title, f.status === 'error' ? `ERROR: ${f.note}` : f.note ?? 'not measurable', '', '', '', '', '', verdict(f)];
-    const isRate = f.subject !== undefined && (f.unit.endsWith('/s'));
+    if (f.status !== 'measured')
+      return [f.title, f.status === 'error' ? `ERROR: ${f.note}` : (f.note ?? 'not measurable'), '', '', '', '', '', verdict(f)];
+    const isRate = f.subject !== undefined && f.unit.endsWith('/s');
     return [
       f.title,
       isRate ? rate(f.subject, f.unit) : single(f, f.value),
       lat(f.subject),
       mb(f.subject?.peakRssMb),
-      isRate ? `${f.baselineTitle}: ${rate(f.baseline, f.unit)}` : f.baselineTitle ? `${f.baselineTitle}${f.baselineValue !== undefined ? `: ${single(f, f.baselineValue)}` : ''}` : '—',
+      isRate
+        ? `${f.baselineTitle}: ${rate(f.baseline, f.unit)}`
+        : f.baselineTitle
+          ? `${f.baselineTitle}${f.baselineValue !== undefined ? `: ${single(f, f.baselineValue)}` : ''}`
+          : '—',
       lat(f.baseline),
       f.ratio === undefined ? '' : `${f.ratio.toFixed(2)}x`,
       verdict(f),

@@ -8,10 +8,7 @@ import type { Pool } from 'pg';
  * year. Fingerprints are distinct 32-byte values; the wrapped key and ciphertext are placeholders of
  * the real sizes: nothing measured here decrypts seeded rows.
  */
-export async function seedMillion(
-  pool: Pool,
-  o: { total: number; tenants: number; providerId: string; log: (m: string) => void },
-): Promise<void> {
+export async function seedMillion(pool: Pool, o: { total: number; tenants: number; providerId: string; log: (m: string) => void }): Promise<void> {
   const client = await pool.connect();
   const started = Date.now();
   try {

@@ -38,7 +38,17 @@ export const createCredential: Scenario = {
     const baseline: Side = {
       async run(seconds) {
         const tag = `raw${rawRun++}x`;
-        const args = [BENCH_DATABASE_URL, REDIS_URL, rawPrefix, t.tenantId, '1', String(seconds), String(ctx.o.connections), String(API_POOL_SIZE), tag];
+        const args = [
+          BENCH_DATABASE_URL,
+          REDIS_URL,
+          rawPrefix,
+          t.tenantId,
+          '1',
+          String(seconds),
+          String(ctx.o.connections),
+          String(API_POOL_SIZE),
+          tag,
+        ];
         const child = spawnNode('raw-create-loop', resolve(DIST, 'bench', 'baselines', 'raw-create-loop.js'), {
           args,
           env: { PATH: process.env.PATH ?? '' },

@@ -66,12 +66,19 @@ export const duplicateAlert: Scenario = {
         }
         if (r < 0) continue; // warm-up
         runs.push({ rate: NaN, p50: percentile(times, 50), p99: percentile(times, 99), ok: times.length, failed: missing, peakRssMb: null });
-        ctx.log(`  run ${r + 1}/${ctx.o.runs}: p50 ${runs[r].p50.toFixed(0)} ms, p99 ${runs[r].p99.toFixed(0)} ms, ${missing} without an alert after 10 s`);
+        ctx.log(
+          `  run ${r + 1}/${ctx.o.runs}: p50 ${runs[r].p50.toFixed(0)} ms, p99 ${runs[r].p99.toFixed(0)} ms, ${missing} without an alert after 10 s`,
+        );
       }
       const s = summarize(runs);
       return [
         {
-          id: 'duplicate-alert', title: TITLE, status: 'measured', unit: 'ms', subject: s, value: s.p99,
+          id: 'duplicate-alert',
+          title: TITLE,
+          status: 'measured',
+          unit: 'ms',
+          subject: s,
+          value: s.p99,
           baselineTitle: '— (absolute; samples 0-300 ms apart; the outbox relay polls every 250 ms when idle)',
           targets: [{ label: `p99 <= ${LIMIT_MS} ms`, met: s.p99 <= LIMIT_MS && s.failed === 0 }],
         },

@@ -14,16 +14,24 @@ const listAmongMillion: Scenario = {
   async run(ctx) {
     await ensureMillion(ctx);
     const tenantId = await seededTenantId(ctx.pool, 1);
-    const t = await gql(ctx.api.url, ctx.adminToken, 'mutation($i: CreateApiTokenInput!) { createApiToken(input: $i) { token userErrors { code } } }', {
-      i: { tenantId, name: 'bench list', role: 'VIEWER' },
-    });
+    const t = await gql(
+      ctx.api.url,
+      ctx.adminToken,
+      'mutation($i: CreateApiTokenInput!) { createApiToken(input: $i) { token userErrors { code } } }',
+      {
+        i: { tenantId, name: 'bench list', role: 'VIEWER' },
+      },
+    );
     const hello = await startHello();
     try {
       return [
         await againstHello(ctx, hello, {
           id: 'list-1m',
           title: `credentials(tenantId, first: 50), tenant with ${MILLION / SEED_TENANTS} of ${MILLION.toLocaleString('en-US')} credentials`,
-          token: t.createApiToken.token, query: LIST, variables: { t: tenantId }, target: 0.5,
+          token: t.createApiToken.token,
+          query: LIST,
+          variables: { t: tenantId },
+          target: 0.5,
         }),
       ];
     } finally {

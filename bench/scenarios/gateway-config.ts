@@ -27,9 +27,14 @@ export const gatewayConfig: Scenario = {
     ctx.log('gateway config pull');
     const t = await tenantWithToken(ctx.api.url, ctx.adminToken, 'gateway');
     const creds = await seedCredentials(ctx.pool, { tenantId: t.tenantId, provider: ctx.openai, count: 3, tag: 'gw', validated: true });
-    const gw = await gql(ctx.api.url, t.token, 'mutation($i: CreateGatewayInput!) { createGateway(input: $i) { gatewayKey gateway { id } userErrors { code } } }', {
-      i: { tenantId: t.tenantId, name: 'Bench edge', slug: 'bench-edge' },
-    });
+    const gw = await gql(
+      ctx.api.url,
+      t.token,
+      'mutation($i: CreateGatewayInput!) { createGateway(input: $i) { gatewayKey gateway { id } userErrors { code } } }',
+      {
+        i: { tenantId: t.tenantId, name: 'Bench edge', slug: 'bench-edge' },
+      },
+    );
     const gatewayId: string = gw.createGateway.gateway.id;
     const gatewayKey: string = gw.createGateway.gatewayKey;
     for (const c of creds) {
@@ -52,11 +57,17 @@ export const gatewayConfig: Scenario = {
     writeFileSync(bodyFile, body);
     const port = await freePort();
     const plain = await startScript('plain-http-server', 'baselines/plain-http-server.js', [
-      String(port), bodyFile, etag, first.headers.get('content-type') ?? 'application/json',
+      String(port),
+      bodyFile,
+      etag,
+      first.headers.get('content-type') ?? 'application/json',
     ]);
     try {
       const load = (base: string, headers: Record<string, string>, status: number): HttpLoad => ({
-        url: `${base}${PATH}`, headers, ok: (s) => s === status, connections: ctx.o.connections,
+        url: `${base}${PATH}`,
+        headers,
+        ok: (s) => s === status,
+        connections: ctx.o.connections,
       });
       const figures: Figure[] = [];
       for (const [id, title, headers, status, target] of [
@@ -70,8 +81,15 @@ export const gatewayConfig: Scenario = {
           { ...ctx.o, log: ctx.log },
         );
         figures.push({
-          id, title, status: 'measured', unit: 'req/s', subject: r.subject, baselineTitle: 'plain node:http, same bytes',
-          baseline: r.baseline, ratio: r.ratio, targets: target === null ? [] : [{ label: `>= ${target}x`, met: r.ratio >= target }],
+          id,
+          title,
+          status: 'measured',
+          unit: 'req/s',
+          subject: r.subject,
+          baselineTitle: 'plain node:http, same bytes',
+          baseline: r.baseline,
+          ratio: r.ratio,
+          targets: target === null ? [] : [{ label: `>= ${target}x`, met: r.ratio >= target }],
         });
       }
       return figures;

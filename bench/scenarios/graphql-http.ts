@@ -81,16 +81,30 @@ export const graphqlHttp: Scenario = {
     try {
       return [
         await againstHello(ctx, hello, {
-          id: 'layer', title: 'GraphQL layer: { viewer { role } }, tenant token', token: list.token, query: VIEWER, target: 1.0,
+          id: 'layer',
+          title: 'GraphQL layer: { viewer { role } }, tenant token',
+          token: list.token,
+          query: VIEWER,
+          target: 1.0,
         }),
         await againstHello(ctx, hello, {
-          id: 'layer-admin', title: 'GraphQL layer, platform admin token (no token lookup; info)', token: ADMIN_TOKEN, query: VIEWER, target: null,
+          id: 'layer-admin',
+          title: 'GraphQL layer, platform admin token (no token lookup; info)',
+          token: ADMIN_TOKEN,
+          query: VIEWER,
+          target: null,
         }),
         await againstHello(ctx, hello, {
-          id: 'list', title: 'credentials(tenantId, first: 50) with provider, last validation', ...listArgs, target: 0.5,
+          id: 'list',
+          title: 'credentials(tenantId, first: 50) with provider, last validation',
+          ...listArgs,
+          target: 0.5,
         }),
         await againstHello(ctx, hello, {
-          id: 'list-same-shape', title: 'credentials list vs the same page served from memory (info)', ...listArgs, target: null,
+          id: 'list-same-shape',
+          title: 'credentials list vs the same page served from memory (info)',
+          ...listArgs,
+          target: null,
           baseline: { title: 'Apollo standalone, same 50-item page from memory', query: LIST, variables: { t: list.tenantId } },
         }),
       ];

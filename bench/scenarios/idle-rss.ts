@@ -40,7 +40,10 @@ export const idleRss: Scenario = {
     try {
       const [helloMb, apiMb, workerMb] = await Promise.all([idle(hello.child), idle(api.child), idle(worker)]);
       ctx.log(`  idle RSS: API ${apiMb.toFixed(0)} MB, worker ${workerMb.toFixed(0)} MB, hello ${helloMb.toFixed(0)} MB`);
-      return [figure('idle-rss-api', 'Idle RSS, API process', apiMb, helloMb), figure('idle-rss-worker', 'Idle RSS, worker process', workerMb, helloMb)];
+      return [
+        figure('idle-rss-api', 'Idle RSS, API process', apiMb, helloMb),
+        figure('idle-rss-worker', 'Idle RSS, worker process', workerMb, helloMb),
+      ];
     } finally {
       await Promise.all([hello.child.stop(), api.child.stop(), worker.stop()]);
       await benchQueues(prefix).close();

@@ -31,7 +31,14 @@ export const rotationSweep: Scenario = {
   async run(ctx) {
     const targets = [`<= ${LIMIT_S} s`, `worker RSS <= ${RSS_LIMIT_MB} MB`];
     if (!PROCESSORS['rotation-sweep']) {
-      return [notMeasurable('rotation-sweep', `Rotation-reminder sweep, ${rows} credentials`, 'not measurable yet: rotation-sweep processor missing', targets)];
+      return [
+        notMeasurable(
+          'rotation-sweep',
+          `Rotation-reminder sweep, ${rows} credentials`,
+          'not measurable yet: rotation-sweep processor missing',
+          targets,
+        ),
+      ];
     }
     await ensureMillion(ctx);
     ctx.log(`rotation-reminder sweep over ${rows} credentials`);
@@ -57,7 +64,9 @@ export const rotationSweep: Scenario = {
       const seconds = (performance.now() - started) / 1000;
       const rss = peak.stop();
       const after = await ctx.pool.query('SELECT count(*)::int AS n FROM rotation_reminders');
-      ctx.log(`  sweep ${run + 1}: ${seconds.toFixed(1)} s, ${after.rows[0].n - before.rows[0].n} reminders recorded, worker peak RSS ${rss?.toFixed(0)} MB`);
+      ctx.log(
+        `  sweep ${run + 1}: ${seconds.toFixed(1)} s, ${after.rows[0].n - before.rows[0].n} reminders recorded, worker peak RSS ${rss?.toFixed(0)} MB`,
+      );
       return { seconds, rss, recorded: after.rows[0].n - before.rows[0].n };
     };
     try {
@@ -68,7 +77,13 @@ export const rotationSweep: Scenario = {
       const repeats = [];
       for (let i = 1; i < Math.max(2, ctx.o.runs); i++) repeats.push(await sweep(i));
       const figure = (id: string, title: string, seconds: number, rss: number | null): Figure => ({
-        id, title, status: 'measured', unit: 's', value: seconds, baselineTitle: `${COUNT_SQL} (same rows)`, baselineValue: baseline,
+        id,
+        title,
+        status: 'measured',
+        unit: 's',
+        value: seconds,
+        baselineTitle: `${COUNT_SQL} (same rows)`,
+        baselineValue: baseline,
         ratio: baseline / seconds,
         subject: { runs: [], rate: NaN, rateMin: NaN, rateMax: NaN, p50: NaN, p99: NaN, peakRssMb: rss, failed: 0 },
         targets: [
@@ -79,7 +94,12 @@ export const rotationSweep: Scenario = {
       const repeatS = median(repeats.map((r) => r.seconds));
       const repeatRss = Math.max(...repeats.map((r) => r.rss ?? 0));
       return [
-        figure('rotation-sweep-first', `Rotation-reminder sweep, ${rows} credentials, first run (${first.recorded.toLocaleString('en-US')} reminders written)`, first.seconds, first.rss),
+        figure(
+          'rotation-sweep-first',
+          `Rotation-reminder sweep, ${rows} credentials, first run (${first.recorded.toLocaleString('en-US')} reminders written)`,
+          first.seconds,
+          first.rss,
+        ),
         figure('rotation-sweep-repeat', `Rotation-reminder sweep, ${rows} credentials, repeat (nothing new)`, repeatS, repeatRss || null),
       ];
     } finally {

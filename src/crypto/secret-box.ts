@@ -63,14 +63,7 @@ function assertContext(ctx: SealContext): void {
 // Length-prefixed, fixed field order: no two distinct contexts serialize to the same bytes
 // (e.g. tenant "a|b" + object "c" vs tenant "a" + object "b|c").
 function contextAad(label: string, ctx: SealContext, extra: Buffer[] = []): Buffer {
-  return Buffer.concat([
-    field(label),
-    field(ctx.purpose),
-    field(ctx.tenantId),
-    field(ctx.objectId),
-    uint32(ctx.version),
-    ...extra,
-  ]);
+  return Buffer.concat([field(label), field(ctx.purpose), field(ctx.tenantId), field(ctx.objectId), uint32(ctx.version), ...extra]);
 }
 
 // The format byte is authenticated too, so it cannot be flipped to steer parsing.

@@ -47,10 +47,10 @@ export async function keysetPage<T extends ObjectLiteral & { id: string }>(
   if (args.after) {
     const afterId = decodeCursor(args.after);
     const tenantFilter = tenantId ? 'AND c.tenant_id = :pageTenantId' : '';
-    qb.andWhere(
-      `(${alias}.createdAt, ${alias}.id) < (SELECT c.created_at, c.id FROM ${table} c WHERE c.id = :afterId ${tenantFilter})`,
-      { afterId, pageTenantId: tenantId },
-    );
+    qb.andWhere(`(${alias}.createdAt, ${alias}.id) < (SELECT c.created_at, c.id FROM ${table} c WHERE c.id = :afterId ${tenantFilter})`, {
+      afterId,
+      pageTenantId: tenantId,
+    });
   }
   const rows = await qb
     .orderBy(`${alias}.createdAt`, 'DESC')

@@ -26,10 +26,10 @@ export class LiveService {
   /** The credential a key reuse alert is about, within the tenant. */
   async alertCredentialId(tenantId: string, alertId: string): Promise<string> {
     if (!isUuid(alertId)) throw new NotFoundError('Alert');
-    const rows: { credential_id: string }[] = await this.db.query(
-      'SELECT credential_id FROM key_reuse_alerts WHERE tenant_id = $1 AND id = $2',
-      [tenantId, alertId],
-    );
+    const rows: { credential_id: string }[] = await this.db.query('SELECT credential_id FROM key_reuse_alerts WHERE tenant_id = $1 AND id = $2', [
+      tenantId,
+      alertId,
+    ]);
     if (rows.length === 0) throw new NotFoundError('Alert');
     return rows[0].credential_id;
   }

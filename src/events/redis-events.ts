@@ -110,7 +110,14 @@ export function createRedisEvents(url: string, prefix: string, log?: Logger): Re
       const connections = [publisher, subscriber].filter((r): r is Redis => r !== null);
       publisher = subscriber = null;
       await Promise.all(
-        connections.map((r) => (r.status === 'ready' ? r.quit().then(() => undefined, () => r.disconnect()) : r.disconnect())),
+        connections.map((r) =>
+          r.status === 'ready'
+            ? r.quit().then(
+                () => undefined,
+                () => r.disconnect(),
+              )
+            : r.disconnect(),
+        ),
       );
     },
   };

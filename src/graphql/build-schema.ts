@@ -63,7 +63,11 @@ export async function buildKeyplaneSchema(container?: ContainerType): Promise<Gr
     validate: false,
     // Subscriptions bring their own tenant-checked streams (src/graphql/subscriptions.ts).
     pubSub: NO_PUBSUB,
-    container: container ?? { get: () => { throw new Error('schema built without services'); } },
+    container: container ?? {
+      get: () => {
+        throw new Error('schema built without services');
+      },
+    },
   });
 }
 

@@ -31,7 +31,7 @@ export const UserErrorCodeEnum = asEnum(USER_ERROR_CODES);
 
 registerEnumType(ByokModeEnum, {
   name: 'ByokMode',
-  description: 'Whose provider keys a tenant uses: the platform\'s, its own, or its own first.',
+  description: "Whose provider keys a tenant uses: the platform's, its own, or its own first.",
 });
 registerEnumType(CredentialKindEnum, { name: 'CredentialKind', description: 'What kind of secret a credential holds.' });
 registerEnumType(CredentialStatusEnum, {
@@ -76,9 +76,15 @@ export const AlertSeverityEnum = asEnum(ALERT_SEVERITIES);
 export const AlertScopeEnum = asEnum(ALERT_SCOPES);
 export const AlertStatusEnum = asEnum(ALERT_STATUSES);
 export const RescanStateEnum = asEnum(RESCAN_STATES);
-registerEnumType(AlertSeverityEnum, { name: 'KeyReuseAlertSeverity', description: 'INFO: shared within the tenant; WARNING: with another tenant; HIGH: an OAuth token shared with another tenant.' });
+registerEnumType(AlertSeverityEnum, {
+  name: 'KeyReuseAlertSeverity',
+  description: 'INFO: shared within the tenant; WARNING: with another tenant; HIGH: an OAuth token shared with another tenant.',
+});
 registerEnumType(AlertScopeEnum, { name: 'KeyReuseAlertScope', description: 'Where else the key is stored: in the same tenant or in another one.' });
-registerEnumType(AlertStatusEnum, { name: 'KeyReuseAlertStatus', description: 'OPEN, ACKNOWLEDGED or DISMISSED by a person, or RESOLVED once the credential no longer holds the key.' });
+registerEnumType(AlertStatusEnum, {
+  name: 'KeyReuseAlertStatus',
+  description: 'OPEN, ACKNOWLEDGED or DISMISSED by a person, or RESOLVED once the credential no longer holds the key.',
+});
 registerEnumType(RescanStateEnum, { name: 'KeyRescanState', description: 'QUEUED (not yet in the queue), WAITING, ACTIVE, COMPLETED or FAILED.' });
 export const WebhookKindEnum = asEnum(WEBHOOK_KINDS);
 export const WebhookErrorClassEnum = asEnum(ERROR_CLASSES);

@@ -76,7 +76,10 @@ export function createFormatError(log: Logger, schema: GraphQLSchema) {
     }
     // graphql-js's own errors quote the request (an argument literal that failed at execution), in
     // their stack's first line too: their message is masked and their stack dropped.
-    const err = original instanceof GraphQLError ? { type: original.name, message: maskMessage(original.message, schemaNames(schema), '(masked)') } : safeError(original);
+    const err =
+      original instanceof GraphQLError
+        ? { type: original.name, message: maskMessage(original.message, schemaNames(schema), '(masked)') }
+        : safeError(original);
     log.error({ err, path: formatted.path }, 'unhandled error in GraphQL operation');
     return { message: 'Internal server error.', locations: formatted.locations, path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
   };
@@ -104,4 +107,3 @@ export function apolloLogger(log: Logger): Record<LogLevel, (message?: unknown) 
   const line = (level: LogLevel) => (message?: unknown) => log[level]({ component: 'apollo' }, String(message).split(':')[0].slice(0, 160));
   return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
 }
-

@@ -1,5 +1,14 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { getOperationAST, getVariableValues, GraphQLError, Kind, type DocumentNode, type GraphQLSchema, type TypeNode, type VariableDefinitionNode } from 'graphql';
+import {
+  getOperationAST,
+  getVariableValues,
+  GraphQLError,
+  Kind,
+  type DocumentNode,
+  type GraphQLSchema,
+  type TypeNode,
+  type VariableDefinitionNode,
+} from 'graphql';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
 
 /** Costs already computed, per parsed document (Apollo reuses the parsed document of a query it has seen). */
@@ -53,7 +62,11 @@ export function complexityPlugin(schema: GraphQLSchema, max: number): ApolloServ
 }
 
 /** The operation name and the Int variables' values: all the cost can depend on. */
-function costKey(operationName: string | null | undefined, definitions: readonly VariableDefinitionNode[], variables: Record<string, unknown>): string {
+function costKey(
+  operationName: string | null | undefined,
+  definitions: readonly VariableDefinitionNode[],
+  variables: Record<string, unknown>,
+): string {
   const ints = definitions.filter((d) => namedType(d.type) === 'Int').map((d) => variables[d.variable.name.value] ?? null);
   return JSON.stringify([operationName ?? null, ints.map((v) => (typeof v === 'number' ? v : v === null ? null : '?'))]);
 }

@@ -102,7 +102,10 @@ export const MESSAGE_TEMPLATES: readonly Template[] = [
   template('Field %n of type %n must have at least one field selected.'),
   template('Field %n argument %n of type %n is required, but it was not provided.'),
   template('Directive %n argument %n of type %n is required, but it was not provided.'),
-  template('Fields %n conflict because %v. Use different aliases on the fields to fetch both if this was intentional.', 'Fields {1} conflict. Use different aliases on the fields to fetch both if this was intentional.'),
+  template(
+    'Fields %n conflict because %v. Use different aliases on the fields to fetch both if this was intentional.',
+    'Fields {1} conflict. Use different aliases on the fields to fetch both if this was intentional.',
+  ),
   template('The %n definition is not executable.'),
   template('The schema definition is not executable.'),
   template('Maximum introspection depth exceeded'),

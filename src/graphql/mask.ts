@@ -15,7 +15,27 @@ export const MASK = '…';
 /** Bound on the '; ' splits tried in a variable coercion message (its value can hold many). */
 const MAX_REASON_SPLITS = 32;
 
-const KEYWORDS = new Set(['on', 'fragment', 'query', 'mutation', 'subscription', 'true', 'false', 'null', 'extend', 'schema', 'scalar', 'type', 'interface', 'union', 'enum', 'input', 'directive', 'implements', 'repeatable']);
+const KEYWORDS = new Set([
+  'on',
+  'fragment',
+  'query',
+  'mutation',
+  'subscription',
+  'true',
+  'false',
+  'null',
+  'extend',
+  'schema',
+  'scalar',
+  'type',
+  'interface',
+  'union',
+  'enum',
+  'input',
+  'directive',
+  'implements',
+  'repeatable',
+]);
 const TOKEN_KINDS = new Set(['Name', 'String', 'BlockString', 'Int', 'Float', 'Comment', '<EOF>', '<SOF>']);
 const WORDS = new Set<string>([...Object.values(DirectiveLocation), 'query', 'mutation', 'subscription']);
 

@@ -93,7 +93,9 @@ export class TokenSessions {
     while (this.pending.size > 0) {
       const scopes = this.pending;
       this.pending = new Set();
-      const sessions = scopes.has('*') ? [...this.byTenant.values()].flatMap((s) => [...s]) : [...scopes].flatMap((t) => [...(this.byTenant.get(t) ?? [])]);
+      const sessions = scopes.has('*')
+        ? [...this.byTenant.values()].flatMap((s) => [...s])
+        : [...scopes].flatMap((t) => [...(this.byTenant.get(t) ?? [])]);
       if (sessions.length === 0) continue;
       try {
         await this.verify(sessions);

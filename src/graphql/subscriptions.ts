@@ -27,7 +27,8 @@ export interface LiveContext extends GraphQLContext {
 /** Subscriptions exist only over WebSocket; anywhere else this fails closed. */
 export function liveOf(ctx: GraphQLContext): LiveService {
   const live = (ctx as Partial<LiveContext>).live;
-  if (!live) throw new GraphQLError('Subscriptions are served over WebSocket (graphql-transport-ws) at /graphql.', { extensions: { code: 'BAD_REQUEST' } });
+  if (!live)
+    throw new GraphQLError('Subscriptions are served over WebSocket (graphql-transport-ws) at /graphql.', { extensions: { code: 'BAD_REQUEST' } });
   return live;
 }
 
@@ -81,14 +82,12 @@ export function attachSubscriptions(app: FastifyInstance, deps: SubscriptionDeps
   const fail = (message: string, code: string) => [new GraphQLError(message, { extensions: { code } })];
   const authenticate = (ctx: Context<Record<string, unknown> | undefined, Extra>) => {
     const authorization = ctx.connectionParams?.authorization;
-    return deps.services.auth
-      .authenticate(typeof authorization === 'string' ? authorization : undefined)
-      .catch((error: unknown): Actor | null => {
-        if (!(error instanceof AccessError || error instanceof BadRequestError)) {
-          deps.log.error({ err: safeError(error) }, 'could not authenticate websocket');
-        }
-        return null;
-      });
+    return deps.services.auth.authenticate(typeof authorization === 'string' ? authorization : undefined).catch((error: unknown): Actor | null => {
+      if (!(error instanceof AccessError || error instanceof BadRequestError)) {
+        deps.log.error({ err: safeError(error) }, 'could not authenticate websocket');
+      }
+      return null;
+    });
   };
 
   const server = makeServer<Record<string, unknown> | undefined, Extra>({
@@ -184,7 +183,8 @@ export function attachSubscriptions(app: FastifyInstance, deps: SubscriptionDeps
     const closed = server.opened(
       {
         protocol: ws.protocol,
-        send: (data) => new Promise<void>((resolve, reject) => (ws.readyState === ws.OPEN ? ws.send(data, (e) => (e ? reject(e) : resolve())) : resolve())),
+        send: (data) =>
+          new Promise<void>((resolve, reject) => (ws.readyState === ws.OPEN ? ws.send(data, (e) => (e ? reject(e) : resolve())) : resolve())),
         close: (code, reason) => ws.close(code, reason),
         onMessage: (cb) =>
           ws.on('message', async (data) => {

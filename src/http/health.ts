@@ -31,6 +31,9 @@ export function registerHealthRoutes(app: FastifyInstance, db: DataSource, redis
     const [postgres, redisCheck] = await Promise.all([check(() => db.query('SELECT 1')), check(() => redis.ping())]);
     const checks = { postgres, redis: redisCheck };
     const ready = postgres === 'ok' && redisCheck === 'ok';
-    return reply.code(ready ? 200 : 503).header('cache-control', 'no-store').send({ status: ready ? 'ok' : 'unavailable', checks });
+    return reply
+      .code(ready ? 200 : 503)
+      .header('cache-control', 'no-store')
+      .send({ status: ready ? 'ok' : 'unavailable', checks });
   });
 }

@@ -42,7 +42,10 @@ function throttledWarn(log: Logger, message: string) {
  * subscriptions, with the Redis connections they need, closed with the server. Call it before
  * the GraphQL routes are registered, so the HTTP metrics hook covers every route.
  */
-export async function registerOps(app: FastifyInstance, { config, db, services, log, schema }: OpsDeps): Promise<{ apolloPlugin: ApolloServerPlugin; observeHttp: HttpObserver }> {
+export async function registerOps(
+  app: FastifyInstance,
+  { config, db, services, log, schema }: OpsDeps,
+): Promise<{ apolloPlugin: ApolloServerPlugin; observeHttp: HttpObserver }> {
   // One ordinary connection for PING, the dashboard and queue gauges. The fail-fast producer
   // settings (no offline queue) keep /readyz, /metrics and dashboard requests from hanging while
   // Redis is down; the worker settings would wait forever. Pub/sub gets its own (src/events).
@@ -50,7 +53,10 @@ export async function registerOps(app: FastifyInstance, { config, db, services, 
   redis.on('error', throttledWarn(log, 'Redis unreachable (readiness, metrics, dashboard)'));
   // Views of the workers' queues: skipMetasUpdate, so starting an API writes nothing to Redis.
   const queues = Object.fromEntries(
-    QUEUES.map((name) => [name, new Queue(name, { connection: redis, prefix: config.queue.prefix, skipMetasUpdate: true, defaultJobOptions: DEFAULT_JOB_OPTIONS })]),
+    QUEUES.map((name) => [
+      name,
+      new Queue(name, { connection: redis, prefix: config.queue.prefix, skipMetasUpdate: true, defaultJobOptions: DEFAULT_JOB_OPTIONS }),
+    ]),
   ) as Queues;
   const queueError = throttledWarn(log, 'queue connection problem');
   for (const queue of Object.values(queues)) queue.on('error', queueError);

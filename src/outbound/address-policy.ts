@@ -2,16 +2,7 @@ import { BlockList } from 'node:net';
 import { embeddedIPv4, parseIp, type ParsedIp } from './ip';
 
 /** Why an address is refused; coarse on purpose (it ends up in operator logs only). */
-export type BlockReason =
-  | 'UNSPECIFIED'
-  | 'LOOPBACK'
-  | 'PRIVATE'
-  | 'METADATA'
-  | 'LINK_LOCAL'
-  | 'SHARED'
-  | 'BROADCAST'
-  | 'MULTICAST'
-  | 'RESERVED';
+export type BlockReason = 'UNSPECIFIED' | 'LOOPBACK' | 'PRIVATE' | 'METADATA' | 'LINK_LOCAL' | 'SHARED' | 'BROADCAST' | 'MULTICAST' | 'RESERVED';
 
 /**
  * Ranges an outbound request must not reach. Order matters only for the reason reported
@@ -59,7 +50,10 @@ const DENY_LISTS = DENY.map(({ reason, v4 = [], v6 = [] }) => {
 export const HOSTNAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
 
 export function normalizeHost(host: string): string {
-  return host.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
+  return host
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '');
 }
 
 const familyOf = (ip: ParsedIp) => (ip.family === 4 ? 'ipv4' : 'ipv6');

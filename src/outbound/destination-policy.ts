@@ -54,7 +54,9 @@ export class DestinationPolicy {
     const parsed = [BASELINE_DESTINATION, ...entries].map((raw, i) => {
       const entry = parseEntry(raw);
       if (!entry) {
-        throw new Error(`OUTBOUND_ALLOW_DESTINATIONS entry ${i} is not <http|https>://<host>[:<port>] (host: name, *.suffix, IP or *; port: number or *)`);
+        throw new Error(
+          `OUTBOUND_ALLOW_DESTINATIONS entry ${i} is not <http|https>://<host>[:<port>] (host: name, *.suffix, IP or *; port: number or *)`,
+        );
       }
       return entry;
     });

@@ -3,16 +3,7 @@
  * keyplane_outbound_failures_total metric). Tenants see one code, UNREACHABLE, whatever the cause:
  * otherwise "blocked" against "no such name" against "refused" maps the internal network.
  */
-export const FAILURE_REASONS = [
-  'policy_destination',
-  'policy_address',
-  'dns',
-  'refused',
-  'reset',
-  'timeout',
-  'tls',
-  'network',
-] as const;
+export const FAILURE_REASONS = ['policy_destination', 'policy_address', 'dns', 'refused', 'reset', 'timeout', 'tls', 'network'] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 
 /** What a request is for, so operators can tell webhook failures from key checks. */

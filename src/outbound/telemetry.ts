@@ -29,7 +29,16 @@ export function watchOutbound(
   client.onFailure((event) => {
     const purpose = event.tag?.purpose ?? 'other';
     failures.inc({ reason: event.reason, purpose });
-    const fields = { outbound: { reason: event.reason, detail: event.detail, purpose, tenantId: event.tag?.tenantId, refId: event.tag?.refId, latencyMs: event.latencyMs } };
+    const fields = {
+      outbound: {
+        reason: event.reason,
+        detail: event.detail,
+        purpose,
+        tenantId: event.tag?.tenantId,
+        refId: event.tag?.refId,
+        latencyMs: event.latencyMs,
+      },
+    };
     if (event.reason.startsWith('policy_')) {
       log.warn(fields, 'outbound request refused by policy');
       onPolicyRefusal(event);

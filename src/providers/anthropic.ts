@@ -12,7 +12,12 @@ export function mapAnthropicResponse(status: number, json: unknown, headers: Hea
 
   if (status === 200) {
     if (!isObject(json)) return result('UNKNOWN', status, headers);
-    return result('VALID', status, headers, modelIds(json.data, (m) => (isObject(m) ? m.id : undefined)));
+    return result(
+      'VALID',
+      status,
+      headers,
+      modelIds(json.data, (m) => (isObject(m) ? m.id : undefined)),
+    );
   }
   if (status === 401) return result('INVALID', status, headers);
   if (status === 402 || type === 'billing_error') return result('VALID_NO_QUOTA', status, headers);

@@ -22,12 +22,7 @@ const SENTENCES: Record<KeyTestOutcome, string> = {
   UNKNOWN: 'The provider returned an unexpected response',
 };
 
-export function result(
-  outcome: KeyTestOutcome,
-  httpStatus: number,
-  headers: HeaderSource = {},
-  models: ModelList = NO_MODELS,
-): MappedResult {
+export function result(outcome: KeyTestOutcome, httpStatus: number, headers: HeaderSource = {}, models: ModelList = NO_MODELS): MappedResult {
   const retryAfterSeconds = parseRetryAfter(headers);
   let sentence = SENTENCES[outcome];
   if (outcome === 'RATE_LIMITED' && retryAfterSeconds !== null) sentence += `; retry after ${retryAfterSeconds} s`;

@@ -48,11 +48,7 @@ let unguarded: OutboundClient | null = null;
  * reported as a typed failure so callers never see raw transport errors. Redirects are not followed:
  * one could carry the key header to a host the tenant never configured.
  */
-export async function httpGet(
-  url: string,
-  headers: Record<string, string>,
-  options: HttpGetOptions,
-): Promise<HttpResult> {
+export async function httpGet(url: string, headers: Record<string, string>, options: HttpGetOptions): Promise<HttpResult> {
   const client = options.outbound ?? (unguarded ??= new OutboundClient(null));
   const res = await client.request(url, {
     method: 'GET',

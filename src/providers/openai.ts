@@ -13,7 +13,12 @@ export function mapOpenAIResponse(status: number, json: unknown, headers: Header
   // A non-JSON 200 is a web page or a proxy at the base URL, not proof that the key works.
   if (status === 200) {
     if (!isObject(json)) return result('UNKNOWN', status, headers);
-    return result('VALID', status, headers, modelIds(json.data, (m) => (isObject(m) ? m.id : undefined)));
+    return result(
+      'VALID',
+      status,
+      headers,
+      modelIds(json.data, (m) => (isObject(m) ? m.id : undefined)),
+    );
   }
   if (status === 401) {
     // Only invalid_api_key means the key itself is wrong; other coded 401s are org / IP rules on a live key.

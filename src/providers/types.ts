@@ -63,8 +63,4 @@ export interface KeyTestResult {
 }
 
 /** One validator per API shape. */
-export type KeyValidator = (
-  endpoint: ProviderEndpoint,
-  secret: string,
-  options: ValidateOptions,
-) => Promise<KeyTestResult>;
+export type KeyValidator = (endpoint: ProviderEndpoint, secret: string, options: ValidateOptions) => Promise<KeyTestResult>;

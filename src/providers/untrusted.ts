@@ -103,8 +103,7 @@ export function sanitizeResult(result: KeyTestResult, secret: string): KeyTestRe
   const echoed = bounded.ids.length - models.length;
   const dropped = (result.modelsDropped ?? 0) + bounded.dropped + echoed;
 
-  const retryAfterSeconds =
-    result.retryAfterSeconds !== null && matcher.contains(String(result.retryAfterSeconds)) ? null : result.retryAfterSeconds;
+  const retryAfterSeconds = result.retryAfterSeconds !== null && matcher.contains(String(result.retryAfterSeconds)) ? null : result.retryAfterSeconds;
   let message = matcher.contains(result.message) ? WITHHELD : result.message;
   if (echoed > 0) message += ` ${echoed} listed model id(s) contained part of the key and were dropped.`;
   if (dropped > echoed) message += ` ${dropped - echoed} listed model id(s) were dropped (malformed, or over the limit of ${MAX_MODELS}).`;

@@ -14,9 +14,7 @@ export type Queues = Record<QueueName, Queue>;
 
 /** `prefix` is config.queue.prefix (QUEUE_PREFIX): the API, workers and dashboard must agree on it. */
 export function createQueues(connection: Redis, prefix: string): Queues {
-  return Object.fromEntries(
-    QUEUES.map((name) => [name, new Queue(name, { connection, prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS })]),
-  ) as Queues;
+  return Object.fromEntries(QUEUES.map((name) => [name, new Queue(name, { connection, prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS })])) as Queues;
 }
 
 /** Typed enqueue over the registry: the job id is deterministic, so the same work is added once. */

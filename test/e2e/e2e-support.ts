@@ -40,7 +40,15 @@ export async function settleForeignOutbox(db: DataSource): Promise<void> {
 export async function fakeProviderVia(api: ApiProcess, fake: FakeProvider): Promise<string> {
   const res = await expectOk<any>(
     api.gql('mutation($input: UpsertProviderInput!) { upsertProvider(input: $input) { provider { id } userErrors { code } } }', {
-      input: { slug: uniqueSlug('e2efake'), name: 'E2E fake', baseUrl: fake.baseUrl, authScheme: 'BEARER', apiShape: 'OPENAI', keyPrefixes: ['sk-proj-'], keyPattern: '^sk-' },
+      input: {
+        slug: uniqueSlug('e2efake'),
+        name: 'E2E fake',
+        baseUrl: fake.baseUrl,
+        authScheme: 'BEARER',
+        apiShape: 'OPENAI',
+        keyPrefixes: ['sk-proj-'],
+        keyPattern: '^sk-',
+      },
     }),
     'upsertProvider',
   );
@@ -55,7 +63,11 @@ export async function credentialRow(db: DataSource, id: string): Promise<any> {
   return row;
 }
 
-export async function waitFor<T>(what: string, check: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 15_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | null | undefined | false> | T | null | undefined | false,
+  timeoutMs = 15_000,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -159,12 +171,14 @@ export async function dumpRedis(url: string): Promise<{ where: string; text: str
       const type = await redis.type(key);
       const where = `redis ${type} ${name}`;
       if (type === 'string') add(where, (await redis.getBuffer(key)) ?? '');
-      else if (type === 'hash') for (const [f, v] of Object.entries(await redis.hgetallBuffer(key))) add(`${where} field ${f}`, Buffer.concat([Buffer.from(`${f}=`), v]));
+      else if (type === 'hash')
+        for (const [f, v] of Object.entries(await redis.hgetallBuffer(key))) add(`${where} field ${f}`, Buffer.concat([Buffer.from(`${f}=`), v]));
       else if (type === 'list') (await redis.lrangeBuffer(key, 0, -1)).forEach((v, i) => add(`${where} [${i}]`, v));
       else if (type === 'set') (await redis.smembersBuffer(key)).forEach((v, i) => add(`${where} member ${i}`, v));
       else if (type === 'zset') (await redis.zrangeBuffer(key, 0, -1, 'WITHSCORES')).forEach((v, i) => add(`${where} [${i}]`, v));
       else if (type === 'stream') {
-        for (const [id, fields] of await redis.xrangeBuffer(key, '-', '+')) add(`${where} entry ${id.toString()}`, Buffer.concat(fields.flatMap((f) => [f, Buffer.from(' ')])));
+        for (const [id, fields] of await redis.xrangeBuffer(key, '-', '+'))
+          add(`${where} entry ${id.toString()}`, Buffer.concat(fields.flatMap((f) => [f, Buffer.from(' ')])));
       } else if (type !== 'none') throw new Error(`redis key ${name} has type ${type}, which the dump does not read`);
     }
   } finally {

@@ -62,15 +62,23 @@ it('a job naming tenant B and tenant A objects has no effect', async () => {
   fake.allow(secret);
   const credential = await createCredential(t, a.admin, { tenantId: a.tenant.id, providerId, secret });
   const gw = await expectOk<any>(
-    t.gql('mutation($input: CreateGatewayInput!) { createGateway(input: $input) { gateway { id } userErrors { code } } }', {
-      input: { tenantId: a.tenant.id, name: 'Edge', slug: uniqueSlug('gw'), webhookUrl: hooks.url },
-    }, a.admin),
+    t.gql(
+      'mutation($input: CreateGatewayInput!) { createGateway(input: $input) { gateway { id } userErrors { code } } }',
+      {
+        input: { tenantId: a.tenant.id, name: 'Edge', slug: uniqueSlug('gw'), webhookUrl: hooks.url },
+      },
+      a.admin,
+    ),
     'createGateway',
   );
   await expectOk(
-    t.gql('mutation($input: AttachCredentialInput!) { attachCredential(input: $input) { userErrors { code } } }', {
-      input: { gatewayId: gw.gateway.id, credentialId: credential.id },
-    }, a.admin),
+    t.gql(
+      'mutation($input: AttachCredentialInput!) { attachCredential(input: $input) { userErrors { code } } }',
+      {
+        input: { gatewayId: gw.gateway.id, credentialId: credential.id },
+      },
+      a.admin,
+    ),
     'attachCredential',
   );
   await waitFor('the credential to become ACTIVE', async () => (await credentialRow(db, credential.id)).status === 'ACTIVE');
@@ -120,7 +128,8 @@ it('a job naming tenant B and tenant A objects has no effect', async () => {
     after.audit_events = after.audit_events.filter((j) => JSON.parse(j).action !== 'SECURITY_FORGED_JOB');
     expect(after).toEqual(before);
     expect(events.length).toBeGreaterThanOrEqual(1);
-    for (const e of events) expect({ tenant: e.tenant_id, jobId: [...ids.values()].includes(e.details.jobId) }).toEqual({ tenant: a.tenant.id, jobId: true });
+    for (const e of events)
+      expect({ tenant: e.tenant_id, jobId: [...ids.values()].includes(e.details.jobId) }).toEqual({ tenant: a.tenant.id, jobId: true });
     expect(events.map((e) => e.details.job)).toContain('validate-credential');
     expect(fake.requests.length).toBe(requestsBefore);
     expect(hooks.received.length).toBe(hooksBefore);
@@ -130,7 +139,11 @@ it('a job naming tenant B and tenant A objects has no effect', async () => {
 }, 45_000);
 
 describe('canary keys never reach Redis, process output or webhooks', () => {
-  const alnum = (n: number) => randomBytes(n * 2).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, n);
+  const alnum = (n: number) =>
+    randomBytes(n * 2)
+      .toString('base64')
+      .replace(/[^A-Za-z0-9]/g, '')
+      .slice(0, n);
   const canaries: string[] = [];
   const canary = (n: number) => {
     const value = `sk-proj-CANARY${n}x${alnum(40)}`;
@@ -168,16 +181,24 @@ describe('canary keys never reach Redis, process output or webhooks', () => {
     const live = await createCredential(t, admin, { tenantId: tenant.id, providerId, secret: c3, label: 'live' });
     await waitFor('the live key ACTIVE', current(live.id, 1));
     const gw = await expectOk<any>(
-      t.gql('mutation($input: CreateGatewayInput!) { createGateway(input: $input) { gateway { id } gatewayKey signingSecret userErrors { code } } }', {
-        input: { tenantId: tenant.id, name: 'Edge', slug: uniqueSlug('gw'), webhookUrl: hooks.url },
-      }, admin),
+      t.gql(
+        'mutation($input: CreateGatewayInput!) { createGateway(input: $input) { gateway { id } gatewayKey signingSecret userErrors { code } } }',
+        {
+          input: { tenantId: tenant.id, name: 'Edge', slug: uniqueSlug('gw'), webhookUrl: hooks.url },
+        },
+        admin,
+      ),
       'createGateway',
     );
     otherSecrets.push(gw.gatewayKey, gw.signingSecret);
     await expectOk(
-      t.gql('mutation($input: AttachCredentialInput!) { attachCredential(input: $input) { userErrors { code } } }', {
-        input: { gatewayId: gw.gateway.id, credentialId: live.id },
-      }, admin),
+      t.gql(
+        'mutation($input: AttachCredentialInput!) { attachCredential(input: $input) { userErrors { code } } }',
+        {
+          input: { gatewayId: gw.gateway.id, credentialId: live.id },
+        },
+        admin,
+      ),
       'attachCredential',
     );
 
@@ -189,9 +210,13 @@ describe('canary keys never reach Redis, process output or webhooks', () => {
 
     // 4. testProviderKey through the API process (never stored, never queued)
     const tested = await expectOk<any>(
-      t.gql('mutation($input: TestProviderKeyInput!) { testProviderKey(input: $input) { result { outcome } userErrors { code } } }', {
-        input: { providerId, secret: canary(5) },
-      }, admin),
+      t.gql(
+        'mutation($input: TestProviderKeyInput!) { testProviderKey(input: $input) { result { outcome } userErrors { code } } }',
+        {
+          input: { providerId, secret: canary(5) },
+        },
+        admin,
+      ),
       'testProviderKey',
     );
     expect(tested.result.outcome).toBe('INVALID');
@@ -199,8 +224,16 @@ describe('canary keys never reach Redis, process output or webhooks', () => {
     // 5. jobs forced to fail: a foreign tenant, a version that does not exist
     const q = queuesOn(redis.url, prefix);
     try {
-      await q.queues.credentials.add('validate-credential', { tenantId: other.id, credentialId: live.id, version: 1 }, { jobId: `forced-foreign-${live.id}` });
-      await q.queues.credentials.add('validate-credential', { tenantId: tenant.id, credentialId: live.id, version: 7 }, { jobId: `forced-stale-${live.id}` });
+      await q.queues.credentials.add(
+        'validate-credential',
+        { tenantId: other.id, credentialId: live.id, version: 1 },
+        { jobId: `forced-foreign-${live.id}` },
+      );
+      await q.queues.credentials.add(
+        'validate-credential',
+        { tenantId: tenant.id, credentialId: live.id, version: 7 },
+        { jobId: `forced-stale-${live.id}` },
+      );
       await settled(q.queues, db, 20_000);
       const forced = await Promise.all([`forced-foreign-${live.id}`, `forced-stale-${live.id}`].map((id) => q.queues.credentials.getJob(id)));
       expect(await Promise.all(forced.map((j) => j!.getState()))).toEqual(['failed', 'failed']);
@@ -244,7 +277,10 @@ describe('canary keys never reach Redis, process output or webhooks', () => {
       await probe.redis.set(`${prefix}-probe-plain`, `x${planted.slice(20, 33)}x`);
       const hits = scanTexts(await dumpRedis(redis.url), [planted]).map((h) => `${h.where.replace(/ \(.*$/, '')} ${h.encoding}`);
       expect(hits).toEqual(
-        expect.arrayContaining([expect.stringMatching(/^redis hash .*-probe:maintenance:1 field data hex$/), `redis string ${prefix}-probe-plain plain`]),
+        expect.arrayContaining([
+          expect.stringMatching(/^redis hash .*-probe:maintenance:1 field data hex$/),
+          `redis string ${prefix}-probe-plain plain`,
+        ]),
       );
     } finally {
       await probe.close();

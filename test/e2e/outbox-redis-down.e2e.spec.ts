@@ -3,17 +3,7 @@ import { createCredential, openaiKey, tenantWithTokens } from '../factories';
 import { startFakeProvider, type FakeProvider } from '../fakes/fake-provider';
 import { killAllPrivateRedis, startPrivateRedis, type PrivateRedis } from '../helpers/private-redis';
 import { killAllProcesses, startApiProcess, startWorkerProcess, type ApiProcess, type KeyplaneProcess } from '../helpers/processes';
-import {
-  asTestApp,
-  credentialRow,
-  fakeProviderVia,
-  openDb,
-  queuesOn,
-  requestsWith,
-  settleForeignOutbox,
-  uniquePrefix,
-  waitFor,
-} from './e2e-support';
+import { asTestApp, credentialRow, fakeProviderVia, openDb, queuesOn, requestsWith, settleForeignOutbox, uniquePrefix, waitFor } from './e2e-support';
 
 /*
  * Enqueue after commit, with real processes: the API writes the change and its outbox row in one
@@ -32,11 +22,7 @@ beforeAll(async () => {
   [redis, db, fake] = await Promise.all([startPrivateRedis(), openDb(), startFakeProvider()]);
   await settleForeignOutbox(db);
   const env = { REDIS_URL: redis.url, QUEUE_PREFIX: prefix };
-  [api, ...workers] = await Promise.all([
-    startApiProcess(env),
-    startWorkerProcess(env, 'worker-1'),
-    startWorkerProcess(env, 'worker-2'),
-  ]);
+  [api, ...workers] = await Promise.all([startApiProcess(env), startWorkerProcess(env, 'worker-1'), startWorkerProcess(env, 'worker-2')]);
   providerId = await fakeProviderVia(api, fake);
 }, 60_000);
 
@@ -60,10 +46,7 @@ it('a mutation succeeds while Redis is down; the relay delivers it once when Red
   expect(credential.status).toBe('PENDING_VALIDATION');
 
   const outbox = () =>
-    db.query(
-      `SELECT job_name, job_id, sent_at, attempts FROM outbox WHERE payload->>'credentialId' = $1 ORDER BY job_name`,
-      [credential.id],
-    );
+    db.query(`SELECT job_name, job_id, sent_at, attempts FROM outbox WHERE payload->>'credentialId' = $1 ORDER BY job_name`, [credential.id]);
   // Both relays tried while Redis was down and gave the rows back untouched.
   await Promise.all(workers.map((w) => w.waitForLine(/outbox relay failed/, 10_000)));
   const pending = await outbox();
@@ -71,10 +54,14 @@ it('a mutation succeeds while Redis is down; the relay delivers it once when Red
   expect(requestsWith(fake, secret)).toHaveLength(0);
 
   await redis.start();
-  const row = await waitFor('the credential to become ACTIVE', async () => {
-    const r = await credentialRow(db, credential.id);
-    return r.status === 'ACTIVE' && r;
-  }, 25_000);
+  const row = await waitFor(
+    'the credential to become ACTIVE',
+    async () => {
+      const r = await credentialRow(db, credential.id);
+      return r.status === 'ACTIVE' && r;
+    },
+    25_000,
+  );
   expect(row).toMatchObject({ current_version: 1, last_validation_outcome: 'VALID' });
 
   // Sent once: one relay took each row, once, even with two relays polling.

@@ -3,17 +3,7 @@ import { createCredential, openaiKey, tenantWithTokens } from '../factories';
 import { startFakeProvider, type FakeProvider } from '../fakes/fake-provider';
 import { killAllPrivateRedis, startPrivateRedis, type PrivateRedis } from '../helpers/private-redis';
 import { killAllProcesses, startApiProcess, startWorkerProcess, type ApiProcess, type KeyplaneProcess } from '../helpers/processes';
-import {
-  asTestApp,
-  credentialRow,
-  fakeProviderVia,
-  openDb,
-  queuesOn,
-  requestsWith,
-  settleForeignOutbox,
-  uniquePrefix,
-  waitFor,
-} from './e2e-support';
+import { asTestApp, credentialRow, fakeProviderVia, openDb, queuesOn, requestsWith, settleForeignOutbox, uniquePrefix, waitFor } from './e2e-support';
 
 /*
  * Worker processes and signals: a worker killed with SIGKILL mid-job loses its lock and another
@@ -72,10 +62,14 @@ it('a worker killed with SIGKILL mid-job: the job completes once on another work
 
   const killed = await first.kill();
   expect(killed.signal).toBe('SIGKILL');
-  const row = await waitFor('the credential to become ACTIVE', async () => {
-    const r = await credentialRow(db, credential.id);
-    return r.status === 'ACTIVE' && r;
-  }, 20_000);
+  const row = await waitFor(
+    'the credential to become ACTIVE',
+    async () => {
+      const r = await credentialRow(db, credential.id);
+      return r.status === 'ACTIVE' && r;
+    },
+    20_000,
+  );
   expect(row).toMatchObject({ current_version: 1, last_validation_outcome: 'VALID' });
   expect(second.exited).toBeNull();
 
@@ -98,10 +92,9 @@ it('a worker killed with SIGKILL mid-job: the job completes once on another work
   }
   // The hung request of the dead worker and the one that completed; one promotion, no extra work.
   expect(requestsWith(fake, secret)).toHaveLength(2);
-  const versions = await db.query(
-    'SELECT version, state, activated_at IS NOT NULL AS activated FROM credential_versions WHERE credential_id = $1',
-    [credential.id],
-  );
+  const versions = await db.query('SELECT version, state, activated_at IS NOT NULL AS activated FROM credential_versions WHERE credential_id = $1', [
+    credential.id,
+  ]);
   expect(versions).toEqual([{ version: 1, state: 'ACTIVE', activated: true }]);
   // The duplicate check is queued by the validation itself (issue 14): wait for the relay to take it.
   const outbox = await waitFor('the duplicate check to be relayed', async () => {

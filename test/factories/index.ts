@@ -9,11 +9,15 @@ export function uniqueSlug(prefix = 't'): string {
 
 /** A well-formed OpenAI project key (random, never a real one). */
 export function openaiKey(): string {
-  return `sk-proj-${randomBytes(36).toString('base64url').replace(/[^A-Za-z0-9]/g, 'x')}`;
+  return `sk-proj-${randomBytes(36)
+    .toString('base64url')
+    .replace(/[^A-Za-z0-9]/g, 'x')}`;
 }
 
 export function anthropicKey(): string {
-  return `sk-ant-api03-${randomBytes(48).toString('base64url').replace(/[^A-Za-z0-9]/g, 'x')}`;
+  return `sk-ant-api03-${randomBytes(48)
+    .toString('base64url')
+    .replace(/[^A-Za-z0-9]/g, 'x')}`;
 }
 
 export async function expectOk<T>(promise: Promise<{ data?: any; errors?: unknown[] }>, field: string): Promise<T> {
@@ -34,10 +38,9 @@ export async function providerId(t: TestApp, slug: string): Promise<string> {
 export async function createTenant(t: TestApp, overrides: Record<string, unknown> = {}) {
   const slug = uniqueSlug();
   const payload = await expectOk<{ tenant: { id: string; slug: string } }>(
-    t.gql(
-      'mutation($input: CreateTenantInput!) { createTenant(input: $input) { tenant { id slug } userErrors { code message } } }',
-      { input: { name: `Tenant ${slug}`, slug, ...overrides } },
-    ),
+    t.gql('mutation($input: CreateTenantInput!) { createTenant(input: $input) { tenant { id slug } userErrors { code message } } }', {
+      input: { name: `Tenant ${slug}`, slug, ...overrides },
+    }),
     'createTenant',
   );
   return payload.tenant;
@@ -45,10 +48,9 @@ export async function createTenant(t: TestApp, overrides: Record<string, unknown
 
 export async function createToken(t: TestApp, tenantId: string, role: 'ADMIN' | 'VIEWER' = 'ADMIN') {
   const payload = await expectOk<{ token: string; apiToken: { id: string } }>(
-    t.gql(
-      'mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) { token apiToken { id } userErrors { code message } } }',
-      { input: { tenantId, name: `${role} token`, role } },
-    ),
+    t.gql('mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) { token apiToken { id } userErrors { code message } } }', {
+      input: { tenantId, name: `${role} token`, role },
+    }),
     'createApiToken',
   );
   return { token: payload.token, id: payload.apiToken.id };

@@ -8,7 +8,15 @@ import { expectOk, uniqueSlug } from './index';
 export async function createFakeOpenAIProvider(t: TestApp, baseUrl: string): Promise<string> {
   const res = await expectOk<{ provider: { id: string } }>(
     t.gql('mutation($input: UpsertProviderInput!) { upsertProvider(input: $input) { provider { id } userErrors { code } } }', {
-      input: { slug: uniqueSlug('fake'), name: 'Fake OpenAI', baseUrl, authScheme: 'BEARER', apiShape: 'OPENAI', keyPrefixes: ['sk-proj-'], keyPattern: '^sk-' },
+      input: {
+        slug: uniqueSlug('fake'),
+        name: 'Fake OpenAI',
+        baseUrl,
+        authScheme: 'BEARER',
+        apiShape: 'OPENAI',
+        keyPrefixes: ['sk-proj-'],
+        keyPattern: '^sk-',
+      },
     }),
     'upsertProvider',
   );

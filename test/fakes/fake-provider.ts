@@ -166,19 +166,22 @@ function keyOf(h: IncomingHttpHeaders): string | null {
 /** Real providers echo the start and end of a wrong key; copy that so leak tests have teeth. */
 const echo = (key: string | null): string => (key ? `${key.slice(0, 10)}${'*'.repeat(20)}${key.slice(-4)}` : '');
 
-function defaultResponse(
-  shape: Shape,
-  key: string | null,
-  h: IncomingHttpHeaders,
-  allowed: Map<string, string[]>,
-): ScriptedResponse {
+function defaultResponse(shape: Shape, key: string | null, h: IncomingHttpHeaders, allowed: Map<string, string[]>): ScriptedResponse {
   const models = key === null ? undefined : allowed.get(key);
   switch (shape) {
     case 'openai':
-      if (models) return { status: 200, body: { object: 'list', data: models.map((id) => ({ id, object: 'model', created: 1700000000, owned_by: 'fake' })) } };
+      if (models)
+        return { status: 200, body: { object: 'list', data: models.map((id) => ({ id, object: 'model', created: 1700000000, owned_by: 'fake' })) } };
       return {
         status: 401,
-        body: { error: { message: `Incorrect API key provided: ${echo(key)}. You can find your API key at https://platform.openai.com/account/api-keys.`, type: 'invalid_request_error', param: null, code: 'invalid_api_key' } },
+        body: {
+          error: {
+            message: `Incorrect API key provided: ${echo(key)}. You can find your API key at https://platform.openai.com/account/api-keys.`,
+            type: 'invalid_request_error',
+            param: null,
+            code: 'invalid_api_key',
+          },
+        },
       };
     case 'anthropic':
       if (h['anthropic-version'] === undefined) {
@@ -193,7 +196,14 @@ function defaultResponse(
       if (models) return { status: 200, body: { models: models.map((id) => ({ name: `models/${id}`, displayName: id })) } };
       return {
         status: 400,
-        body: { error: { code: 400, message: 'API key not valid. Please pass a valid API key.', status: 'INVALID_ARGUMENT', details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID', domain: 'googleapis.com' }] } },
+        body: {
+          error: {
+            code: 400,
+            message: 'API key not valid. Please pass a valid API key.',
+            status: 'INVALID_ARGUMENT',
+            details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID', domain: 'googleapis.com' }],
+          },
+        },
       };
     case 'openrouter':
       if (models) return { status: 200, body: { data: { label: echo(key), usage: 0, limit: null, limit_remaining: null, is_free_tier: false } } };

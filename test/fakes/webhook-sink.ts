@@ -117,11 +117,7 @@ export function verifyStandardWebhook(secret: string, received: Pick<ReceivedWeb
  * worker run get a short fixed backoff. The relay and the workers share `w.queues`, so jobs relayed
  * from now on use these options; the replaced producers share their Redis connection and need no close.
  */
-export function fastRetries(
-  w: { prefix: string; queues: Record<string, Queue> },
-  names: readonly string[],
-  overrides: JobsOptions = {},
-): void {
+export function fastRetries(w: { prefix: string; queues: Record<string, Queue> }, names: readonly string[], overrides: JobsOptions = {}): void {
   for (const name of names) {
     const old = w.queues[name];
     w.queues[name] = new Queue(name, {

@@ -100,7 +100,9 @@ export async function dumpRedis(redis: Redis, prefix?: string): Promise<{ where:
   const out: { where: string; text: string }[] = [];
   let cursor = '0';
   do {
-    const [next, keys] = prefix ? await redis.scanBuffer(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000) : await redis.scanBuffer(cursor, 'COUNT', 1000);
+    const [next, keys] = prefix
+      ? await redis.scanBuffer(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000)
+      : await redis.scanBuffer(cursor, 'COUNT', 1000);
     cursor = next.toString();
     for (const keyBuf of keys) {
       const key = keyBuf.toString('latin1');
@@ -109,8 +111,7 @@ export async function dumpRedis(redis: Redis, prefix?: string): Promise<{ where:
       if (type === 'string') parts.push((await redis.getBuffer(keyBuf)) ?? Buffer.alloc(0));
       else if (type === 'hash') {
         for (const [field, v] of Object.entries(await redis.hgetallBuffer(keyBuf))) parts.push(Buffer.from(field), v);
-      }
-      else if (type === 'list') parts.push(...(await redis.lrangeBuffer(keyBuf, 0, -1)));
+      } else if (type === 'list') parts.push(...(await redis.lrangeBuffer(keyBuf, 0, -1)));
       else if (type === 'set') parts.push(...(await redis.smembersBuffer(keyBuf)));
       else if (type === 'zset') parts.push(...(await redis.zrangeBuffer(keyBuf, 0, -1)));
       else if (type === 'stream') parts.push(Buffer.from(JSON.stringify(await redis.xrange(keyBuf, '-', '+'))));
@@ -126,4 +127,3 @@ export async function dumpRedis(redis: Redis, prefix?: string): Promise<{ where:
 export function describeHits(hits: LeakHit[]): string {
   return hits.map((h) => `${h.where}: ${h.encoding} "${h.needle}" of ${h.secret.slice(0, 14)}… in …${h.excerpt}…`).join('\n');
 }
-

@@ -42,7 +42,11 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     child = proc;
     started.add(proc);
     proc.once('exit', () => started.delete(proc));
-    await waitForPing(port, () => proc.exitCode !== null, () => output);
+    await waitForPing(
+      port,
+      () => proc.exitCode !== null,
+      () => output,
+    );
   };
 
   const stop = async () => {

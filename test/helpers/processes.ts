@@ -44,7 +44,18 @@ function buildDir(): string {
     const tmp = `${out}.tmp-${process.pid}`;
     const tsc = spawnSync(
       process.execPath,
-      [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--noCheck', '--outDir', tmp, '--sourceMap', 'false', '--incremental', 'false'],
+      [
+        require.resolve('typescript/bin/tsc'),
+        '-p',
+        'tsconfig.build.json',
+        '--noCheck',
+        '--outDir',
+        tmp,
+        '--sourceMap',
+        'false',
+        '--incremental',
+        'false',
+      ],
       { cwd: ROOT, encoding: 'utf8' },
     );
     const emitted = ['src/main.js', 'workers/main.js'].every((f) => existsSync(join(tmp, f)));
@@ -196,7 +207,10 @@ export async function startApiProcess(env: Record<string, string> = {}): Promise
   const until = Date.now() + 30_000;
   for (;;) {
     if (api.exited) throw new Error(`api exited on start:\n${api.lines.join('\n')}`);
-    const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${url}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     if (Date.now() > until) throw new Error(`api did not answer /healthz:\n${api.lines.join('\n')}`);
     await new Promise((r) => setTimeout(r, 50));

@@ -40,7 +40,13 @@ export interface TestWorkers {
  */
 export async function startTestWorkers(
   t: TestApp,
-  options: { env?: Record<string, string | undefined>; events?: EventPublisher; concurrency?: number; timeoutMs?: number; captureLogs?: boolean } = {},
+  options: {
+    env?: Record<string, string | undefined>;
+    events?: EventPublisher;
+    concurrency?: number;
+    timeoutMs?: number;
+    captureLogs?: boolean;
+  } = {},
 ): Promise<TestWorkers> {
   const prefix = `kp-test-${randomUUID().slice(0, 8)}`;
   const config = loadConfig({ ...process.env, ...TEST_ENV, ...options.env, QUEUE_PREFIX: prefix });

@@ -4,11 +4,7 @@ import type { ProcessorDeps } from './deps';
  * Tells settings pages that a credential changed, after its transaction committed. Best effort:
  * a lost live update must not fail (and so repeat) work that is already done.
  */
-export async function publishCredentialChanged(
-  deps: Pick<ProcessorDeps, 'events' | 'log'>,
-  tenantId: string,
-  credentialId: string,
-): Promise<void> {
+export async function publishCredentialChanged(deps: Pick<ProcessorDeps, 'events' | 'log'>, tenantId: string, credentialId: string): Promise<void> {
   try {
     await deps.events.publish('CREDENTIAL_CHANGED', { tenantId, credentialId });
   } catch (error) {

@@ -25,8 +25,9 @@ export async function retirePreviousSweep(deps: RetireSweepDeps, job: Job<JobPay
   let retired = 0;
   for (;;) {
     const batch = await deps.db.transaction(async (tx) => {
-      const rows: Retired[] = await tx.query(
-        `WITH due AS (
+      const rows: Retired[] = await tx
+        .query(
+          `WITH due AS (
            SELECT id FROM credential_versions
             WHERE state = 'PREVIOUS' AND retire_after <= now()
             ORDER BY retire_after LIMIT $1 FOR UPDATE SKIP LOCKED)
@@ -35,8 +36,9 @@ export async function retirePreviousSweep(deps: RetireSweepDeps, job: Job<JobPay
                 retired_at = COALESCE(v.retired_at, now())
            FROM due WHERE v.id = due.id
          RETURNING v.tenant_id, v.credential_id, v.version`,
-        [RETIRE_PAGE],
-      ).then((r: unknown) => (Array.isArray(r) && Array.isArray(r[0]) ? (r[0] as Retired[]) : (r as Retired[])));
+          [RETIRE_PAGE],
+        )
+        .then((r: unknown) => (Array.isArray(r) && Array.isArray(r[0]) ? (r[0] as Retired[]) : (r as Retired[])));
       for (const r of rows) {
         const gateways = await bumpGatewaysInTx(tx, r.tenant_id, { credentialId: r.credential_id }, 'CREDENTIAL_ROTATED');
         await auditInTx(tx, SYSTEM, {

@@ -83,10 +83,9 @@ async function recordReminders(
     ),
   );
   if (inserted.length === 0) return { recorded: 0, delivered: 0 };
-  const withUrl: { id: string }[] = await tx.query(
-    'SELECT id FROM tenants WHERE id = ANY($1::uuid[]) AND notification_webhook_url IS NOT NULL',
-    [[...new Set(inserted.map((r) => r.tenant_id))]],
-  );
+  const withUrl: { id: string }[] = await tx.query('SELECT id FROM tenants WHERE id = ANY($1::uuid[]) AND notification_webhook_url IS NOT NULL', [
+    [...new Set(inserted.map((r) => r.tenant_id))],
+  ]);
   const notify = new Set(withUrl.map((t) => t.id));
   let delivered = 0;
   for (const reminder of inserted.filter((r) => notify.has(r.tenant_id))) {

@@ -56,7 +56,14 @@ export async function validateCredential(deps: ValidateDeps, job: Job<JobPayload
     );
   } catch (error) {
     // Tampered, moved, or sealed under a KEK version this process lacks: the job fails as before.
-    deps.security.record({ kind: 'DECRYPT_FAILED', tenantId, targetType: 'credential', targetId: credentialId, details: { version, kekVersion: row.kek_version }, throttleKey: `${credentialId}:${version}` });
+    deps.security.record({
+      kind: 'DECRYPT_FAILED',
+      tenantId,
+      targetType: 'credential',
+      targetId: credentialId,
+      details: { version, kekVersion: row.kek_version },
+      throttleKey: `${credentialId}:${version}`,
+    });
     throw error;
   }
   const result = await testKey(

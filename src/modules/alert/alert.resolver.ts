@@ -57,7 +57,10 @@ function toGroupConnection(page: Page<GroupView>): Connection<KeyReuseGroup> {
 
 @Resolver(() => KeyReuseAlert)
 export class AlertResolver {
-  constructor(private readonly s: Services, private readonly pageMax: (first: number) => void) {}
+  constructor(
+    private readonly s: Services,
+    private readonly pageMax: (first: number) => void,
+  ) {}
 
   @Authorized()
   @Query(() => KeyReuseAlertConnection, { description: "Alerts that one of the tenant's keys is also stored elsewhere, newest first." })

@@ -57,9 +57,7 @@ export class AlertService {
   /** The tenant an alert mutation acts in: a tenant token's own; for a platform admin, the alert's. */
   async tenantOf(actor: Actor, id: string, field: string[] | null = null): Promise<string> {
     if (actor.type === 'API_TOKEN') return actor.tenantId;
-    const rows: { tenant_id: string }[] = isUuid(id)
-      ? await this.db.query('SELECT tenant_id FROM key_reuse_alerts WHERE id = $1', [id])
-      : [];
+    const rows: { tenant_id: string }[] = isUuid(id) ? await this.db.query('SELECT tenant_id FROM key_reuse_alerts WHERE id = $1', [id]) : [];
     if (rows.length === 0) throw new NotFoundError(WHAT, field);
     return rows[0].tenant_id;
   }
@@ -68,9 +66,7 @@ export class AlertService {
   async setStatus(tenantId: string, actor: AuditActor, id: string, target: HumanStatus): Promise<AlertView> {
     const field = ['input', 'id'];
     return this.db.transaction(async (tx) => {
-      const locked = isUuid(id)
-        ? await tx.query('SELECT id FROM key_reuse_alerts WHERE tenant_id = $1 AND id = $2 FOR UPDATE', [tenantId, id])
-        : [];
+      const locked = isUuid(id) ? await tx.query('SELECT id FROM key_reuse_alerts WHERE tenant_id = $1 AND id = $2 FOR UPDATE', [tenantId, id]) : [];
       if (locked.length === 0) throw new NotFoundError(WHAT, field);
       const alert = effective(
         (await tx.findOneOrFail(KeyReuseAlertEntity, { where: { tenantId, id }, relations: { credential: true } })) as AlertView,

@@ -47,10 +47,9 @@ export class KeyRescanService {
     const job = await this.reader.find(jobId);
     if (job) return { jobId, ...job };
     // Committed but not yet relayed to the queue.
-    const waiting = await this.db.query(
-      `SELECT 1 FROM outbox WHERE sent_at IS NULL AND job_name = 'fingerprint-rescan' AND job_id = $1 LIMIT 1`,
-      [jobId],
-    );
+    const waiting = await this.db.query(`SELECT 1 FROM outbox WHERE sent_at IS NULL AND job_name = 'fingerprint-rescan' AND job_id = $1 LIMIT 1`, [
+      jobId,
+    ]);
     if (waiting.length > 0) return { jobId, state: 'QUEUED', processed: null, total: null };
     throw new NotFoundError('Key rescan');
   }

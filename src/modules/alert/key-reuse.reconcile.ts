@@ -68,12 +68,7 @@ export async function reconcileFingerprint(
     for (const member of group) {
       for (const want of desiredAlerts(member, group)) {
         const found = existing.find((a) => a.credential_id === member.credentialId && a.scope === want.scope) ?? null;
-        const action = alertAction(
-          found && { status: found.status, statusChangedAt: found.status_changed_at },
-          member,
-          want.scope,
-          registration,
-        );
+        const action = alertAction(found && { status: found.status, statusChangedAt: found.status_changed_at }, member, want.scope, registration);
         const raised = await applyAction(tx, action, found?.id ?? null, member, want, fingerprint);
         if (raised) result.raised.push({ tenantId: member.tenantId, alertId: raised });
       }

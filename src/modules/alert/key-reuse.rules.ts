@@ -83,12 +83,7 @@ export type AlertAction = 'CREATE' | 'REOPEN' | 'TOUCH' | 'NONE';
  * On the tenant's own event: an OPEN alert is confirmed (TOUCH moves lastSeenAt); a person's
  * ACKNOWLEDGED/DISMISSED stays until the tenant registers the key again after that decision.
  */
-export function alertAction(
-  existing: ExistingAlert | null,
-  member: GroupMember,
-  scope: AlertScope,
-  registration: Registration | null,
-): AlertAction {
+export function alertAction(existing: ExistingAlert | null, member: GroupMember, scope: AlertScope, registration: Registration | null): AlertAction {
   if (!existing) return 'CREATE';
   if (existing.status === 'RESOLVED') return 'REOPEN';
   if (registration === null || !registrationConcerns(registration, member, scope)) return 'NONE';

@@ -6,7 +6,10 @@ import { AuditEvent, AuditEventConnection } from './audit.type';
 
 @Resolver(() => AuditEvent)
 export class AuditResolver {
-  constructor(private readonly s: Services, private readonly pageMax: (first: number) => void) {}
+  constructor(
+    private readonly s: Services,
+    private readonly pageMax: (first: number) => void,
+  ) {}
 
   @Authorized()
   @Query(() => AuditEventConnection, { description: "A tenant's audit trail, newest first." })

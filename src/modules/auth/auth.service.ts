@@ -84,7 +84,9 @@ export class AuthService {
     const ticket = this.invalidations.ticket();
     // Revoked rows are read too, only to tell a revoked token's use (a security event) from an unknown one's.
     const rows: { id: string; tenant_id: string; role: 'ADMIN' | 'VIEWER'; name: string; last_used_at: Date | null; revoked: boolean }[] =
-      await this.db.query('SELECT id, tenant_id, role, name, last_used_at, revoked_at IS NOT NULL AS revoked FROM api_tokens WHERE token_hash = $1', [hash]);
+      await this.db.query('SELECT id, tenant_id, role, name, last_used_at, revoked_at IS NOT NULL AS revoked FROM api_tokens WHERE token_hash = $1', [
+        hash,
+      ]);
     const row = rows[0];
     if (!row) return null;
     if (row.revoked) {

@@ -52,11 +52,7 @@ export function slugRule(value: string, field: string[]): UserErrorShape | null 
   return null;
 }
 
-export function rangeRule(
-  value: number | null | undefined,
-  field: string[],
-  range: { min: number; max: number },
-): UserErrorShape | null {
+export function rangeRule(value: number | null | undefined, field: string[], range: { min: number; max: number }): UserErrorShape | null {
   if (value == null) return null;
   if (!Number.isInteger(value) || value < range.min || value > range.max) {
     return { field, code: 'OUT_OF_RANGE', message: `Must be a whole number from ${range.min} to ${range.max}.` };

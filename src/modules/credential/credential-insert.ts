@@ -98,7 +98,11 @@ export class CredentialInserter {
   insert(actor: AuditActor, input: NewCredential): Promise<CredentialEntity | null> {
     const { secret, ...rest } = input;
     const id = randomUUID();
-    const sealed = sealVersion(this.deps, { tenantId: input.tenantId, credentialId: id, version: 1, keyPrefixes: input.provider.keyPrefixes }, secret);
+    const sealed = sealVersion(
+      this.deps,
+      { tenantId: input.tenantId, credentialId: id, version: 1, keyPrefixes: input.provider.keyPrefixes },
+      secret,
+    );
     const payload = { tenantId: input.tenantId, credentialId: id, version: 1 };
     // No duplicate check yet: the validation worker queues it once the key has validated.
     const jobs: OutboxJob[] = [{ name: 'validate-credential', payload }];

@@ -27,7 +27,10 @@ export function toCredential(c: CredentialEntity): Credential & { lastValidation
 
 @Resolver(() => Credential)
 export class CredentialResolver {
-  constructor(private readonly s: Services, private readonly pageMax: (first: number) => void) {}
+  constructor(
+    private readonly s: Services,
+    private readonly pageMax: (first: number) => void,
+  ) {}
 
   @Authorized()
   @Query(() => CredentialConnection, { description: "A tenant's credentials, newest first. Revoked ones only on request." })

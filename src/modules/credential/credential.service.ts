@@ -16,12 +16,7 @@ import type { ProviderService } from '../provider/provider.service';
 import { TenantEntity } from '../tenant/tenant.entity';
 import { CredentialInserter } from './credential-insert';
 import { insertVersionInTx, wipeMaterialInTx, type KeyMaterialDeps } from './credential-material';
-import {
-  CredentialEntity,
-  CredentialVersionEntity,
-  type CredentialKind,
-  type CredentialStatus,
-} from './credential.entity';
+import { CredentialEntity, CredentialVersionEntity, type CredentialKind, type CredentialStatus } from './credential.entity';
 
 export interface CredentialFilter {
   providerId?: string | null;
@@ -88,10 +83,12 @@ export class CredentialService {
 
   async create(tenantId: string, actor: AuditActor, input: CreateCredential): Promise<CredentialEntity> {
     await this.limiter.take({ tenantId, tokenId: actor.id ?? actor.type, kind: 'CREATE_CREDENTIAL' });
-    const secret = await this.checkSecret(input.providerId, input.secret, ['input', 'providerId'], [
-      nameRule(input.label, ['input', 'label'], 'LABEL'),
-      rangeRule(input.rotationPeriodDays, ['input', 'rotationPeriodDays'], LIMITS.rotationDays),
-    ]);
+    const secret = await this.checkSecret(
+      input.providerId,
+      input.secret,
+      ['input', 'providerId'],
+      [nameRule(input.label, ['input', 'label'], 'LABEL'), rangeRule(input.rotationPeriodDays, ['input', 'rotationPeriodDays'], LIMITS.rotationDays)],
+    );
     try {
       const created = await this.inserter.insert(actor, {
         tenantId,
@@ -216,9 +213,7 @@ export class CredentialService {
   }
 
   private async lockLive(tx: EntityManager, tenantId: string, id: string): Promise<CredentialEntity> {
-    const credential = isUuid(id)
-      ? await tx.findOne(CredentialEntity, { where: { tenantId, id }, lock: { mode: 'pessimistic_write' } })
-      : null;
+    const credential = isUuid(id) ? await tx.findOne(CredentialEntity, { where: { tenantId, id }, lock: { mode: 'pessimistic_write' } }) : null;
     if (!credential) throw new NotFoundError('Credential', ['input', 'id']);
     if (credential.revokedAt) throw new DomainError('CREDENTIAL_REVOKED', 'The credential is revoked.', ['input', 'id']);
     return credential;

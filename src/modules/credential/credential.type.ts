@@ -35,7 +35,7 @@ export class Credential {
   @Field(() => ID, { description: 'Provider id.' }) providerId!: string;
   @Field({ description: 'Name to tell keys of one provider apart, e.g. "prod".' }) label!: string;
   @Field(() => CredentialKindEnum, { description: 'API key or OAuth token.' }) kind!: CredentialKind;
-  @Field({ description: "Provider prefix and last 4 characters of the newest version, e.g. sk-proj-…AbCd." })
+  @Field({ description: 'Provider prefix and last 4 characters of the newest version, e.g. sk-proj-…AbCd.' })
   redactedKey!: string;
   @Field(() => CredentialStatusEnum, { description: 'Lifecycle status.' }) status!: CredentialStatus;
   @Field(() => Int, { description: 'Newest stored version (a rotation adds one).' }) version!: number;

@@ -13,10 +13,7 @@ export interface GatewayConfigBody {
   providers: ResolvedProvider[];
 }
 
-export type PullResult =
-  | { kind: 'UNAUTHENTICATED' }
-  | { kind: 'NOT_MODIFIED'; etag: string }
-  | { kind: 'OK'; etag: string; body: GatewayConfigBody };
+export type PullResult = { kind: 'UNAUTHENTICATED' } | { kind: 'NOT_MODIFIED'; etag: string } | { kind: 'OK'; etag: string; body: GatewayConfigBody };
 
 const GATEWAY_KEY = /^kpg_[A-Za-z0-9_-]{43}$/;
 /** A gateway polling an unchanged config costs no write more often than this. */
@@ -98,7 +95,11 @@ export class GatewayResolveService {
     if (!full) return { kind: 'UNAUTHENTICATED' }; // deleted in between
     const providers = resolveGatewayConfig(full.input, (sealed, ctx) => this.box.open(sealed, ctx));
     const unreadable = providers.flatMap((p) => p.skipped.filter((s) => s.reason === 'UNREADABLE'));
-    if (unreadable.length) this.warn({ gatewayId: loaded.gateway.id, tenantId: loaded.gateway.tenantId, unreadable }, 'gateway config: stored keys could not be decrypted');
+    if (unreadable.length)
+      this.warn(
+        { gatewayId: loaded.gateway.id, tenantId: loaded.gateway.tenantId, unreadable },
+        'gateway config: stored keys could not be decrypted',
+      );
     await this.auditPlatformKeys(loaded, providers, requestId);
     return {
       kind: 'OK',
@@ -142,22 +143,30 @@ export class GatewayResolveService {
   }
 
   /** Serving platform keys to a tenant's gateway is always on the record (ids only, never keys). */
-  private async auditPlatformKeys({ gateway: gw, configVersion }: LoadedConfig, providers: ResolvedProvider[], requestId: string | null): Promise<void> {
+  private async auditPlatformKeys(
+    { gateway: gw, configVersion }: LoadedConfig,
+    providers: ResolvedProvider[],
+    requestId: string | null,
+  ): Promise<void> {
     const served = providers.flatMap((p) =>
       p.credentials.flatMap((c) => (c.source === 'PLATFORM' ? [{ provider: p.provider.slug, platformKeyId: c.platformKeyId }] : [])),
     );
     if (served.length === 0) return;
-    await auditInTx(this.db.manager, { type: 'SYSTEM', id: gw.id, requestId }, {
-      tenantId: gw.tenantId,
-      action: 'GATEWAY_PLATFORM_KEYS_SERVED',
-      targetType: 'GATEWAY',
-      targetId: gw.id,
-      details: {
-        configVersion,
-        providers: [...new Set(served.map((s) => s.provider))],
-        platformKeyIds: served.map((s) => s.platformKeyId),
+    await auditInTx(
+      this.db.manager,
+      { type: 'SYSTEM', id: gw.id, requestId },
+      {
+        tenantId: gw.tenantId,
+        action: 'GATEWAY_PLATFORM_KEYS_SERVED',
+        targetType: 'GATEWAY',
+        targetId: gw.id,
+        details: {
+          configVersion,
+          providers: [...new Set(served.map((s) => s.provider))],
+          platformKeyIds: served.map((s) => s.platformKeyId),
+        },
       },
-    });
+    );
   }
 }
 
@@ -180,7 +189,9 @@ function recordedRecently(known: KnownConfig): boolean {
  */
 export function configEtag(gatewayId: string, configVersion: number, providers: ResolvedProvider[]): string {
   const shape = providers.map((p) => ({ ...p, credentials: p.credentials.map(({ key: _key, ...rest }) => rest) }));
-  const digest = createHash('sha256').update(JSON.stringify([gatewayId, configVersion, shape])).digest('base64url');
+  const digest = createHash('sha256')
+    .update(JSON.stringify([gatewayId, configVersion, shape]))
+    .digest('base64url');
   return `"${configVersion}-${digest.slice(0, 22)}"`;
 }
 

@@ -58,15 +58,19 @@ export interface PlatformKeyRow {
   sealed: Sealed | null;
 }
 
-export type ServedCredential = (
-  | { source: 'TENANT'; credentialId: string }
-  | { source: 'PLATFORM'; platformKeyId: string }
-) & { label: string; version: number; state: 'ACTIVE' | 'PREVIOUS'; retireAfter: string | null; redactedKey: string; key: string };
+export type ServedCredential = ({ source: 'TENANT'; credentialId: string } | { source: 'PLATFORM'; platformKeyId: string }) & {
+  label: string;
+  version: number;
+  state: 'ACTIVE' | 'PREVIOUS';
+  retireAfter: string | null;
+  redactedKey: string;
+  key: string;
+};
 
-export type SkippedCredential = (
-  | { source: 'TENANT'; credentialId: string }
-  | { source: 'PLATFORM'; platformKeyId: string }
-) & { label: string; reason: SkipReason };
+export type SkippedCredential = ({ source: 'TENANT'; credentialId: string } | { source: 'PLATFORM'; platformKeyId: string }) & {
+  label: string;
+  reason: SkipReason;
+};
 
 export interface ResolvedProvider {
   provider: { id: string; slug: string; baseUrl: string; authScheme: AuthScheme };
@@ -134,7 +138,10 @@ export function resolveGatewayConfig(input: ResolveInput, open: Opener): Resolve
     const platform =
       mode === 'USER_PROVIDED'
         ? { served: [], skipped: [] }
-        : platformKeys(input.platformKeys.filter((k) => k.providerId === providerId), open);
+        : platformKeys(
+            input.platformKeys.filter((k) => k.providerId === providerId),
+            open,
+          );
     const credentials = [...tenant.served, ...platform.served];
     const skipped = [...tenant.skipped, ...platform.skipped];
     const attachedCount = new Set(mine.map((a) => a.credentialId)).size;
@@ -173,11 +180,23 @@ function tenantKeys(tenantId: string, rows: AttachedRow[], now: Date, open: Open
     const versions = rows.filter((r) => r.credentialId === credentialId);
     const c = versions[0];
     const skip = (reason: SkipReason) => skipped.push({ source: 'TENANT', credentialId, label: c.label, reason });
-    if (c.revoked || c.status === 'REVOKED') { skip('REVOKED'); continue; }
-    if (held) { skip('AWAITING_HOST_CONFIRMATION'); continue; }
-    if (c.status === 'INVALID') { skip('INVALID'); continue; }
+    if (c.revoked || c.status === 'REVOKED') {
+      skip('REVOKED');
+      continue;
+    }
+    if (held) {
+      skip('AWAITING_HOST_CONFIRMATION');
+      continue;
+    }
+    if (c.status === 'INVALID') {
+      skip('INVALID');
+      continue;
+    }
     const active = versions.find((v) => v.state === 'ACTIVE' && v.version === c.currentVersion);
-    if (c.currentVersion == null || !active) { skip('NOT_VALIDATED'); continue; }
+    if (c.currentVersion == null || !active) {
+      skip('NOT_VALIDATED');
+      continue;
+    }
     const previous = versions.filter((v) => v.state === 'PREVIOUS' && v.retireAfter != null && v.retireAfter > now);
     const entries: ServedCredential[] = [];
     try {
@@ -217,7 +236,16 @@ function platformKeys(rows: PlatformKeyRow[], open: Opener) {
       skipped.push({ source: 'PLATFORM', platformKeyId: k.id, label: k.label, reason: 'UNREADABLE' });
       continue;
     }
-    served.push({ source: 'PLATFORM', platformKeyId: k.id, label: k.label, version: 1, state: 'ACTIVE', retireAfter: null, redactedKey: k.redactedKey, key });
+    served.push({
+      source: 'PLATFORM',
+      platformKeyId: k.id,
+      label: k.label,
+      version: 1,
+      state: 'ACTIVE',
+      retireAfter: null,
+      redactedKey: k.redactedKey,
+      key,
+    });
   }
   return { served, skipped };
 }
@@ -234,9 +262,7 @@ function explain(
 ): string | null {
   const parts: string[] = [];
   if (source === 'TENANT_PLATFORM') parts.push('The tenant uses platform keys only (BYOK mode PLATFORM).');
-  const skippedText = skipped.length
-    ? ` Skipped ${skipped.length} key(s): ${skipped.map((s) => `${s.label} (${s.reason})`).join(', ')}.`
-    : '';
+  const skippedText = skipped.length ? ` Skipped ${skipped.length} key(s): ${skipped.map((s) => `${s.label} (${s.reason})`).join(', ')}.` : '';
   if (mode === 'USER_PROVIDED') {
     if (tenantServed === 0) {
       parts.push(

@@ -29,7 +29,10 @@ import { gatewayDrift } from './gateway-resolve';
 
 @Resolver(() => Gateway)
 export class GatewayResolver {
-  constructor(private readonly s: Services, private readonly pageMax: (first: number) => void) {}
+  constructor(
+    private readonly s: Services,
+    private readonly pageMax: (first: number) => void,
+  ) {}
 
   @Authorized()
   @Query(() => GatewayConnection, { description: "A tenant's gateways, newest first." })
@@ -60,7 +63,9 @@ export class GatewayResolver {
     return gatewayDrift(g, new Date());
   }
 
-  @FieldResolver(() => [GatewayProviderMode], { description: "Per-provider overrides of credentialMode (a tenant in BYOK mode PLATFORM is served platform keys regardless)." })
+  @FieldResolver(() => [GatewayProviderMode], {
+    description: 'Per-provider overrides of credentialMode (a tenant in BYOK mode PLATFORM is served platform keys regardless).',
+  })
   providerModes(@Root() g: Gateway, @Ctx() ctx: GraphQLContext) {
     return providerModeLoader(ctx, this.s, g.tenantId).load(g.id);
   }
@@ -75,7 +80,7 @@ export class GatewayResolver {
   }
 
   @Authorized('ADMIN')
-  @Mutation(() => CreateGatewayPayload, { description: "Register a gateway. Returns its own key and signing secret once." })
+  @Mutation(() => CreateGatewayPayload, { description: 'Register a gateway. Returns its own key and signing secret once.' })
   createGateway(@Arg('input') input: CreateGatewayInput, @Ctx() ctx: GraphQLContext) {
     return mutate(async () => {
       const tenantId = await this.s.scope.forTenant(actorOf(ctx), input.tenantId, ['input', 'tenantId']);

@@ -208,9 +208,7 @@ export class GatewayService {
     return this.db.transaction(async (tx) => {
       // The gateway row lock serializes attach calls, so the per-provider limit holds under concurrency.
       await this.lock(tx, tenantId, input.gatewayId, ['input', 'gatewayId']);
-      const credential = isUuid(input.credentialId)
-        ? await tx.findOneBy(CredentialEntity, { tenantId, id: input.credentialId })
-        : null;
+      const credential = isUuid(input.credentialId) ? await tx.findOneBy(CredentialEntity, { tenantId, id: input.credentialId }) : null;
       if (!credential) throw new NotFoundError('Credential', ['input', 'credentialId']);
       if (credential.revokedAt) throw new DomainError('CREDENTIAL_REVOKED', 'The credential is revoked.', ['input', 'credentialId']);
       const siblings = await tx.find(GatewayCredentialEntity, {
@@ -220,11 +218,10 @@ export class GatewayService {
         throw new DomainError('ALREADY_ATTACHED', 'The credential is already attached to this gateway.', ['input', 'credentialId']);
       }
       if (siblings.length >= LIMITS.attachmentsPerProvider) {
-        throw new DomainError(
-          'ATTACHMENT_LIMIT_REACHED',
-          `A gateway can use at most ${LIMITS.attachmentsPerProvider} keys per provider.`,
-          ['input', 'credentialId'],
-        );
+        throw new DomainError('ATTACHMENT_LIMIT_REACHED', `A gateway can use at most ${LIMITS.attachmentsPerProvider} keys per provider.`, [
+          'input',
+          'credentialId',
+        ]);
       }
       const priority = input.priority ?? (siblings.length ? Math.max(...siblings.map((a) => a.priority)) + 1 : 0);
       await tx.insert(GatewayCredentialEntity, {
@@ -268,9 +265,7 @@ export class GatewayService {
   }
 
   private async lock(tx: EntityManager, tenantId: string, id: string, field: string[]): Promise<GatewayEntity> {
-    const gateway = isUuid(id)
-      ? await tx.findOne(GatewayEntity, { where: { tenantId, id }, lock: { mode: 'pessimistic_write' } })
-      : null;
+    const gateway = isUuid(id) ? await tx.findOne(GatewayEntity, { where: { tenantId, id }, lock: { mode: 'pessimistic_write' } }) : null;
     if (!gateway) throw new NotFoundError('Gateway', field);
     return gateway;
   }

@@ -70,7 +70,11 @@ export class CreateGatewayInput {
   @Field(() => String, { nullable: true, description: 'Free text, up to 500 characters.' }) description?: string | null;
   @Field(() => CredentialModeEnum, { nullable: true, description: 'Defaults to USER_PROVIDED.' })
   credentialMode?: CredentialMode | null;
-  @Field(() => String, { nullable: true, description: 'URL for reload notifications; must pass the outbound policy (https on 443 unless the operator allows more), else URL_NOT_ALLOWED.' }) webhookUrl?: string | null;
+  @Field(() => String, {
+    nullable: true,
+    description: 'URL for reload notifications; must pass the outbound policy (https on 443 unless the operator allows more), else URL_NOT_ALLOWED.',
+  })
+  webhookUrl?: string | null;
 }
 
 @InputType({ description: 'Changes to a gateway; omitted fields stay as they are.' })
@@ -80,7 +84,8 @@ export class UpdateGatewayInput {
   @Field(() => String, { nullable: true, description: 'New description; null clears it.' }) description?: string | null;
   @Field(() => CredentialModeEnum, { nullable: true, description: 'New mode; the gateway reloads.' })
   credentialMode?: CredentialMode | null;
-  @Field(() => String, { nullable: true, description: 'New webhook URL (outbound policy as on create); null removes it.' }) webhookUrl?: string | null;
+  @Field(() => String, { nullable: true, description: 'New webhook URL (outbound policy as on create); null removes it.' }) webhookUrl?:
+    string | null;
 }
 
 @InputType({ description: 'The gateway whose key to replace.' })

@@ -16,13 +16,13 @@ const CACHEABLE: KeyTestOutcome[] = ['VALID', 'VALID_NO_QUOTA', 'VALID_RESTRICTE
  * the provider (still behind the limiter).
  */
 export class KeyTestCache {
-  constructor(
-    private readonly deps: { redis: Redis | null; prefix: string; ttlMs: number; fingerprinter: Pick<Fingerprinter, 'fingerprint'> },
-  ) {}
+  constructor(private readonly deps: { redis: Redis | null; prefix: string; ttlMs: number; fingerprinter: Pick<Fingerprinter, 'fingerprint'> }) {}
 
   keyFor(tenantId: string | null, provider: ProviderEndpoint & { id: string }, secret: string): string {
     const digest = createHash('sha256')
-      .update(['keyplane-key-test-cache-v1', tenantId ?? 'platform', provider.id, provider.baseUrl, provider.apiShape, provider.authScheme].join('\0'))
+      .update(
+        ['keyplane-key-test-cache-v1', tenantId ?? 'platform', provider.id, provider.baseUrl, provider.apiShape, provider.authScheme].join('\0'),
+      )
       .update('\0')
       .update(this.deps.fingerprinter.fingerprint(secret))
       .digest('hex');

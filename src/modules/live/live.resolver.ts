@@ -17,13 +17,11 @@ export class LiveResolver {
 
   @Authorized()
   @Subscription(() => CredentialEvent, {
-    description: 'A credential of the tenant changed (by a worker): its status, or the outcome or models a check found. A re-check with the same result sends nothing.',
+    description:
+      'A credential of the tenant changed (by a worker): its status, or the outcome or models a check found. A re-check with the same result sends nothing.',
     subscribe: ({ args, context }) => liveOf(context).subscribe(actorOf(context), 'CREDENTIAL_CHANGED', args.tenantId),
   })
-  async credentialChanged(
-    @Arg('tenantId', () => ID) tenantId: string,
-    @Root() event: LiveEvents['CREDENTIAL_CHANGED'],
-  ): Promise<CredentialEvent> {
+  async credentialChanged(@Arg('tenantId', () => ID) tenantId: string, @Root() event: LiveEvents['CREDENTIAL_CHANGED']): Promise<CredentialEvent> {
     const credential = await this.s.credentials.get(tenantId, event.credentialId);
     return { tenantId, credentialId: credential.id, credential: toCredential(credential) };
   }

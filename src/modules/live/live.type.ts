@@ -8,7 +8,7 @@ export class CredentialEvent {
   @Field(() => Credential, { description: 'The credential, re-read when the event arrived.' }) credential!: Credential;
 }
 
-@ObjectType({ simpleResolvers: true, description: 'A key reuse alert was raised or reopened on one of the tenant\'s credentials.' })
+@ObjectType({ simpleResolvers: true, description: "A key reuse alert was raised or reopened on one of the tenant's credentials." })
 export class KeyReuseAlertEvent {
   @Field(() => ID, { description: 'Owning tenant.' }) tenantId!: string;
   @Field(() => ID, { description: 'The alert.' }) alertId!: string;

@@ -35,19 +35,12 @@ export function outboxParams(jobs: readonly OutboxJob[]): [(string | null)[], st
  * Writes queue work inside the caller's transaction (enqueue after commit: a relay in the worker
  * process moves rows to BullMQ). Takes the transaction's manager so it can never write outside it.
  */
-export async function enqueueInTx<N extends JobName>(
-  manager: EntityManager,
-  name: N,
-  payload: JobPayloads[N],
-): Promise<void> {
+export async function enqueueInTx<N extends JobName>(manager: EntityManager, name: N, payload: JobPayloads[N]): Promise<void> {
   await enqueueManyInTx(manager, [{ name, payload } as OutboxJob]);
 }
 
 /** Several jobs in one INSERT (one round trip), in the given order. */
 export async function enqueueManyInTx(manager: EntityManager, jobs: readonly OutboxJob[]): Promise<void> {
   if (jobs.length === 0) return;
-  await manager.query(
-    `INSERT INTO outbox (${OUTBOX_COLUMNS}) SELECT ${OUTBOX_COLUMNS} FROM ${outboxRowsFrom(1)} ORDER BY job.n`,
-    outboxParams(jobs),
-  );
+  await manager.query(`INSERT INTO outbox (${OUTBOX_COLUMNS}) SELECT ${OUTBOX_COLUMNS} FROM ${outboxRowsFrom(1)} ORDER BY job.n`, outboxParams(jobs));
 }

@@ -44,7 +44,10 @@ export class PlatformKeyService {
     return this.db.transaction(async (tx) => {
       const id = randomUUID();
       const sealed = this.box.seal(value, platformKeyContext(id));
-      const [last]: { max: number | null }[] = await tx.query('SELECT max(priority) AS max FROM platform_keys WHERE provider_id = $1 AND revoked_at IS NULL', [provider.id]);
+      const [last]: { max: number | null }[] = await tx.query(
+        'SELECT max(priority) AS max FROM platform_keys WHERE provider_id = $1 AND revoked_at IS NULL',
+        [provider.id],
+      );
       const priority = input.priority ?? Math.min(last?.max == null ? 0 : last.max + 1, LIMITS.priority.max);
       await tx.insert(PlatformKeyEntity, {
         id,
@@ -160,8 +163,11 @@ export async function bumpPlatformGatewaysInTx(tx: EntityManager, providerId: st
       RETURNING g.id, g.tenant_id, g.config_version`,
     [providerId],
   );
-  const rows = (Array.isArray(result) && Array.isArray(result[0]) ? result[0] : result) as
-    { id: string; tenant_id: string; config_version: number }[];
+  const rows = (Array.isArray(result) && Array.isArray(result[0]) ? result[0] : result) as {
+    id: string;
+    tenant_id: string;
+    config_version: number;
+  }[];
   for (const row of rows) {
     await enqueueInTx(tx, 'gateway-reload', {
       tenantId: row.tenant_id,

@@ -18,7 +18,7 @@ export class CreatePlatformKeyInput {
   @Field(() => ID, { description: 'Provider id.' }) providerId!: string;
   @Field({ description: 'Display label, up to 100 characters.' }) label!: string;
   @Field({ description: 'The key. Write-only: never returned or logged.' }) secret!: string;
-  @Field(() => Int, { nullable: true, description: 'Order among this provider\'s platform keys (0-1000, lower first); default last.' })
+  @Field(() => Int, { nullable: true, description: "Order among this provider's platform keys (0-1000, lower first); default last." })
   priority?: number | null;
 }
 

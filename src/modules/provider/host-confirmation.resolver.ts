@@ -12,7 +12,7 @@ export class HostConfirmationResolver {
   constructor(private readonly s: Services) {}
 
   @Authorized()
-  @Query(() => [ProviderHostStatus], { description: "Providers the tenant holds keys of, with the host its keys may be sent to." })
+  @Query(() => [ProviderHostStatus], { description: 'Providers the tenant holds keys of, with the host its keys may be sent to.' })
   async providerHosts(@Arg('tenantId', () => ID) tenantId: string, @Ctx() ctx: GraphQLContext) {
     return this.s.hostConfirmations.list(await this.s.scope.forTenant(actorOf(ctx), tenantId));
   }

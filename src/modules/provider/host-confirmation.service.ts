@@ -54,7 +54,10 @@ export class HostConfirmationService {
         : [];
       if (!provider) throw new NotFoundError('Provider', ['input', 'providerId']);
       if (provider.base_url !== baseUrl) {
-        throw new DomainError('HOST_CHANGED', 'That is not the provider\'s current host; review the current one and confirm it.', ['input', 'baseUrl']);
+        throw new DomainError('HOST_CHANGED', "That is not the provider's current host; review the current one and confirm it.", [
+          'input',
+          'baseUrl',
+        ]);
       }
       const [before]: { base_url: string }[] = await tx.query(
         'SELECT base_url FROM provider_host_confirmations WHERE tenant_id = $1 AND provider_id = $2 FOR UPDATE',
@@ -76,7 +79,10 @@ export class HostConfirmationService {
         const run = `host${Date.now()}`;
         await enqueueManyInTx(
           tx,
-          versions.map((v) => ({ name: 'validate-credential' as const, payload: { tenantId, credentialId: v.credential_id, version: v.version, sweep: run } })),
+          versions.map((v) => ({
+            name: 'validate-credential' as const,
+            payload: { tenantId, credentialId: v.credential_id, version: v.version, sweep: run },
+          })),
         );
         const gateways = await bumpGatewaysInTx(tx, tenantId, null, 'PROVIDER_HOST_CONFIRMED');
         await auditInTx(tx, actor, {
@@ -84,7 +90,14 @@ export class HostConfirmationService {
           action: 'PROVIDER_HOST_CONFIRMED',
           targetType: 'PROVIDER',
           targetId: provider.id,
-          details: { provider: provider.slug, providerId: provider.id, baseUrl, previousBaseUrl: before?.base_url ?? null, recheckedVersions: versions.length, reloadedGateways: gateways.length },
+          details: {
+            provider: provider.slug,
+            providerId: provider.id,
+            baseUrl,
+            previousBaseUrl: before?.base_url ?? null,
+            recheckedVersions: versions.length,
+            reloadedGateways: gateways.length,
+          },
         });
       }
       const [row]: Record<string, any>[] = await tx.query(STATUS_SQL, [tenantId, provider.id]);

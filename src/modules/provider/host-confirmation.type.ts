@@ -1,7 +1,10 @@
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { Payload } from '../../graphql/payload';
 
-@ObjectType({ simpleResolvers: true, description: "Where a tenant's keys of one provider may be sent, and whether that is still the provider's host." })
+@ObjectType({
+  simpleResolvers: true,
+  description: "Where a tenant's keys of one provider may be sent, and whether that is still the provider's host.",
+})
 export class ProviderHostStatus {
   @Field(() => ID, { description: 'Provider id.' }) providerId!: string;
   @Field({ description: "The provider's base URL now." }) baseUrl!: string;

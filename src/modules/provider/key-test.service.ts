@@ -68,7 +68,11 @@ export class KeyTestService {
       [tenantId, providerId],
     );
     if (row && row.confirmed !== null && row.confirmed !== row.base_url) {
-      throw new DomainError('HOST_NOT_CONFIRMED', 'The provider\'s host changed: confirm the new host (confirmProviderHost) before sending keys to it.', ['input', 'providerId']);
+      throw new DomainError(
+        'HOST_NOT_CONFIRMED',
+        "The provider's host changed: confirm the new host (confirmProviderHost) before sending keys to it.",
+        ['input', 'providerId'],
+      );
     }
     return row?.base_url ?? '';
   }

@@ -59,7 +59,11 @@ function printable(url: string): string {
  * they confirm. Idempotent and safe with several API processes starting at once (row lock, and
  * nothing is written when the row already matches).
  */
-export async function pinBuiltInHosts(db: DataSource, overrides: Readonly<Record<string, string>>, log: Pick<Logger, 'info' | 'warn'>): Promise<void> {
+export async function pinBuiltInHosts(
+  db: DataSource,
+  overrides: Readonly<Record<string, string>>,
+  log: Pick<Logger, 'info' | 'warn'>,
+): Promise<void> {
   const rows: { slug: string }[] = await db.query('SELECT slug FROM providers WHERE built_in');
   const builtIn = new Set(rows.map((r) => r.slug));
   for (const [slug, url] of Object.entries(overrides)) {
@@ -70,10 +74,9 @@ export async function pinBuiltInHosts(db: DataSource, overrides: Readonly<Record
     const wanted = overrides[slug] ?? BUILT_IN_HOSTS[slug];
     if (!wanted) continue;
     await db.transaction(async (tx) => {
-      const [row]: { id: string; base_url: string }[] = await tx.query(
-        'SELECT id, base_url FROM providers WHERE slug = $1 AND built_in FOR UPDATE',
-        [slug],
-      );
+      const [row]: { id: string; base_url: string }[] = await tx.query('SELECT id, base_url FROM providers WHERE slug = $1 AND built_in FOR UPDATE', [
+        slug,
+      ]);
       if (!row || row.base_url === wanted) return;
       await tx.query('UPDATE providers SET base_url = $2, updated_at = now() WHERE id = $1', [row.id, wanted]);
       const tenants = await recordHostChangeInTx(tx, SYSTEM, {

@@ -34,9 +34,7 @@ export function patternRule(pattern: string | null | undefined, field: string[])
 export function prefixesRule(prefixes: string[] | null | undefined, field: string[]): UserErrorShape | null {
   if (prefixes == null) return null;
   const ok = prefixes.length <= LIMITS.keyPrefixes && prefixes.every((p) => /^[A-Za-z0-9_-]{1,24}$/.test(p));
-  return ok
-    ? null
-    : { field, code: 'INVALID_INPUT', message: `At most ${LIMITS.keyPrefixes} prefixes of 1-24 letters, digits, "_" or "-".` };
+  return ok ? null : { field, code: 'INVALID_INPUT', message: `At most ${LIMITS.keyPrefixes} prefixes of 1-24 letters, digits, "_" or "-".` };
 }
 
 /**

@@ -108,9 +108,7 @@ export class ProviderService {
       const provider = existing ?? tx.create(ProviderEntity, { slug: input.slug, builtIn: false, enabled: true });
       if (!existing) {
         const missing = (['name', 'baseUrl', 'authScheme', 'apiShape', 'keyPattern'] as const).filter((k) => input[k] == null);
-        collect(
-          missing.map((k) => ({ field: ['input', k], code: 'INVALID_INPUT' as const, message: 'Required for a new provider.' })),
-        );
+        collect(missing.map((k) => ({ field: ['input', k], code: 'INVALID_INPUT' as const, message: 'Required for a new provider.' })));
         provider.keyPrefixes = [];
       }
       const previousBaseUrl = existing?.baseUrl ?? null;

@@ -23,7 +23,8 @@ export class Provider {
 export class UpsertProviderInput {
   @Field({ description: 'Provider slug; creates the provider if it does not exist.' }) slug!: string;
   @Field(() => String, { nullable: true, description: 'Display name (required to create).' }) name?: string | null;
-  @Field(() => String, { nullable: true, description: 'API root URL (required to create); must pass the outbound policy, else URL_NOT_ALLOWED.' }) baseUrl?: string | null;
+  @Field(() => String, { nullable: true, description: 'API root URL (required to create); must pass the outbound policy, else URL_NOT_ALLOWED.' })
+  baseUrl?: string | null;
   @Field(() => AuthSchemeEnum, { nullable: true, description: 'Required to create.' }) authScheme?: AuthScheme | null;
   @Field(() => ApiShapeEnum, { nullable: true, description: 'Required to create.' }) apiShape?: ApiShape | null;
   @Field(() => [String], { nullable: true, description: 'Public key prefixes.' }) keyPrefixes?: string[] | null;
@@ -55,7 +56,7 @@ export class KeyTestResult {
   @Field(() => Float, { nullable: true, description: 'Seconds the provider asked us to wait.' })
   retryAfterSeconds!: number | null;
   @Field(() => Int, { description: 'How long the check took.' }) latencyMs!: number;
-  @Field({ description: "True when this tenant tested the same key moments ago and that answer was reused (no provider call)." })
+  @Field({ description: 'True when this tenant tested the same key moments ago and that answer was reused (no provider call).' })
   cached!: boolean;
 }
 

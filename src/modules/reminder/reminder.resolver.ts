@@ -8,7 +8,10 @@ import { RotationReminder, RotationReminderConnection } from './reminder.type';
 
 @Resolver(() => RotationReminder)
 export class ReminderResolver {
-  constructor(private readonly s: Services, private readonly pageMax: (first: number) => void) {}
+  constructor(
+    private readonly s: Services,
+    private readonly pageMax: (first: number) => void,
+  ) {}
 
   @Authorized()
   @Query(() => RotationReminderConnection, { description: "A tenant's key rotation reminders, newest first." })

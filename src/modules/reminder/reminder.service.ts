@@ -10,10 +10,7 @@ export class ReminderService {
 
   /** A tenant's rotation reminders, newest first, with the state of their webhook message. */
   async list(tenantId: string, filter: { credentialId?: string | null }, args: PageArgs): Promise<Page<RotationReminder>> {
-    const qb = this.db
-      .getRepository(RotationReminderEntity)
-      .createQueryBuilder('r')
-      .where('r.tenantId = :tenantId', { tenantId });
+    const qb = this.db.getRepository(RotationReminderEntity).createQueryBuilder('r').where('r.tenantId = :tenantId', { tenantId });
     if (filter.credentialId) {
       // Like a list filter elsewhere: an id that is not this tenant's matches nothing.
       qb.andWhere('r.credentialId = :credentialId', { credentialId: isUuid(filter.credentialId) ? filter.credentialId : null });

@@ -15,7 +15,7 @@ export class RotationReminder {
   @Field({ description: 'When the reminder was recorded.' }) createdAt!: Date;
   @Field(() => DeliveryStatusEnum, {
     nullable: true,
-    description: "State of its notification webhook message; null when the tenant had no notification webhook.",
+    description: 'State of its notification webhook message; null when the tenant had no notification webhook.',
   })
   deliveryStatus!: DeliveryStatus | null;
 }

@@ -63,7 +63,13 @@ export class SecurityEvents {
   authFailed(source: string, surface: 'graphql' | 'websocket' | 'gateway-config' | 'ops'): void {
     const failures = this.authFailures.fail(source);
     if (failures === null) return;
-    this.record({ kind: 'REPEATED_AUTH_FAILURES', targetType: 'client', targetId: null, details: { source, surface, failures }, throttleKey: source });
+    this.record({
+      kind: 'REPEATED_AUTH_FAILURES',
+      targetType: 'client',
+      targetId: null,
+      details: { source, surface, failures },
+      throttleKey: source,
+    });
   }
 
   /**
@@ -94,8 +100,19 @@ export class SecurityEvents {
   record(event: SecurityEvent): void {
     if (event.throttleKey && !this.due(`${event.kind}:${event.throttleKey}`)) return;
     this.metric.labels(event.kind).inc();
-    this.log.warn({ securityEvent: event.kind, tenantId: event.tenantId ?? null, targetType: event.targetType, targetId: event.targetId ?? null, ...event.details }, 'security event');
-    this.write(event).catch((error: Error) => this.log.error({ securityEvent: event.kind, err: { name: error.name, message: error.message } }, 'could not record security event'));
+    this.log.warn(
+      {
+        securityEvent: event.kind,
+        tenantId: event.tenantId ?? null,
+        targetType: event.targetType,
+        targetId: event.targetId ?? null,
+        ...event.details,
+      },
+      'security event',
+    );
+    this.write(event).catch((error: Error) =>
+      this.log.error({ securityEvent: event.kind, err: { name: error.name, message: error.message } }, 'could not record security event'),
+    );
   }
 
   /** Resolves once every event recorded so far is written (tests, shutdown). */

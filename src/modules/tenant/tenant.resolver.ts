@@ -17,7 +17,10 @@ import {
 
 @Resolver(() => Tenant)
 export class TenantResolver {
-  constructor(private readonly s: Services, private readonly pageMax: (first: number) => void) {}
+  constructor(
+    private readonly s: Services,
+    private readonly pageMax: (first: number) => void,
+  ) {}
 
   @Authorized('PLATFORM_ADMIN')
   @Query(() => TenantConnection, { description: 'All tenants (platform admins only).' })
@@ -49,7 +52,7 @@ export class TenantResolver {
 
   @Authorized('ADMIN')
   @Mutation(() => RevertToPlatformKeysPayload, {
-    description: "Switch a tenant to platform keys, revoking and destroying all of its stored keys. Audited.",
+    description: 'Switch a tenant to platform keys, revoking and destroying all of its stored keys. Audited.',
   })
   revertToPlatformKeys(@Arg('input') input: RevertToPlatformKeysInput, @Ctx() ctx: GraphQLContext) {
     return mutate(async () => {

@@ -4,18 +4,14 @@ import { PageArgsInput, toConnection } from '../../graphql/connection';
 import { mutate } from '../../graphql/payload';
 import type { Services } from '../../services';
 import { auditActor } from '../auth/actor';
-import {
-  ApiToken,
-  ApiTokenConnection,
-  CreateApiTokenInput,
-  CreateApiTokenPayload,
-  RevokeApiTokenInput,
-  RevokeApiTokenPayload,
-} from './token.type';
+import { ApiToken, ApiTokenConnection, CreateApiTokenInput, CreateApiTokenPayload, RevokeApiTokenInput, RevokeApiTokenPayload } from './token.type';
 
 @Resolver(() => ApiToken)
 export class TokenResolver {
-  constructor(private readonly s: Services, private readonly pageMax: (first: number) => void) {}
+  constructor(
+    private readonly s: Services,
+    private readonly pageMax: (first: number) => void,
+  ) {}
 
   @Authorized('ADMIN')
   @Query(() => ApiTokenConnection, { description: "A tenant's API tokens (metadata only)." })

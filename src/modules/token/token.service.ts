@@ -49,9 +49,7 @@ export class TokenService {
 
   async revoke(tenantId: string, actor: AuditActor, id: string): Promise<ApiTokenEntity> {
     return this.db.transaction(async (tx) => {
-      const apiToken = isUuid(id)
-        ? await tx.findOne(ApiTokenEntity, { where: { tenantId, id }, lock: { mode: 'pessimistic_write' } })
-        : null;
+      const apiToken = isUuid(id) ? await tx.findOne(ApiTokenEntity, { where: { tenantId, id }, lock: { mode: 'pessimistic_write' } }) : null;
       if (!apiToken) throw new NotFoundError('API token', ['input', 'id']);
       if (apiToken.revokedAt) throw new DomainError('ALREADY_REVOKED', 'The token is already revoked.', ['input', 'id']);
       apiToken.revokedAt = new Date();

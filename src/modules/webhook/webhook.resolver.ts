@@ -10,7 +10,10 @@ import { ReplayWebhookDeliveryInput, ReplayWebhookDeliveryPayload, WebhookDelive
 
 @Resolver(() => WebhookDelivery)
 export class WebhookResolver {
-  constructor(private readonly s: Services, private readonly pageMax: (first: number) => void) {}
+  constructor(
+    private readonly s: Services,
+    private readonly pageMax: (first: number) => void,
+  ) {}
 
   @Authorized()
   @Query(() => WebhookDeliveryConnection, {

@@ -39,9 +39,7 @@ export class WebhookService {
    */
   async replay(tenantId: string, actor: AuditActor, id: string): Promise<WebhookDelivery> {
     return this.db.transaction(async (tx) => {
-      const found = isUuid(id)
-        ? await tx.findOne(WebhookDeliveryEntity, { where: { tenantId, id }, lock: { mode: 'pessimistic_write' } })
-        : null;
+      const found = isUuid(id) ? await tx.findOne(WebhookDeliveryEntity, { where: { tenantId, id }, lock: { mode: 'pessimistic_write' } }) : null;
       if (!found) throw new NotFoundError(NOT_FOUND, ['input', 'id']);
       if (found.status !== 'DEAD') {
         throw new DomainError('DELIVERY_NOT_DEAD', 'Only dead-lettered (DEAD) deliveries can be replayed.', ['input', 'id']);
@@ -67,9 +65,7 @@ export class WebhookService {
    */
   async tenantOf(actor: Actor, id: string, field: string[] | null = null): Promise<string> {
     if (actor.type === 'API_TOKEN') return actor.tenantId;
-    const rows: { tenant_id: string }[] = isUuid(id)
-      ? await this.db.query('SELECT tenant_id FROM webhook_deliveries WHERE id = $1', [id])
-      : [];
+    const rows: { tenant_id: string }[] = isUuid(id) ? await this.db.query('SELECT tenant_id FROM webhook_deliveries WHERE id = $1', [id]) : [];
     if (rows.length === 0) throw new NotFoundError(NOT_FOUND, field);
     return rows[0].tenant_id;
   }

@@ -4,7 +4,10 @@ import { DeliveryStatusEnum, WebhookErrorClassEnum, WebhookKindEnum } from '../.
 import { Payload } from '../../graphql/payload';
 import type { DeliveryStatus, ErrorClass, WebhookKind } from './webhook.entity';
 
-@ObjectType({ simpleResolvers: true, description: "One try of a webhook delivery: status, latency and error class (the receiver's body is never kept)." })
+@ObjectType({
+  simpleResolvers: true,
+  description: "One try of a webhook delivery: status, latency and error class (the receiver's body is never kept).",
+})
 export class WebhookAttempt {
   @Field(() => Int, { description: 'Attempt number, counting across replays.' }) attempt!: number;
   @Field(() => Int, { nullable: true, description: 'HTTP status from the receiver; null when none arrived.' }) statusCode!: number | null;
@@ -14,7 +17,10 @@ export class WebhookAttempt {
   @Field({ description: 'When the attempt was made.' }) createdAt!: Date;
 }
 
-@ObjectType({ simpleResolvers: true, description: 'A signed webhook message (Standard Webhooks) and its delivery state. DEAD ones are the dead letters.' })
+@ObjectType({
+  simpleResolvers: true,
+  description: 'A signed webhook message (Standard Webhooks) and its delivery state. DEAD ones are the dead letters.',
+})
 export class WebhookDelivery {
   @Field(() => ID, { description: 'Delivery id; the webhook-id header is msg_ + this id without hyphens.' }) id!: string;
   @Field(() => ID, { description: 'Owning tenant.' }) tenantId!: string;

@@ -45,9 +45,13 @@ const GROUPS = `query($after: String) { keyReuseGroups(first: 1, after: $after) 
 
 async function create(token: string, tenantId: string, secret: string, label = uniqueSlug('k')): Promise<string> {
   const res = await expectOk<any>(
-    t.gql('mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } userErrors { code } } }', {
-      input: { tenantId, providerId, label, secret },
-    }, token),
+    t.gql(
+      'mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } userErrors { code } } }',
+      {
+        input: { tenantId, providerId, label, secret },
+      },
+      token,
+    ),
     'createCredential',
   );
   return res.credential.id as string;
@@ -55,7 +59,10 @@ async function create(token: string, tenantId: string, secret: string, label = u
 
 /** The duplicate check runs once a key validated: waits for both (issue 14). */
 async function settle(...ids: string[]): Promise<void> {
-  await settleChecks(w, ids.map((id) => [id, 1] as [string, number]));
+  await settleChecks(
+    w,
+    ids.map((id) => [id, 1] as [string, number]),
+  );
 }
 
 /** Two tenants holding the same canary key. */
@@ -92,7 +99,7 @@ afterAll(async () => {
   await t.close();
 });
 
-it("a tenant sees its own alert and nothing that identifies the other holder (admin and viewer)", async () => {
+it('a tenant sees its own alert and nothing that identifies the other holder (admin and viewer)', async () => {
   const fingerprint = t.app.services.fingerprinter.fingerprintHex(P.secret);
   const [bTenant] = await t.app.db.query('SELECT name, slug FROM tenants WHERE id = $1', [P.B.tenant.id]);
   for (const token of [P.A.admin, P.A.viewer]) {
@@ -216,7 +223,10 @@ it('platform admins see whole groups, with an opaque id that is not the fingerpr
 });
 
 it('startKeyRescan queues a rescan whose progress reaches its total', async () => {
-  const started = await expectOk<any>(t.gql('mutation { startKeyRescan(input: { reason: "audit check" }) { jobId userErrors { code } } }'), 'startKeyRescan');
+  const started = await expectOk<any>(
+    t.gql('mutation { startKeyRescan(input: { reason: "audit check" }) { jobId userErrors { code } } }'),
+    'startKeyRescan',
+  );
   const jobId: string = started.jobId;
   expect(jobId).toMatch(/^fingerprint-rescan-\d+$/);
   const queued = await t2.gql('query($id: ID!) { keyRescan(jobId: $id) { jobId state processed total } }', { id: jobId });

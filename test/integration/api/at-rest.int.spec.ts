@@ -68,9 +68,13 @@ describe('sealed key material is bound to its row', () => {
     await t.app.db.query(`UPDATE credentials SET status = 'ACTIVE', current_version = 1 WHERE id = $1`, [rotated.id]);
     const next = openaiKey();
     await expectOk(
-      t.gql('mutation($input: RotateCredentialInput!) { rotateCredential(input: $input) { credential { version } userErrors { code } } }', {
-        input: { id: rotated.id, secret: next },
-      }, a.admin),
+      t.gql(
+        'mutation($input: RotateCredentialInput!) { rotateCredential(input: $input) { credential { version } userErrors { code } } }',
+        {
+          input: { id: rotated.id, secret: next },
+        },
+        a.admin,
+      ),
       'rotateCredential',
     );
     for (const target of [sameTenant, otherTenant, rotated]) expect(open(t.app.services.box, await versionRow(target.id))).toBe(target.secret);
@@ -104,10 +108,10 @@ describe('sealed key material is bound to its row', () => {
     const before = await versionRow(id);
     expect(open(t.app.services.box, before)).toBe(secret);
     const at = offset >= 0 ? offset : before[column].length + offset;
-    await t.app.db.query(
-      `UPDATE credential_versions SET ${column} = set_byte(${column}, $2, get_byte(${column}, $2) # 1) WHERE credential_id = $1`,
-      [id, at],
-    );
+    await t.app.db.query(`UPDATE credential_versions SET ${column} = set_byte(${column}, $2, get_byte(${column}, $2) # 1) WHERE credential_id = $1`, [
+      id,
+      at,
+    ]);
     const after = await versionRow(id);
     expect(after[column].equals(before[column])).toBe(false);
     expect(() => open(t.app.services.box, after)).toThrow(DecryptError);

@@ -16,7 +16,11 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const alnum = (n: number) => randomBytes(n * 2).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, n);
+const alnum = (n: number) =>
+  randomBytes(n * 2)
+    .toString('base64')
+    .replace(/[^A-Za-z0-9]/g, '')
+    .slice(0, n);
 const CREATE = `mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } userErrors { field code message } } }`;
 const GATEWAY = `mutation($input: CreateGatewayInput!) { createGateway(input: $input) { gateway { id } gatewayKey userErrors { field code message } } }`;
 const TENANT = `mutation($input: CreateTenantInput!) { createTenant(input: $input) { tenant { id } userErrors { field code message } } }`;
@@ -49,7 +53,12 @@ type Expected = [code: string, field: string][];
 const keyOf = (e: { code: string; field: string[] | null }) => `${e.code}@${(e.field ?? []).join('.')}`;
 
 /** Runs a mutation that must fail with exactly these userErrors, echo no secret, and write nothing. */
-async function rejected(query: string, input: Record<string, unknown>, expected: Expected, opts: { secret?: string; tid?: string; token?: string | null } = {}) {
+async function rejected(
+  query: string,
+  input: Record<string, unknown>,
+  expected: Expected,
+  opts: { secret?: string; tid?: string; token?: string | null } = {},
+) {
   const tid = opts.tid ?? tenantId;
   const before = await counts(tid);
   const logsBefore = t.logs.length;
@@ -60,7 +69,10 @@ async function rejected(query: string, input: Record<string, unknown>, expected:
   for (const value of Object.values(payload)) if (value !== payload.userErrors) expect(value).toBeNull();
   const secret = opts.secret ?? (typeof input.secret === 'string' ? input.secret : undefined);
   if (secret) {
-    const hits = scanTexts([{ where: 'response', text: res.raw }, ...t.logs.slice(logsBefore).map((text, i) => ({ where: `log ${i}`, text }))], [secret]);
+    const hits = scanTexts(
+      [{ where: 'response', text: res.raw }, ...t.logs.slice(logsBefore).map((text, i) => ({ where: `log ${i}`, text }))],
+      [secret],
+    );
     expect(describeHits(hits)).toBe('');
   }
   expect(await counts(tid)).toEqual(before);
@@ -137,7 +149,12 @@ describe('createCredential rejects bad input and writes nothing', () => {
 describe('tenants, gateways and attachments', () => {
   it('rejects an invalid and a duplicate tenant slug', async () => {
     const slugCount = async (slug: string) =>
-      (await t.app.db.query(`SELECT (SELECT count(*) FROM tenants WHERE slug = $1)::int + (SELECT count(*) FROM audit_events WHERE details->>'slug' = $1)::int AS n`, [slug]))[0].n;
+      (
+        await t.app.db.query(
+          `SELECT (SELECT count(*) FROM tenants WHERE slug = $1)::int + (SELECT count(*) FROM audit_events WHERE details->>'slug' = $1)::int AS n`,
+          [slug],
+        )
+      )[0].n;
     await rejected(TENANT, { name: 'Bad', slug: 'Bad Slug!' }, [['SLUG_INVALID', 'slug']], { token: ADMIN_TOKEN });
     expect(await slugCount('Bad Slug!')).toBe(0);
     const existing = await createTenant(t);
@@ -199,7 +216,10 @@ describe('provider catalog', () => {
   it('rejects an invalid regex and a new provider missing its required fields', async () => {
     const audits = await auditOf('openai');
     const bad = await t.gql(UPSERT, { input: { slug: 'openai', keyPattern: '^sk-(unclosed' } });
-    expect(bad.data.upsertProvider).toEqual({ provider: null, userErrors: [expect.objectContaining({ code: 'PATTERN_INVALID', field: ['input', 'keyPattern'] })] });
+    expect(bad.data.upsertProvider).toEqual({
+      provider: null,
+      userErrors: [expect.objectContaining({ code: 'PATTERN_INVALID', field: ['input', 'keyPattern'] })],
+    });
     expect(await patternOf()).toBe(original);
     expect(await auditOf('openai')).toBe(audits);
 

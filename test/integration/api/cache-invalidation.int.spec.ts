@@ -48,7 +48,9 @@ function countQueries() {
   return {
     spy,
     get calls(): string[] {
-      return spy.mock.calls.map(([q]) => (typeof q === 'string' ? q : String((q as { text?: string })?.text))).filter((q) => !q.startsWith('UPDATE api_tokens SET last_used_at'));
+      return spy.mock.calls
+        .map(([q]) => (typeof q === 'string' ? q : String((q as { text?: string })?.text)))
+        .filter((q) => !q.startsWith('UPDATE api_tokens SET last_used_at'));
     },
   };
 }
@@ -66,7 +68,14 @@ describe('API tokens', () => {
     for (let i = 0; i < 5; i++) {
       const { tenant, admin, viewer, viewerTokenId } = await tenantWithTokens(t);
       expect((await t.gql(VIEWER_TENANT, {}, viewer)).data.viewer.tenant.id).toBe(tenant.id);
-      await expectOk(t.gql('mutation($input: RevokeApiTokenInput!) { revokeApiToken(input: $input) { userErrors { code } } }', { input: { id: viewerTokenId } }, admin), 'revokeApiToken');
+      await expectOk(
+        t.gql(
+          'mutation($input: RevokeApiTokenInput!) { revokeApiToken(input: $input) { userErrors { code } } }',
+          { input: { id: viewerTokenId } },
+          admin,
+        ),
+        'revokeApiToken',
+      );
       const after = await t.gql(VIEWER, {}, viewer);
       expect(after.status).toBe(401);
       expect(after.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
@@ -172,7 +181,14 @@ describe('gateway config ETags', () => {
     const c = await createCredential(t, admin, { tenantId: tenant.id, providerId: openai });
     await t.app.db.query(`UPDATE credentials SET status = 'ACTIVE', current_version = 1 WHERE id = $1`, [c.id]);
     await t.app.db.query(`UPDATE credential_versions SET state = 'ACTIVE', activated_at = now() WHERE credential_id = $1`, [c.id]);
-    await expectOk(t.gql('mutation($input: AttachCredentialInput!) { attachCredential(input: $input) { userErrors { code } } }', { input: { gatewayId: gw.gateway.id, credentialId: c.id } }, admin), 'attachCredential');
+    await expectOk(
+      t.gql(
+        'mutation($input: AttachCredentialInput!) { attachCredential(input: $input) { userErrors { code } } }',
+        { input: { gatewayId: gw.gateway.id, credentialId: c.id } },
+        admin,
+      ),
+      'attachCredential',
+    );
     return { tenant, admin, gatewayId: gw.gateway.id, key: gw.gatewayKey, credentialId: c.id };
   }
 
@@ -196,7 +212,14 @@ describe('gateway config ETags', () => {
     const gw = await gatewayWithKey();
     const first = await pull(gw.key);
     expect((await pull(gw.key, first.etag!)).status).toBe(304);
-    await expectOk(t.gql('mutation($input: RotateGatewayKeyInput!) { rotateGatewayKey(input: $input) { gatewayKey userErrors { code } } }', { input: { id: gw.gatewayId } }, gw.admin), 'rotateGatewayKey');
+    await expectOk(
+      t.gql(
+        'mutation($input: RotateGatewayKeyInput!) { rotateGatewayKey(input: $input) { gatewayKey userErrors { code } } }',
+        { input: { id: gw.gatewayId } },
+        gw.admin,
+      ),
+      'rotateGatewayKey',
+    );
     expect((await pull(gw.key, first.etag!)).status).toBe(401);
   });
 
@@ -204,7 +227,14 @@ describe('gateway config ETags', () => {
     const gw = await gatewayWithKey();
     const first = await pull(gw.key);
     expect((await pull(gw.key, first.etag!)).status).toBe(304);
-    await expectOk(t.gql('mutation($input: DetachCredentialInput!) { detachCredential(input: $input) { userErrors { code } } }', { input: { gatewayId: gw.gatewayId, credentialId: gw.credentialId } }, gw.admin), 'detachCredential');
+    await expectOk(
+      t.gql(
+        'mutation($input: DetachCredentialInput!) { detachCredential(input: $input) { userErrors { code } } }',
+        { input: { gatewayId: gw.gatewayId, credentialId: gw.credentialId } },
+        gw.admin,
+      ),
+      'detachCredential',
+    );
     expect((await pull(gw.key, first.etag!)).status).toBe(200);
   });
 
@@ -212,7 +242,11 @@ describe('gateway config ETags', () => {
     const gw = await gatewayWithKey();
     // Rotated: version 2 serves, version 1 stays served (PREVIOUS) until 1.5 s from now.
     await expectOk(
-      t.gql('mutation($input: RotateCredentialInput!) { rotateCredential(input: $input) { userErrors { code } } }', { input: { id: gw.credentialId, secret: openaiKey() } }, gw.admin),
+      t.gql(
+        'mutation($input: RotateCredentialInput!) { rotateCredential(input: $input) { userErrors { code } } }',
+        { input: { id: gw.credentialId, secret: openaiKey() } },
+        gw.admin,
+      ),
       'rotateCredential',
     );
     await t.app.db.query(
@@ -242,12 +276,23 @@ describe('provider catalog', () => {
     const slug = `cache-${Date.now()}`;
     const created = await expectOk<any>(
       t.gql('mutation($input: UpsertProviderInput!) { upsertProvider(input: $input) { provider { id } userErrors { code } } }', {
-        input: { slug, name: slug, baseUrl: 'http://127.0.0.1:9', authScheme: 'BEARER', apiShape: 'OPENAI', keyPrefixes: ['sk-proj-'], keyPattern: '^sk-' },
+        input: {
+          slug,
+          name: slug,
+          baseUrl: 'http://127.0.0.1:9',
+          authScheme: 'BEARER',
+          apiShape: 'OPENAI',
+          keyPrefixes: ['sk-proj-'],
+          keyPattern: '^sk-',
+        },
       }),
       'upsertProvider',
     );
     await createCredential(t, admin, { tenantId: tenant.id, providerId: created.provider.id });
-    await expectOk(t.gql('mutation($input: UpsertProviderInput!) { upsertProvider(input: $input) { userErrors { code } } }', { input: { slug, enabled: false } }), 'upsertProvider');
+    await expectOk(
+      t.gql('mutation($input: UpsertProviderInput!) { upsertProvider(input: $input) { userErrors { code } } }', { input: { slug, enabled: false } }),
+      'upsertProvider',
+    );
     const refused = await t.gql(
       'mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } userErrors { code } } }',
       { input: { tenantId: tenant.id, providerId: created.provider.id, label: 'after disable', secret: 'sk-proj-' + 'a'.repeat(40) } },

@@ -34,7 +34,14 @@ it('returns the stored row, with the database timestamps, and the tenant policy 
     `SELECT created_at, updated_at, rotate_by, extract(epoch FROM rotate_by - created_at)::int AS secs FROM credentials WHERE id = $1`,
     [c.id],
   );
-  expect(c).toMatchObject({ label: 'spaced', kind: 'API_KEY', status: 'PENDING_VALIDATION', rotationPeriodDays: null, version: 1, activeVersion: null });
+  expect(c).toMatchObject({
+    label: 'spaced',
+    kind: 'API_KEY',
+    status: 'PENDING_VALIDATION',
+    rotationPeriodDays: null,
+    version: 1,
+    activeVersion: null,
+  });
   expect([c.createdAt, c.updatedAt, c.rotateBy]).toEqual([row.created_at, row.updated_at, row.rotate_by].map((d: Date) => d.toISOString()));
   expect(row.secs).toBe(90 * 86_400);
 });
@@ -49,7 +56,9 @@ it('writes version 1, its validation job and the audit event, tied to the creden
     [c.id],
   );
   expect(versions).toEqual([{ version: 1, state: 'PENDING', kek_version: 1, sealed: true, fp: true, redacted_key: c.redactedKey }]);
-  const jobs = await db.query(`SELECT tenant_id, queue, job_name, job_id, payload FROM outbox WHERE payload->>'credentialId' = $1 ORDER BY id`, [c.id]);
+  const jobs = await db.query(`SELECT tenant_id, queue, job_name, job_id, payload FROM outbox WHERE payload->>'credentialId' = $1 ORDER BY id`, [
+    c.id,
+  ]);
   const payload = { tenantId, credentialId: c.id, version: 1 };
   expect(jobs).toEqual([
     { tenant_id: tenantId, queue: 'credentials', job_name: 'validate-credential', job_id: `validate-credential-${c.id}-v1`, payload },
@@ -69,7 +78,11 @@ it('writes version 1, its validation job and the audit event, tied to the creden
 it('writes nothing and answers NOT_FOUND when the tenant is gone by the time of the insert', async () => {
   const ghost = randomUUID();
   await expect(
-    t.app.services.credentials.create(ghost, { type: 'SYSTEM', id: null, requestId: null }, { providerId: openai, label: 'ghost', secret: openaiKey() }),
+    t.app.services.credentials.create(
+      ghost,
+      { type: 'SYSTEM', id: null, requestId: null },
+      { providerId: openai, label: 'ghost', secret: openaiKey() },
+    ),
   ).rejects.toMatchObject({ code: 'NOT_FOUND' });
   const [left] = await t.app.db.query(
     `SELECT (SELECT count(*) FROM credentials WHERE tenant_id = $1)::int AS c, (SELECT count(*) FROM credential_versions WHERE tenant_id = $1)::int AS v,
@@ -86,7 +99,10 @@ it('enqueueManyInTx writes several jobs in one statement, in order, and nothing 
     const query = tx.query.bind(tx);
     tx.query = ((...args: Parameters<typeof query>) => (statements++, query(...args))) as typeof tx.query;
     await enqueueManyInTx(tx, []);
-    await enqueueManyInTx(tx, [1, 2, 3].map((version) => ({ name: 'validate-credential' as const, payload: { tenantId, credentialId, version, sweep: 'x' } })));
+    await enqueueManyInTx(
+      tx,
+      [1, 2, 3].map((version) => ({ name: 'validate-credential' as const, payload: { tenantId, credentialId, version, sweep: 'x' } })),
+    );
   });
   expect(statements).toBe(1);
   const jobs = await t.app.db.query(`SELECT job_id FROM outbox WHERE payload->>'credentialId' = $1 ORDER BY id`, [credentialId]);
@@ -109,7 +125,10 @@ describe('concurrent creates (group commit)', () => {
       return fetch(`${t.url}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'x-request-id': `batch-${i}` },
-        body: JSON.stringify({ query: CREATE, variables: { input: { tenantId: tenant, providerId: openai, secret: openaiKey(), label: `batch-${i}` } } }),
+        body: JSON.stringify({
+          query: CREATE,
+          variables: { input: { tenantId: tenant, providerId: openai, secret: openaiKey(), label: `batch-${i}` } },
+        }),
       }).then(async (r) => ({ i, tenant, body: (await r.json()) as any }));
     });
     const answers = await Promise.all(requests);
@@ -154,7 +173,11 @@ describe('concurrent creates (group commit)', () => {
 
   it('two requests for the same new label in one statement: exactly one wins', async () => {
     const results = await Promise.all(
-      [1, 2].map(() => t.gql(CREATE, { input: { tenantId, providerId: openai, secret: openaiKey(), label: 'same-time' } }, admin).then((r) => r.data.createCredential)),
+      [1, 2].map(() =>
+        t
+          .gql(CREATE, { input: { tenantId, providerId: openai, secret: openaiKey(), label: 'same-time' } }, admin)
+          .then((r) => r.data.createCredential),
+      ),
     );
     expect(results.map((r) => r.userErrors.length).sort()).toEqual([0, 1]);
     const [{ n }] = await t.app.db.query(`SELECT count(*)::int AS n FROM credentials WHERE tenant_id = $1 AND label = 'same-time'`, [tenantId]);

@@ -52,7 +52,9 @@ it('creates, lists, rotates and revokes a credential, showing only the redacted 
     'revokeCredential',
   );
   expect(revoked.credential.status).toBe('REVOKED');
-  const rows = await t.app.db.query('SELECT ciphertext, wrapped_key, fingerprint, state FROM credential_versions WHERE credential_id = $1', [created.id]);
+  const rows = await t.app.db.query('SELECT ciphertext, wrapped_key, fingerprint, state FROM credential_versions WHERE credential_id = $1', [
+    created.id,
+  ]);
   expect(rows).toHaveLength(2);
   for (const row of rows) expect(row).toEqual({ ciphertext: null, wrapped_key: null, fingerprint: null, state: 'REVOKED' });
 });

@@ -11,7 +11,11 @@ import { eventually } from '../../helpers/test-worker';
  * a variable is rejected over HTTP and over WebSocket without any piece of it in a response or a
  * log line. Name positions get the key with '_' for '-', the form a GraphQL name can take.
  */
-const alnum = (n: number) => randomBytes(n * 2).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, n);
+const alnum = (n: number) =>
+  randomBytes(n * 2)
+    .toString('base64')
+    .replace(/[^A-Za-z0-9]/g, '')
+    .slice(0, n);
 const KEYS = [`sk-proj-${alnum(40)}`, openaiKey(), anthropicKey()];
 const asName = (key: string) => key.replace(/-/g, '_');
 const SECRETS = [...KEYS, ...KEYS.map(asName)];
@@ -40,7 +44,8 @@ interface Case {
 function cases(k: string): Case[] {
   const n = asName(k);
   const list = `credentials(tenantId: "${tenantId}"`;
-  const create = (fields: string) => `mutation { createCredential(input: { tenantId: "${tenantId}", providerId: "${openai}", label: "x", secret: "x", ${fields} }) { credential { id } } }`;
+  const create = (fields: string) =>
+    `mutation { createCredential(input: { tenantId: "${tenantId}", providerId: "${openai}", label: "x", secret: "x", ${fields} }) { credential { id } } }`;
   const upsert = (prefixes: string) => `mutation { upsertProvider(input: { slug: "openai", keyPrefixes: ${prefixes} }) { provider { id } } }`;
   return [
     { name: 'String in an Int argument', query: `{ tenants(first: "${k}") { nodes { id } } }` },
@@ -77,7 +82,10 @@ function cases(k: string): Case[] {
     { name: 'syntax: string where a name goes', query: `{ viewer { "${k}" } }` },
     { name: 'syntax: trailing name', query: `{ viewer { role } } ${n}` },
     { name: 'subscription @include', query: `subscription { credentialChanged(tenantId: "${tenantId}") @include(if: "${k}") { tenantId } }` },
-    { name: 'subscription with two fields', query: `subscription ${n} { a: credentialChanged(tenantId: "x") { tenantId } b: credentialChanged(tenantId: "y") { tenantId } }` },
+    {
+      name: 'subscription with two fields',
+      query: `subscription ${n} { a: credentialChanged(tenantId: "x") { tenantId } b: credentialChanged(tenantId: "y") { tenantId } }`,
+    },
     {
       name: 'variables',
       query: 'mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } } }',
@@ -100,7 +108,11 @@ it('over HTTP: every position is rejected, and no response or log line holds any
       const raw = await res.text();
       t.responses.push(raw);
       const body = JSON.parse(raw);
-      expect({ case: c.name, rejected: body.errors?.length > 0, leaks: leaks([{ where: 'response', text: raw }]) }).toEqual({ case: c.name, rejected: true, leaks: '' });
+      expect({ case: c.name, rejected: body.errors?.length > 0, leaks: leaks([{ where: 'response', text: raw }]) }).toEqual({
+        case: c.name,
+        rejected: true,
+        leaks: '',
+      });
       const codes = body.errors.map((e: { extensions: { code: string } }) => e.extensions.code);
       // A subscription over HTTP is refused before validation (served over WebSocket only): a 400.
       const expected = c.name === 'subscription @include' ? ['BAD_REQUEST'] : codes.filter((code: string) => code !== 'INTERNAL_SERVER_ERROR');
@@ -127,19 +139,28 @@ it('over WebSocket: each is answered as an error for its operation id, the socke
         const outcome = await new Promise<{ errors?: { extensions?: { code?: string } }[]; data?: unknown }>((resolve) => {
           client.subscribe(
             { query: c.query, variables: c.variables, operationName: c.operationName },
-            { next: (r) => resolve(r as never), error: (e) => resolve({ errors: Array.isArray(e) ? e : [{ extensions: { code: `closed ${(e as CloseEvent).code}` } }] }), complete: () => {} },
+            {
+              next: (r) => resolve(r as never),
+              error: (e) => resolve({ errors: Array.isArray(e) ? e : [{ extensions: { code: `closed ${(e as CloseEvent).code}` } }] }),
+              complete: () => {},
+            },
           );
         });
         expect({ case: c.name, codes: (outcome.errors ?? []).map((e) => e.extensions?.code) }).toEqual({
           case: c.name,
-          codes: expect.arrayContaining([expect.stringMatching(/^(GRAPHQL_PARSE_FAILED|GRAPHQL_VALIDATION_FAILED|BAD_USER_INPUT|BAD_REQUEST|NOT_FOUND)$/)]),
+          codes: expect.arrayContaining([
+            expect.stringMatching(/^(GRAPHQL_PARSE_FAILED|GRAPHQL_VALIDATION_FAILED|BAD_USER_INPUT|BAD_REQUEST|NOT_FOUND)$/),
+          ]),
         });
       }
     }
     expect(closes).toEqual([]);
     // Still the same socket, still serving.
     const ok = await new Promise<unknown>((resolve) => {
-      const stop = client.subscribe({ query: 'subscription($t: ID!) { credentialChanged(tenantId: $t) { tenantId } }', variables: { t: tenantId } }, { next: resolve, error: resolve, complete: () => {} });
+      const stop = client.subscribe(
+        { query: 'subscription($t: ID!) { credentialChanged(tenantId: $t) { tenantId } }', variables: { t: tenantId } },
+        { next: resolve, error: resolve, complete: () => {} },
+      );
       setTimeout(() => {
         stop();
         resolve('open');

@@ -14,7 +14,10 @@ beforeAll(async () => {
   t = await startTestApp();
 });
 afterAll(async () => {
-  for (const slug of slugs) await t.gql('mutation($input: UpsertProviderInput!) { upsertProvider(input: $input) { userErrors { code } } }', { input: { slug, enabled: false } });
+  for (const slug of slugs)
+    await t.gql('mutation($input: UpsertProviderInput!) { upsertProvider(input: $input) { userErrors { code } } }', {
+      input: { slug, enabled: false },
+    });
   await t.close();
 });
 
@@ -23,7 +26,15 @@ async function newProvider(): Promise<{ id: string; slug: string }> {
   slugs.push(slug);
   const res = await expectOk<any>(
     t.gql('mutation($input: UpsertProviderInput!) { upsertProvider(input: $input) { provider { id slug } userErrors { code } } }', {
-      input: { slug, name: slug, baseUrl: 'http://127.0.0.1:9', authScheme: 'BEARER', apiShape: 'OPENAI', keyPrefixes: ['sk-proj-'], keyPattern: '^sk-' },
+      input: {
+        slug,
+        name: slug,
+        baseUrl: 'http://127.0.0.1:9',
+        authScheme: 'BEARER',
+        apiShape: 'OPENAI',
+        keyPrefixes: ['sk-proj-'],
+        keyPattern: '^sk-',
+      },
     }),
     'upsertProvider',
   );
@@ -48,7 +59,9 @@ const PLATFORM_KEY = 'mutation($input: CreatePlatformKeyInput!) { createPlatform
 const REVOKE_PLATFORM = 'mutation($input: RevokePlatformKeyInput!) { revokePlatformKey(input: $input) { userErrors { code } } }';
 
 async function pull(gatewayKey: string, etag?: string) {
-  const res = await fetch(`${t.url}/v1/gateway/config`, { headers: { authorization: `Bearer ${gatewayKey}`, ...(etag ? { 'if-none-match': etag } : {}) } });
+  const res = await fetch(`${t.url}/v1/gateway/config`, {
+    headers: { authorization: `Bearer ${gatewayKey}`, ...(etag ? { 'if-none-match': etag } : {}) },
+  });
   const text = await res.text();
   return { status: res.status, etag: res.headers.get('etag'), text, body: text ? JSON.parse(text) : null };
 }
@@ -106,7 +119,12 @@ it('BUNDLED and HYBRID: no platform key is NO_KEY, revoked platform keys are PLA
   expect(shape(of(after.body, p.id))).toEqual({ mode: 'BUNDLED', status: 'NO_USABLE_KEY', reason: 'PLATFORM_KEYS_REVOKED', served: 0 });
   // The attached tenant key is not served in BUNDLED mode, revoked platform keys or not.
   expect(after.text).not.toContain(secrets.at(-2)!);
-  expect(shape(of((await pull(hybrid.gatewayKey)).body, p.id))).toEqual({ mode: 'HYBRID', status: 'NO_USABLE_KEY', reason: 'PLATFORM_KEYS_REVOKED', served: 0 });
+  expect(shape(of((await pull(hybrid.gatewayKey)).body, p.id))).toEqual({
+    mode: 'HYBRID',
+    status: 'NO_USABLE_KEY',
+    reason: 'PLATFORM_KEYS_REVOKED',
+    served: 0,
+  });
 });
 
 it('per-provider override and tenant PLATFORM mode: the reason follows the effective mode', async () => {
@@ -114,7 +132,12 @@ it('per-provider override and tenant PLATFORM mode: the reason follows the effec
   const { tenant, admin } = await tenantWithTokens(t);
   const gw = await createGateway(t, admin, tenant.id);
   await expectOk(gql(OVERRIDE, { gatewayId: gw.gateway.id, providerId: p.id, credentialMode: 'BUNDLED' }, admin), 'setGatewayProviderMode');
-  expect(of((await pull(gw.gatewayKey)).body, p.id)).toMatchObject({ mode: 'BUNDLED', modeSource: 'PROVIDER_OVERRIDE', status: 'NO_USABLE_KEY', reason: 'NO_KEY' });
+  expect(of((await pull(gw.gatewayKey)).body, p.id)).toMatchObject({
+    mode: 'BUNDLED',
+    modeSource: 'PROVIDER_OVERRIDE',
+    status: 'NO_USABLE_KEY',
+    reason: 'NO_KEY',
+  });
 
   const platformTenant = await createTenant(t, { byokMode: 'PLATFORM' });
   const ptAdmin = (await createToken(t, platformTenant.id, 'ADMIN')).token;
@@ -128,7 +151,13 @@ it('per-provider override and tenant PLATFORM mode: the reason follows the effec
   // The last platform key is gone: the provider stays listed, explicitly unusable (not `providers: []`).
   const gone = await pull(pgw.gatewayKey, served.etag!);
   expect(gone.status).toBe(200);
-  expect(of(gone.body, p.id)).toMatchObject({ mode: 'BUNDLED', modeSource: 'TENANT_PLATFORM', status: 'NO_USABLE_KEY', reason: 'PLATFORM_KEYS_REVOKED', credentials: [] });
+  expect(of(gone.body, p.id)).toMatchObject({
+    mode: 'BUNDLED',
+    modeSource: 'TENANT_PLATFORM',
+    status: 'NO_USABLE_KEY',
+    reason: 'PLATFORM_KEYS_REVOKED',
+    credentials: [],
+  });
   expect(of(gone.body, p.id).message).toMatch(/revoked.*never replaced silently/);
 });
 
@@ -139,7 +168,10 @@ it('a disabled provider still attached is PROVIDER_DISABLED; a disabled one nobo
   const key = await activeKey(admin, tenant.id, used.id);
   await expectOk(gql(ATTACH, { gatewayId: gw.gateway.id, credentialId: key }, admin), 'attachCredential');
   await t.app.db.query(`UPDATE credentials SET status = 'INVALID' WHERE id = $1`, [key]);
-  for (const slug of [used.slug, unused.slug]) await t.gql('mutation($input: UpsertProviderInput!) { upsertProvider(input: $input) { userErrors { code } } }', { input: { slug, enabled: false } });
+  for (const slug of [used.slug, unused.slug])
+    await t.gql('mutation($input: UpsertProviderInput!) { upsertProvider(input: $input) { userErrors { code } } }', {
+      input: { slug, enabled: false },
+    });
   const body = (await pull(gw.gatewayKey)).body;
   expect(of(body, used.id)).toMatchObject({ status: 'NO_USABLE_KEY', reason: 'PROVIDER_DISABLED' });
   expect(of(body, unused.id)).toBeUndefined();
@@ -147,7 +179,11 @@ it('a disabled provider still attached is PROVIDER_DISABLED; a disabled one nobo
 
 it('no key of this suite reaches responses, logs or the database in clear', async () => {
   const hits = scanTexts(
-    [...t.logs.map((text, i) => ({ where: `log ${i}`, text })), ...t.responses.map((text, i) => ({ where: `response ${i}`, text })), ...(await dumpDatabase(t.app.db))],
+    [
+      ...t.logs.map((text, i) => ({ where: `log ${i}`, text })),
+      ...t.responses.map((text, i) => ({ where: `response ${i}`, text })),
+      ...(await dumpDatabase(t.app.db)),
+    ],
     secrets,
   );
   expect(describeHits(hits)).toBe('');

@@ -15,8 +15,14 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   // Platform keys and providers are global: leave nothing that could reach other suites' gateways.
-  if (platformKeyId) await t.gql('mutation($input: RevokePlatformKeyInput!) { revokePlatformKey(input: $input) { userErrors { code } } }', { input: { id: platformKeyId } });
-  if (providerSlug) await t.gql('mutation($input: UpsertProviderInput!) { upsertProvider(input: $input) { userErrors { code } } }', { input: { slug: providerSlug, enabled: false } });
+  if (platformKeyId)
+    await t.gql('mutation($input: RevokePlatformKeyInput!) { revokePlatformKey(input: $input) { userErrors { code } } }', {
+      input: { id: platformKeyId },
+    });
+  if (providerSlug)
+    await t.gql('mutation($input: UpsertProviderInput!) { upsertProvider(input: $input) { userErrors { code } } }', {
+      input: { slug: providerSlug, enabled: false },
+    });
   await t.close();
 });
 afterEach(() => jest.restoreAllMocks());
@@ -32,7 +38,15 @@ async function hybridGateway() {
   providerSlug = uniqueSlug('gw304');
   const provider = await expectOk<any>(
     t.gql('mutation($input: UpsertProviderInput!) { upsertProvider(input: $input) { provider { id } userErrors { code } } }', {
-      input: { slug: providerSlug, name: providerSlug, baseUrl: 'http://127.0.0.1:9', authScheme: 'BEARER', apiShape: 'OPENAI', keyPrefixes: ['sk-proj-'], keyPattern: '^sk-' },
+      input: {
+        slug: providerSlug,
+        name: providerSlug,
+        baseUrl: 'http://127.0.0.1:9',
+        authScheme: 'BEARER',
+        apiShape: 'OPENAI',
+        keyPrefixes: ['sk-proj-'],
+        keyPattern: '^sk-',
+      },
     }),
     'upsertProvider',
   );
@@ -48,8 +62,22 @@ async function hybridGateway() {
   const c = await createCredential(t, admin, { tenantId: tenant.id, providerId: provider.provider.id });
   await t.app.db.query(`UPDATE credentials SET status = 'ACTIVE', current_version = 1 WHERE id = $1`, [c.id]);
   await t.app.db.query(`UPDATE credential_versions SET state = 'ACTIVE', activated_at = now() WHERE credential_id = $1`, [c.id]);
-  await expectOk(t.gql('mutation($input: AttachCredentialInput!) { attachCredential(input: $input) { userErrors { code } } }', { input: { gatewayId: gw.gateway.id, credentialId: c.id } }, admin), 'attachCredential');
-  await expectOk(t.gql('mutation($input: UpdateGatewayInput!) { updateGateway(input: $input) { userErrors { code } } }', { input: { id: gw.gateway.id, credentialMode: 'HYBRID' } }, admin), 'updateGateway');
+  await expectOk(
+    t.gql(
+      'mutation($input: AttachCredentialInput!) { attachCredential(input: $input) { userErrors { code } } }',
+      { input: { gatewayId: gw.gateway.id, credentialId: c.id } },
+      admin,
+    ),
+    'attachCredential',
+  );
+  await expectOk(
+    t.gql(
+      'mutation($input: UpdateGatewayInput!) { updateGateway(input: $input) { userErrors { code } } }',
+      { input: { id: gw.gateway.id, credentialMode: 'HYBRID' } },
+      admin,
+    ),
+    'updateGateway',
+  );
   return { key: gw.gatewayKey, credentialId: c.id, providerId: provider.provider.id as string, tenantId: tenant.id as string };
 }
 
@@ -94,7 +122,9 @@ it('a config served without a key that would not decrypt is not cached under the
   const degraded = await pull(gw.key);
   expect(degraded.status).toBe(200);
   expect(degraded.etag).not.toBe(full.etag);
-  expect(degraded.body.providers.find((p: any) => p.provider.id === gw.providerId).skipped).toEqual([expect.objectContaining({ reason: 'UNREADABLE' })]);
+  expect(degraded.body.providers.find((p: any) => p.provider.id === gw.providerId).skipped).toEqual([
+    expect.objectContaining({ reason: 'UNREADABLE' }),
+  ]);
   // The degraded copy never earns a 304, so the gateway picks the key up as soon as it reads again.
   expect((await pull(gw.key, degraded.etag)).status).toBe(200);
   await t.app.db.query('UPDATE credential_versions SET ciphertext = $2 WHERE credential_id = $1', [gw.credentialId, saved.ciphertext]);
@@ -114,7 +144,14 @@ it('a known poll is answered before fastify routes it, with the same 304, header
   const pullSpy = jest.spyOn(t.app.services.gatewayConfig, 'pull');
   const metric = async () => {
     const text = await (await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text();
-    const line = text.split('\n').find((l) => l.startsWith('keyplane_http_request_duration_seconds_count{') && l.includes('route="/v1/gateway/config"') && l.includes('status_code="304"'));
+    const line = text
+      .split('\n')
+      .find(
+        (l) =>
+          l.startsWith('keyplane_http_request_duration_seconds_count{') &&
+          l.includes('route="/v1/gateway/config"') &&
+          l.includes('status_code="304"'),
+      );
     return line ? Number(line.split(' ').pop()) : 0;
   };
   const before = await metric();
@@ -135,7 +172,12 @@ it('a known poll is answered before fastify routes it, with the same 304, header
   // Anything else goes to the route: a changed config, a bad key, a HEAD.
   pullSpy.mockClear();
   expect((await raw('"1-stale"')).status).toBe(200);
-  expect((await fetch(`${t.url}/v1/gateway/config`, { headers: { authorization: 'Bearer kpg_nope', 'if-none-match': first.etag } })).status).toBe(401);
-  expect((await fetch(`${t.url}/v1/gateway/config`, { method: 'HEAD', headers: { authorization: `Bearer ${gw.key}`, 'if-none-match': first.etag } })).status).toBe(304);
+  expect((await fetch(`${t.url}/v1/gateway/config`, { headers: { authorization: 'Bearer kpg_nope', 'if-none-match': first.etag } })).status).toBe(
+    401,
+  );
+  expect(
+    (await fetch(`${t.url}/v1/gateway/config`, { method: 'HEAD', headers: { authorization: `Bearer ${gw.key}`, 'if-none-match': first.etag } }))
+      .status,
+  ).toBe(304);
   expect(pullSpy).toHaveBeenCalledTimes(3);
 });

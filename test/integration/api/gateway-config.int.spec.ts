@@ -16,8 +16,12 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   // Platform keys and providers are global: leave nothing that could change other suites' gateways.
-  for (const id of platformKeyIds) await t.gql('mutation($input: RevokePlatformKeyInput!) { revokePlatformKey(input: $input) { userErrors { code } } }', { input: { id } });
-  for (const slug of providerSlugs) await t.gql('mutation($input: UpsertProviderInput!) { upsertProvider(input: $input) { userErrors { code } } }', { input: { slug, enabled: false } });
+  for (const id of platformKeyIds)
+    await t.gql('mutation($input: RevokePlatformKeyInput!) { revokePlatformKey(input: $input) { userErrors { code } } }', { input: { id } });
+  for (const slug of providerSlugs)
+    await t.gql('mutation($input: UpsertProviderInput!) { upsertProvider(input: $input) { userErrors { code } } }', {
+      input: { slug, enabled: false },
+    });
   await t.close();
 });
 
@@ -27,7 +31,15 @@ async function newProvider(): Promise<{ id: string; slug: string }> {
   providerSlugs.push(slug);
   const res = await expectOk<any>(
     t.gql('mutation($input: UpsertProviderInput!) { upsertProvider(input: $input) { provider { id slug } userErrors { code } } }', {
-      input: { slug, name: `Provider ${slug}`, baseUrl: 'http://127.0.0.1:9', authScheme: 'BEARER', apiShape: 'OPENAI', keyPrefixes: ['sk-proj-'], keyPattern: '^sk-' },
+      input: {
+        slug,
+        name: `Provider ${slug}`,
+        baseUrl: 'http://127.0.0.1:9',
+        authScheme: 'BEARER',
+        apiShape: 'OPENAI',
+        keyPrefixes: ['sk-proj-'],
+        keyPattern: '^sk-',
+      },
     }),
     'upsertProvider',
   );
@@ -59,14 +71,22 @@ async function activeKey(token: string, tenantId: string, providerId: string, la
 
 async function attach(token: string, gatewayId: string, credentialId: string, priority?: number) {
   await expectOk(
-    t.gql('mutation($input: AttachCredentialInput!) { attachCredential(input: $input) { userErrors { code } } }', { input: { gatewayId, credentialId, priority } }, token),
+    t.gql(
+      'mutation($input: AttachCredentialInput!) { attachCredential(input: $input) { userErrors { code } } }',
+      { input: { gatewayId, credentialId, priority } },
+      token,
+    ),
     'attachCredential',
   );
 }
 
 async function setMode(token: string, gatewayId: string, credentialMode: string) {
   await expectOk(
-    t.gql('mutation($input: UpdateGatewayInput!) { updateGateway(input: $input) { userErrors { code } } }', { input: { id: gatewayId, credentialMode } }, token),
+    t.gql(
+      'mutation($input: UpdateGatewayInput!) { updateGateway(input: $input) { userErrors { code } } }',
+      { input: { id: gatewayId, credentialMode } },
+      token,
+    ),
     'updateGateway',
   );
 }
@@ -78,7 +98,13 @@ const SET_PROVIDER_MODE = `mutation($input: SetGatewayProviderModeInput!) {
 async function pull(key: string | null, headers: Record<string, string> = {}) {
   const res = await fetch(`${t.url}/v1/gateway/config`, { headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers } });
   const text = await res.text();
-  return { status: res.status, etag: res.headers.get('etag'), cacheControl: res.headers.get('cache-control'), text, body: text ? JSON.parse(text) : null };
+  return {
+    status: res.status,
+    etag: res.headers.get('etag'),
+    cacheControl: res.headers.get('cache-control'),
+    text,
+    body: text ? JSON.parse(text) : null,
+  };
 }
 
 const forProvider = (body: any, providerId: string) => body.providers.find((p: any) => p.provider.id === providerId);
@@ -95,7 +121,11 @@ describe('authentication', () => {
     }
     expect((await pull(gw.gatewayKey)).status).toBe(200);
     const rotated = await expectOk<any>(
-      t.gql('mutation($input: RotateGatewayKeyInput!) { rotateGatewayKey(input: $input) { gatewayKey userErrors { code } } }', { input: { id: gw.gateway.id } }, admin),
+      t.gql(
+        'mutation($input: RotateGatewayKeyInput!) { rotateGatewayKey(input: $input) { gatewayKey userErrors { code } } }',
+        { input: { id: gw.gateway.id } },
+        admin,
+      ),
       'rotateGatewayKey',
     );
     expect((await pull(gw.gatewayKey)).status).toBe(401);
@@ -124,9 +154,22 @@ describe('USER_PROVIDED', () => {
     expect(res.cacheControl).toBe('no-store');
     expect(res.body).toMatchObject({ gatewayId: gw.gateway.id, configVersion: 5, generatedAt: expect.any(String) });
     const entry = forProvider(res.body, provider.id);
-    expect(entry).toMatchObject({ provider: { id: provider.id, slug: provider.slug, baseUrl: 'http://127.0.0.1:9', authScheme: 'BEARER' }, mode: 'USER_PROVIDED', status: 'OK' });
+    expect(entry).toMatchObject({
+      provider: { id: provider.id, slug: provider.slug, baseUrl: 'http://127.0.0.1:9', authScheme: 'BEARER' },
+      mode: 'USER_PROVIDED',
+      status: 'OK',
+    });
     expect(entry.credentials).toEqual([
-      { source: 'TENANT', credentialId: first.id, label: first.label, version: 1, state: 'ACTIVE', retireAfter: null, redactedKey: expect.stringMatching(/^sk-proj-…/), key: first.secret },
+      {
+        source: 'TENANT',
+        credentialId: first.id,
+        label: first.label,
+        version: 1,
+        state: 'ACTIVE',
+        retireAfter: null,
+        redactedKey: expect.stringMatching(/^sk-proj-…/),
+        key: first.secret,
+      },
       expect.objectContaining({ source: 'TENANT', credentialId: second.id, key: second.secret }),
     ]);
     expect(entry.skipped).toEqual([
@@ -145,12 +188,22 @@ describe('USER_PROVIDED', () => {
     const before = await pull(gw.gatewayKey);
     const next = openaiKey();
     secrets.push(next);
-    await expectOk(t.gql('mutation($input: RotateCredentialInput!) { rotateCredential(input: $input) { userErrors { code } } }', { input: { id: key.id, secret: next } }, admin), 'rotateCredential');
+    await expectOk(
+      t.gql(
+        'mutation($input: RotateCredentialInput!) { rotateCredential(input: $input) { userErrors { code } } }',
+        { input: { id: key.id, secret: next } },
+        admin,
+      ),
+      'rotateCredential',
+    );
     // Pending: the current version keeps serving alone.
     const pending = await pull(gw.gatewayKey, { 'if-none-match': before.etag! });
     expect(pending.status).toBe(304);
     // Promotion, as the worker does it, with a grace period for the old key.
-    await t.app.db.query(`UPDATE credential_versions SET state = 'PREVIOUS', retire_after = now() + interval '1 hour' WHERE credential_id = $1 AND version = 1`, [key.id]);
+    await t.app.db.query(
+      `UPDATE credential_versions SET state = 'PREVIOUS', retire_after = now() + interval '1 hour' WHERE credential_id = $1 AND version = 1`,
+      [key.id],
+    );
     await t.app.db.query(`UPDATE credential_versions SET state = 'ACTIVE', activated_at = now() WHERE credential_id = $1 AND version = 2`, [key.id]);
     await t.app.db.query(`UPDATE credentials SET current_version = 2, status = 'ACTIVE' WHERE id = $1`, [key.id]);
     const rotated = await pull(gw.gatewayKey, { 'if-none-match': before.etag! });
@@ -161,7 +214,9 @@ describe('USER_PROVIDED', () => {
       [1, 'PREVIOUS', key.secret],
     ]);
     expect(forProvider(rotated.body, provider.id).credentials[1].retireAfter).toEqual(expect.any(String));
-    await t.app.db.query(`UPDATE credential_versions SET retire_after = now() - interval '1 second' WHERE credential_id = $1 AND version = 1`, [key.id]);
+    await t.app.db.query(`UPDATE credential_versions SET retire_after = now() - interval '1 second' WHERE credential_id = $1 AND version = 1`, [
+      key.id,
+    ]);
     const retired = await pull(gw.gatewayKey, { 'if-none-match': rotated.etag! });
     expect(retired.status).toBe(200);
     expect(forProvider(retired.body, provider.id).credentials.map((c: any) => c.key)).toEqual([next]);
@@ -174,8 +229,14 @@ describe('USER_PROVIDED', () => {
     const gw = await createGateway(t, admin, tenant.id);
     const key = await activeKey(admin, tenant.id, provider.id);
     await attach(admin, gw.gateway.id, key.id);
-    await expectOk(t.gql(SET_PROVIDER_MODE, { input: { gatewayId: gw.gateway.id, providerId: provider.id, credentialMode: 'USER_PROVIDED' } }, admin), 'setGatewayProviderMode');
-    await expectOk(t.gql('mutation($input: RevokeCredentialInput!) { revokeCredential(input: $input) { userErrors { code } } }', { input: { id: key.id } }, admin), 'revokeCredential');
+    await expectOk(
+      t.gql(SET_PROVIDER_MODE, { input: { gatewayId: gw.gateway.id, providerId: provider.id, credentialMode: 'USER_PROVIDED' } }, admin),
+      'setGatewayProviderMode',
+    );
+    await expectOk(
+      t.gql('mutation($input: RevokeCredentialInput!) { revokeCredential(input: $input) { userErrors { code } } }', { input: { id: key.id } }, admin),
+      'revokeCredential',
+    );
     const entry = forProvider((await pull(gw.gatewayKey)).body, provider.id);
     expect(entry).toMatchObject({ mode: 'USER_PROVIDED', modeSource: 'PROVIDER_OVERRIDE', status: 'NO_USABLE_KEY', credentials: [] });
     expect(entry.message).toMatch(/No usable key .*USER_PROVIDED.*Platform keys are not used/);
@@ -200,7 +261,10 @@ describe('BUNDLED and HYBRID', () => {
       expect.objectContaining({ source: 'PLATFORM', platformKeyId: pk2.id, key: pk2.secret }),
     ]);
     expect(res.text).not.toContain(mine.secret);
-    const audit = await t.app.db.query(`SELECT actor_type, actor_id, details FROM audit_events WHERE tenant_id = $1 AND action = 'GATEWAY_PLATFORM_KEYS_SERVED'`, [tenant.id]);
+    const audit = await t.app.db.query(
+      `SELECT actor_type, actor_id, details FROM audit_events WHERE tenant_id = $1 AND action = 'GATEWAY_PLATFORM_KEYS_SERVED'`,
+      [tenant.id],
+    );
     expect(audit).toHaveLength(1);
     // Earlier tests' platform keys (other providers) are served too: BUNDLED covers every provider.
     expect(audit[0]).toMatchObject({
@@ -212,7 +276,9 @@ describe('BUNDLED and HYBRID', () => {
     expect(audit[0].details.platformKeyIds).toEqual(served);
     // A 304 serves nothing, so it is not audited again.
     expect((await pull(gw.gatewayKey, { 'if-none-match': res.etag! })).status).toBe(304);
-    expect(await t.app.db.query(`SELECT 1 FROM audit_events WHERE tenant_id = $1 AND action = 'GATEWAY_PLATFORM_KEYS_SERVED'`, [tenant.id])).toHaveLength(1);
+    expect(
+      await t.app.db.query(`SELECT 1 FROM audit_events WHERE tenant_id = $1 AND action = 'GATEWAY_PLATFORM_KEYS_SERVED'`, [tenant.id]),
+    ).toHaveLength(1);
   });
 
   it('HYBRID serves tenant keys first, then platform keys, each marked with its source', async () => {
@@ -228,7 +294,9 @@ describe('BUNDLED and HYBRID', () => {
       ['TENANT', mine.id, mine.secret],
       ['PLATFORM', pk.id, pk.secret],
     ]);
-    expect(await t.app.db.query(`SELECT 1 FROM audit_events WHERE tenant_id = $1 AND action = 'GATEWAY_PLATFORM_KEYS_SERVED'`, [tenant.id])).toHaveLength(1);
+    expect(
+      await t.app.db.query(`SELECT 1 FROM audit_events WHERE tenant_id = $1 AND action = 'GATEWAY_PLATFORM_KEYS_SERVED'`, [tenant.id]),
+    ).toHaveLength(1);
   });
 
   it('a per-provider override wins over the gateway mode, and clearing it restores the gateway mode', async () => {
@@ -252,9 +320,15 @@ describe('BUNDLED and HYBRID', () => {
     entry = forProvider((await pull(gw.gatewayKey)).body, provider.id);
     expect(entry).toMatchObject({ mode: 'USER_PROVIDED', modeSource: 'GATEWAY' });
     expect(entry.credentials.map((c: any) => c.key)).toEqual([mine.secret]);
-    const audit = await t.app.db.query(`SELECT details FROM audit_events WHERE tenant_id = $1 AND action = 'GATEWAY_PROVIDER_MODE_CHANGED' ORDER BY created_at`, [tenant.id]);
+    const audit = await t.app.db.query(
+      `SELECT details FROM audit_events WHERE tenant_id = $1 AND action = 'GATEWAY_PROVIDER_MODE_CHANGED' ORDER BY created_at`,
+      [tenant.id],
+    );
     expect(audit.map((a: any) => a.details.credentialMode)).toEqual(['BUNDLED', null]);
-    const outbox = await t.app.db.query(`SELECT payload FROM outbox WHERE job_name = 'gateway-reload' AND payload->>'gatewayId' = $1 AND payload->>'reason' = 'MODE_CHANGED'`, [gw.gateway.id]);
+    const outbox = await t.app.db.query(
+      `SELECT payload FROM outbox WHERE job_name = 'gateway-reload' AND payload->>'gatewayId' = $1 AND payload->>'reason' = 'MODE_CHANGED'`,
+      [gw.gateway.id],
+    );
     expect(outbox).toHaveLength(2);
   });
 
@@ -265,7 +339,11 @@ describe('BUNDLED and HYBRID', () => {
     const gw = await createGateway(t, admin, tenant.id);
     const [{ slug }] = await t.app.db.query('SELECT slug FROM tenants WHERE id = $1', [tenant.id]);
     await expectOk(
-      t.gql('mutation($input: RevertToPlatformKeysInput!) { revertToPlatformKeys(input: $input) { userErrors { code } } }', { input: { tenantId: tenant.id, confirm: slug } }, admin),
+      t.gql(
+        'mutation($input: RevertToPlatformKeysInput!) { revertToPlatformKeys(input: $input) { userErrors { code } } }',
+        { input: { tenantId: tenant.id, confirm: slug } },
+        admin,
+      ),
       'revertToPlatformKeys',
     );
     const entry = forProvider((await pull(gw.gatewayKey)).body, provider.id);
@@ -294,7 +372,12 @@ describe('ETag and drift', () => {
       () => setMode(admin, gw.gateway.id, 'HYBRID'),
       () => platformKey(provider.id),
       () => t.gql(SET_PROVIDER_MODE, { input: { gatewayId: gw.gateway.id, providerId: provider.id, credentialMode: 'USER_PROVIDED' } }, admin),
-      () => t.gql('mutation($input: DetachCredentialInput!) { detachCredential(input: $input) { userErrors { code } } }', { input: { gatewayId: gw.gateway.id, credentialId: key.id } }, admin),
+      () =>
+        t.gql(
+          'mutation($input: DetachCredentialInput!) { detachCredential(input: $input) { userErrors { code } } }',
+          { input: { gatewayId: gw.gateway.id, credentialId: key.id } },
+          admin,
+        ),
     ];
     let etag = first.etag!;
     for (const change of changes) {
@@ -317,8 +400,13 @@ describe('ETag and drift', () => {
 
     await pull(gw.gatewayKey);
     g = (await t.gql(DRIFT, { id: gw.gateway.id }, viewer)).data.gateway;
-    expect(g).toMatchObject({ pulledConfigVersion: 1, pulledAt: expect.any(String), drift: { upToDate: true, versionsBehind: 0, laggingSinceSeconds: null } });
-    const lagging = async (value: boolean) => (await t.gql(LAGGING, { tenantId: tenant.id, lagging: value }, viewer)).data.gateways.nodes.map((n: any) => n.id);
+    expect(g).toMatchObject({
+      pulledConfigVersion: 1,
+      pulledAt: expect.any(String),
+      drift: { upToDate: true, versionsBehind: 0, laggingSinceSeconds: null },
+    });
+    const lagging = async (value: boolean) =>
+      (await t.gql(LAGGING, { tenantId: tenant.id, lagging: value }, viewer)).data.gateways.nodes.map((n: any) => n.id);
     expect(await lagging(false)).toEqual([gw.gateway.id]);
     expect(await lagging(true)).toEqual([other.gateway.id]);
 
@@ -374,7 +462,11 @@ describe('tenancy', () => {
     expect(codes[1]).toEqual(codes[0]);
     expect(await t.app.db.query('SELECT 1 FROM gateway_provider_modes WHERE gateway_id = $1', [theirs.gateway.id])).toHaveLength(0);
     const mine = await createGateway(t, a.admin, a.tenant.id);
-    const badProvider = await t.gql(SET_PROVIDER_MODE, { input: { gatewayId: mine.gateway.id, providerId: '00000000-0000-4000-8000-000000000000', credentialMode: 'BUNDLED' } }, a.admin);
+    const badProvider = await t.gql(
+      SET_PROVIDER_MODE,
+      { input: { gatewayId: mine.gateway.id, providerId: '00000000-0000-4000-8000-000000000000', credentialMode: 'BUNDLED' } },
+      a.admin,
+    );
     expect(badProvider.data.setGatewayProviderMode.userErrors).toEqual([{ field: ['input', 'providerId'], code: 'NOT_FOUND' }]);
   });
 });

@@ -36,7 +36,11 @@ const CATALOGUE: [string, string, string][] = [
   ['fragment fan-out, 5 levels of 30 spreads', fanOut(5, 30), 'selections'],
   ['10,000 aliases of __typename', `{ ${repeat(10_000, (i) => `a${i}: __typename`)} }`, 'documentBytes'],
   ['500 aliases of __typename', `{ ${repeat(500, (i) => `a${i}:__typename`)} }`, 'aliases'],
-  ['aliases spread through a fragment 20 times', `{ ...A ${repeat(19, () => '...A')} } fragment A on Query { ${repeat(3, (i) => `x${i}: __typename`)} }`, 'aliases'],
+  [
+    'aliases spread through a fragment 20 times',
+    `{ ...A ${repeat(19, () => '...A')} } fragment A on Query { ${repeat(3, (i) => `x${i}: __typename`)} }`,
+    'aliases',
+  ],
   ['directive flood', `{ __typename ${repeat(300, () => '@include(if: true)')} }`, 'directives'],
   ['deep introspection', `{ __schema { types { ${nest(30, 'name', () => 'ofType')} } } }`, 'introspectionDepth'],
   ['deep introspection through __type', `{ __type(name: "Query") { ${nest(20, 'name', () => 'ofType')} } }`, 'introspectionDepth'],
@@ -147,7 +151,10 @@ describe('hostile documents', () => {
   });
 
   it('a subscription over HTTP is a 400 before validation, even with a bad directive literal', async () => {
-    for (const query of ['subscription { credentialChanged(tenantId: "x") { __typename } }', 'subscription { credentialChanged(tenantId: "x") @include(if: "sk-proj-not-a-boolean") { __typename } }']) {
+    for (const query of [
+      'subscription { credentialChanged(tenantId: "x") { __typename } }',
+      'subscription { credentialChanged(tenantId: "x") @include(if: "sk-proj-not-a-boolean") { __typename } }',
+    ]) {
       const res = await post(query);
       expect({ status: res.status, errors: res.body.errors }).toEqual({
         status: 400,

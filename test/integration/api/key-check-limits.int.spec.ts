@@ -143,7 +143,9 @@ describe('aliases', () => {
     for (const [doc, extra] of docs) {
       const res = await t.gql(doc, { p: providerId, s: openaiKey(), ...extra }, A.admin);
       expect(res.status).toBe(400);
-      expect(res.errors).toEqual([{ message: 'A request may hold at most 1 key check; this one holds 2.', extensions: { code: 'TOO_MANY_KEY_CHECKS' } }]);
+      expect(res.errors).toEqual([
+        { message: 'A request may hold at most 1 key check; this one holds 2.', extensions: { code: 'TOO_MANY_KEY_CHECKS' } },
+      ]);
     }
     expect(fake.requests.length).toBe(before);
     expect(await t.app.db.query('SELECT 1 FROM credentials WHERE tenant_id = $1', [A.tenant.id])).toEqual([]);

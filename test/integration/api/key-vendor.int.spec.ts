@@ -17,7 +17,11 @@ let anthropic: string;
 let custom: string;
 const refused: string[] = [];
 
-const body = (n: number) => randomBytes(n).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, n);
+const body = (n: number) =>
+  randomBytes(n)
+    .toString('base64')
+    .replace(/[^A-Za-z0-9]/g, '')
+    .slice(0, n);
 const foreign = {
   Anthropic: () => anthropicKey(),
   'Anthropic admin': () => `sk-ant-admin01-${body(60)}`,
@@ -33,7 +37,10 @@ beforeAll(async () => {
   fake = await startFakeProvider();
   // Built-in hosts move only by operator configuration (PROVIDER_BASE_URL_*), applied at start.
   t = await startTestApp({ PROVIDER_BASE_URL_OPENAI: fake.baseUrl, PROVIDER_BASE_URL_ANTHROPIC: fake.baseUrl });
-  ({ tenant: { id: tenantId }, admin } = await tenantWithTokens(t));
+  ({
+    tenant: { id: tenantId },
+    admin,
+  } = await tenantWithTokens(t));
   openai = await providerId(t, 'openai');
   anthropic = await providerId(t, 'anthropic');
   const res = await expectOk<any>(
@@ -77,7 +84,9 @@ async function expectRefused(doc: string, field: string, input: Record<string, u
   const res = await t.gql(doc, { input: { ...input, secret: key } }, doc === PLATFORM ? ADMIN_TOKEN : admin);
   expect(res.errors).toBeUndefined();
   const payload = res.data[field];
-  expect(payload.userErrors).toEqual([{ field: ['input', 'secret'], code: 'KEY_BELONGS_TO_OTHER_PROVIDER', message: expect.stringContaining(`issued by ${vendor}`) }]);
+  expect(payload.userErrors).toEqual([
+    { field: ['input', 'secret'], code: 'KEY_BELONGS_TO_OTHER_PROVIDER', message: expect.stringContaining(`issued by ${vendor}`) },
+  ]);
   expect(Object.values(payload).filter((v) => v !== payload.userErrors)).toEqual([null]);
   expect(await footprint(key)).toEqual({ ...before, same_key: 0 });
   expect(fake.requests).toHaveLength(0);
@@ -115,7 +124,13 @@ describe("OpenAI's lenient rule (^sk-…) refuses other vendors' sk- keys", () =
 
 describe('a custom provider whose rule takes anything (^.+$) and declares no prefix', () => {
   it.each(Object.keys(foreign))('createCredential refuses a %s key', async (name) => {
-    await expectRefused(CREATE, 'createCredential', { tenantId, providerId: custom, label: uniqueSlug('k') }, foreign[name as keyof typeof foreign](), vendorOf(name));
+    await expectRefused(
+      CREATE,
+      'createCredential',
+      { tenantId, providerId: custom, label: uniqueSlug('k') },
+      foreign[name as keyof typeof foreign](),
+      vendorOf(name),
+    );
   });
 
   it('testProviderKey, rotateCredential and createPlatformKey refuse one too', async () => {

@@ -24,7 +24,11 @@ afterAll(async () => {
   await t.close();
 });
 
-const alnum = (n: number) => randomBytes(n * 2).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, n);
+const alnum = (n: number) =>
+  randomBytes(n * 2)
+    .toString('base64')
+    .replace(/[^A-Za-z0-9]/g, '')
+    .slice(0, n);
 const canaries: string[] = [];
 const canary = (prefix: string, n: number) => {
   const value = `${prefix}CANARY${n}x${alnum(40)}`;
@@ -77,7 +81,8 @@ describe('canary keys never leave the key store', () => {
     activeId = active.id;
     const gw = await createGateway(t, admin, tenant.id);
     gatewaySecrets.push(gw.gatewayKey, gw.signingSecret);
-    const attach = 'mutation($input: AttachCredentialInput!) { attachCredential(input: $input) { gateway { attachments { credential { redactedKey } } } userErrors { code } } }';
+    const attach =
+      'mutation($input: AttachCredentialInput!) { attachCredential(input: $input) { gateway { attachments { credential { redactedKey } } } userErrors { code } } }';
     const attached = await expectOk<any>(t.gql(attach, { input: { gatewayId: gw.gateway.id, credentialId: active.id } }, admin), 'attachCredential');
     expect(attached.gateway.attachments[0].credential.redactedKey).toBe(`sk-proj-…${canaries[2].slice(-4)}`);
 
@@ -85,13 +90,28 @@ describe('canary keys never leave the key store', () => {
     fakeSlug = uniqueSlug('leakfake');
     const upsert = 'mutation($input: UpsertProviderInput!) { upsertProvider(input: $input) { provider { id } userErrors { code } } }';
     const fakeProvider = await expectOk<any>(
-      t.gql(upsert, {
-        input: { slug: fakeSlug, name: 'Leak fake', baseUrl: fake.baseUrl, authScheme: 'BEARER', apiShape: 'OPENAI', keyPattern: '^sk-[A-Za-z0-9_-]{20,}$', keyPrefixes: ['sk-proj-'] },
-      }, ADMIN_TOKEN),
+      t.gql(
+        upsert,
+        {
+          input: {
+            slug: fakeSlug,
+            name: 'Leak fake',
+            baseUrl: fake.baseUrl,
+            authScheme: 'BEARER',
+            apiShape: 'OPENAI',
+            keyPattern: '^sk-[A-Za-z0-9_-]{20,}$',
+            keyPrefixes: ['sk-proj-'],
+          },
+        },
+        ADMIN_TOKEN,
+      ),
       'upsertProvider',
     );
     const test = 'mutation($input: TestProviderKeyInput!) { testProviderKey(input: $input) { result { outcome message } userErrors { code } } }';
-    const tested = await expectOk<any>(t.gql(test, { input: { providerId: fakeProvider.provider.id, secret: canary('sk-proj-', 4) } }, admin), 'testProviderKey');
+    const tested = await expectOk<any>(
+      t.gql(test, { input: { providerId: fakeProvider.provider.id, secret: canary('sk-proj-', 4) } }, admin),
+      'testProviderKey',
+    );
     expect(tested.result.outcome).toBe('INVALID');
     expect(fake.requests).toHaveLength(1); // the key really went out, and came back echoed
 
@@ -101,8 +121,16 @@ describe('canary keys never leave the key store', () => {
     expect(failed.data.createCredential.userErrors).toEqual([{ code: 'KEY_FORMAT_MISMATCH' }]);
 
     // 5. GraphQL-level errors carrying a canary in the same variables
-    const typeError = await t.gql(create, { input: { tenantId: tenant.id, providerId: openai, label: 'x', secret: canary('sk-proj-', 6), rotationPeriodDays: 'x' } }, admin);
-    const unknownField = await t.gql(create, { input: { tenantId: tenant.id, providerId: openai, label: 'a;b', secret: canary('sk-proj-', 7), extra: 1 } }, admin);
+    const typeError = await t.gql(
+      create,
+      { input: { tenantId: tenant.id, providerId: openai, label: 'x', secret: canary('sk-proj-', 6), rotationPeriodDays: 'x' } },
+      admin,
+    );
+    const unknownField = await t.gql(
+      create,
+      { input: { tenantId: tenant.id, providerId: openai, label: 'a;b', secret: canary('sk-proj-', 7), extra: 1 } },
+      admin,
+    );
     expect([typeError, unknownField].map((r) => r.errors?.[0].extensions?.code)).toEqual(['BAD_USER_INPUT', 'BAD_USER_INPUT']);
 
     expect(canaries).toHaveLength(7);
@@ -111,7 +139,17 @@ describe('canary keys never leave the key store', () => {
   it('the database holds sealed material and hints, never a canary in any encoding', async () => {
     const sources = await dumpDatabase(t.app.db);
     const tables = new Set(sources.map((s) => s.where.split(' ')[1]));
-    for (const table of ['tenants', 'credentials', 'credential_versions', 'gateways', 'gateway_credentials', 'outbox', 'audit_events', 'api_tokens', 'providers']) {
+    for (const table of [
+      'tenants',
+      'credentials',
+      'credential_versions',
+      'gateways',
+      'gateway_credentials',
+      'outbox',
+      'audit_events',
+      'api_tokens',
+      'providers',
+    ]) {
       expect(tables).toContain(table);
     }
     // The live key is there, sealed: the scan looks at real ciphertext, decoded as it is.

@@ -89,7 +89,11 @@ describe('page size and cursors', () => {
     expect(seen).toEqual([...created].reverse()); // created one after another: newest first
 
     // An exact fit has no next page, and the page after the last one is empty.
-    const exact = await t.gql(`query($t: ID!) { credentials(tenantId: $t, first: 25) { nodes { id } pageInfo { hasNextPage endCursor } } }`, { t: own.tenant.id }, own.admin);
+    const exact = await t.gql(
+      `query($t: ID!) { credentials(tenantId: $t, first: 25) { nodes { id } pageInfo { hasNextPage endCursor } } }`,
+      { t: own.tenant.id },
+      own.admin,
+    );
     expect(exact.data.credentials.nodes).toHaveLength(25);
     expect(exact.data.credentials.pageInfo.hasNextPage).toBe(false);
     const beyond = await t.gql(
@@ -124,7 +128,12 @@ describe('query depth and cost', () => {
       for (const query of [seven, viaFragment]) {
         const res = await low.gql(query, { t: tenantId }, admin);
         expect(res.data).toBeUndefined();
-        expect(res.errors).toEqual([expect.objectContaining({ message: 'Query depth 7 exceeds the maximum of 6.', extensions: { code: 'QUERY_TOO_COMPLEX', limit: 'depth', max: 6 } })]);
+        expect(res.errors).toEqual([
+          expect.objectContaining({
+            message: 'Query depth 7 exceeds the maximum of 6.',
+            extensions: { code: 'QUERY_TOO_COMPLEX', limit: 'depth', max: 6 },
+          }),
+        ]);
       }
       const ok = await low.gql(six, { t: tenantId }, admin);
       expect(ok.errors).toBeUndefined();

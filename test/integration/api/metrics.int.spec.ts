@@ -138,7 +138,15 @@ describe('worker /metrics', () => {
   it('times jobs and counts validation outcomes, with bounded labels only', async () => {
     const provider = await expectOk<any>(
       t.gql('mutation($input: UpsertProviderInput!) { upsertProvider(input: $input) { provider { id } userErrors { code } } }', {
-        input: { slug: uniqueSlug('fake'), name: 'Fake OpenAI', baseUrl: fake.baseUrl, authScheme: 'BEARER', apiShape: 'OPENAI', keyPrefixes: ['sk-proj-'], keyPattern: '^sk-' },
+        input: {
+          slug: uniqueSlug('fake'),
+          name: 'Fake OpenAI',
+          baseUrl: fake.baseUrl,
+          authScheme: 'BEARER',
+          apiShape: 'OPENAI',
+          keyPrefixes: ['sk-proj-'],
+          keyPattern: '^sk-',
+        },
       }),
       'upsertProvider',
     );

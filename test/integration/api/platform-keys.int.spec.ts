@@ -22,7 +22,15 @@ beforeAll(async () => {
   providerSlug = uniqueSlug('pkprov');
   const res = await expectOk<any>(
     t.gql('mutation($input: UpsertProviderInput!) { upsertProvider(input: $input) { provider { id } userErrors { code } } }', {
-      input: { slug: providerSlug, name: 'Platform test', baseUrl: 'http://127.0.0.1:9', authScheme: 'BEARER', apiShape: 'OPENAI', keyPrefixes: ['sk-proj-'], keyPattern: '^sk-' },
+      input: {
+        slug: providerSlug,
+        name: 'Platform test',
+        baseUrl: 'http://127.0.0.1:9',
+        authScheme: 'BEARER',
+        apiShape: 'OPENAI',
+        keyPrefixes: ['sk-proj-'],
+        keyPattern: '^sk-',
+      },
     }),
     'upsertProvider',
   );
@@ -30,7 +38,9 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const id of created) await t.gql(REVOKE, { input: { id } });
-  await t.gql('mutation($input: UpsertProviderInput!) { upsertProvider(input: $input) { userErrors { code } } }', { input: { slug: providerSlug, enabled: false } });
+  await t.gql('mutation($input: UpsertProviderInput!) { upsertProvider(input: $input) { userErrors { code } } }', {
+    input: { slug: providerSlug, enabled: false },
+  });
   await t.close();
 });
 
@@ -55,7 +65,10 @@ it('a platform admin adds a key: sealed at rest, shown redacted, listed by provi
   expect(listed.map((k: any) => k.id)).toEqual([key.id, next.id]);
   expect(listed[0].provider.slug).toBe(providerSlug);
   expect((await t.gql(LIST, { providerId: 'not-a-uuid' })).data.platformKeys).toEqual([]);
-  const [audit] = await t.app.db.query(`SELECT tenant_id, actor_type, details FROM audit_events WHERE action = 'PLATFORM_KEY_CREATED' AND target_id = $1`, [key.id]);
+  const [audit] = await t.app.db.query(
+    `SELECT tenant_id, actor_type, details FROM audit_events WHERE action = 'PLATFORM_KEY_CREATED' AND target_id = $1`,
+    [key.id],
+  );
   expect(audit).toMatchObject({ tenant_id: null, actor_type: 'PLATFORM_ADMIN', details: { provider: providerSlug, redactedKey: key.redactedKey } });
 });
 
@@ -88,11 +101,20 @@ it('adding or revoking a key reloads exactly the gateways that may be served it'
   const { tenant, admin } = await tenantWithTokens(t);
   const gw = async (mode: string | null, override?: string) => {
     const g = await createGateway(t, admin, tenant.id);
-    if (mode) await t.gql('mutation($input: UpdateGatewayInput!) { updateGateway(input: $input) { userErrors { code } } }', { input: { id: g.gateway.id, credentialMode: mode } }, admin);
+    if (mode)
+      await t.gql(
+        'mutation($input: UpdateGatewayInput!) { updateGateway(input: $input) { userErrors { code } } }',
+        { input: { id: g.gateway.id, credentialMode: mode } },
+        admin,
+      );
     if (override) {
-      await t.gql('mutation($input: SetGatewayProviderModeInput!) { setGatewayProviderMode(input: $input) { userErrors { code } } }', {
-        input: { gatewayId: g.gateway.id, providerId, credentialMode: override },
-      }, admin);
+      await t.gql(
+        'mutation($input: SetGatewayProviderModeInput!) { setGatewayProviderMode(input: $input) { userErrors { code } } }',
+        {
+          input: { gatewayId: g.gateway.id, providerId, credentialMode: override },
+        },
+        admin,
+      );
     }
     return g.gateway.id as string;
   };
@@ -121,7 +143,9 @@ it('adding or revoking a key reloads exactly the gateways that may be served it'
   expect((await versions())[hybrid]).toBe(after[hybrid] + 1);
   const [row] = await t.app.db.query('SELECT kek_version, wrapped_key, ciphertext, redacted_key FROM platform_keys WHERE id = $1', [key.id]);
   expect(row).toEqual({ kek_version: null, wrapped_key: null, ciphertext: null, redacted_key: key.redactedKey });
-  const [audit] = await t.app.db.query(`SELECT tenant_id, details FROM audit_events WHERE action = 'PLATFORM_KEY_REVOKED' AND target_id = $1`, [key.id]);
+  const [audit] = await t.app.db.query(`SELECT tenant_id, details FROM audit_events WHERE action = 'PLATFORM_KEY_REVOKED' AND target_id = $1`, [
+    key.id,
+  ]);
   expect(audit).toMatchObject({ tenant_id: null, details: { reloadedGateways: expect.any(Number) } });
 });
 

@@ -33,7 +33,8 @@ afterAll(async () => {
 const UPSERT = 'mutation($input: UpsertProviderInput!) { upsertProvider(input: $input) { provider { id baseUrl } userErrors { field code } } }';
 const CONFIRM = `mutation($input: ConfirmProviderHostInput!) {
   confirmProviderHost(input: $input) { hostStatus { providerId baseUrl confirmedBaseUrl awaitingConfirmation liveKeys } userErrors { field code } } }`;
-const AUDIT = 'query($id: ID!, $action: String) { auditEvents(tenantId: $id, action: $action, first: 50) { nodes { action actorType targetId details } } }';
+const AUDIT =
+  'query($id: ID!, $action: String) { auditEvents(tenantId: $id, action: $action, first: 50) { nodes { action actorType targetId details } } }';
 const REVALIDATE = 'mutation($input: RevalidateCredentialInput!) { revalidateCredential(input: $input) { userErrors { code } } }';
 const TEST_KEY = 'mutation($input: TestProviderKeyInput!) { testProviderKey(input: $input) { result { outcome } userErrors { field code } } }';
 
@@ -56,16 +57,22 @@ const sentKeys = (fake: FakeProvider) => fake.requests.map((r) => String(r.heade
 async function key(token: string, tenantId: string, provider: string, secret = openaiKey()) {
   secrets.push(secret);
   const res = await expectOk<any>(
-    t.gql('mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } userErrors { code } } }', {
-      input: { tenantId, providerId: provider, label: uniqueSlug('k'), secret },
-    }, token),
+    t.gql(
+      'mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } userErrors { code } } }',
+      {
+        input: { tenantId, providerId: provider, label: uniqueSlug('k'), secret },
+      },
+      token,
+    ),
     'createCredential',
   );
   return { id: res.credential.id as string, secret };
 }
 
 async function pull(gatewayKey: string, etag?: string) {
-  const res = await fetch(`${t.url}/v1/gateway/config`, { headers: { authorization: `Bearer ${gatewayKey}`, ...(etag ? { 'if-none-match': etag } : {}) } });
+  const res = await fetch(`${t.url}/v1/gateway/config`, {
+    headers: { authorization: `Bearer ${gatewayKey}`, ...(etag ? { 'if-none-match': etag } : {}) },
+  });
   const text = await res.text();
   return { status: res.status, etag: res.headers.get('etag'), text, body: text ? JSON.parse(text) : null };
 }
@@ -94,7 +101,17 @@ describe('a custom provider moves to another host', () => {
   beforeAll(async () => {
     const slug = uniqueSlug('moving');
     const res = await expectOk<any>(
-      t.gql(UPSERT, { input: { slug, name: 'Moving', baseUrl: oldHost.baseUrl, authScheme: 'BEARER', apiShape: 'OPENAI', keyPrefixes: ['sk-proj-'], keyPattern: '^sk-' } }),
+      t.gql(UPSERT, {
+        input: {
+          slug,
+          name: 'Moving',
+          baseUrl: oldHost.baseUrl,
+          authScheme: 'BEARER',
+          apiShape: 'OPENAI',
+          keyPrefixes: ['sk-proj-'],
+          keyPattern: '^sk-',
+        },
+      }),
       'upsertProvider',
     );
     provider = { id: res.provider.id, slug };
@@ -105,7 +122,14 @@ describe('a custom provider moves to another host', () => {
     await drain();
     expect(sentKeys(oldHost).sort()).toEqual([keyA.secret, keyB.secret].sort());
     gw = await createGateway(t, a.admin, a.tenant.id);
-    await expectOk(t.gql('mutation($input: AttachCredentialInput!) { attachCredential(input: $input) { userErrors { code } } }', { input: { gatewayId: (gw as any).gateway.id, credentialId: keyA.id } }, a.admin), 'attachCredential');
+    await expectOk(
+      t.gql(
+        'mutation($input: AttachCredentialInput!) { attachCredential(input: $input) { userErrors { code } } }',
+        { input: { gatewayId: (gw as any).gateway.id, credentialId: keyA.id } },
+        a.admin,
+      ),
+      'attachCredential',
+    );
     const served = await pull(gw.gatewayKey);
     expect(entry(served.body, provider.id)).toMatchObject({ status: 'OK', reason: null });
     etagBefore = served.etag!;
@@ -114,7 +138,10 @@ describe('a custom provider moves to another host', () => {
   });
 
   it('no stored key reaches the new host: re-checks and key tests hold back', async () => {
-    for (const [token, k] of [[a.admin, keyA], [b.admin, keyB]] as const) {
+    for (const [token, k] of [
+      [a.admin, keyA],
+      [b.admin, keyB],
+    ] as const) {
       await expectOk(t.gql(REVALIDATE, { input: { id: k.id } }, token), 'revalidateCredential');
     }
     await drain();
@@ -158,31 +185,53 @@ describe('a custom provider moves to another host', () => {
     await drain();
     expect(sentKeys(newHost)).toEqual([keyB.secret]);
     expect(entry((await pull(gw.gatewayKey)).body, provider.id).reason).toBe('AWAITING_HOST_CONFIRMATION');
-    const hosts = (await t.gql('query($id: ID!) { providerHosts(tenantId: $id) { providerId confirmedBaseUrl awaitingConfirmation } }', { id: a.tenant.id }, a.viewer)).data.providerHosts;
+    const hosts = (
+      await t.gql(
+        'query($id: ID!) { providerHosts(tenantId: $id) { providerId confirmedBaseUrl awaitingConfirmation } }',
+        { id: a.tenant.id },
+        a.viewer,
+      )
+    ).data.providerHosts;
     expect(hosts).toEqual([{ providerId: provider.id, confirmedBaseUrl: oldHost.baseUrl, awaitingConfirmation: true }]);
   });
 
   it("the tenant's own confirmation of the current host releases its key, to that host only", async () => {
     newHost.requests.length = 0;
     const before = await pull(gw.gatewayKey);
-    const done = await expectOk<any>(t.gql(CONFIRM, { input: { tenantId: a.tenant.id, providerId: provider.id, baseUrl: `${newHost.baseUrl}/` } }, a.admin), 'confirmProviderHost');
+    const done = await expectOk<any>(
+      t.gql(CONFIRM, { input: { tenantId: a.tenant.id, providerId: provider.id, baseUrl: `${newHost.baseUrl}/` } }, a.admin),
+      'confirmProviderHost',
+    );
     expect(done.hostStatus).toMatchObject({ baseUrl: newHost.baseUrl, awaitingConfirmation: false });
     await drain();
     expect(sentKeys(newHost)).toEqual([keyA.secret]);
     expect(oldHost.requests).toHaveLength(0);
     const after = await pull(gw.gatewayKey, before.etag!);
     expect(after.status).toBe(200);
-    expect(entry(after.body, provider.id)).toMatchObject({ status: 'OK', reason: null, credentials: [expect.objectContaining({ credentialId: keyA.id, key: keyA.secret })] });
+    expect(entry(after.body, provider.id)).toMatchObject({
+      status: 'OK',
+      reason: null,
+      credentials: [expect.objectContaining({ credentialId: keyA.id, key: keyA.secret })],
+    });
   });
 
-  it("each affected tenant sees the host change and its confirmation in its own trail; a bystander sees nothing", async () => {
+  it('each affected tenant sees the host change and its confirmation in its own trail; a bystander sees nothing', async () => {
     const trail = (await t.gql(AUDIT, { id: a.tenant.id }, a.viewer)).data.auditEvents.nodes.filter((n: any) => n.targetId === provider.id);
     expect(trail.map((n: any) => n.action)).toEqual(['PROVIDER_HOST_CONFIRMED', 'PROVIDER_HOST_CHANGED']);
     expect(trail[1]).toMatchObject({
       actorType: 'PLATFORM_ADMIN',
-      details: { provider: provider.slug, previousBaseUrl: oldHost.baseUrl, baseUrl: newHost.baseUrl, source: 'UPSERT_PROVIDER', awaitingConfirmation: true },
+      details: {
+        provider: provider.slug,
+        previousBaseUrl: oldHost.baseUrl,
+        baseUrl: newHost.baseUrl,
+        source: 'UPSERT_PROVIDER',
+        awaitingConfirmation: true,
+      },
     });
-    expect(trail[0]).toMatchObject({ actorType: 'API_TOKEN', details: { baseUrl: newHost.baseUrl, previousBaseUrl: oldHost.baseUrl, recheckedVersions: 1 } });
+    expect(trail[0]).toMatchObject({
+      actorType: 'API_TOKEN',
+      details: { baseUrl: newHost.baseUrl, previousBaseUrl: oldHost.baseUrl, recheckedVersions: 1 },
+    });
     const theirs = (await t.gql(AUDIT, { id: bystander.tenant.id, action: 'PROVIDER_HOST_CHANGED' }, bystander.viewer)).data.auditEvents.nodes;
     expect(theirs).toEqual([]);
   });
@@ -191,7 +240,9 @@ describe('a custom provider moves to another host', () => {
 it('an operator host for a built-in, applied at start, holds keys until confirmed', async () => {
   const e = await tenantWithTokens(t);
   const xai = await providerId(t, 'xai');
-  const secret = `xai-${openaiKey().slice(8, 40).replace(/[^A-Za-z0-9]/g, 'x')}`;
+  const secret = `xai-${openaiKey()
+    .slice(8, 40)
+    .replace(/[^A-Za-z0-9]/g, 'x')}`;
   const k = await key(e.admin, e.tenant.id, xai, secret);
   newHost.reset();
   newHost.allow(secret);
@@ -201,7 +252,10 @@ it('an operator host for a built-in, applied at start, holds keys until confirme
     expect((await t.app.db.query("SELECT base_url FROM providers WHERE slug = 'xai'"))[0].base_url).toBe(newHost.baseUrl);
     expect(t2.logs.join('')).toContain(`"baseUrl":"${newHost.baseUrl}"`);
     const [row] = (await t.gql(AUDIT, { id: e.tenant.id, action: 'PROVIDER_HOST_CHANGED' }, e.viewer)).data.auditEvents.nodes;
-    expect(row).toMatchObject({ actorType: 'SYSTEM', details: { source: 'OPERATOR_CONFIG', previousBaseUrl: 'https://api.x.ai', baseUrl: newHost.baseUrl, awaitingConfirmation: true } });
+    expect(row).toMatchObject({
+      actorType: 'SYSTEM',
+      details: { source: 'OPERATOR_CONFIG', previousBaseUrl: 'https://api.x.ai', baseUrl: newHost.baseUrl, awaitingConfirmation: true },
+    });
     await drain(); // the create-time check: held, never sent anywhere
     expect(newHost.requests).toHaveLength(0);
     await expectOk(t.gql(CONFIRM, { input: { tenantId: e.tenant.id, providerId: xai, baseUrl: newHost.baseUrl } }, e.admin), 'confirmProviderHost');
@@ -218,7 +272,22 @@ it('an operator host for a built-in, applied at start, holds keys until confirme
 
 it('a platform key change reaches the trail of tenants served platform keys, and no other', async () => {
   const slug = uniqueSlug('pkhost');
-  const q = (await expectOk<any>(t.gql(UPSERT, { input: { slug, name: slug, baseUrl: 'http://127.0.0.1:9', authScheme: 'BEARER', apiShape: 'OPENAI', keyPrefixes: ['sk-proj-'], keyPattern: '^sk-' } }), 'upsertProvider')).provider.id;
+  const q = (
+    await expectOk<any>(
+      t.gql(UPSERT, {
+        input: {
+          slug,
+          name: slug,
+          baseUrl: 'http://127.0.0.1:9',
+          authScheme: 'BEARER',
+          apiShape: 'OPENAI',
+          keyPrefixes: ['sk-proj-'],
+          keyPattern: '^sk-',
+        },
+      }),
+      'upsertProvider',
+    )
+  ).provider.id;
   const platformTenant = await createTenant(t, { byokMode: 'PLATFORM' });
   const viewer = (await createToken(t, platformTenant.id, 'VIEWER')).token;
   const admin = (await createToken(t, platformTenant.id, 'ADMIN')).token;
@@ -227,13 +296,32 @@ it('a platform key change reaches the trail of tenants served platform keys, and
   await createGateway(t, byok.admin, byok.tenant.id);
   const secret = openaiKey();
   secrets.push(secret);
-  const pk = (await expectOk<any>(t.gql('mutation($input: CreatePlatformKeyInput!) { createPlatformKey(input: $input) { platformKey { id } userErrors { code } } }', { input: { providerId: q, label: 'pk', secret } }), 'createPlatformKey')).platformKey.id;
+  const pk = (
+    await expectOk<any>(
+      t.gql('mutation($input: CreatePlatformKeyInput!) { createPlatformKey(input: $input) { platformKey { id } userErrors { code } } }', {
+        input: { providerId: q, label: 'pk', secret },
+      }),
+      'createPlatformKey',
+    )
+  ).platformKey.id;
   expect(entry((await pull(gw.gatewayKey)).body, q)).toMatchObject({ status: 'OK', credentials: [expect.objectContaining({ platformKeyId: pk })] });
-  await expectOk(t.gql('mutation($input: RevokePlatformKeyInput!) { revokePlatformKey(input: $input) { userErrors { code } } }', { input: { id: pk } }), 'revokePlatformKey');
+  await expectOk(
+    t.gql('mutation($input: RevokePlatformKeyInput!) { revokePlatformKey(input: $input) { userErrors { code } } }', { input: { id: pk } }),
+    'revokePlatformKey',
+  );
   const after = await pull(gw.gatewayKey);
-  expect(entry(after.body, q)).toMatchObject({ mode: 'BUNDLED', modeSource: 'TENANT_PLATFORM', status: 'NO_USABLE_KEY', reason: 'PLATFORM_KEYS_REVOKED', credentials: [] });
+  expect(entry(after.body, q)).toMatchObject({
+    mode: 'BUNDLED',
+    modeSource: 'TENANT_PLATFORM',
+    status: 'NO_USABLE_KEY',
+    reason: 'PLATFORM_KEYS_REVOKED',
+    credentials: [],
+  });
   const mine = (await t.gql(AUDIT, { id: platformTenant.id, action: 'PLATFORM_KEYS_CHANGED' }, viewer)).data.auditEvents.nodes;
-  expect(mine.map((n: any) => [n.targetId, n.details.change])).toEqual([[pk, 'REVOKED'], [pk, 'CREATED']]);
+  expect(mine.map((n: any) => [n.targetId, n.details.change])).toEqual([
+    [pk, 'REVOKED'],
+    [pk, 'CREATED'],
+  ]);
   expect(mine[0].details).toEqual({ change: 'REVOKED', providerId: q, platformKeyId: pk, provider: slug });
   expect((await t.gql(AUDIT, { id: byok.tenant.id, action: 'PLATFORM_KEYS_CHANGED' }, byok.viewer)).data.auditEvents.nodes).toEqual([]);
   await t.gql(UPSERT, { input: { slug, enabled: false } });

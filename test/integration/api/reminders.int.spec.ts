@@ -44,7 +44,13 @@ async function dueCredential(token: string, tenantId: string, rotateIn: string) 
 describe('rotation reminders', () => {
   it('records the crossed threshold per key version, once; queryable by any role, newest first', async () => {
     const { tenant, admin, viewer } = await tenantWithTokens(t);
-    const cases = [['13 days', 'DAYS_14'], ['6 days', 'DAYS_7'], ['12 hours', 'DAYS_1'], ['-1 day', 'OVERDUE'], ['30 days', null]] as const;
+    const cases = [
+      ['13 days', 'DAYS_14'],
+      ['6 days', 'DAYS_7'],
+      ['12 hours', 'DAYS_1'],
+      ['-1 day', 'OVERDUE'],
+      ['30 days', null],
+    ] as const;
     const ids: Record<string, string | null> = {};
     for (const [rotateIn, threshold] of cases) ids[(await dueCredential(admin, tenant.id, rotateIn)).id] = threshold;
     await sweep();
@@ -54,7 +60,12 @@ describe('rotation reminders', () => {
     const nodes = res.data.rotationReminders.nodes;
     expect(nodes).toHaveLength(4);
     for (const node of nodes) {
-      expect(node).toMatchObject({ version: 1, threshold: ids[node.credential.id], deliveryStatus: null, credential: { status: 'PENDING_VALIDATION' } });
+      expect(node).toMatchObject({
+        version: 1,
+        threshold: ids[node.credential.id],
+        deliveryStatus: null,
+        credential: { status: 'PENDING_VALIDATION' },
+      });
     }
     // Time moves on for the 13-day key: the next threshold is recorded, the old one not again.
     const early = Object.keys(ids).find((id) => ids[id] === 'DAYS_14')!;
@@ -88,7 +99,10 @@ describe('rotation reminders', () => {
   it('is delivered (outbox + delivery row) only for tenants with a notification webhook, once', async () => {
     const quiet = await tenantWithTokens(t);
     const loud = await tenantWithTokens(t);
-    await expectOk(t.gql(UPDATE_TENANT, { input: { id: loud.tenant.id, notificationWebhookUrl: 'https://hooks.example.test/keyplane' } }, loud.admin), 'updateTenant');
+    await expectOk(
+      t.gql(UPDATE_TENANT, { input: { id: loud.tenant.id, notificationWebhookUrl: 'https://hooks.example.test/keyplane' } }, loud.admin),
+      'updateTenant',
+    );
     const quietKey = await dueCredential(quiet.admin, quiet.tenant.id, '6 days');
     const loudKey = await dueCredential(loud.admin, loud.tenant.id, '6 days');
     await sweep();
@@ -117,7 +131,11 @@ describe('rotation reminders', () => {
     });
     const outbox = await q(`SELECT job_name, job_id, payload FROM outbox WHERE job_name = 'deliver-webhook' AND tenant_id = $1`, [loud.tenant.id]);
     expect(outbox).toEqual([
-      { job_name: 'deliver-webhook', job_id: `deliver-webhook-${deliveries[0].id}-r0`, payload: { tenantId: loud.tenant.id, deliveryId: deliveries[0].id, replay: 0 } },
+      {
+        job_name: 'deliver-webhook',
+        job_id: `deliver-webhook-${deliveries[0].id}-r0`,
+        payload: { tenantId: loud.tenant.id, deliveryId: deliveries[0].id, replay: 0 },
+      },
     ]);
     expect(await q('SELECT 1 FROM webhook_deliveries WHERE tenant_id = $1', [quiet.tenant.id])).toHaveLength(0);
     const res = await t.gql(REMINDERS, { tenantId: loud.tenant.id, first: 5 }, loud.viewer);
@@ -127,7 +145,14 @@ describe('rotation reminders', () => {
   it('skips revoked credentials', async () => {
     const { tenant, admin } = await tenantWithTokens(t);
     const credential = await dueCredential(admin, tenant.id, '-2 days');
-    await expectOk(t.gql('mutation($input: RevokeCredentialInput!) { revokeCredential(input: $input) { userErrors { code } } }', { input: { id: credential.id } }, admin), 'revokeCredential');
+    await expectOk(
+      t.gql(
+        'mutation($input: RevokeCredentialInput!) { revokeCredential(input: $input) { userErrors { code } } }',
+        { input: { id: credential.id } },
+        admin,
+      ),
+      'revokeCredential',
+    );
     await sweep();
     expect(await q('SELECT 1 FROM rotation_reminders WHERE credential_id = $1', [credential.id])).toHaveLength(0);
   });
@@ -136,17 +161,26 @@ describe('rotation reminders', () => {
 describe('tenant notification webhook settings', () => {
   it('the first URL issues a signing secret, returned once, sealed at rest, never in logs or audit', async () => {
     const { tenant, admin } = await tenantWithTokens(t);
-    const first = await expectOk<any>(t.gql(UPDATE_TENANT, { input: { id: tenant.id, notificationWebhookUrl: 'https://hooks.example.test/a' } }, admin), 'updateTenant');
+    const first = await expectOk<any>(
+      t.gql(UPDATE_TENANT, { input: { id: tenant.id, notificationWebhookUrl: 'https://hooks.example.test/a' } }, admin),
+      'updateTenant',
+    );
     const secret: string = first.notificationSigningSecret;
     expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
     expect(first.tenant.notificationWebhookUrl).toBe('https://hooks.example.test/a');
     const secretResponse = t.responses.length - 1;
 
-    const changed = await expectOk<any>(t.gql(UPDATE_TENANT, { input: { id: tenant.id, notificationWebhookUrl: 'https://hooks.example.test/b' } }, admin), 'updateTenant');
+    const changed = await expectOk<any>(
+      t.gql(UPDATE_TENANT, { input: { id: tenant.id, notificationWebhookUrl: 'https://hooks.example.test/b' } }, admin),
+      'updateTenant',
+    );
     expect(changed.notificationSigningSecret).toBeNull();
     const cleared = await expectOk<any>(t.gql(UPDATE_TENANT, { input: { id: tenant.id, notificationWebhookUrl: null } }, admin), 'updateTenant');
     expect(cleared).toMatchObject({ tenant: { notificationWebhookUrl: null }, notificationSigningSecret: null });
-    const again = await expectOk<any>(t.gql(UPDATE_TENANT, { input: { id: tenant.id, notificationWebhookUrl: 'https://hooks.example.test/c' } }, admin), 'updateTenant');
+    const again = await expectOk<any>(
+      t.gql(UPDATE_TENANT, { input: { id: tenant.id, notificationWebhookUrl: 'https://hooks.example.test/c' } }, admin),
+      'updateTenant',
+    );
     expect(again.notificationSigningSecret).toBeNull(); // the secret is kept, so receivers keep verifying
     const read = await t.gql('query($id: ID!) { tenant(id: $id) { notificationWebhookUrl } }', { id: tenant.id }, admin);
     expect(read.data.tenant.notificationWebhookUrl).toBe('https://hooks.example.test/c');

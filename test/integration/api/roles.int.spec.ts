@@ -2,8 +2,17 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildSchema } from 'graphql';
 import {
-  createCredential, createGateway, createToken, expectOk, insertDeadDelivery, insertKeyReuseAlert, insertRotationReminder, openaiKey, providerId,
-  tenantWithTokens, uniqueSlug,
+  createCredential,
+  createGateway,
+  createToken,
+  expectOk,
+  insertDeadDelivery,
+  insertKeyReuseAlert,
+  insertRotationReminder,
+  openaiKey,
+  providerId,
+  tenantWithTokens,
+  uniqueSlug,
 } from '../../factories';
 import { startFakeProvider, type FakeProvider } from '../../fakes/fake-provider';
 import { ADMIN_TOKEN, startTestApp, type GqlResult, type TestApp } from '../../helpers/test-app';
@@ -14,9 +23,21 @@ let t: TestApp;
 let fake: FakeProvider;
 let openai: string;
 let W: {
-  tenantId: string; slug: string; admin: string; adminTokenId: string; viewer: string; viewerTokenId: string;
-  spareTokenId: string; credId: string; cred2Id: string; gwId: string; customProviderId: string;
-  alertId: string; deliveryId: string; reminderId: string; platformKeyId: string;
+  tenantId: string;
+  slug: string;
+  admin: string;
+  adminTokenId: string;
+  viewer: string;
+  viewerTokenId: string;
+  spareTokenId: string;
+  credId: string;
+  cred2Id: string;
+  gwId: string;
+  customProviderId: string;
+  alertId: string;
+  deliveryId: string;
+  reminderId: string;
+  platformKeyId: string;
 };
 const NEW_TENANT_SLUG = uniqueSlug('roles');
 const NEW_PROVIDER_SLUG = uniqueSlug('prov');
@@ -25,12 +46,20 @@ const UNAUTHENTICATED = { message: 'Authentication is required.', extensions: { 
 
 const SCHEMA = buildSchema(readFileSync(join(__dirname, '../../../schema/schema.graphql'), 'utf8'));
 /** The input type as the schema declares it (e.g. KeyReuseAlertInput! for acknowledgeKeyReuseAlert). */
-const inputTypeOf = (name: string) => SCHEMA.getMutationType()!.getFields()[name].args.find((a) => a.name === 'input')!.type.toString();
-const mutationDoc = (name: string) =>
-  `mutation($input: ${inputTypeOf(name)}) { ${name}(input: $input) { userErrors { code message field } } }`;
+const inputTypeOf = (name: string) =>
+  SCHEMA.getMutationType()!
+    .getFields()
+    [name].args.find((a) => a.name === 'input')!
+    .type.toString();
+const mutationDoc = (name: string) => `mutation($input: ${inputTypeOf(name)}) { ${name}(input: $input) { userErrors { code message field } } }`;
 const providerInput = (slug: string) => ({
-  slug, name: `Custom ${slug}`, baseUrl: fake.baseUrl, authScheme: 'BEARER', apiShape: 'OPENAI',
-  keyPattern: '^sk-proj-[A-Za-z0-9]{20,}$', keyPrefixes: ['sk-proj-'],
+  slug,
+  name: `Custom ${slug}`,
+  baseUrl: fake.baseUrl,
+  authScheme: 'BEARER',
+  apiShape: 'OPENAI',
+  keyPattern: '^sk-proj-[A-Za-z0-9]{20,}$',
+  keyPrefixes: ['sk-proj-'],
 });
 
 beforeAll(async () => {
@@ -61,9 +90,21 @@ beforeAll(async () => {
     'createPlatformKey',
   );
   W = {
-    tenantId: tenant.id, slug: tenant.slug, admin, adminTokenId, viewer, viewerTokenId, spareTokenId: spare.id,
-    credId: cred.id, cred2Id: cred2.id, gwId: gateway.id, customProviderId: custom.provider.id,
-    alertId, deliveryId, reminderId, platformKeyId: platformKey.platformKey.id,
+    tenantId: tenant.id,
+    slug: tenant.slug,
+    admin,
+    adminTokenId,
+    viewer,
+    viewerTokenId,
+    spareTokenId: spare.id,
+    credId: cred.id,
+    cred2Id: cred2.id,
+    gwId: gateway.id,
+    customProviderId: custom.provider.id,
+    alertId,
+    deliveryId,
+    reminderId,
+    platformKeyId: platformKey.platformKey.id,
   };
 });
 afterAll(async () => {
@@ -144,23 +185,56 @@ const MUTATIONS: [string, () => Record<string, unknown>][] = [
 const READS: [string, string, () => Record<string, unknown>, () => object][] = [
   ['viewer', '{ viewer { role tenant { id } } }', () => ({}), () => ({ viewer: { role: 'VIEWER', tenant: { id: W.tenantId } } })],
   ['tenant', 'query($id: ID!) { tenant(id: $id) { id slug } }', () => ({ id: W.tenantId }), () => ({ tenant: { id: W.tenantId, slug: W.slug } })],
-  ['credentials', 'query($id: ID!) { credentials(tenantId: $id) { nodes { id } } }', () => ({ id: W.tenantId }),
-    () => ({ credentials: { nodes: expect.arrayContaining([{ id: W.credId }, { id: W.cred2Id }]) } })],
+  [
+    'credentials',
+    'query($id: ID!) { credentials(tenantId: $id) { nodes { id } } }',
+    () => ({ id: W.tenantId }),
+    () => ({ credentials: { nodes: expect.arrayContaining([{ id: W.credId }, { id: W.cred2Id }]) } }),
+  ],
   ['credential', 'query($id: ID!) { credential(id: $id) { id } }', () => ({ id: W.credId }), () => ({ credential: { id: W.credId } })],
-  ['gateways', 'query($id: ID!) { gateways(tenantId: $id) { nodes { id } } }', () => ({ id: W.tenantId }), () => ({ gateways: { nodes: [{ id: W.gwId }] } })],
-  ['gateway', 'query($id: ID!) { gateway(id: $id) { id attachments { credentialId } } }', () => ({ id: W.gwId }),
-    () => ({ gateway: { id: W.gwId, attachments: [{ credentialId: W.credId }] } })],
-  ['auditEvents', 'query($id: ID!) { auditEvents(tenantId: $id) { nodes { tenantId action } } }', () => ({ id: W.tenantId }),
-    () => ({ auditEvents: { nodes: expect.arrayContaining([{ tenantId: W.tenantId, action: 'CREDENTIAL_CREATED' }]) } })],
+  [
+    'gateways',
+    'query($id: ID!) { gateways(tenantId: $id) { nodes { id } } }',
+    () => ({ id: W.tenantId }),
+    () => ({ gateways: { nodes: [{ id: W.gwId }] } }),
+  ],
+  [
+    'gateway',
+    'query($id: ID!) { gateway(id: $id) { id attachments { credentialId } } }',
+    () => ({ id: W.gwId }),
+    () => ({ gateway: { id: W.gwId, attachments: [{ credentialId: W.credId }] } }),
+  ],
+  [
+    'auditEvents',
+    'query($id: ID!) { auditEvents(tenantId: $id) { nodes { tenantId action } } }',
+    () => ({ id: W.tenantId }),
+    () => ({ auditEvents: { nodes: expect.arrayContaining([{ tenantId: W.tenantId, action: 'CREDENTIAL_CREATED' }]) } }),
+  ],
   ['providers', '{ providers { slug } }', () => ({}), () => ({ providers: expect.arrayContaining([{ slug: 'openai' }]) })],
-  ['keyReuseAlerts', 'query($id: ID!) { keyReuseAlerts(tenantId: $id) { nodes { id credential { id } } } }', () => ({ id: W.tenantId }),
-    () => ({ keyReuseAlerts: { nodes: [{ id: W.alertId, credential: { id: W.cred2Id } }] } })],
-  ['rotationReminders', 'query($id: ID!) { rotationReminders(tenantId: $id) { nodes { id credential { id } } } }', () => ({ id: W.tenantId }),
-    () => ({ rotationReminders: { nodes: [{ id: W.reminderId, credential: { id: W.credId } }] } })],
-  ['webhookDeliveries', 'query($id: ID!) { webhookDeliveries(tenantId: $id) { nodes { id status } } }', () => ({ id: W.tenantId }),
-    () => ({ webhookDeliveries: { nodes: [{ id: W.deliveryId, status: 'DEAD' }] } })],
-  ['providerHosts', 'query($id: ID!) { providerHosts(tenantId: $id) { providerId awaitingConfirmation } }', () => ({ id: W.tenantId }),
-    () => ({ providerHosts: expect.arrayContaining([{ providerId: openai, awaitingConfirmation: false }]) })],
+  [
+    'keyReuseAlerts',
+    'query($id: ID!) { keyReuseAlerts(tenantId: $id) { nodes { id credential { id } } } }',
+    () => ({ id: W.tenantId }),
+    () => ({ keyReuseAlerts: { nodes: [{ id: W.alertId, credential: { id: W.cred2Id } }] } }),
+  ],
+  [
+    'rotationReminders',
+    'query($id: ID!) { rotationReminders(tenantId: $id) { nodes { id credential { id } } } }',
+    () => ({ id: W.tenantId }),
+    () => ({ rotationReminders: { nodes: [{ id: W.reminderId, credential: { id: W.credId } }] } }),
+  ],
+  [
+    'webhookDeliveries',
+    'query($id: ID!) { webhookDeliveries(tenantId: $id) { nodes { id status } } }',
+    () => ({ id: W.tenantId }),
+    () => ({ webhookDeliveries: { nodes: [{ id: W.deliveryId, status: 'DEAD' }] } }),
+  ],
+  [
+    'providerHosts',
+    'query($id: ID!) { providerHosts(tenantId: $id) { providerId awaitingConfirmation } }',
+    () => ({ id: W.tenantId }),
+    () => ({ providerHosts: expect.arrayContaining([{ providerId: openai, awaitingConfirmation: false }]) }),
+  ],
 ];
 
 /**
@@ -184,7 +258,20 @@ test.each(TENANT_ADMIN_ONLY)('%s: VIEWER and the platform admin get FORBIDDEN, t
 const PLATFORM_ONLY: [string, string, () => Record<string, unknown>][] = [
   ['tenants', '{ tenants { nodes { id } } }', () => ({})],
   ['createTenant', mutationDoc('createTenant'), () => ({ input: { name: 'Nope', slug: NEW_TENANT_SLUG } })],
-  ['upsertProvider', mutationDoc('upsertProvider'), () => ({ input: { slug: NEW_PROVIDER_SLUG, name: 'Nope', baseUrl: 'https://llm.example.com', authScheme: 'BEARER', apiShape: 'OPENAI', keyPattern: '^x' } })],
+  [
+    'upsertProvider',
+    mutationDoc('upsertProvider'),
+    () => ({
+      input: {
+        slug: NEW_PROVIDER_SLUG,
+        name: 'Nope',
+        baseUrl: 'https://llm.example.com',
+        authScheme: 'BEARER',
+        apiShape: 'OPENAI',
+        keyPattern: '^x',
+      },
+    }),
+  ],
   ['upsertProvider (existing)', mutationDoc('upsertProvider'), () => ({ input: { slug: 'openai', baseUrl: 'https://attacker.example' } })],
   ['keyReuseGroups', '{ keyReuseGroups { nodes { id members { tenant { id } credential { id } } } } }', () => ({})],
   ['keyRescan', 'query($id: ID!) { keyRescan(jobId: $id) { jobId state } }', () => ({ id: 'fingerprint-rescan-1' })],
@@ -291,12 +378,15 @@ test("the platform admin can read and change any tenant's objects", async () => 
 test('the platform admin ran the new mutations in the right tenant, and reads the platform-only queries', async () => {
   const q = (sql: string, params: unknown[]) => t.app.db.query(sql, params);
   // Tenant-scoped: acted in W's tenant, audited there as the platform admin.
-  expect(await q('SELECT tenant_id, status, status_changed_by FROM key_reuse_alerts WHERE id = $1', [W.alertId]))
-    .toEqual([{ tenant_id: W.tenantId, status: 'DISMISSED', status_changed_by: 'platform-admin' }]);
-  expect(await q('SELECT tenant_id, status, replay_count FROM webhook_deliveries WHERE id = $1', [W.deliveryId]))
-    .toEqual([{ tenant_id: W.tenantId, status: 'PENDING', replay_count: 1 }]);
-  expect(await q('SELECT tenant_id, credential_mode FROM gateway_provider_modes WHERE gateway_id = $1 AND provider_id = $2', [W.gwId, W.customProviderId]))
-    .toEqual([{ tenant_id: W.tenantId, credential_mode: 'HYBRID' }]);
+  expect(await q('SELECT tenant_id, status, status_changed_by FROM key_reuse_alerts WHERE id = $1', [W.alertId])).toEqual([
+    { tenant_id: W.tenantId, status: 'DISMISSED', status_changed_by: 'platform-admin' },
+  ]);
+  expect(await q('SELECT tenant_id, status, replay_count FROM webhook_deliveries WHERE id = $1', [W.deliveryId])).toEqual([
+    { tenant_id: W.tenantId, status: 'PENDING', replay_count: 1 },
+  ]);
+  expect(
+    await q('SELECT tenant_id, credential_mode FROM gateway_provider_modes WHERE gateway_id = $1 AND provider_id = $2', [W.gwId, W.customProviderId]),
+  ).toEqual([{ tenant_id: W.tenantId, credential_mode: 'HYBRID' }]);
   const tenantAudit = await q(
     "SELECT action, target_id FROM audit_events WHERE tenant_id = $1 AND actor_type = 'PLATFORM_ADMIN' AND action = ANY($2) ORDER BY action",
     [W.tenantId, ['GATEWAY_PROVIDER_MODE_CHANGED', 'KEY_REUSE_ALERT_ACKNOWLEDGED', 'KEY_REUSE_ALERT_DISMISSED', 'WEBHOOK_DELIVERY_REPLAYED']],

@@ -46,7 +46,10 @@ it('a revoked token: 401, one event in the platform and the tenant trail per win
   const b = await tenantWithTokens(t);
   const victim = await createToken(t, a.tenant.id, 'VIEWER');
   secrets.push(victim.token, a.admin, b.admin);
-  await expectOk(t.gql('mutation($input: RevokeApiTokenInput!) { revokeApiToken(input: $input) { userErrors { code } } }', { input: { id: victim.id } }, a.admin), 'revokeApiToken');
+  await expectOk(
+    t.gql('mutation($input: RevokeApiTokenInput!) { revokeApiToken(input: $input) { userErrors { code } } }', { input: { id: victim.id } }, a.admin),
+    'revokeApiToken',
+  );
   const before = await metric('REVOKED_TOKEN_USED');
   for (let i = 0; i < 3; i++) expect((await t.gql('{ viewer { role } }', {}, victim.token)).status).toBe(401);
   const found = await rows('SECURITY_REVOKED_TOKEN_USED', victim.id);
@@ -55,9 +58,17 @@ it('a revoked token: 401, one event in the platform and the tenant trail per win
     { tenant_id: a.tenant.id, actor_type: 'SYSTEM', target_type: 'api_token', target_id: victim.id, details: { kind: 'REVOKED_TOKEN_USED' } },
   ]);
   expect(await metric('REVOKED_TOKEN_USED')).toBe(before + 1);
-  const own = await t.gql('query($t: ID!) { auditEvents(tenantId: $t, action: "SECURITY_REVOKED_TOKEN_USED") { nodes { action targetId } } }', { t: a.tenant.id }, a.admin);
+  const own = await t.gql(
+    'query($t: ID!) { auditEvents(tenantId: $t, action: "SECURITY_REVOKED_TOKEN_USED") { nodes { action targetId } } }',
+    { t: a.tenant.id },
+    a.admin,
+  );
   expect(own.data.auditEvents.nodes).toEqual([{ action: 'SECURITY_REVOKED_TOKEN_USED', targetId: victim.id }]);
-  const other = await t.gql('query($t: ID!) { auditEvents(tenantId: $t, action: "SECURITY_REVOKED_TOKEN_USED") { nodes { id } } }', { t: b.tenant.id }, b.admin);
+  const other = await t.gql(
+    'query($t: ID!) { auditEvents(tenantId: $t, action: "SECURITY_REVOKED_TOKEN_USED") { nodes { id } } }',
+    { t: b.tenant.id },
+    b.admin,
+  );
   expect(other.data.auditEvents.nodes).toEqual([]);
 });
 
@@ -80,14 +91,21 @@ it('failed authentication from one source: nothing below the threshold, then one
   }
   const after = await count();
   expect(after).toHaveLength(before + 1);
-  expect(after.at(-1)).toMatchObject({ tenant_id: null, target_type: 'client', details: { kind: 'REPEATED_AUTH_FAILURES', source: '127.0.0.1', surface: 'graphql', failures: 5 } });
+  expect(after.at(-1)).toMatchObject({
+    tenant_id: null,
+    target_type: 'client',
+    details: { kind: 'REPEATED_AUTH_FAILURES', source: '127.0.0.1', surface: 'graphql', failures: 5 },
+  });
 });
 
 it('a write on the dashboard with the read-only ops token is refused and recorded; reads are not', async () => {
   const before = (await rows('SECURITY_READONLY_WRITE_ATTEMPT')).length;
   expect((await fetch(`${t.url}/admin/queues/read-only/api/queues`, { headers: { authorization: `Bearer ${OPS_TOKEN}` } })).status).toBe(200);
   expect(await rows('SECURITY_READONLY_WRITE_ATTEMPT')).toHaveLength(before);
-  const res = await fetch(`${t.url}/admin/queues/read-only/api/queues/credentials/clean/failed`, { method: 'PUT', headers: { authorization: `Bearer ${OPS_TOKEN}` } });
+  const res = await fetch(`${t.url}/admin/queues/read-only/api/queues/credentials/clean/failed`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${OPS_TOKEN}` },
+  });
   expect(res.status).toBe(403);
   const after = await rows('SECURITY_READONLY_WRITE_ATTEMPT');
   expect(after).toHaveLength(before + 1);
@@ -99,7 +117,11 @@ it("a job naming another tenant's credential is refused without effect and recor
   const forger = await tenantWithTokens(t);
   const credential = await createCredential(t, owner.admin, { tenantId: owner.tenant.id, providerId });
   const requestsBefore = fake.requests.length;
-  const job = await w.queues.credentials.add('validate-credential', { tenantId: forger.tenant.id, credentialId: credential.id, version: 1 }, { attempts: 1 });
+  const job = await w.queues.credentials.add(
+    'validate-credential',
+    { tenantId: forger.tenant.id, credentialId: credential.id, version: 1 },
+    { attempts: 1 },
+  );
   await eventually(async () => (await job.getState()) === 'failed');
   const found = await eventually(async () => {
     const r = await rows('SECURITY_FORGED_JOB', credential.id);
@@ -108,7 +130,11 @@ it("a job naming another tenant's credential is refused without effect and recor
   expect(found.map((r: { tenant_id: string | null }) => r.tenant_id)).toEqual([null, owner.tenant.id]);
   expect(found[1].details).toMatchObject({ kind: 'FORGED_JOB', queue: 'credentials', job: 'validate-credential', jobId: String(job.id) });
   expect(fake.requests.length).toBe(requestsBefore);
-  const forgerTrail = await t.gql('query($t: ID!) { auditEvents(tenantId: $t, action: "SECURITY_FORGED_JOB") { nodes { id } } }', { t: forger.tenant.id }, forger.admin);
+  const forgerTrail = await t.gql(
+    'query($t: ID!) { auditEvents(tenantId: $t, action: "SECURITY_FORGED_JOB") { nodes { id } } }',
+    { t: forger.tenant.id },
+    forger.admin,
+  );
   expect(forgerTrail.data.auditEvents.nodes).toEqual([]);
 });
 
@@ -117,7 +143,9 @@ it('a stored key that no longer decrypts is recorded when a worker meets it', as
   const secret = openaiKey();
   secrets.push(secret);
   const credential = await createCredential(t, a.admin, { tenantId: a.tenant.id, providerId, secret });
-  await t.app.db.query(`UPDATE credential_versions SET ciphertext = set_byte(ciphertext, 0, get_byte(ciphertext, 0) # 1) WHERE credential_id = $1`, [credential.id]);
+  await t.app.db.query(`UPDATE credential_versions SET ciphertext = set_byte(ciphertext, 0, get_byte(ciphertext, 0) # 1) WHERE credential_id = $1`, [
+    credential.id,
+  ]);
   await w.relay();
   const found = await eventually(async () => {
     const r = await rows('SECURITY_DECRYPT_FAILED', credential.id);
@@ -134,15 +162,29 @@ it("the outbound policy refusing a tenant's URL is a platform event only, never 
   const provider = await createFakeOpenAIProvider(t, fake.baseUrl);
   await t.app.db.query(`UPDATE providers SET base_url = 'http://169.254.169.254' WHERE id = $1`, [provider]);
   await t.app.services.invalidations.sync();
-  const res = await t.gql('mutation($input: TestProviderKeyInput!) { testProviderKey(input: $input) { result { outcome } userErrors { code } } }', { input: { providerId: provider, secret } }, a.admin);
+  const res = await t.gql(
+    'mutation($input: TestProviderKeyInput!) { testProviderKey(input: $input) { result { outcome } userErrors { code } } }',
+    { input: { providerId: provider, secret } },
+    a.admin,
+  );
   expect(res.data.testProviderKey.result.outcome).toBe('PROVIDER_UNAVAILABLE');
   const found = await eventually(async () => {
     const r = await rows('SECURITY_OUTBOUND_POLICY_REFUSED');
     const mine = r.filter((e: { details: { tenant?: string } }) => e.details.tenant === a.tenant.id);
     return mine.length ? mine : null;
   });
-  expect(found).toEqual([expect.objectContaining({ tenant_id: null, target_type: 'provider', details: expect.objectContaining({ kind: 'OUTBOUND_POLICY_REFUSED', tenant: a.tenant.id }) })]);
-  const own = await t.gql('query($t: ID!) { auditEvents(tenantId: $t, action: "SECURITY_OUTBOUND_POLICY_REFUSED") { nodes { id } } }', { t: a.tenant.id }, a.admin);
+  expect(found).toEqual([
+    expect.objectContaining({
+      tenant_id: null,
+      target_type: 'provider',
+      details: expect.objectContaining({ kind: 'OUTBOUND_POLICY_REFUSED', tenant: a.tenant.id }),
+    }),
+  ]);
+  const own = await t.gql(
+    'query($t: ID!) { auditEvents(tenantId: $t, action: "SECURITY_OUTBOUND_POLICY_REFUSED") { nodes { id } } }',
+    { t: a.tenant.id },
+    a.admin,
+  );
   expect(own.data.auditEvents.nodes).toEqual([]);
 });
 

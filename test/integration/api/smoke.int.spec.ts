@@ -31,7 +31,10 @@ describe('CORS', () => {
   });
 
   it('sends no CORS headers by default', async () => {
-    const res = await fetch(`${t.url}/graphql`, { method: 'OPTIONS', headers: { origin: 'https://settings.example.com', 'access-control-request-method': 'POST' } });
+    const res = await fetch(`${t.url}/graphql`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://settings.example.com', 'access-control-request-method': 'POST' },
+    });
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
   });
 });

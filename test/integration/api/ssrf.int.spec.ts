@@ -35,11 +35,22 @@ afterAll(async () => {
 });
 
 const port = (url: string) => new URL(url).port;
-const UPSERT_PROVIDER = 'mutation($input: UpsertProviderInput!) { upsertProvider(input: $input) { provider { id } userErrors { field code message } } }';
+const UPSERT_PROVIDER =
+  'mutation($input: UpsertProviderInput!) { upsertProvider(input: $input) { provider { id } userErrors { field code message } } }';
 const CREATE_GATEWAY = 'mutation($input: CreateGatewayInput!) { createGateway(input: $input) { gateway { id } userErrors { field code message } } }';
-const UPDATE_GATEWAY = 'mutation($input: UpdateGatewayInput!) { updateGateway(input: $input) { gateway { webhookUrl } userErrors { field code message } } }';
-const UPDATE_TENANT = 'mutation($input: UpdateTenantInput!) { updateTenant(input: $input) { tenant { notificationWebhookUrl } userErrors { field code message } } }';
-const providerInput = (baseUrl: string) => ({ slug: uniqueSlug('ssrf'), name: 'Custom', baseUrl, authScheme: 'BEARER', apiShape: 'OPENAI', keyPrefixes: ['sk-proj-'], keyPattern: '^sk-' });
+const UPDATE_GATEWAY =
+  'mutation($input: UpdateGatewayInput!) { updateGateway(input: $input) { gateway { webhookUrl } userErrors { field code message } } }';
+const UPDATE_TENANT =
+  'mutation($input: UpdateTenantInput!) { updateTenant(input: $input) { tenant { notificationWebhookUrl } userErrors { field code message } } }';
+const providerInput = (baseUrl: string) => ({
+  slug: uniqueSlug('ssrf'),
+  name: 'Custom',
+  baseUrl,
+  authScheme: 'BEARER',
+  apiShape: 'OPENAI',
+  keyPrefixes: ['sk-proj-'],
+  keyPattern: '^sk-',
+});
 
 /** Every URL a tenant could save, through each mutation that saves one; returns the userErrors. */
 async function saveEverywhere(app: TestApp, url: string) {
@@ -47,7 +58,8 @@ async function saveEverywhere(app: TestApp, url: string) {
   const gw = await createGatewayWithWebhook(app, admin, tenant.id, null);
   const results = [
     (await app.gql(UPSERT_PROVIDER, { input: providerInput(url) })).data.upsertProvider,
-    (await app.gql(CREATE_GATEWAY, { input: { tenantId: tenant.id, name: 'Hooked', slug: uniqueSlug('gw'), webhookUrl: url } }, admin)).data.createGateway,
+    (await app.gql(CREATE_GATEWAY, { input: { tenantId: tenant.id, name: 'Hooked', slug: uniqueSlug('gw'), webhookUrl: url } }, admin)).data
+      .createGateway,
     (await app.gql(UPDATE_GATEWAY, { input: { id: gw.gateway.id, webhookUrl: url } }, admin)).data.updateGateway,
     (await app.gql(UPDATE_TENANT, { input: { id: tenant.id, notificationWebhookUrl: url } }, admin)).data.updateTenant,
   ];
@@ -149,7 +161,8 @@ describe('using a URL saved under an older policy', () => {
     expect(fake.requests.length).toBe(before);
     // The API's own /metrics counts each refusal by cause (destination or address rule).
     const text = await (await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text();
-    const count = (reason: string) => Number(new RegExp(`keyplane_outbound_failures_total\\{reason="${reason}",purpose="provider"\\} (\\d+)`).exec(text)?.[1]);
+    const count = (reason: string) =>
+      Number(new RegExp(`keyplane_outbound_failures_total\\{reason="${reason}",purpose="provider"\\} (\\d+)`).exec(text)?.[1]);
     expect(count('policy_destination') + count('policy_address')).toBe(blockedBaseUrls().length);
     expect(count('refused') + count('dns') + count('timeout')).toBe(0);
   });
@@ -161,14 +174,20 @@ describe('using a URL saved under an older policy', () => {
     fake.allow(key);
     const before = fake.requests.length;
     const created = await expectOk<any>(
-      t.gql('mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } userErrors { code } } }', {
-        input: { tenantId: tenant.id, providerId, label: uniqueSlug('k'), secret: key },
-      }, admin),
+      t.gql(
+        'mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } userErrors { code } } }',
+        {
+          input: { tenantId: tenant.id, providerId, label: uniqueSlug('k'), secret: key },
+        },
+        admin,
+      ),
       'createCredential',
     );
     await w.relay();
     const row = await eventually(async () => {
-      const [c] = await t.app.db.query('SELECT last_validation_outcome, last_validation_message FROM credentials WHERE id = $1', [created.credential.id]);
+      const [c] = await t.app.db.query('SELECT last_validation_outcome, last_validation_message FROM credentials WHERE id = $1', [
+        created.credential.id,
+      ]);
       return c.last_validation_outcome && c;
     });
     expect(row).toEqual({ last_validation_outcome: 'PROVIDER_UNAVAILABLE', last_validation_message: 'Could not reach the provider (UNREACHABLE).' });

@@ -129,7 +129,7 @@ it('a token revoked straight in SQL, on another connection, closes its socket wi
   await stillLive(sibling);
 });
 
-it("a token whose role changes (SQL only: the API has no such mutation) is closed with 4403 and may reconnect", async () => {
+it('a token whose role changes (SQL only: the API has no such mutation) is closed with 4403 and may reconnect', async () => {
   const one = await tenantWithTokens(a);
   const changed = await createToken(a, one.tenant.id, 'ADMIN');
   const w = await watch(changed.token, one.tenant.id);

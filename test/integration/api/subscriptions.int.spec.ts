@@ -130,7 +130,7 @@ it("a forged event naming another tenant's credential is re-read in the subscrib
   expect(JSON.stringify(sub.results)).not.toContain(b.tenant.id);
 });
 
-it("subscribing to another tenant is NOT_FOUND, worded like a random tenant id", async () => {
+it('subscribing to another tenant is NOT_FOUND, worded like a random tenant id', async () => {
   const other = subscribe(client(a.admin), CREDENTIAL_CHANGED, { tenantId: b.tenant.id });
   const random = subscribe(client(a.admin), CREDENTIAL_CHANGED, { tenantId: randomUUID() });
   const alerts = subscribe(client(a.viewer), ALERT_RAISED, { tenantId: b.tenant.id });
@@ -176,7 +176,10 @@ it('a token revoked after connecting loses its socket (4401) and cannot start an
   const first = subscribe(c, CREDENTIAL_CHANGED, { tenantId: a.tenant.id });
   const probe = await createCredential(t, a.admin, { tenantId: a.tenant.id, providerId });
   await ready(first, a.tenant.id, probe.id);
-  await expectOk(t.gql('mutation($input: RevokeApiTokenInput!) { revokeApiToken(input: $input) { userErrors { code } } }', { input: { id } }, a.admin), 'revokeApiToken');
+  await expectOk(
+    t.gql('mutation($input: RevokeApiTokenInput!) { revokeApiToken(input: $input) { userErrors { code } } }', { input: { id } }, a.admin),
+    'revokeApiToken',
+  );
   await eventually(async () => first.error !== undefined);
   expect((first.error as { code?: number }).code).toBe(4401);
   // The client connects again for a new subscription: the revoked token is refused at the door.
@@ -218,7 +221,13 @@ it('drops malformed or oversized messages on the channel instead of delivering t
   const raw = new Redis(TEST_REDIS_URL);
   try {
     const channel = `${prefix}:live:CREDENTIAL_CHANGED`;
-    for (const message of ['not json', '{}', JSON.stringify({ tenantId: a.tenant.id }), JSON.stringify({ tenantId: a.tenant.id, credentialId: 'x'.repeat(65) }), JSON.stringify({ tenantId: [a.tenant.id], credentialId: probe.id })]) {
+    for (const message of [
+      'not json',
+      '{}',
+      JSON.stringify({ tenantId: a.tenant.id }),
+      JSON.stringify({ tenantId: a.tenant.id, credentialId: 'x'.repeat(65) }),
+      JSON.stringify({ tenantId: [a.tenant.id], credentialId: probe.id }),
+    ]) {
       await raw.publish(channel, message);
     }
     await raw.publish(channel, JSON.stringify({ tenantId: a.tenant.id, credentialId: probe.id, secret: 'sk-proj-should-never-travel' }));

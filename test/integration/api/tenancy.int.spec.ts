@@ -3,7 +3,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildSchema } from 'graphql';
 import {
-  createCredential, createGateway, expectOk, insertDeadDelivery, insertKeyReuseAlert, insertRotationReminder, openaiKey, providerId,
+  createCredential,
+  createGateway,
+  expectOk,
+  insertDeadDelivery,
+  insertKeyReuseAlert,
+  insertRotationReminder,
+  openaiKey,
+  providerId,
   tenantWithTokens,
 } from '../../factories';
 import { startTestApp, type TestApp } from '../../helpers/test-app';
@@ -34,13 +41,21 @@ let B: World;
 
 const SCHEMA = buildSchema(readFileSync(join(__dirname, '../../../schema/schema.graphql'), 'utf8'));
 const random = (): Ids => ({
-  tenantId: randomUUID(), tokenId: randomUUID(), credId: randomUUID(), gwId: randomUUID(),
-  alertId: randomUUID(), deliveryId: randomUUID(), reminderId: randomUUID(),
+  tenantId: randomUUID(),
+  tokenId: randomUUID(),
+  credId: randomUUID(),
+  gwId: randomUUID(),
+  alertId: randomUUID(),
+  deliveryId: randomUUID(),
+  reminderId: randomUUID(),
 });
 /** The input type as the schema declares it (e.g. KeyReuseAlertInput! for acknowledgeKeyReuseAlert). */
-const inputTypeOf = (name: string) => SCHEMA.getMutationType()!.getFields()[name].args.find((a) => a.name === 'input')!.type.toString();
-const mutationDoc = (name: string) =>
-  `mutation($input: ${inputTypeOf(name)}) { ${name}(input: $input) { userErrors { code message field } } }`;
+const inputTypeOf = (name: string) =>
+  SCHEMA.getMutationType()!
+    .getFields()
+    [name].args.find((a) => a.name === 'input')!
+    .type.toString();
+const mutationDoc = (name: string) => `mutation($input: ${inputTypeOf(name)}) { ${name}(input: $input) { userErrors { code message field } } }`;
 const cursorOf = (id: string) => Buffer.from(`v1:${id}`, 'utf8').toString('base64url');
 
 /**
@@ -61,7 +76,15 @@ async function world(sharedSecret: string): Promise<World> {
   const deliveryId = await insertDeadDelivery(t, tenant.id, gateway.id);
   const reminderId = await insertRotationReminder(t, { tenantId: tenant.id, credentialId: cred.id });
   return {
-    tenantId: tenant.id, slug: tenant.slug, admin, tokenId: adminTokenId, credId: cred.id, gwId: gateway.id, alertId, deliveryId, reminderId,
+    tenantId: tenant.id,
+    slug: tenant.slug,
+    admin,
+    tokenId: adminTokenId,
+    credId: cred.id,
+    gwId: gateway.id,
+    alertId,
+    deliveryId,
+    reminderId,
   };
 }
 
@@ -150,7 +173,7 @@ const MUTATIONS: [string, string, (x: Ids) => Record<string, unknown>][] = [
   ['confirmProviderHost', 'NOT_FOUND', (x) => ({ tenantId: x.tenantId, providerId: openai, baseUrl: 'https://api.openai.com' })],
 ];
 
-test.each(MUTATIONS)("mutation %s aimed at B answers %s like a random id and writes nothing", async (label, code, input) => {
+test.each(MUTATIONS)('mutation %s aimed at B answers %s like a random id and writes nothing', async (label, code, input) => {
   const name = label.split(' ')[0];
   const before = await snapshotBoth();
   const asB = await t.gql(mutationDoc(name), { input: input(B) }, A.admin);
@@ -165,8 +188,15 @@ test.each(MUTATIONS)("mutation %s aimed at B answers %s like a random id and wri
 test('the tables cover every tenant-scoped operation in the schema', () => {
   const schema = buildSchema(readFileSync(join(__dirname, '../../../schema/schema.graphql'), 'utf8'));
   const platformOnly = [
-    'tenants', 'createTenant', 'upsertProvider',
-    'keyReuseGroups', 'keyRescan', 'startKeyRescan', 'platformKeys', 'createPlatformKey', 'revokePlatformKey',
+    'tenants',
+    'createTenant',
+    'upsertProvider',
+    'keyReuseGroups',
+    'keyRescan',
+    'startKeyRescan',
+    'platformKeys',
+    'createPlatformKey',
+    'revokePlatformKey',
   ];
   const unscoped = ['viewer', 'providers', 'testProviderKey']; // name no tenant and no tenant-owned id
   const queries = Object.keys(schema.getQueryType()!.getFields()).filter((n) => ![...platformOnly, ...unscoped].includes(n));

@@ -23,9 +23,15 @@ async function storedDelivery(tenantId: string, gatewayId: string, status: 'DEAD
     `INSERT INTO webhook_deliveries (tenant_id, kind, target_id, dedupe_key, payload, status, attempts, last_status_code, last_error_class, dead_at, delivered_at)
      VALUES ($1, 'GATEWAY_RELOAD', $2, $3, $4::jsonb, $5, 2, $6, $7, $8, $9) RETURNING id`,
     [
-      tenantId, gatewayId, `gateway-reload:${gatewayId}:${version}`, JSON.stringify(payload), status,
-      status === 'DEAD' ? 503 : 200, status === 'DEAD' ? 'HTTP_5XX' : null,
-      status === 'DEAD' ? new Date() : null, status === 'DELIVERED' ? new Date() : null,
+      tenantId,
+      gatewayId,
+      `gateway-reload:${gatewayId}:${version}`,
+      JSON.stringify(payload),
+      status,
+      status === 'DEAD' ? 503 : 200,
+      status === 'DEAD' ? 'HTTP_5XX' : null,
+      status === 'DEAD' ? new Date() : null,
+      status === 'DELIVERED' ? new Date() : null,
     ],
   );
   await t.app.db.query(
@@ -46,7 +52,7 @@ async function world() {
 }
 
 describe('webhookDeliveries', () => {
-  it('lists a tenant\'s deliveries with their attempts to any role; filters by status (dead letters) and gateway', async () => {
+  it("lists a tenant's deliveries with their attempts to any role; filters by status (dead letters) and gateway", async () => {
     const a = await world();
     const all = await t.gql(LIST, { tenantId: a.tenantId }, a.viewer);
     expect(all.errors).toBeUndefined();
@@ -54,9 +60,21 @@ describe('webhookDeliveries', () => {
     const dead = await t.gql(LIST, { tenantId: a.tenantId, status: 'DEAD' }, a.viewer);
     expect(dead.data.webhookDeliveries.nodes).toEqual([
       {
-        id: a.dead, tenantId: a.tenantId, kind: 'GATEWAY_RELOAD', gatewayId: a.gatewayId, targetId: a.gatewayId,
-        eventType: 'gateway.config_changed', configVersion: 2, reason: 'MODE_CHANGED', status: 'DEAD', attemptCount: 2,
-        lastStatusCode: 503, lastErrorClass: 'HTTP_5XX', replayCount: 0, deadAt: expect.any(String), deliveredAt: null,
+        id: a.dead,
+        tenantId: a.tenantId,
+        kind: 'GATEWAY_RELOAD',
+        gatewayId: a.gatewayId,
+        targetId: a.gatewayId,
+        eventType: 'gateway.config_changed',
+        configVersion: 2,
+        reason: 'MODE_CHANGED',
+        status: 'DEAD',
+        attemptCount: 2,
+        lastStatusCode: 503,
+        lastErrorClass: 'HTTP_5XX',
+        replayCount: 0,
+        deadAt: expect.any(String),
+        deliveredAt: null,
         attempts: [
           { attempt: 1, statusCode: 503, latencyMs: 12, errorClass: 'HTTP_5XX' },
           { attempt: 2, statusCode: 503, latencyMs: 9, errorClass: 'HTTP_5XX' },
@@ -71,7 +89,7 @@ describe('webhookDeliveries', () => {
     expect(next.data.webhookDeliveries.nodes.map((n: { id: string }) => n.id)).toEqual([a.dead]);
   });
 
-  it('another tenant\'s deliveries are NOT_FOUND, exactly like a random tenant id; its gateway id matches nothing', async () => {
+  it("another tenant's deliveries are NOT_FOUND, exactly like a random tenant id; its gateway id matches nothing", async () => {
     const a = await world();
     const b = await tenantWithTokens(t);
     const foreign = await t.gql(LIST, { tenantId: a.tenantId }, b.admin);
@@ -91,10 +109,25 @@ describe('replayWebhookDelivery', () => {
     const a = await world();
     const res = await t.gql(REPLAY, { input: { id: a.dead } }, a.admin);
     expect(res.data.replayWebhookDelivery).toEqual({ delivery: { id: a.dead, status: 'PENDING', replayCount: 1, deadAt: null }, userErrors: [] });
-    const outbox = await t.app.db.query("SELECT job_name, job_id, payload FROM outbox WHERE job_name = 'deliver-webhook' AND payload->>'deliveryId' = $1", [a.dead]);
-    expect(outbox).toEqual([{ job_name: 'deliver-webhook', job_id: `deliver-webhook-${a.dead}-r1`, payload: { tenantId: a.tenantId, deliveryId: a.dead, replay: 1 } }]);
-    const audit = await t.app.db.query("SELECT actor_type, tenant_id, target_type, details FROM audit_events WHERE action = 'WEBHOOK_DELIVERY_REPLAYED' AND target_id = $1", [a.dead]);
-    expect(audit).toEqual([{ actor_type: 'API_TOKEN', tenant_id: a.tenantId, target_type: 'WEBHOOK_DELIVERY', details: expect.objectContaining({ replay: 1, lastErrorClass: 'HTTP_5XX' }) }]);
+    const outbox = await t.app.db.query(
+      "SELECT job_name, job_id, payload FROM outbox WHERE job_name = 'deliver-webhook' AND payload->>'deliveryId' = $1",
+      [a.dead],
+    );
+    expect(outbox).toEqual([
+      { job_name: 'deliver-webhook', job_id: `deliver-webhook-${a.dead}-r1`, payload: { tenantId: a.tenantId, deliveryId: a.dead, replay: 1 } },
+    ]);
+    const audit = await t.app.db.query(
+      "SELECT actor_type, tenant_id, target_type, details FROM audit_events WHERE action = 'WEBHOOK_DELIVERY_REPLAYED' AND target_id = $1",
+      [a.dead],
+    );
+    expect(audit).toEqual([
+      {
+        actor_type: 'API_TOKEN',
+        tenant_id: a.tenantId,
+        target_type: 'WEBHOOK_DELIVERY',
+        details: expect.objectContaining({ replay: 1, lastErrorClass: 'HTTP_5XX' }),
+      },
+    ]);
     // Not dead any more: a second replay is refused until it dies again.
     const again = await t.gql(REPLAY, { input: { id: a.dead } }, a.admin);
     expect(again.data.replayWebhookDelivery.userErrors).toEqual([{ field: ['input', 'id'], message: expect.any(String), code: 'DELIVERY_NOT_DEAD' }]);
@@ -114,13 +147,15 @@ describe('replayWebhookDelivery', () => {
     expect(row).toEqual({ status: 'DELIVERED', replay_count: 0 });
   });
 
-  it('another tenant\'s delivery answers exactly like a random id (NOT_FOUND), and nothing changes', async () => {
+  it("another tenant's delivery answers exactly like a random id (NOT_FOUND), and nothing changes", async () => {
     const a = await world();
     const b = await tenantWithTokens(t);
     const foreign = await t.gql(REPLAY, { input: { id: a.dead } }, b.admin);
     const random = await t.gql(REPLAY, { input: { id: randomUUID() } }, b.admin);
     const junk = await t.gql(REPLAY, { input: { id: 'nope' } }, b.admin);
-    expect(foreign.data.replayWebhookDelivery.userErrors).toEqual([{ field: ['input', 'id'], message: 'Webhook delivery not found.', code: 'NOT_FOUND' }]);
+    expect(foreign.data.replayWebhookDelivery.userErrors).toEqual([
+      { field: ['input', 'id'], message: 'Webhook delivery not found.', code: 'NOT_FOUND' },
+    ]);
     expect(foreign.data).toEqual(random.data);
     expect(junk.data).toEqual(random.data);
     const platformRandom = await t.gql(REPLAY, { input: { id: randomUUID() } });

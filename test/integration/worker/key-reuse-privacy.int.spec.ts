@@ -46,15 +46,18 @@ async function view(x: Tenant): Promise<string> {
   expect(res.errors).toBeUndefined();
   return res.raw;
 }
-const alertsOf = (x: Tenant): Promise<any[]> =>
-  t.app.db.query('SELECT * FROM key_reuse_alerts WHERE tenant_id = $1 ORDER BY id', [x.tenant.id]);
+const alertsOf = (x: Tenant): Promise<any[]> => t.app.db.query('SELECT * FROM key_reuse_alerts WHERE tenant_id = $1 ORDER BY id', [x.tenant.id]);
 const eventsFor = (x: Tenant, since: number) => events.slice(since).filter((e) => e.tenantId === x.tenant.id);
 
 async function create(x: Tenant, secret: string, kind = 'API_KEY'): Promise<string> {
   const res = await expectOk<any>(
-    t.gql('mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } userErrors { code } } }', {
-      input: { tenantId: x.tenant.id, providerId, label: uniqueSlug('k'), secret, kind },
-    }, x.admin),
+    t.gql(
+      'mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } userErrors { code } } }',
+      {
+        input: { tenantId: x.tenant.id, providerId, label: uniqueSlug('k'), secret, kind },
+      },
+      x.admin,
+    ),
     'createCredential',
   );
   return res.credential.id;
@@ -77,26 +80,36 @@ it('a key that never validates raises nothing anywhere and changes nothing a hol
   const secret = workingKey();
   const a = await create(A, secret);
   const x = await create(X, secret);
-  await settleChecks(w, [[a, 1], [x, 1]]);
+  await settleChecks(w, [
+    [a, 1],
+    [x, 1],
+  ]);
   expect(await alertsOf(A)).toHaveLength(1); // A already has an alert: its fields could move
   const [viewA, rowsA, since] = [await view(A), await alertsOf(A), events.length];
   // B registers the leaked key, and rotates another credential to it: the provider says no both times.
   rejectNext(secret);
   const b = await create(B, secret);
   const other = await create(B, workingKey());
-  await settleChecks(w, [[b, 1], [other, 1]]);
+  await settleChecks(w, [
+    [b, 1],
+    [other, 1],
+  ]);
   rejectNext(secret);
   await mutate(B, 'rotateCredential', { id: other, secret });
   await settleChecks(w, [[other, 2]]);
   expect((await t.app.db.query('SELECT status FROM credentials WHERE id = $1', [b]))[0].status).toBe('INVALID');
-  for (const [id, v] of [[b, 1], [other, 2]] as const) expect(await duplicateCheckJob(w, id, v)).toBeNull();
+  for (const [id, v] of [
+    [b, 1],
+    [other, 2],
+  ] as const)
+    expect(await duplicateCheckJob(w, id, v)).toBeNull();
   expect(await alertsOf(B)).toEqual([]);
   expect(await view(A)).toBe(viewA);
   expect(await alertsOf(A)).toEqual(rowsA); // updated_at included
   expect(events.length).toBe(since);
 });
 
-it("a validated duplicate alerts both holders, each with the severity of its own credential only", async () => {
+it('a validated duplicate alerts both holders, each with the severity of its own credential only', async () => {
   const [A, B] = [await tenantWithTokens(t), await tenantWithTokens(t)];
   const secret = workingKey();
   const a = await create(A, secret, 'OAUTH_TOKEN');
@@ -121,7 +134,10 @@ it("other tenants' later events (new copies, invalid copies, re-checks, rotation
   const secret = workingKey();
   const a = await create(A, secret);
   const b = await create(B, secret);
-  await settleChecks(w, [[a, 1], [b, 1]]);
+  await settleChecks(w, [
+    [a, 1],
+    [b, 1],
+  ]);
   const [viewA, rowsA, since] = [await view(A), await alertsOf(A), events.length];
   const c = await create(C, secret); // a third copy that validates: C gets its alert, A nothing new
   await settleChecks(w, [[c, 1]]);
@@ -149,7 +165,10 @@ it("re-checking a key is not registering it: the tenant's own re-validation move
   const secret = workingKey();
   const a = await create(A, secret);
   const b = await create(B, secret);
-  await settleChecks(w, [[a, 1], [b, 1]]);
+  await settleChecks(w, [
+    [a, 1],
+    [b, 1],
+  ]);
   const [rowsA, rowsB] = [await alertsOf(A), await alertsOf(B)];
   await mutate(A, 'revalidateCredential', { id: a });
   const checked = async () => (await t.app.db.query('SELECT last_validated_at FROM credentials WHERE id = $1', [a]))[0].last_validated_at;
@@ -160,7 +179,10 @@ it("re-checking a key is not registering it: the tenant's own re-validation move
   }
   expect((await checked()).getTime()).toBeGreaterThan(before.getTime());
   await w.relay();
-  const jobs = await t.app.db.query(`SELECT count(*)::int AS n FROM outbox WHERE job_name = 'fingerprint-credential' AND payload->>'credentialId' = $1`, [a]);
+  const jobs = await t.app.db.query(
+    `SELECT count(*)::int AS n FROM outbox WHERE job_name = 'fingerprint-credential' AND payload->>'credentialId' = $1`,
+    [a],
+  );
   expect(jobs[0].n).toBe(1); // the one queued by the first working check
   expect(await alertsOf(A)).toEqual(rowsA);
   expect(await alertsOf(B)).toEqual(rowsB);

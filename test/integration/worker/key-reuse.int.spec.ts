@@ -50,9 +50,13 @@ function key(): string {
 
 async function create(token: string, tenantId: string, secret: string, kind = 'API_KEY'): Promise<string> {
   const res = await expectOk<any>(
-    t.gql('mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } userErrors { code } } }', {
-      input: { tenantId, providerId, label: uniqueSlug('k'), secret, kind },
-    }, token),
+    t.gql(
+      'mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } userErrors { code } } }',
+      {
+        input: { tenantId, providerId, label: uniqueSlug('k'), secret, kind },
+      },
+      token,
+    ),
     'createCredential',
   );
   return res.credential.id as string;
@@ -64,10 +68,9 @@ async function settle(...versions: [string, number][]): Promise<void> {
 }
 
 async function alertsOf(credentialId: string) {
-  return t.app.db.query(
-    'SELECT id, scope, severity, status, reopen_count FROM key_reuse_alerts WHERE credential_id = $1 ORDER BY scope',
-    [credentialId],
-  );
+  return t.app.db.query('SELECT id, scope, severity, status, reopen_count FROM key_reuse_alerts WHERE credential_id = $1 ORDER BY scope', [
+    credentialId,
+  ]);
 }
 
 async function allAlerts(): Promise<any[]> {
@@ -105,7 +108,12 @@ it('same API key in another tenant: OTHER_TENANT WARNING on both sides, one even
   const [alertB] = await alertsOf(b);
   expect(alertA).toMatchObject({ scope: 'OTHER_TENANT', severity: 'WARNING', status: 'OPEN' });
   expect(alertB).toMatchObject({ scope: 'OTHER_TENANT', severity: 'WARNING', status: 'OPEN' });
-  expect(events).toEqual(expect.arrayContaining([{ tenantId: A.tenant.id, alertId: alertA.id }, { tenantId: B.tenant.id, alertId: alertB.id }]));
+  expect(events).toEqual(
+    expect.arrayContaining([
+      { tenantId: A.tenant.id, alertId: alertA.id },
+      { tenantId: B.tenant.id, alertId: alertB.id },
+    ]),
+  );
   expect(events.filter((e) => e.alertId === alertA.id || e.alertId === alertB.id)).toHaveLength(2);
 });
 
@@ -128,7 +136,11 @@ it('rotating to a key another tenant holds raises alerts too', async () => {
   await settle([a, 1], [b, 1]);
   expect(await alertsOf(b)).toEqual([]);
   await expectOk(
-    t.gql('mutation($input: RotateCredentialInput!) { rotateCredential(input: $input) { userErrors { code } } }', { input: { id: b, secret: shared } }, B.admin),
+    t.gql(
+      'mutation($input: RotateCredentialInput!) { rotateCredential(input: $input) { userErrors { code } } }',
+      { input: { id: b, secret: shared } },
+      B.admin,
+    ),
     'rotateCredential',
   );
   await settle([b, 2]);
@@ -228,7 +240,11 @@ it("a dismissed alert reopens when its own tenant registers the key again, never
   expect(events.slice(seenEvents)).not.toContainEqual({ tenantId: A.tenant.id, alertId: alertA.id });
   // A registers the key again (a rotation to the same key): once it validates, the alert reopens.
   await expectOk(
-    t.gql('mutation($input: RotateCredentialInput!) { rotateCredential(input: $input) { userErrors { code } } }', { input: { id: a, secret } }, A.admin),
+    t.gql(
+      'mutation($input: RotateCredentialInput!) { rotateCredential(input: $input) { userErrors { code } } }',
+      { input: { id: a, secret } },
+      A.admin,
+    ),
     'rotateCredential',
   );
   await settle([a, 2]);

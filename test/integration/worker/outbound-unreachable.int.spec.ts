@@ -52,7 +52,11 @@ async function deliverWith(env: Record<string, string>, urls: string[]): Promise
       const gw = await createGatewayWithWebhook(t, admin, tenant.id, url);
       ids.push(gw.gateway.id);
       await expectOk(
-        t.gql('mutation($input: UpdateGatewayInput!) { updateGateway(input: $input) { userErrors { code } } }', { input: { id: gw.gateway.id, credentialMode: 'HYBRID' } }, admin),
+        t.gql(
+          'mutation($input: UpdateGatewayInput!) { updateGateway(input: $input) { userErrors { code } } }',
+          { input: { id: gw.gateway.id, credentialMode: 'HYBRID' } },
+          admin,
+        ),
         'updateGateway',
       );
     }
@@ -81,7 +85,10 @@ const metric = async (w: TestWorkers, reason: string) => {
 it('a blocked name, an unknown name, a refused port and a hanging receiver look the same to the tenant', async () => {
   sink.scriptFor('/hang', { hang: true }, { hang: true });
   const blockedPath = '/blocked';
-  const strict = await deliverWith({ OUTBOUND_ALLOW_LOOPBACK: 'false' }, [`http://localhost:${sink.port}${blockedPath}`, 'http://no-such-host.invalid/hook']);
+  const strict = await deliverWith({ OUTBOUND_ALLOW_LOOPBACK: 'false' }, [
+    `http://localhost:${sink.port}${blockedPath}`,
+    'http://no-such-host.invalid/hook',
+  ]);
   const open = await deliverWith({}, [`http://127.0.0.1:${await closedPort()}/hook`, sink.url('/hang')]);
 
   const LIST = `query($tenantId: ID!) { webhookDeliveries(tenantId: $tenantId) {
@@ -108,12 +115,11 @@ it('a blocked name, an unknown name, a refused port and a hanging receiver look 
 
   // Operators see the distinct cause of every attempt.
   // Without a reachable DNS server the resolver may say EAI_AGAIN instead of ENOTFOUND: both are dns.
-  expect(causes(strict).map((c) => c.replace(/^dns:EAI_AGAIN$/, 'dns:ENOTFOUND')).sort()).toEqual([
-    'dns:ENOTFOUND',
-    'dns:ENOTFOUND',
-    'policy_address:LOOPBACK',
-    'policy_address:LOOPBACK',
-  ]);
+  expect(
+    causes(strict)
+      .map((c) => c.replace(/^dns:EAI_AGAIN$/, 'dns:ENOTFOUND'))
+      .sort(),
+  ).toEqual(['dns:ENOTFOUND', 'dns:ENOTFOUND', 'policy_address:LOOPBACK', 'policy_address:LOOPBACK']);
   expect(causes(open).sort()).toEqual(['refused:ECONNREFUSED', 'refused:ECONNREFUSED', 'timeout:null', 'timeout:null']);
   expect([await metric(strict, 'policy_address'), await metric(strict, 'dns'), await metric(strict, 'refused')]).toEqual([2, 2, 0]);
   expect([await metric(open, 'refused'), await metric(open, 'timeout'), await metric(open, 'policy_address')]).toEqual([2, 2, 0]);

@@ -24,7 +24,10 @@ const ECHOED = 7;
 const DROPPED = echoModelIds('x').length - ECHO_CLEAN_MODELS.length;
 
 const canary = () => {
-  const key = `echo-CANARY${canaries.length}-${randomBytes(40).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, 40)}`;
+  const key = `echo-CANARY${canaries.length}-${randomBytes(40)
+    .toString('base64')
+    .replace(/[^A-Za-z0-9]/g, '')
+    .slice(0, 40)}`;
   canaries.push(key);
   return key;
 };
@@ -94,13 +97,24 @@ describe('the validation job against an echoing provider', () => {
   let tenantId: string;
   let admin: string;
   let viewer: string;
-  beforeAll(async () => ({ tenant: { id: tenantId }, admin, viewer } = await tenantWithTokens(t)));
+  beforeAll(
+    async () =>
+      ({
+        tenant: { id: tenantId },
+        admin,
+        viewer,
+      } = await tenantWithTokens(t)),
+  );
 
   async function create(shape: Shape, key: string): Promise<string> {
     const res = await expectOk<any>(
-      t.gql('mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } userErrors { code } } }', {
-        input: { tenantId, providerId: providers[shape], label: uniqueSlug('echo'), secret: key },
-      }, admin),
+      t.gql(
+        'mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } userErrors { code } } }',
+        {
+          input: { tenantId, providerId: providers[shape], label: uniqueSlug('echo'), secret: key },
+        },
+        admin,
+      ),
       'createCredential',
     );
     return res.credential.id;
@@ -116,7 +130,11 @@ describe('the validation job against an echoing provider', () => {
     expect(row.last_validation_message).toContain(`${ECHOED} listed model id(s) contained part of the key`);
 
     const seen = await t.gql('query($id: ID!) { credential(id: $id) { lastValidation { outcome models message } } }', { id }, viewer);
-    expect(seen.data.credential.lastValidation).toEqual({ outcome: 'VALID', models: row.last_validation_models, message: row.last_validation_message });
+    expect(seen.data.credential.lastValidation).toEqual({
+      outcome: 'VALID',
+      models: row.last_validation_models,
+      message: row.last_validation_message,
+    });
   });
 
   it('revalidation (401 with the key everywhere) records INVALID and no provider text', async () => {
@@ -124,9 +142,15 @@ describe('the validation job against an echoing provider', () => {
     fake.script(key, fake.respond.echo(200), fake.respond.echo(401));
     const id = await create('ANTHROPIC', key);
     await relayUntil(id, (r) => r.status === 'ACTIVE');
-    await expectOk(t.gql('mutation($input: RevalidateCredentialInput!) { revalidateCredential(input: $input) { userErrors { code } } }', { input: { id } }, admin), 'revalidateCredential');
+    await expectOk(
+      t.gql('mutation($input: RevalidateCredentialInput!) { revalidateCredential(input: $input) { userErrors { code } } }', { input: { id } }, admin),
+      'revalidateCredential',
+    );
     const row = await relayUntil(id, (r) => r.status === 'INVALID');
-    expect(row).toMatchObject({ last_validation_outcome: 'INVALID', last_validation_message: 'The provider rejected the key as invalid (HTTP 401).' });
+    expect(row).toMatchObject({
+      last_validation_outcome: 'INVALID',
+      last_validation_message: 'The provider rejected the key as invalid (HTTP 401).',
+    });
     expect(fake.requests).toHaveLength(2);
   });
 

@@ -56,9 +56,13 @@ async function runSweep(name: 'revalidation-sweep' | 'rotation-sweep' | 'retire-
 
 async function create(token: string, tenantId: string, secret = openaiKey()): Promise<string> {
   const res = await expectOk<any>(
-    t.gql('mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } userErrors { code } } }', {
-      input: { tenantId, providerId, label: uniqueSlug('k'), secret },
-    }, token),
+    t.gql(
+      'mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } userErrors { code } } }',
+      {
+        input: { tenantId, providerId, label: uniqueSlug('k'), secret },
+      },
+      token,
+    ),
     'createCredential',
   );
   return res.credential.id;
@@ -130,7 +134,10 @@ describe('revalidation sweep', () => {
       [tenant.id, providerId],
     );
     // As createCredential does: the tenant confirmed the provider's host with its first key.
-    await q(`INSERT INTO provider_host_confirmations (tenant_id, provider_id, base_url) SELECT $1, id, base_url FROM providers WHERE id = $2`, [tenant.id, providerId]);
+    await q(`INSERT INTO provider_host_confirmations (tenant_id, provider_id, base_url) SELECT $1, id, base_url FROM providers WHERE id = $2`, [
+      tenant.id,
+      providerId,
+    ]);
     const stale = new Set(seeded.filter((r) => r.stale).map((r) => r.id));
     expect(stale.size).toBe(800);
     const queues = idleQueues();
@@ -155,14 +162,21 @@ describe('revalidation sweep', () => {
       [tenant.id, providerId],
     );
     // Confirmed for a host the provider has since left.
-    await q(`INSERT INTO provider_host_confirmations (tenant_id, provider_id, base_url) VALUES ($1, $2, 'https://previous-host.example')`, [tenant.id, providerId]);
+    await q(`INSERT INTO provider_host_confirmations (tenant_id, provider_id, base_url) VALUES ($1, $2, 'https://previous-host.example')`, [
+      tenant.id,
+      providerId,
+    ]);
     const queues = idleQueues();
     const deps = { db: t.app.db, queues, log: w.deps.log, config: { validationMaxAgeHours: 24 } };
     const job = { name: 'revalidation-sweep', id: 'manual', timestamp: Date.now(), data: {} } as Job<Record<string, never>>;
-    const held = async () => (await queues.credentials.getJobs(['waiting', 'prioritized', 'delayed'], 0, -1)).filter((j) => j.data.tenantId === tenant.id);
+    const held = async () =>
+      (await queues.credentials.getJobs(['waiting', 'prioritized', 'delayed'], 0, -1)).filter((j) => j.data.tenantId === tenant.id);
     await revalidationSweep(deps, job);
     expect(await held()).toHaveLength(0);
-    await q(`UPDATE provider_host_confirmations SET base_url = (SELECT base_url FROM providers WHERE id = $2) WHERE tenant_id = $1`, [tenant.id, providerId]);
+    await q(`UPDATE provider_host_confirmations SET base_url = (SELECT base_url FROM providers WHERE id = $2) WHERE tenant_id = $1`, [
+      tenant.id,
+      providerId,
+    ]);
     await revalidationSweep(deps, { ...job, timestamp: job.timestamp + 1 } as typeof job);
     expect(await held()).toHaveLength(3);
     await q('DELETE FROM credentials WHERE tenant_id = $1', [tenant.id]);
@@ -172,7 +186,11 @@ describe('revalidation sweep', () => {
     const { tenant, admin } = await tenantWithTokens(t);
     const { id } = await activeCredential(admin, tenant.id);
     await expectOk(
-      t.gql('mutation($input: RotateCredentialInput!) { rotateCredential(input: $input) { userErrors { code } } }', { input: { id, secret: openaiKey() } }, admin),
+      t.gql(
+        'mutation($input: RotateCredentialInput!) { rotateCredential(input: $input) { userErrors { code } } }',
+        { input: { id, secret: openaiKey() } },
+        admin,
+      ),
       'rotateCredential',
     );
     await q(`UPDATE outbox SET sent_at = now() WHERE sent_at IS NULL AND payload->>'credentialId' = $1`, [id]);
@@ -203,20 +221,32 @@ describe('retire-previous sweep', () => {
     const { id } = await activeCredential(admin, tenant.id);
     const { gateway } = await createGateway(t, admin, tenant.id);
     await expectOk(
-      t.gql('mutation($input: AttachCredentialInput!) { attachCredential(input: $input) { userErrors { code } } }', {
-        input: { gatewayId: gateway.id, credentialId: id },
-      }, admin),
+      t.gql(
+        'mutation($input: AttachCredentialInput!) { attachCredential(input: $input) { userErrors { code } } }',
+        {
+          input: { gatewayId: gateway.id, credentialId: id },
+        },
+        admin,
+      ),
       'attachCredential',
     );
     const second = openaiKey();
     fake.allow(second);
     await expectOk(
-      t.gql('mutation($input: RotateCredentialInput!) { rotateCredential(input: $input) { userErrors { code } } }', { input: { id, secret: second } }, admin),
+      t.gql(
+        'mutation($input: RotateCredentialInput!) { rotateCredential(input: $input) { userErrors { code } } }',
+        { input: { id, secret: second } },
+        admin,
+      ),
       'rotateCredential',
     );
     await w.relay();
     await eventually(async () => (await q('SELECT current_version FROM credentials WHERE id = $1', [id]))[0].current_version === 2);
-    const versions = () => q('SELECT version, state, ciphertext IS NULL AS wiped, fingerprint IS NULL AS unfingerprinted FROM credential_versions WHERE credential_id = $1 ORDER BY version', [id]);
+    const versions = () =>
+      q(
+        'SELECT version, state, ciphertext IS NULL AS wiped, fingerprint IS NULL AS unfingerprinted FROM credential_versions WHERE credential_id = $1 ORDER BY version',
+        [id],
+      );
     const configVersion = async () => (await q('SELECT config_version FROM gateways WHERE id = $1', [gateway.id]))[0].config_version;
 
     await runSweep('retire-previous-sweep'); // grace not over yet: nothing happens

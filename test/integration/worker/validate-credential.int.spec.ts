@@ -36,9 +36,13 @@ async function relayAndWait(credentialId: string, predicate: (row: any) => boole
 
 async function create(token: string, tenantId: string, secret: string) {
   const res = await expectOk<any>(
-    t.gql('mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } userErrors { code } } }', {
-      input: { tenantId, providerId, label: uniqueSlug('k'), secret },
-    }, token),
+    t.gql(
+      'mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } userErrors { code } } }',
+      {
+        input: { tenantId, providerId, label: uniqueSlug('k'), secret },
+      },
+      token,
+    ),
     'createCredential',
   );
   return res.credential.id as string;
@@ -68,14 +72,21 @@ it('staged rotation: a failing new key keeps the old one serving', async () => {
   const id = await create(admin, tenant.id, good);
   await relayAndWait(id, (r) => r.status === 'ACTIVE');
   await expectOk(
-    t.gql('mutation($input: RotateCredentialInput!) { rotateCredential(input: $input) { userErrors { code } } }', { input: { id, secret: openaiKey() } }, admin),
+    t.gql(
+      'mutation($input: RotateCredentialInput!) { rotateCredential(input: $input) { userErrors { code } } }',
+      { input: { id, secret: openaiKey() } },
+      admin,
+    ),
     'rotateCredential',
   );
   const row = await relayAndWait(id, (r) => r.status !== 'PENDING_VALIDATION');
   // The rejected key is dropped and the serving key is checked again, which decides the status.
   expect(row).toMatchObject({ status: 'ACTIVE', current_version: 1, latest_version: 2, last_validation_outcome: 'VALID' });
   const versions = await t.app.db.query('SELECT version, state FROM credential_versions WHERE credential_id = $1 ORDER BY version', [id]);
-  expect(versions).toEqual([{ version: 1, state: 'ACTIVE' }, { version: 2, state: 'REJECTED' }]);
+  expect(versions).toEqual([
+    { version: 1, state: 'ACTIVE' },
+    { version: 2, state: 'REJECTED' },
+  ]);
 });
 
 it('a rejected rotation of a key that stopped working leaves the credential INVALID, not ACTIVE', async () => {
@@ -88,7 +99,11 @@ it('a rejected rotation of a key that stopped working leaves the credential INVA
   await t.app.db.query(`UPDATE credentials SET status = 'INVALID' WHERE id = $1`, [id]);
   const rotateByBefore = (await t.app.db.query('SELECT rotate_by FROM credentials WHERE id = $1', [id]))[0].rotate_by;
   await expectOk(
-    t.gql('mutation($input: RotateCredentialInput!) { rotateCredential(input: $input) { userErrors { code } } }', { input: { id, secret: openaiKey() } }, admin),
+    t.gql(
+      'mutation($input: RotateCredentialInput!) { rotateCredential(input: $input) { userErrors { code } } }',
+      { input: { id, secret: openaiKey() } },
+      admin,
+    ),
     'rotateCredential',
   );
   const row = await relayAndWait(id, (r) => r.status !== 'PENDING_VALIDATION');
@@ -105,13 +120,20 @@ it('staged rotation: a working new key becomes active and the old one stays as P
   const id = await create(admin, tenant.id, first);
   await relayAndWait(id, (r) => r.status === 'ACTIVE');
   await expectOk(
-    t.gql('mutation($input: RotateCredentialInput!) { rotateCredential(input: $input) { userErrors { code } } }', { input: { id, secret: second } }, admin),
+    t.gql(
+      'mutation($input: RotateCredentialInput!) { rotateCredential(input: $input) { userErrors { code } } }',
+      { input: { id, secret: second } },
+      admin,
+    ),
     'rotateCredential',
   );
   const row = await relayAndWait(id, (r) => r.current_version === 2);
   expect(row.status).toBe('ACTIVE');
   const versions = await t.app.db.query('SELECT version, state FROM credential_versions WHERE credential_id = $1 ORDER BY version', [id]);
-  expect(versions).toEqual([{ version: 1, state: 'PREVIOUS' }, { version: 2, state: 'ACTIVE' }]);
+  expect(versions).toEqual([
+    { version: 1, state: 'PREVIOUS' },
+    { version: 2, state: 'ACTIVE' },
+  ]);
 });
 
 it('relays each outbox row once and leaves only ids in Redis job data', async () => {
@@ -135,7 +157,11 @@ it('revalidateCredential checks the serving key again now: a key that stopped wo
   await relayAndWait(id, (r) => r.status === 'ACTIVE');
   fake.reset(); // the provider no longer accepts the key
   const res = await expectOk<any>(
-    t.gql('mutation($input: RevalidateCredentialInput!) { revalidateCredential(input: $input) { credential { id status } userErrors { code } } }', { input: { id } }, admin),
+    t.gql(
+      'mutation($input: RevalidateCredentialInput!) { revalidateCredential(input: $input) { credential { id status } userErrors { code } } }',
+      { input: { id } },
+      admin,
+    ),
     'revalidateCredential',
   );
   expect(res.credential).toEqual({ id, status: 'ACTIVE' });

@@ -20,7 +20,14 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 const q = (sql: string, params: unknown[] = []) => t.app.db.query(sql, params);
-const VALID: KeyTestResult = { outcome: 'VALID', models: ['gpt-4o', 'o3'], message: 'The key works.', httpStatus: 200, retryAfterSeconds: null, latencyMs: 3 };
+const VALID: KeyTestResult = {
+  outcome: 'VALID',
+  models: ['gpt-4o', 'o3'],
+  message: 'The key works.',
+  httpStatus: 200,
+  retryAfterSeconds: null,
+  latencyMs: 3,
+};
 
 /** ACTIVE credentials serving version 1, as after their first successful check. */
 async function activeCredentials(n: number) {
@@ -48,7 +55,9 @@ it('records concurrent outcomes in one statement, each job told whether its own 
   const results = await Promise.all(ids.map((credentialId) => writer.record({ tenantId, credentialId, version: 1 }, VALID)));
   expect(results).toEqual(ids.map(() => ({ changed: true })));
   expect(c.statements).toHaveLength(1);
-  const rows = await q('SELECT status, last_validation_outcome, last_validation_models, last_validated_at FROM credentials WHERE id = ANY($1)', [ids]);
+  const rows = await q('SELECT status, last_validation_outcome, last_validation_models, last_validated_at FROM credentials WHERE id = ANY($1)', [
+    ids,
+  ]);
   for (const row of rows) {
     expect(row).toMatchObject({ status: 'ACTIVE', last_validation_outcome: 'VALID', last_validation_models: ['gpt-4o', 'o3'] });
     expect(row.last_validated_at).toBeInstanceOf(Date);

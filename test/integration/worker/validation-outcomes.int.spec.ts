@@ -18,7 +18,9 @@ beforeAll(async () => {
   providerId = await createFakeOpenAIProvider(t, fake.baseUrl);
   w = await startTestWorkers(t, {
     env: { ROTATION_GRACE_HOURS: '24' },
-    events: { publish: async (event, payload) => void published.push({ event, credentialId: (payload as { credentialId?: string }).credentialId ?? '' }) },
+    events: {
+      publish: async (event, payload) => void published.push({ event, credentialId: (payload as { credentialId?: string }).credentialId ?? '' }),
+    },
   });
 });
 
@@ -34,9 +36,13 @@ const requestsFor = (key: string) => fake.requests.filter((r) => r.headers.autho
 
 async function create(token: string, tenantId: string, secret: string): Promise<string> {
   const res = await expectOk<any>(
-    t.gql('mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } userErrors { code } } }', {
-      input: { tenantId, providerId, label: uniqueSlug('k'), secret },
-    }, token),
+    t.gql(
+      'mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } userErrors { code } } }',
+      {
+        input: { tenantId, providerId, label: uniqueSlug('k'), secret },
+      },
+      token,
+    ),
     'createCredential',
   );
   return res.credential.id;
@@ -180,9 +186,13 @@ describe('a working key that stops working', () => {
     const { tenant, admin, id, secret } = await activeCredential();
     const { gateway } = await createGateway(t, admin, tenant.id);
     await expectOk(
-      t.gql('mutation($input: AttachCredentialInput!) { attachCredential(input: $input) { userErrors { code } } }', {
-        input: { gatewayId: gateway.id, credentialId: id },
-      }, admin),
+      t.gql(
+        'mutation($input: AttachCredentialInput!) { attachCredential(input: $input) { userErrors { code } } }',
+        {
+          input: { gatewayId: gateway.id, credentialId: id },
+        },
+        admin,
+      ),
       'attachCredential',
     );
     const [before] = await q('SELECT config_version FROM gateways WHERE id = $1', [gateway.id]);
@@ -195,11 +205,16 @@ describe('a working key that stops working', () => {
 
     const [after] = await q('SELECT config_version FROM gateways WHERE id = $1', [gateway.id]);
     expect(after.config_version).toBe(before.config_version + 1);
-    const reloads = await q(`SELECT payload FROM outbox WHERE job_name = 'gateway-reload' AND payload->>'gatewayId' = $1 AND payload->>'reason' = 'CREDENTIAL_INVALID'`, [gateway.id]);
+    const reloads = await q(
+      `SELECT payload FROM outbox WHERE job_name = 'gateway-reload' AND payload->>'gatewayId' = $1 AND payload->>'reason' = 'CREDENTIAL_INVALID'`,
+      [gateway.id],
+    );
     expect(reloads).toHaveLength(1);
     expect(reloads[0].payload.configVersion).toBe(after.config_version);
     const audit = await q(`SELECT actor_type, actor_id, details FROM audit_events WHERE target_id = $1 AND action = 'CREDENTIAL_INVALIDATED'`, [id]);
-    expect(audit).toEqual([{ actor_type: 'SYSTEM', actor_id: null, details: expect.objectContaining({ version: 1, outcome: 'INVALID', previousStatus: 'ACTIVE' }) }]);
+    expect(audit).toEqual([
+      { actor_type: 'SYSTEM', actor_id: null, details: expect.objectContaining({ version: 1, outcome: 'INVALID', previousStatus: 'ACTIVE' }) },
+    ]);
     expect(JSON.stringify(audit)).not.toContain(secret.slice(-12));
     expect(published).toContainEqual({ event: 'CREDENTIAL_CHANGED', credentialId: id });
 
@@ -223,12 +238,20 @@ describe('a working key that stops working', () => {
     await rotate(admin, id, openaiKey());
     await check(tenant.id, id, 2);
     // The rejection queues a re-check of the serving key (outbox); relay it and let it decide.
-    await eventually(async () => (await q(`SELECT 1 FROM credential_versions WHERE credential_id = $1 AND version = 2 AND state = 'REJECTED'`, [id])).length > 0);
+    await eventually(
+      async () => (await q(`SELECT 1 FROM credential_versions WHERE credential_id = $1 AND version = 2 AND state = 'REJECTED'`, [id])).length > 0,
+    );
     await w.relay();
     const row = await settled(id, (r) => r.status !== 'PENDING_VALIDATION');
     expect(row).toMatchObject({ status: 'ACTIVE', current_version: 1, latest_version: 2 });
-    const versions = await q('SELECT version, state, ciphertext IS NULL AS wiped FROM credential_versions WHERE credential_id = $1 ORDER BY version', [id]);
-    expect(versions).toEqual([{ version: 1, state: 'ACTIVE', wiped: false }, { version: 2, state: 'REJECTED', wiped: true }]);
+    const versions = await q(
+      'SELECT version, state, ciphertext IS NULL AS wiped FROM credential_versions WHERE credential_id = $1 ORDER BY version',
+      [id],
+    );
+    expect(versions).toEqual([
+      { version: 1, state: 'ACTIVE', wiped: false },
+      { version: 2, state: 'REJECTED', wiped: true },
+    ]);
   });
 });
 
@@ -237,9 +260,13 @@ describe('staged rotation', () => {
     const { tenant, admin, id } = await activeCredential();
     const { gateway } = await createGateway(t, admin, tenant.id);
     await expectOk(
-      t.gql('mutation($input: AttachCredentialInput!) { attachCredential(input: $input) { userErrors { code } } }', {
-        input: { gatewayId: gateway.id, credentialId: id },
-      }, admin),
+      t.gql(
+        'mutation($input: AttachCredentialInput!) { attachCredential(input: $input) { userErrors { code } } }',
+        {
+          input: { gatewayId: gateway.id, credentialId: id },
+        },
+        admin,
+      ),
       'attachCredential',
     );
     const second = openaiKey();
@@ -256,7 +283,10 @@ describe('staged rotation', () => {
     expect(Number(v1.hours_left)).toBeGreaterThan(23.9);
     expect(Number(v1.hours_left)).toBeLessThanOrEqual(24);
     expect(v2).toMatchObject({ version: 2, state: 'ACTIVE', hours_left: null });
-    const reloads = await q(`SELECT 1 FROM outbox WHERE job_name = 'gateway-reload' AND payload->>'gatewayId' = $1 AND payload->>'reason' = 'CREDENTIAL_ROTATED'`, [gateway.id]);
+    const reloads = await q(
+      `SELECT 1 FROM outbox WHERE job_name = 'gateway-reload' AND payload->>'gatewayId' = $1 AND payload->>'reason' = 'CREDENTIAL_ROTATED'`,
+      [gateway.id],
+    );
     expect(reloads).toHaveLength(1);
 
     // A third key: only one PREVIOUS is kept, the oldest retires at once.
@@ -265,7 +295,9 @@ describe('staged rotation', () => {
     await rotate(admin, id, third);
     await check(tenant.id, id, 3);
     await settled(id, (r) => r.current_version === 3);
-    const states = await q('SELECT version, state, ciphertext IS NULL AS wiped FROM credential_versions WHERE credential_id = $1 ORDER BY version', [id]);
+    const states = await q('SELECT version, state, ciphertext IS NULL AS wiped FROM credential_versions WHERE credential_id = $1 ORDER BY version', [
+      id,
+    ]);
     expect(states).toEqual([
       { version: 1, state: 'RETIRED', wiped: true },
       { version: 2, state: 'PREVIOUS', wiped: false },
@@ -286,7 +318,10 @@ describe('staged rotation', () => {
       await rotate(admin, id, second);
       await w0.relay();
       await settled(id, (r) => r.current_version === 2);
-      const states = await q('SELECT version, state, ciphertext IS NULL AS wiped, retire_after FROM credential_versions WHERE credential_id = $1 ORDER BY version', [id]);
+      const states = await q(
+        'SELECT version, state, ciphertext IS NULL AS wiped, retire_after FROM credential_versions WHERE credential_id = $1 ORDER BY version',
+        [id],
+      );
       expect(states).toEqual([
         { version: 1, state: 'RETIRED', wiped: true, retire_after: null },
         { version: 2, state: 'ACTIVE', wiped: false, retire_after: null },

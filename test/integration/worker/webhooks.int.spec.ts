@@ -44,9 +44,13 @@ async function setup(webhook = true) {
   const secret = openaiKey();
   fake.allow(secret);
   const created = await expectOk<any>(
-    t.gql('mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } userErrors { code } } }', {
-      input: { tenantId: tenant.id, providerId, label: uniqueSlug('k'), secret },
-    }, admin),
+    t.gql(
+      'mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } userErrors { code } } }',
+      {
+        input: { tenantId: tenant.id, providerId, label: uniqueSlug('k'), secret },
+      },
+      admin,
+    ),
     'createCredential',
   );
   const credentialId: string = created.credential.id;
@@ -58,12 +62,14 @@ async function setup(webhook = true) {
 }
 
 async function attach(s: { admin: string; gatewayId: string; credentialId: string }, on = true): Promise<number> {
-  const res = await expectOk<any>(t.gql(on ? ATTACH : DETACH, { input: { gatewayId: s.gatewayId, credentialId: s.credentialId } }, s.admin), on ? 'attachCredential' : 'detachCredential');
+  const res = await expectOk<any>(
+    t.gql(on ? ATTACH : DETACH, { input: { gatewayId: s.gatewayId, credentialId: s.credentialId } }, s.admin),
+    on ? 'attachCredential' : 'detachCredential',
+  );
   return res.gateway.configVersion;
 }
 
-const deliveries = (gatewayId: string) =>
-  t.app.db.query(`SELECT * FROM webhook_deliveries WHERE target_id = $1 ORDER BY created_at`, [gatewayId]);
+const deliveries = (gatewayId: string) => t.app.db.query(`SELECT * FROM webhook_deliveries WHERE target_id = $1 ORDER BY created_at`, [gatewayId]);
 const attempts = (deliveryId: string) =>
   t.app.db.query('SELECT attempt, status_code, error_class, latency_ms FROM webhook_attempts WHERE delivery_id = $1 ORDER BY attempt', [deliveryId]);
 const settled = (gatewayId: string, status: string) =>
@@ -87,7 +93,13 @@ it('a config change sends one signed notification carrying gateway id, version a
   expect(req.method).toBe('POST');
   expect(req.headers['content-type']).toBe('application/json');
   expect(req.headers['webhook-id']).toBe(`msg_${delivery.id.replace(/-/g, '')}`);
-  expect(JSON.parse(req.body)).toEqual({ type: 'gateway.config_changed', gatewayId: s.gatewayId, tenantId: s.tenantId, configVersion: version, reason: 'CREDENTIAL_ATTACHED' });
+  expect(JSON.parse(req.body)).toEqual({
+    type: 'gateway.config_changed',
+    gatewayId: s.gatewayId,
+    tenantId: s.tenantId,
+    configVersion: version,
+    reason: 'CREDENTIAL_ATTACHED',
+  });
   // Verified from the spec alone, and by the reference library.
   expect(verifyStandardWebhook(s.signingSecret, req)).toBe(true);
   expect(new Webhook(s.signingSecret).verify(req.body, req.headers as Record<string, string>)).toMatchObject({ configVersion: version });
@@ -175,10 +187,18 @@ it('always 500: DEAD after WEBHOOK_MAX_ATTEMPTS (3), shown as a dead letter; the
             attempts { attempt statusCode errorClass latencyMs } } } }`;
   const letters = await t.gql(LIST, { tenantId: s.tenantId, status: 'DEAD' }, s.viewer);
   expect(letters.data.webhookDeliveries.nodes).toMatchObject([
-    { id: dead.id, status: 'DEAD', attemptCount: 3, lastErrorClass: 'HTTP_5XX', gatewayId: s.gatewayId, attempts: [{ attempt: 1 }, { attempt: 2 }, { attempt: 3 }] },
+    {
+      id: dead.id,
+      status: 'DEAD',
+      attemptCount: 3,
+      lastErrorClass: 'HTTP_5XX',
+      gatewayId: s.gatewayId,
+      attempts: [{ attempt: 1 }, { attempt: 2 }, { attempt: 3 }],
+    },
   ]);
 
-  const REPLAY = 'mutation($input: ReplayWebhookDeliveryInput!) { replayWebhookDelivery(input: $input) { delivery { id status replayCount } userErrors { code } } }';
+  const REPLAY =
+    'mutation($input: ReplayWebhookDeliveryInput!) { replayWebhookDelivery(input: $input) { delivery { id status replayCount } userErrors { code } } }';
   const replayed = await t.gql(REPLAY, { input: { id: dead.id } }, s.admin);
   expect(replayed.data.replayWebhookDelivery).toEqual({ delivery: { id: dead.id, status: 'PENDING', replayCount: 1 }, userErrors: [] });
   await w.relay();
@@ -256,7 +276,10 @@ it('a rotation reminder is sent to the tenant notification URL, signed with the 
   );
   await t.app.db.transaction((tx) => enqueueInTx(tx, 'deliver-webhook', { tenantId: tenant.id, deliveryId: delivery.id, replay: 0 }));
   await w.relay();
-  await eventually(async () => (await t.app.db.query('SELECT status FROM webhook_deliveries WHERE id = $1', [delivery.id]))[0].status === 'DELIVERED', 8000);
+  await eventually(
+    async () => (await t.app.db.query('SELECT status FROM webhook_deliveries WHERE id = $1', [delivery.id]))[0].status === 'DELIVERED',
+    8000,
+  );
   const [req] = sink.to(path);
   expect(JSON.parse(req.body)).toEqual(payload);
   expect(verifyStandardWebhook(secret, req)).toBe(true);

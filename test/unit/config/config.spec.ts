@@ -61,10 +61,19 @@ describe('loadConfig', () => {
   it('reads operator provider hosts by slug, and refuses unsafe ones naming the variable only', () => {
     const base = { NODE_ENV: 'production', ...SECRETS };
     expect(loadConfig(base).providerBaseUrls).toEqual({});
-    const hosts = loadConfig({ ...base, PROVIDER_BASE_URL_OPENAI: ' https://Egress.example.com/openai/ ', PROVIDER_BASE_URL_GOOGLE_GEMINI: 'http://10.1.2.3:8080' }).providerBaseUrls;
+    const hosts = loadConfig({
+      ...base,
+      PROVIDER_BASE_URL_OPENAI: ' https://Egress.example.com/openai/ ',
+      PROVIDER_BASE_URL_GOOGLE_GEMINI: 'http://10.1.2.3:8080',
+    }).providerBaseUrls;
     expect(hosts).toEqual({ openai: 'https://egress.example.com/openai', 'google-gemini': 'http://10.1.2.3:8080' });
     expect(Object.isFrozen(hosts)).toBe(true);
-    for (const bad of ['ftp://files.example', 'https://user:hunter2-secret@proxy.example', 'https://proxy.example/?token=hunter2-secret', 'not a url']) {
+    for (const bad of [
+      'ftp://files.example',
+      'https://user:hunter2-secret@proxy.example',
+      'https://proxy.example/?token=hunter2-secret',
+      'not a url',
+    ]) {
       expect(() => loadConfig({ ...base, PROVIDER_BASE_URL_OPENAI: bad })).toThrow(/PROVIDER_BASE_URL_OPENAI/);
       try {
         loadConfig({ ...base, PROVIDER_BASE_URL_OPENAI: bad });

@@ -19,8 +19,16 @@ describe('outbound settings', () => {
       expect(load({ NODE_ENV }).outbound).toEqual({ allowDestinations: ['http://*:*', 'https://*:*'], allowAddresses: [], allowLoopback: false });
       expect(load({ NODE_ENV, OUTBOUND_ALLOW_DESTINATIONS: '' }).outbound.allowDestinations).toEqual([]);
     }
-    const set = load({ NODE_ENV: 'production', OUTBOUND_ALLOW_DESTINATIONS: ' http://fake.internal:8080 , https://*.corp.example:8443', OUTBOUND_ALLOW: '10.20.0.0/16' });
-    expect(set.outbound).toEqual({ allowDestinations: ['http://fake.internal:8080', 'https://*.corp.example:8443'], allowAddresses: ['10.20.0.0/16'], allowLoopback: false });
+    const set = load({
+      NODE_ENV: 'production',
+      OUTBOUND_ALLOW_DESTINATIONS: ' http://fake.internal:8080 , https://*.corp.example:8443',
+      OUTBOUND_ALLOW: '10.20.0.0/16',
+    });
+    expect(set.outbound).toEqual({
+      allowDestinations: ['http://fake.internal:8080', 'https://*.corp.example:8443'],
+      allowAddresses: ['10.20.0.0/16'],
+      allowLoopback: false,
+    });
   });
 
   it('OUTBOUND_ALLOW_LOOPBACK is off unless set to true; it is reported at start, at error level in production', () => {

@@ -100,9 +100,7 @@ describe('scrubText', () => {
   const key = 'sk-proj-Zq9Xv7Lm3Np1Rt5Wy8Bc2Df4Gh6Jk0';
 
   it('replaces whole occurrences', () => {
-    expect(scrubText(`401: invalid key ${key} (and again: ${key})`, [key])).toBe(
-      `401: invalid key ${REDACTED} (and again: ${REDACTED})`,
-    );
+    expect(scrubText(`401: invalid key ${key} (and again: ${key})`, [key])).toBe(`401: invalid key ${REDACTED} (and again: ${REDACTED})`);
   });
 
   it('replaces any 12-char window (truncated or partial echoes)', () => {
@@ -119,9 +117,7 @@ describe('scrubText', () => {
 
   it('handles several secrets, adjacent hits, short secrets and empties', () => {
     const other = 'gsk_AAAAbbbbCCCCddddEEEE';
-    expect(scrubText(`${key}${other}|pw=hunter2|`, [key, other, 'hunter2', '', '   '])).toBe(
-      `${REDACTED}|pw=${REDACTED}|`,
-    );
+    expect(scrubText(`${key}${other}|pw=hunter2|`, [key, other, 'hunter2', '', '   '])).toBe(`${REDACTED}|pw=${REDACTED}|`);
   });
 
   it('matches the trimmed secret', () => {

@@ -125,7 +125,12 @@ describe('SecretBox', () => {
     const sealed = box.seal(SECRET, ctx);
     const err = expectDecryptError(() => box.open(sealed, { ...ctx, tenantId: 'tenant-b' }));
     const dump = `${err.message}\n${err.stack}\n${JSON.stringify(err)}\n${String(err)}`;
-    for (const needle of [SECRET, SECRET.slice(8, 20), sealed.ciphertext.toString('hex').slice(0, 16), sealed.ciphertext.toString('base64').slice(0, 16)]) {
+    for (const needle of [
+      SECRET,
+      SECRET.slice(8, 20),
+      sealed.ciphertext.toString('hex').slice(0, 16),
+      sealed.ciphertext.toString('base64').slice(0, 16),
+    ]) {
       expect(dump).not.toContain(needle);
     }
     expect(err.cause).toBeUndefined();

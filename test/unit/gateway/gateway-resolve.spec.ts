@@ -11,8 +11,24 @@ import { configEtag, etagMatches } from '../../../src/modules/gateway/gateway-re
 const T = 'tenant-a';
 const NOW = new Date('2030-01-01T12:00:00Z');
 const catalog = { enabled: true, tenantRevoked: false, platformRevoked: false };
-const OPENAI = { id: 'p-openai', slug: 'openai', name: 'OpenAI', baseUrl: 'https://api.openai.com', authScheme: 'BEARER' as const, confirmedBaseUrl: 'https://api.openai.com', ...catalog };
-const ANTHROPIC = { id: 'p-anthropic', slug: 'anthropic', name: 'Anthropic', baseUrl: 'https://api.anthropic.com', authScheme: 'X_API_KEY' as const, confirmedBaseUrl: 'https://api.anthropic.com', ...catalog };
+const OPENAI = {
+  id: 'p-openai',
+  slug: 'openai',
+  name: 'OpenAI',
+  baseUrl: 'https://api.openai.com',
+  authScheme: 'BEARER' as const,
+  confirmedBaseUrl: 'https://api.openai.com',
+  ...catalog,
+};
+const ANTHROPIC = {
+  id: 'p-anthropic',
+  slug: 'anthropic',
+  name: 'Anthropic',
+  baseUrl: 'https://api.anthropic.com',
+  authScheme: 'X_API_KEY' as const,
+  confirmedBaseUrl: 'https://api.anthropic.com',
+  ...catalog,
+};
 
 /** The fake "ciphertext" is the plaintext; the opener records the context it was asked for. */
 const sealed = (plain: string): Sealed => ({ kekVersion: 1, wrappedKey: Buffer.alloc(0), ciphertext: Buffer.from(plain) });
@@ -41,9 +57,17 @@ function version(credentialId: string, v: Partial<AttachedRow> = {}): AttachedRo
     ...v,
   };
 }
-const platform = (id: string, providerId = OPENAI.id): PlatformKeyRow => ({ id, providerId, label: id, redactedKey: 'sk-…', sealed: sealed(`platform-${id}`) });
+const platform = (id: string, providerId = OPENAI.id): PlatformKeyRow => ({
+  id,
+  providerId,
+  label: id,
+  redactedKey: 'sk-…',
+  sealed: sealed(`platform-${id}`),
+});
 
-function input(over: Partial<ResolveInput> & { mode?: ResolveInput['gateway']['credentialMode']; byok?: 'PLATFORM' | 'BYOK' | 'HYBRID' } = {}): ResolveInput {
+function input(
+  over: Partial<ResolveInput> & { mode?: ResolveInput['gateway']['credentialMode']; byok?: 'PLATFORM' | 'BYOK' | 'HYBRID' } = {},
+): ResolveInput {
   return {
     gateway: { id: 'gw', tenantId: T, credentialMode: over.mode ?? 'USER_PROVIDED', tenantByokMode: over.byok ?? 'BYOK' },
     providers: [OPENAI, ANTHROPIC],
@@ -106,7 +130,12 @@ describe('resolveGatewayConfig', () => {
     );
     expect(of(r).status).toBe('NO_USABLE_KEY');
     expect(of(r).credentials).toEqual([]);
-    expect(of(r).skipped.map((s) => `${'credentialId' in s ? s.credentialId : ''}:${s.reason}`)).toEqual(['bad:INVALID', 'gone:REVOKED', 'new:NOT_VALIDATED', 'torn:UNREADABLE']);
+    expect(of(r).skipped.map((s) => `${'credentialId' in s ? s.credentialId : ''}:${s.reason}`)).toEqual([
+      'bad:INVALID',
+      'gone:REVOKED',
+      'new:NOT_VALIDATED',
+      'torn:UNREADABLE',
+    ]);
     expect(of(r).message).toMatch(/No usable key for OpenAI: mode USER_PROVIDED serves only the tenant's own keys/);
     expect(of(r).message).toMatch(/bad \(INVALID\)/);
   });
@@ -135,7 +164,10 @@ describe('resolveGatewayConfig', () => {
   });
 
   it('an unreadable platform key is skipped and named, not served', () => {
-    const r = resolveGatewayConfig(input({ mode: 'BUNDLED', platformKeys: [{ ...platform('pk1'), sealed: sealed('broken') }, platform('pk2')] }), open);
+    const r = resolveGatewayConfig(
+      input({ mode: 'BUNDLED', platformKeys: [{ ...platform('pk1'), sealed: sealed('broken') }, platform('pk2')] }),
+      open,
+    );
     expect(keysOf(r)).toEqual(['PLATFORM:platform-pk2']);
     expect(of(r).skipped).toEqual([{ source: 'PLATFORM', platformKeyId: 'pk1', label: 'pk1', reason: 'UNREADABLE' }]);
     expect(of(r).message).toContain('pk1 (UNREADABLE)');
@@ -147,7 +179,10 @@ describe('resolveGatewayConfig', () => {
   });
 
   it('HYBRID serves tenant keys first, then platform keys, each marked with its source', () => {
-    const r = resolveGatewayConfig(input({ mode: 'HYBRID', attached: [version('a')], platformKeys: [platform('pk1'), platform('pk9', ANTHROPIC.id)] }), open);
+    const r = resolveGatewayConfig(
+      input({ mode: 'HYBRID', attached: [version('a')], platformKeys: [platform('pk1'), platform('pk9', ANTHROPIC.id)] }),
+      open,
+    );
     expect(keysOf(r)).toEqual(['TENANT:a-v1', 'PLATFORM:platform-pk1']);
     expect(keysOf(r, 'anthropic')).toEqual(['PLATFORM:platform-pk9']);
     expect(r.find((p) => p.provider.slug === 'anthropic')!.message).toContain('serving platform keys only');
@@ -217,14 +252,35 @@ describe('explicit absence and held keys', () => {
     ['USER_PROVIDED, nothing attached', 'NO_KEY', input({ providers: [OPENAI] })],
     ['USER_PROVIDED, keys revoked', 'ALL_REVOKED', input({ providers: [{ ...OPENAI, tenantRevoked: true }] })],
     ['USER_PROVIDED, attached key invalid', 'INVALID', input({ providers: [OPENAI], attached: [version('a', { status: 'INVALID' })] })],
-    ['USER_PROVIDED, attached key pending', 'NOT_VALIDATED', input({ providers: [OPENAI], attached: [version('a', { currentVersion: null, version: null, state: null })] })],
+    [
+      'USER_PROVIDED, attached key pending',
+      'NOT_VALIDATED',
+      input({ providers: [OPENAI], attached: [version('a', { currentVersion: null, version: null, state: null })] }),
+    ],
     ['BUNDLED, never any platform key', 'NO_KEY', input({ mode: 'BUNDLED', providers: [OPENAI] })],
     ['BUNDLED, platform keys revoked', 'PLATFORM_KEYS_REVOKED', input({ mode: 'BUNDLED', providers: [{ ...OPENAI, platformRevoked: true }] })],
-    ['tenant PLATFORM, platform keys revoked', 'PLATFORM_KEYS_REVOKED', input({ byok: 'PLATFORM', providers: [{ ...OPENAI, platformRevoked: true }], attached: [version('a')] })],
+    [
+      'tenant PLATFORM, platform keys revoked',
+      'PLATFORM_KEYS_REVOKED',
+      input({ byok: 'PLATFORM', providers: [{ ...OPENAI, platformRevoked: true }], attached: [version('a')] }),
+    ],
     ['HYBRID, nothing at all', 'NO_KEY', input({ mode: 'HYBRID', providers: [OPENAI] })],
     ['HYBRID, platform keys revoked', 'PLATFORM_KEYS_REVOKED', input({ mode: 'HYBRID', providers: [{ ...OPENAI, platformRevoked: true }] })],
-    ['override USER_PROVIDED, key invalid', 'INVALID', input({ mode: 'BUNDLED', providers: [OPENAI], overrides: [{ providerId: OPENAI.id, credentialMode: 'USER_PROVIDED' }], attached: [version('a', { status: 'INVALID' })] })],
-    ['disabled provider still attached', 'PROVIDER_DISABLED', input({ providers: [{ ...OPENAI, enabled: false }], attached: [version('a', { status: 'INVALID' })] })],
+    [
+      'override USER_PROVIDED, key invalid',
+      'INVALID',
+      input({
+        mode: 'BUNDLED',
+        providers: [OPENAI],
+        overrides: [{ providerId: OPENAI.id, credentialMode: 'USER_PROVIDED' }],
+        attached: [version('a', { status: 'INVALID' })],
+      }),
+    ],
+    [
+      'disabled provider still attached',
+      'PROVIDER_DISABLED',
+      input({ providers: [{ ...OPENAI, enabled: false }], attached: [version('a', { status: 'INVALID' })] }),
+    ],
   ])('%s: NO_USABLE_KEY with reason %s', (_name, reason, given) => {
     expect(of(resolveGatewayConfig(given, open))).toMatchObject({ status: 'NO_USABLE_KEY', reason, credentials: [] });
   });
@@ -257,7 +313,10 @@ describe('configEtag', () => {
     expect(configEtag('gw', 4, base())).not.toBe(etag);
     const fewer = resolveGatewayConfig(input({ mode: 'HYBRID', attached: [version('a')] }), open);
     expect(configEtag('gw', 3, fewer)).not.toBe(etag);
-    const rotated = resolveGatewayConfig(input({ mode: 'HYBRID', attached: [version('a', { currentVersion: 2, version: 2 })], platformKeys: [platform('pk1')] }), open);
+    const rotated = resolveGatewayConfig(
+      input({ mode: 'HYBRID', attached: [version('a', { currentVersion: 2, version: 2 })], platformKeys: [platform('pk1')] }),
+      open,
+    );
     expect(configEtag('gw', 3, rotated)).not.toBe(etag);
   });
 

@@ -11,7 +11,11 @@ const schema = buildSchema(`
   type Subscription { changed(tenantId: ID!): Item! }
 `);
 const names = schemaNames(schema);
-const alnum = (n: number) => randomBytes(n * 2).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, n);
+const alnum = (n: number) =>
+  randomBytes(n * 2)
+    .toString('base64')
+    .replace(/[^A-Za-z0-9]/g, '')
+    .slice(0, n);
 const key = `sk-proj-${alnum(40)}`;
 const bare = `sk_proj_${alnum(40)}`; // a key that is also a valid GraphQL name
 
@@ -82,9 +86,9 @@ describe('maskMessage', () => {
       `Cannot query field "${MASK}" on type "Query". Did you mean "items" or "item"?`,
     );
     expect(maskMessage(`Int cannot represent non-integer value: "${key}"`, names, 'F')).toBe(`Int cannot represent non-integer value: ${MASK}`);
-    expect(maskMessage(`Variable "$f" got invalid value { first: "x; y" } at "f.first"; Int cannot represent non-integer value: "x; y"`, names, 'F')).toBe(
-      `Variable "${MASK}" got an invalid value at "${MASK}"; Int cannot represent non-integer value: ${MASK}`,
-    );
+    expect(
+      maskMessage(`Variable "$f" got invalid value { first: "x; y" } at "f.first"; Int cannot represent non-integer value: "x; y"`, names, 'F'),
+    ).toBe(`Variable "${MASK}" got an invalid value at "${MASK}"; Int cannot represent non-integer value: ${MASK}`);
     expect(maskMessage('Variable "$filter" got invalid value 3 at "filter.tags[2]"; Field "Filter.first" must be non-null.', names, 'F')).toBe(
       'Variable "$filter" got an invalid value at "filter.tags[2]"; Field "Filter.first" must be non-null.',
     );

@@ -60,12 +60,19 @@ describe('AddressPolicy without an allow list', () => {
     expect(strict.check(address)).toBe(reason);
   });
 
-  it.each(['8.8.8.8', '1.1.1.1', '93.184.216.34', '172.32.0.1', '100.128.0.1', '2606:4700:4700::1111', '::ffff:8.8.8.8', '64:ff9b::808:808', '2002:808:808::1'])(
-    'allows public %s',
-    (address) => {
-      expect(strict.check(address)).toBeNull();
-    },
-  );
+  it.each([
+    '8.8.8.8',
+    '1.1.1.1',
+    '93.184.216.34',
+    '172.32.0.1',
+    '100.128.0.1',
+    '2606:4700:4700::1111',
+    '::ffff:8.8.8.8',
+    '64:ff9b::808:808',
+    '2002:808:808::1',
+  ])('allows public %s', (address) => {
+    expect(strict.check(address)).toBeNull();
+  });
 
   it('refuses anything that is not an IP address', () => {
     expect(strict.check('localhost')).toBe('NOT_AN_IP');
@@ -160,7 +167,7 @@ describe('deny before allow: what OUTBOUND_ALLOW can never open', () => {
 describe('OUTBOUND_ALLOW_LOOPBACK', () => {
   const loopback = AddressPolicy.create({ allow: [], allowLoopback: true });
 
-  it('opens this host\'s loopback in every direct and mapped form, and nothing else', () => {
+  it("opens this host's loopback in every direct and mapped form, and nothing else", () => {
     for (const address of ['127.0.0.1', '127.9.9.9', '::1', '::ffff:127.0.0.1', '::ffff:7f00:1', '::127.0.0.1']) {
       expect([address, loopback.check(address)]).toEqual([address, null]);
     }
@@ -169,7 +176,7 @@ describe('OUTBOUND_ALLOW_LOOPBACK', () => {
     expect(loopback.check('0.0.0.0')).toBe('UNSPECIFIED');
   });
 
-  it('not a translator\'s loopback (NAT64, 6to4)', () => {
+  it("not a translator's loopback (NAT64, 6to4)", () => {
     expect(loopback.check('64:ff9b::7f00:1')).toBe('LOOPBACK');
     expect(loopback.check('2002:7f00:1::')).toBe('LOOPBACK');
   });

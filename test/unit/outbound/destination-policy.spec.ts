@@ -7,8 +7,9 @@ const allows = (policy: DestinationPolicy, url: string) => policy.allows(new URL
 describe('DestinationPolicy: the production default (no entries)', () => {
   const production = DestinationPolicy.create([]);
 
-  it.each(['https://hooks.example.com/x', 'https://hooks.example.com:443/x', 'https://93.184.216.34/', 'https://[2606:4700::1]/'])('allows %s', (url) =>
-    expect(allows(production, url)).toBe(true),
+  it.each(['https://hooks.example.com/x', 'https://hooks.example.com:443/x', 'https://93.184.216.34/', 'https://[2606:4700::1]/'])(
+    'allows %s',
+    (url) => expect(allows(production, url)).toBe(true),
   );
 
   it.each(['http://hooks.example.com/x', 'http://hooks.example.com:443/x', 'https://hooks.example.com:8443/x', 'https://hooks.example.com:80/x'])(
@@ -18,7 +19,13 @@ describe('DestinationPolicy: the production default (no entries)', () => {
 });
 
 describe('DestinationPolicy: OUTBOUND_ALLOW_DESTINATIONS entries', () => {
-  const policy = DestinationPolicy.create(['http://fake.internal:8080', 'https://*.corp.example:8443', 'http://127.0.0.1:*', 'http://[::1]:9000', 'HTTP://Gateway.Internal.']);
+  const policy = DestinationPolicy.create([
+    'http://fake.internal:8080',
+    'https://*.corp.example:8443',
+    'http://127.0.0.1:*',
+    'http://[::1]:9000',
+    'HTTP://Gateway.Internal.',
+  ]);
 
   it('exact host and port, scheme included', () => {
     expect(allows(policy, 'http://fake.internal:8080/hook')).toBe(true);
@@ -52,7 +59,15 @@ describe('DestinationPolicy: OUTBOUND_ALLOW_DESTINATIONS entries', () => {
   });
 
   it('a bad entry fails fast, naming the variable and its position but not its text', () => {
-    for (const bad of ['ftp://x.example', 'https://x.example/path', 'https://user@x.example', 'https://x.example:70000', 'x.example', 'https://*.1.2.3.4', 'https://a*.example']) {
+    for (const bad of [
+      'ftp://x.example',
+      'https://x.example/path',
+      'https://user@x.example',
+      'https://x.example:70000',
+      'x.example',
+      'https://*.1.2.3.4',
+      'https://a*.example',
+    ]) {
       expect(() => DestinationPolicy.create(['https://ok.example', bad])).toThrow(/^OUTBOUND_ALLOW_DESTINATIONS entry 2 is not/);
       expect(() => DestinationPolicy.create([bad])).not.toThrow(bad);
     }

@@ -21,7 +21,10 @@ const policy = (options: { destinations?: string[]; allow?: string[]; loopback?:
     AddressPolicy.create({ allow: options.allow ?? [], allowLoopback: options.loopback ?? false }),
   );
 const strict = AddressPolicy.fromAllowList([]);
-const fixed = (...addresses: string[]): Resolver => async () => addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+const fixed =
+  (...addresses: string[]): Resolver =>
+  async () =>
+    addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
 const TIMEOUT = 300;
 const post = { method: 'POST' as const, headers: { 'content-type': 'application/json' }, body: '{}', timeoutMs: TIMEOUT };
 
@@ -66,12 +69,21 @@ describe('resolveChecked', () => {
 describe('guardedLookup (the net.connect hook)', () => {
   const call = (options: { all?: boolean; family?: number }) =>
     new Promise<unknown[]>((resolve) =>
-      guardedLookup(AddressPolicy.create({ allow: [], allowLoopback: true }), fixed('127.0.0.1', '::1'))('x.test', options as never, ((...args: unknown[]) =>
-        resolve(args)) as never),
+      guardedLookup(AddressPolicy.create({ allow: [], allowLoopback: true }), fixed('127.0.0.1', '::1'))(
+        'x.test',
+        options as never,
+        ((...args: unknown[]) => resolve(args)) as never,
+      ),
     );
 
   it('answers in both callback shapes net.connect uses', async () => {
-    expect(await call({ all: true })).toEqual([null, [{ address: '127.0.0.1', family: 4 }, { address: '::1', family: 6 }]]);
+    expect(await call({ all: true })).toEqual([
+      null,
+      [
+        { address: '127.0.0.1', family: 4 },
+        { address: '::1', family: 6 },
+      ],
+    ]);
     expect(await call({})).toEqual([null, '127.0.0.1', 4]);
     expect(await call({ family: 6 })).toEqual([null, '::1', 6]);
   });
@@ -84,7 +96,9 @@ describe('OutboundClient: refusals', () => {
     const res = await client.request(`http://sink.test:${sink.port}/hook`, { ...post, tag: { purpose: 'webhook', tenantId: 't1', refId: 'd1' } });
     expect(res).toEqual({ kind: 'failure', errorClass: 'UNREACHABLE', latencyMs: expect.any(Number) });
     expect(res.latencyMs).toBeGreaterThanOrEqual(TIMEOUT - 20);
-    expect(events).toEqual([{ reason: 'policy_address', detail: 'LOOPBACK', tag: { purpose: 'webhook', tenantId: 't1', refId: 'd1' }, latencyMs: res.latencyMs }]);
+    expect(events).toEqual([
+      { reason: 'policy_address', detail: 'LOOPBACK', tag: { purpose: 'webhook', tenantId: 't1', refId: 'd1' }, latencyMs: res.latencyMs },
+    ]);
     expect(sink.connections()).toBe(before);
     await client.close();
   });

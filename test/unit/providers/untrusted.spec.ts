@@ -1,15 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { KeyTestResult } from '../../../src/providers/types';
-import {
-  boundModelIds,
-  FRAGMENT_LENGTH,
-  MAX_MODEL_ID_LENGTH,
-  MAX_MODELS,
-  sanitizeResult,
-  SecretMatcher,
-} from '../../../src/providers/untrusted';
+import { boundModelIds, FRAGMENT_LENGTH, MAX_MODEL_ID_LENGTH, MAX_MODELS, sanitizeResult, SecretMatcher } from '../../../src/providers/untrusted';
 
-const KEY = `kp-custom-${randomBytes(30).toString('base64url').replace(/[^A-Za-z0-9]/g, 'q')}`;
+const KEY = `kp-custom-${randomBytes(30)
+  .toString('base64url')
+  .replace(/[^A-Za-z0-9]/g, 'q')}`;
 const base: KeyTestResult = {
   outcome: 'VALID',
   models: [],
@@ -93,7 +88,13 @@ describe('sanitizeResult', () => {
   it('clears a retry-after and a message made of the key (an all-digit custom key echoed in a header)', () => {
     const digits = '908172635445';
     const out = sanitizeResult(
-      { ...base, outcome: 'RATE_LIMITED', httpStatus: 429, retryAfterSeconds: Number(digits), message: `Rate limited; retry after ${digits} s (HTTP 429).` },
+      {
+        ...base,
+        outcome: 'RATE_LIMITED',
+        httpStatus: 429,
+        retryAfterSeconds: Number(digits),
+        message: `Rate limited; retry after ${digits} s (HTTP 429).`,
+      },
       digits,
     );
     expect(out.retryAfterSeconds).toBeNull();

@@ -48,9 +48,13 @@ describe('urlRule', () => {
     expect(urlRule(u, field, open)?.code).toBe('URL_INVALID'),
   );
   it('refuses what the policy refuses, with one message whatever the rule', () => {
-    const refused = ['http://example.com/hook', 'https://example.com:8443/hook', 'https://127.0.0.1/x', 'https://[::ffff:a9fe:a9fe]/', 'https://localhost/x'].map((u) =>
-      urlRule(u, field, production),
-    );
+    const refused = [
+      'http://example.com/hook',
+      'https://example.com:8443/hook',
+      'https://127.0.0.1/x',
+      'https://[::ffff:a9fe:a9fe]/',
+      'https://localhost/x',
+    ].map((u) => urlRule(u, field, production));
     expect(refused.map((r) => r?.code)).toEqual(Array(5).fill('URL_NOT_ALLOWED'));
     expect(new Set(refused.map((r) => r?.message)).size).toBe(1);
     expect(urlRule('https://example.com/hook', field, production)).toBeNull();
@@ -64,7 +68,7 @@ describe('keyFormatRule', () => {
       expect(keyFormatRule(key, openai, field)).toBeNull();
     }
   });
-  it('rejects another provider\'s key and names the expected prefixes, not the key', () => {
+  it("rejects another provider's key and names the expected prefixes, not the key", () => {
     const key = 'AIza' + 'x'.repeat(35);
     const error = keyFormatRule(key, openai, field);
     expect(error?.code).toBe('KEY_FORMAT_MISMATCH');

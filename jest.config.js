@@ -7,7 +7,13 @@
  */
 const common = {
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
+    // @fastify/static (under @bull-board/fastify) requires content-disposition 3, which is ESM only:
+    // Node 22+ loads it natively, jest's module registry does not, so it is compiled to CommonJS.
+    'content-disposition/.+\\.js$': ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs' } }],
+  },
+  transformIgnorePatterns: ['/node_modules/(?!(@fastify/static/node_modules/)?content-disposition/)'],
   setupFiles: ['<rootDir>/test/helpers/setup-env.ts'],
 };
 

@@ -1,9 +1,9 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { SecurityEvents } from '../modules/security/security-events';
 import type { Queues } from '../queue/queues';
-import { BoardAdapter } from './bull-board-adapter';
 import type { OpsAccess, OpsGuard } from './ops-auth';
 
 export const DASHBOARD_PATH = '/admin/queues';
@@ -12,8 +12,9 @@ export const READ_ONLY_DASHBOARD_PATH = `${DASHBOARD_PATH}/read-only`;
 
 const READ_METHODS = new Set(['GET', 'HEAD']);
 
-function board(queues: Queues, prefix: string, readOnlyMode: boolean): BoardAdapter {
-  const serverAdapter = new BoardAdapter(prefix);
+function board(queues: Queues, prefix: string, readOnlyMode: boolean): FastifyAdapter {
+  const serverAdapter = new FastifyAdapter();
+  serverAdapter.setBasePath(prefix);
   createBullBoard({
     queues: Object.values(queues).map((q) => new BullMQAdapter(q, { readOnlyMode, allowRetries: !readOnlyMode })),
     serverAdapter,
@@ -62,7 +63,7 @@ export async function registerDashboard(
       if (!access) return reply;
       if (access === 'read-only') return toReadOnly(request, reply, readOnlyWrite);
     });
-    await scope.register(full.plugin(), { prefix: DASHBOARD_PATH });
+    await scope.register(full.registerPlugin(), { prefix: DASHBOARD_PATH });
   });
 
   await app.register(async (scope) => {
@@ -74,7 +75,7 @@ export async function registerDashboard(
         return reply.code(403).send({ error: 'FORBIDDEN', message: 'This dashboard is read-only.' });
       }
     });
-    await scope.register(readOnly.plugin(), { prefix: READ_ONLY_DASHBOARD_PATH });
+    await scope.register(readOnly.registerPlugin(), { prefix: READ_ONLY_DASHBOARD_PATH });
   });
 }
 

@@ -1,5 +1,4 @@
 import { EventStream } from '../../../src/events/event-stream';
-import { render } from '../../../src/http/bull-board-adapter';
 import { presentedToken } from '../../../src/http/ops-auth';
 
 describe('presentedToken (dashboard and /metrics auth)', () => {
@@ -36,12 +35,5 @@ describe('EventStream', () => {
     expect(onEnd).toHaveBeenCalledTimes(1);
     stream.push(5);
     expect(await stream.next()).toEqual({ value: undefined, done: true });
-  });
-});
-
-describe('render (bull-board page template)', () => {
-  it('escapes <%= %>, keeps <%- %> raw, and refuses other EJS', () => {
-    expect(render('<b><%= title %></b><%- json %>', { title: '<x>&"', json: '{"a":1}' })).toBe('<b>&lt;x&gt;&amp;&quot;</b>{"a":1}');
-    expect(() => render('<% if (x) { %>', {})).toThrow(/EJS features/);
   });
 });

@@ -87,7 +87,9 @@ registerEnumType(AlertStatusEnum, {
 });
 registerEnumType(RescanStateEnum, { name: 'KeyRescanState', description: 'QUEUED (not yet in the queue), WAITING, ACTIVE, COMPLETED or FAILED.' });
 export const WebhookKindEnum = asEnum(WEBHOOK_KINDS);
-export const WebhookErrorClassEnum = asEnum(ERROR_CLASSES);
+/** Values no attempt records any more (all are UNREACHABLE now), kept deprecated for clients that switch on them. */
+const RETIRED_ERROR_CLASSES = ['BLOCKED_ADDRESS', 'CONNECTION', 'TIMEOUT'] as const;
+export const WebhookErrorClassEnum = asEnum([...ERROR_CLASSES, ...RETIRED_ERROR_CLASSES]);
 registerEnumType(WebhookKindEnum, {
   name: 'WebhookKind',
   description: "What a webhook message is about: a gateway's config changed, or a key is due for rotation.",
@@ -105,5 +107,8 @@ registerEnumType(WebhookErrorClassEnum, {
     REDIRECT: { description: 'The receiver answered with a redirect, which is never followed.' },
     INVALID_URL: { description: 'The URL is not an absolute http(s) URL; not retried.' },
     NO_URL: { description: 'No webhook URL or signing secret is configured; not retried.' },
+    BLOCKED_ADDRESS: { description: 'No longer recorded.', deprecationReason: 'Every failure to reach a receiver is UNREACHABLE.' },
+    CONNECTION: { description: 'No longer recorded.', deprecationReason: 'Every failure to reach a receiver is UNREACHABLE.' },
+    TIMEOUT: { description: 'No longer recorded.', deprecationReason: 'Every failure to reach a receiver is UNREACHABLE.' },
   },
 });

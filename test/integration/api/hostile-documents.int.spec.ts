@@ -126,7 +126,8 @@ describe('hostile documents', () => {
     const res = await post('query { ...A } fragment A on Query { ...B } fragment B on Query { ...A __typename }');
     expect(res.status).toBe(400);
     expect(res.body.errors.map((e: any) => e.extensions.code)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
-    expect(res.ms).toBeLessThan(50);
+    // Not a limit refusal but ordinary validation: the point is that it ends (a cycle once spun).
+    expect(res.ms).toBeLessThan(1_000);
   });
 
   it('the same document over GET is refused the same way', async () => {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import type { RequestLimits } from './graphql/request-guard';
@@ -68,6 +69,12 @@ const Env = z.object({
   // Unset: the NODE_ENV default below; set (even empty): exactly that list.
   OUTBOUND_ALLOW_DESTINATIONS: z.string().optional(),
   OUTBOUND_ALLOW_LOOPBACK: z.enum(['true', 'false']).default('false'),
+  // Outbound names are resolved by c-ares (src/outbound/async-resolver.ts), bounded by this timeout.
+  OUTBOUND_DNS_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(2_000),
+  OUTBOUND_DNS_SERVERS: z
+    .string()
+    .default('')
+    .refine((v) => list(v).every(isDnsServer), 'each entry is an IP address, optionally with :port ([v6]:port)'),
   CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
   CACHE_MAX_ENTRIES: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
   SECURITY_EVENT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
@@ -113,7 +120,7 @@ export interface Config {
    * addresses only in allowAddresses (OUTBOUND_ALLOW: names, IPs, CIDRs) and loopback only with
    * allowLoopback (OUTBOUND_ALLOW_LOOPBACK, logged at start). See README "Outbound requests".
    */
-  outbound: { allowDestinations: string[]; allowAddresses: string[]; allowLoopback: boolean };
+  outbound: { allowDestinations: string[]; allowAddresses: string[]; allowLoopback: boolean; dnsTimeoutMs: number; dnsServers: string[] };
   /** Security events: one per kind and place per window; failed authentications per source before one is recorded. */
   security: { windowMs: number; authFailureThreshold: number };
   graphql: { maxDepth: number; maxComplexity: number; introspection: boolean; pageSizeMax: number; limits: Readonly<RequestLimits> };
@@ -221,6 +228,8 @@ function outboundFrom(e: z.infer<typeof Env>): Config['outbound'] {
     allowDestinations: list(e.OUTBOUND_ALLOW_DESTINATIONS ?? DEFAULT_DESTINATIONS[e.NODE_ENV]),
     allowAddresses: list(e.OUTBOUND_ALLOW),
     allowLoopback,
+    dnsTimeoutMs: e.OUTBOUND_DNS_TIMEOUT_MS,
+    dnsServers: list(e.OUTBOUND_DNS_SERVERS),
   };
   try {
     DestinationPolicy.create(outbound.allowDestinations);
@@ -230,6 +239,14 @@ function outboundFrom(e: z.infer<typeof Env>): Config['outbound'] {
     throw new ConfigError(`invalid configuration: ${(error as Error).message}`);
   }
   return Object.freeze(outbound);
+}
+
+/** `1.2.3.4`, `1.2.3.4:53`, `::1` or `[::1]:53`: what dns.Resolver#setServers takes. */
+function isDnsServer(entry: string): boolean {
+  const bracketed = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(entry);
+  if (bracketed) return isIP(bracketed[1]) === 6;
+  const v4 = /^([^:]+)(?::(\d{1,5}))?$/.exec(entry);
+  return v4 ? isIP(v4[1]) === 4 : isIP(entry) === 6;
 }
 
 function list(value: string): string[] {

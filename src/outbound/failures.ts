@@ -28,7 +28,7 @@ export type OutboundFailureListener = (event: OutboundFailureEvent) => void;
 export function reasonOf(code: string | null): FailureReason {
   if (!code) return 'network';
   if (code === 'ERR_OUTBOUND_BLOCKED') return 'policy_address';
-  if (/^(ENOTFOUND|EAI_|ENODATA|ESERVFAIL|ENOTIMP|EREFUSED)/.test(code)) return 'dns';
+  if (/^(ENOTFOUND|EAI_|ENODATA|ESERVFAIL|ENOTIMP|EREFUSED|DNS_)/.test(code)) return 'dns';
   if (code === 'ECONNREFUSED') return 'refused';
   if (/^(ECONNRESET|EPIPE|ECONNABORTED|UND_ERR_SOCKET|UND_ERR_CLOSED)$/.test(code)) return 'reset';
   if (/TIMEOUT|^ETIMEDOUT$/.test(code)) return 'timeout';

@@ -1,4 +1,5 @@
 import type { Config } from '../config';
+import { asyncResolver } from './async-resolver';
 import { OutboundClient } from './outbound-client';
 import { OutboundPolicy } from './outbound-policy';
 
@@ -24,6 +25,9 @@ export function outboundPolicyFor(config: Pick<Config, 'outbound'>): OutboundPol
 /** The guarded client for one loaded config, built once per config object so connection pools are shared. */
 export function outboundFor(config: Pick<Config, 'outbound'>): OutboundClient {
   let client = clients.get(config);
-  if (!client) clients.set(config, (client = new OutboundClient(outboundPolicyFor(config))));
+  if (!client) {
+    const resolve = asyncResolver({ timeoutMs: config.outbound.dnsTimeoutMs, servers: config.outbound.dnsServers });
+    clients.set(config, (client = new OutboundClient(outboundPolicyFor(config), resolve)));
+  }
   return client;
 }

@@ -9,14 +9,35 @@ const SECRETS = {
 };
 const load = (env: Record<string, string>) => loadConfig({ ...SECRETS, ...env }, () => undefined);
 
+/** Names resolve through c-ares with a 2 s bound, on the system's DNS servers. */
+const DNS_DEFAULTS = { dnsTimeoutMs: 2_000, dnsServers: [] };
+
 describe('outbound settings', () => {
+  it('DNS: a timeout and optional servers (IP, IP:port, [v6]:port); a bad one names the variable only', () => {
+    const dns = load({
+      NODE_ENV: 'production',
+      OUTBOUND_DNS_TIMEOUT_MS: '500',
+      OUTBOUND_DNS_SERVERS: '10.0.0.2, 10.0.0.3:5353,[fd00::53]:53,::1',
+    }).outbound;
+    expect([dns.dnsTimeoutMs, dns.dnsServers]).toEqual([500, ['10.0.0.2', '10.0.0.3:5353', '[fd00::53]:53', '::1']]);
+    for (const bad of ['dns.example', '10.0.0.2:x', '[10.0.0.2]:53']) {
+      expect(() => load({ NODE_ENV: 'production', OUTBOUND_DNS_SERVERS: bad })).toThrow(/OUTBOUND_DNS_SERVERS/);
+    }
+    expect(() => load({ NODE_ENV: 'production', OUTBOUND_DNS_TIMEOUT_MS: '50' })).toThrow(/OUTBOUND_DNS_TIMEOUT_MS/);
+  });
+
   it('production: only the https:443 baseline, no private ranges, no loopback', () => {
-    expect(load({ NODE_ENV: 'production' }).outbound).toEqual({ allowDestinations: [], allowAddresses: [], allowLoopback: false });
+    expect(load({ NODE_ENV: 'production' }).outbound).toEqual({ allowDestinations: [], allowAddresses: [], allowLoopback: false, ...DNS_DEFAULTS });
   });
 
   it('development and test: any scheme and port by default (addresses still judged); an explicit value, even empty, wins', () => {
     for (const NODE_ENV of ['development', 'test']) {
-      expect(load({ NODE_ENV }).outbound).toEqual({ allowDestinations: ['http://*:*', 'https://*:*'], allowAddresses: [], allowLoopback: false });
+      expect(load({ NODE_ENV }).outbound).toEqual({
+        allowDestinations: ['http://*:*', 'https://*:*'],
+        allowAddresses: [],
+        allowLoopback: false,
+        ...DNS_DEFAULTS,
+      });
       expect(load({ NODE_ENV, OUTBOUND_ALLOW_DESTINATIONS: '' }).outbound.allowDestinations).toEqual([]);
     }
     const set = load({
@@ -28,6 +49,7 @@ describe('outbound settings', () => {
       allowDestinations: ['http://fake.internal:8080', 'https://*.corp.example:8443'],
       allowAddresses: ['10.20.0.0/16'],
       allowLoopback: false,
+      ...DNS_DEFAULTS,
     });
   });
 

@@ -26,7 +26,8 @@ export const LIVE_VERSION_STATES: readonly VersionState[] = ['PENDING', 'ACTIVE'
  * credential, a promotion or rejection of a pending version, and, when the serving key changes,
  * the audit event and gateway reloads. Every step re-reads state under the credential's row lock,
  * so a duplicate or late job (the version was superseded or revoked while its check ran) changes
- * nothing. A version's first working check also admits it to duplicate detection. Returns whether a settings page has something new to show (a live event).
+ * nothing. A version's first working check also admits it to duplicate detection. Returns
+ * whether a settings page has something new to show (a live event).
  */
 export async function recordOutcome(deps: OutcomeDeps, v: CheckedVersion, result: KeyTestResult): Promise<boolean> {
   const { tenantId, credentialId, version } = v;

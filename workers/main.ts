@@ -4,6 +4,7 @@ import { createRedisEvents } from '../src/events/redis-events';
 import { createDataSource } from '../src/db/data-source';
 import { exitOnStartFailure, loadConfigOrExit, onShutdown } from '../src/lifecycle';
 import { createLogger } from '../src/logger';
+import { ConfirmedOutcomes } from '../src/modules/credential/credential-lifecycle.confirm';
 import { SecurityEvents } from '../src/modules/security/security-events';
 import { logOutboundPolicy, outboundFor, watchOutbound } from '../src/outbound';
 import { createRedis } from '../src/queue/connection';
@@ -12,7 +13,6 @@ import { startWorkerMetrics } from './metrics';
 import { startRelay } from './relay';
 import { upsertSchedulers } from './schedulers';
 import { startWorkers } from './worker';
-import { ConfirmedOutcomes } from './processors/confirmed-outcomes';
 import { VersionReader } from './processors/version-reader';
 
 /** Worker process: no HTTP API, never runs migrations. Several copies may run at once. */

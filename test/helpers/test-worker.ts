@@ -13,7 +13,7 @@ import { relayOnce } from '../../workers/relay';
 import { startWorkers } from '../../workers/worker';
 import type { TestApp } from './test-app';
 import { TEST_ENV } from './test-env';
-import { ConfirmedOutcomes } from '../../workers/processors/confirmed-outcomes';
+import { ConfirmedOutcomes } from '../../src/modules/credential/credential-lifecycle.confirm';
 import { VersionReader } from '../../workers/processors/version-reader';
 
 export const TEST_REDIS_URL = process.env.KEYPLANE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';

@@ -4,8 +4,8 @@ import type { Config } from '../../src/config';
 import type { Fingerprinter, SecretBox } from '../../src/crypto';
 import type { EventPublisher } from '../../src/events/types';
 import type { SecurityEvents } from '../../src/modules/security/security-events';
+import type { ConfirmedOutcomes } from '../../src/modules/credential/credential-lifecycle.confirm';
 import type { Queues } from '../../src/queue/queues';
-import type { ConfirmedOutcomes } from './confirmed-outcomes';
 import type { VersionReader } from './version-reader';
 
 /** What processors may use. Each processor takes only the fields it needs (Pick<>). */

@@ -1,15 +1,15 @@
-import { refuseStaleOrForeign } from './foreign-job';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import { LIVE_VERSION_STATES, recordOutcome } from '../../src/modules/credential/credential-lifecycle';
+import type { OutcomeDeps } from '../../src/modules/credential/credential-lifecycle.deps';
 import { CREDENTIAL_PURPOSE } from '../../src/modules/credential/credential-material';
+import type { VersionState } from '../../src/modules/credential/credential.entity';
 import { outboundFor } from '../../src/outbound';
 import { testKey } from '../../src/providers/registry';
 import type { KeyTestOutcome } from '../../src/providers/types';
 import type { JobPayloads } from '../../src/queue/registry';
 import { publishCredentialChanged } from './credential-events';
 import type { ProcessorDeps } from './deps';
-import { recordOutcome, type OutcomeDeps } from './validation-outcome';
-
-export { statusAfter } from './validation-outcome';
+import { refuseStaleOrForeign } from './foreign-job';
 
 export type ValidateDeps = Pick<ProcessorDeps, 'db' | 'box' | 'timeoutMs' | 'events' | 'log' | 'versions' | 'security'> &
   OutcomeDeps & { config: Pick<ProcessorDeps['config'], 'outbound'> };
@@ -40,7 +40,7 @@ export async function validateCredential(deps: ValidateDeps, job: Job<JobPayload
   if (!row || row.revoked_at || !row.ciphertext || !row.wrapped_key || row.kek_version == null) {
     return refuseStaleOrForeign(deps, job, { table: 'credentials', id: credentialId, tenantId }, 'nothing to validate');
   }
-  if (!['PENDING', 'ACTIVE', 'PREVIOUS'].includes(row.state)) {
+  if (!LIVE_VERSION_STATES.includes(row.state as VersionState)) {
     throw new UnrecoverableError(`version is ${row.state}: nothing to validate`);
   }
   // The provider's host changed since the tenant sent this key: it goes nowhere until the tenant

@@ -1,8 +1,8 @@
 import DataLoader from 'dataloader';
 import type { DataSource } from 'typeorm';
 import { isUuid } from '../../src/modules/auth/tenant-scope';
+import type { CheckedVersion } from '../../src/modules/credential/credential-lifecycle.deps';
 import type { ApiShape, AuthScheme } from '../../src/providers/types';
-import type { CheckedVersion } from './validation-outcome';
 
 /** A stored key version with what checking it needs; no plaintext (the processor opens it). */
 export interface VersionRow {

@@ -14,6 +14,9 @@ export interface AuditActor {
   requestId: string | null;
 }
 
+/** Keyplane itself (sweeps, validation outcomes, host changes): no token and no request behind it. */
+export const SYSTEM_ACTOR: Readonly<AuditActor> = Object.freeze({ type: 'SYSTEM', id: null, requestId: null });
+
 export function auditActor(actor: Actor, requestId: string | null): AuditActor {
   return { type: actor.type, id: actor.id, requestId };
 }

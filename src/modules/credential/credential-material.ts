@@ -57,23 +57,3 @@ export async function insertVersionInTx(
   await tx.insert(CredentialVersionEntity, entity);
   return entity;
 }
-
-/** Crypto-shreds key material: the row stays for history, nothing decryptable or matchable is left. */
-export async function wipeMaterialInTx(
-  tx: EntityManager,
-  tenantId: string,
-  where: { credentialId?: string; versionState?: VersionState },
-  newState: VersionState,
-): Promise<number> {
-  const result = await tx.query(
-    `UPDATE credential_versions
-        SET state = $4, kek_version = NULL, wrapped_key = NULL, ciphertext = NULL, fingerprint = NULL,
-            retired_at = COALESCE(retired_at, now())
-      WHERE tenant_id = $1
-        AND ($2::uuid IS NULL OR credential_id = $2::uuid)
-        AND ($3::text IS NULL OR state = $3::text)
-        AND (ciphertext IS NOT NULL OR state <> $4)`,
-    [tenantId, where.credentialId ?? null, where.versionState ?? null, newState],
-  );
-  return Array.isArray(result) && typeof result[1] === 'number' ? result[1] : 0;
-}

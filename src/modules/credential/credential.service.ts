@@ -15,7 +15,8 @@ import { keyFormatRule } from '../provider/provider.rules';
 import type { ProviderService } from '../provider/provider.service';
 import { TenantEntity } from '../tenant/tenant.entity';
 import { CredentialInserter } from './credential-insert';
-import { insertVersionInTx, wipeMaterialInTx, type KeyMaterialDeps } from './credential-material';
+import { insertVersionInTx, type KeyMaterialDeps } from './credential-material';
+import { retireSupersededPendingInTx, revokeCredentialsInTx } from './credential-lifecycle.retire';
 import { CredentialEntity, CredentialVersionEntity, type CredentialKind, type CredentialStatus } from './credential.entity';
 
 export interface CredentialFilter {
@@ -142,8 +143,7 @@ export class CredentialService {
     const { provider, value } = await this.checkSecret(existing.providerId, rawSecret, null, []);
     return this.db.transaction(async (tx) => {
       const credential = await this.lockLive(tx, tenantId, id);
-      // A still-pending earlier rotation is superseded: its material goes.
-      await wipeMaterialInTx(tx, tenantId, { credentialId: id, versionState: 'PENDING' }, 'RETIRED');
+      await retireSupersededPendingInTx(tx, tenantId, id);
       const version = credential.latestVersion + 1;
       await insertVersionInTx(tx, this.material, { tenantId, credentialId: id, version, state: 'PENDING', keyPrefixes: provider.keyPrefixes }, value);
       const previousHint = credential.redactedKey;
@@ -171,11 +171,10 @@ export class CredentialService {
   async revoke(tenantId: string, actor: AuditActor, id: string): Promise<CredentialEntity> {
     return this.db.transaction(async (tx) => {
       const credential = await this.lockLive(tx, tenantId, id);
+      // Before the attachments go: they say which gateways must reload.
       const gateways = await bumpGatewaysInTx(tx, tenantId, { credentialId: id }, 'CREDENTIAL_REVOKED');
-      await tx.query('DELETE FROM gateway_credentials WHERE tenant_id = $1 AND credential_id = $2', [tenantId, id]);
-      await wipeMaterialInTx(tx, tenantId, { credentialId: id }, 'REVOKED');
-      Object.assign(credential, { status: 'REVOKED', revokedAt: new Date() });
-      await tx.save(credential);
+      const [revoked] = (await revokeCredentialsInTx(tx, tenantId, id)).credentials;
+      Object.assign(credential, { status: 'REVOKED', revokedAt: revoked.revoked_at, updatedAt: revoked.updated_at });
       await auditInTx(tx, actor, {
         tenantId,
         action: 'CREDENTIAL_REVOKED',

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { DataSource, EntityManager } from 'typeorm';
 import { BUILT_IN_HOSTS } from '../../providers/built-in-hosts';
-import type { AuditActor } from '../auth/actor';
+import { SYSTEM_ACTOR, type AuditActor } from '../auth/actor';
 import { auditInTx } from '../audit/audit.writer';
 
 export type HostChangeSource = 'UPSERT_PROVIDER' | 'OPERATOR_CONFIG';
@@ -12,8 +12,6 @@ export interface HostChange {
   baseUrl: string;
   source: HostChangeSource;
 }
-
-const SYSTEM: AuditActor = { type: 'SYSTEM', id: null, requestId: null };
 
 /**
  * Records a provider host change in the caller's transaction: one platform row, and one row in the
@@ -79,7 +77,7 @@ export async function pinBuiltInHosts(
       ]);
       if (!row || row.base_url === wanted) return;
       await tx.query('UPDATE providers SET base_url = $2, updated_at = now() WHERE id = $1', [row.id, wanted]);
-      const tenants = await recordHostChangeInTx(tx, SYSTEM, {
+      const tenants = await recordHostChangeInTx(tx, SYSTEM_ACTOR, {
         provider: { id: row.id, slug },
         previousBaseUrl: row.base_url,
         baseUrl: wanted,

@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 import { DomainError, NotFoundError } from '../../errors';
 import { auditInTx } from '../audit/audit.writer';
 import type { AuditActor } from '../auth/actor';
-import { wipeMaterialInTx } from '../credential/credential-material';
+import { revokeCredentialsInTx } from '../credential/credential-lifecycle.retire';
 import { bumpGatewaysInTx } from '../gateway/gateway-config';
 import { TenantEntity } from './tenant.entity';
 
@@ -26,17 +26,12 @@ export class RevertService {
       if (confirm !== tenant.slug) {
         throw new DomainError('CONFIRMATION_MISMATCH', "Type the tenant's slug to confirm.", ['input', 'confirm']);
       }
-      const revoked: unknown = await tx.query(
-        `UPDATE credentials SET status = 'REVOKED', revoked_at = now(), updated_at = now()
-          WHERE tenant_id = $1 AND revoked_at IS NULL`,
-        [tenantId],
-      );
-      await tx.query('DELETE FROM gateway_credentials WHERE tenant_id = $1', [tenantId]);
-      const destroyed = await wipeMaterialInTx(tx, tenantId, {}, 'REVOKED');
+      const revoked = await revokeCredentialsInTx(tx, tenantId, null);
       tenant.byokMode = 'PLATFORM';
       await tx.save(tenant);
       const gateways = await bumpGatewaysInTx(tx, tenantId, null, 'MODE_CHANGED');
-      const revokedCredentials = Array.isArray(revoked) && typeof revoked[1] === 'number' ? revoked[1] : 0;
+      const revokedCredentials = revoked.credentials.length;
+      const destroyed = revoked.destroyedVersions;
       await auditInTx(tx, actor, {
         tenantId,
         action: 'TENANT_REVERTED_TO_PLATFORM_KEYS',

@@ -1,4 +1,4 @@
-import { ConfirmedOutcomes } from '../../../workers/processors/confirmed-outcomes';
+import { ConfirmedOutcomes } from '../../../src/modules/credential/credential-lifecycle.confirm';
 import { VersionReader } from '../../../workers/processors/version-reader';
 import type { KeyTestResult } from '../../../src/providers/types';
 import { createCredential, providerId, tenantWithTokens } from '../../factories';

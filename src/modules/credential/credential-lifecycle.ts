@@ -1,23 +1,24 @@
 import type { EntityManager } from 'typeorm';
-import { auditInTx } from '../../src/modules/audit/audit.writer';
-import { wipeMaterialInTx } from '../../src/modules/credential/credential-material';
-import type { CredentialStatus } from '../../src/modules/credential/credential.entity';
-import { bumpGatewaysInTx } from '../../src/modules/gateway/gateway-config';
-import { enqueueInTx } from '../../src/modules/outbox/outbox.writer';
-import type { KeyTestOutcome, KeyTestResult } from '../../src/providers/types';
-import type { ProcessorDeps } from './deps';
+import type { KeyTestOutcome, KeyTestResult } from '../../providers/types';
+import { auditInTx } from '../audit/audit.writer';
+import { SYSTEM_ACTOR } from '../auth/actor';
+import { bumpGatewaysInTx } from '../gateway/gateway-config';
+import { enqueueInTx } from '../outbox/outbox.writer';
+import type { CredentialStatus, VersionState } from './credential.entity';
+import type { CheckedVersion, OutcomeDeps } from './credential-lifecycle.deps';
+import { shredVersionsInTx } from './credential-lifecycle.retire';
+
+/*
+ * The credential state machine, used by the validation worker and the API alike. A version is
+ * stored PENDING (credential.service: create, rotate); its first decisive check makes it ACTIVE
+ * or REJECTED (here); the version it replaces serves on as PREVIOUS through the grace period and
+ * is then RETIRED; a revocation makes every version REVOKED (credential-lifecycle.retire.ts).
+ * Leaving PENDING, ACTIVE or PREVIOUS for any other state always destroys the key material.
+ */
 
 export const WORKING: KeyTestOutcome[] = ['VALID', 'VALID_NO_QUOTA', 'VALID_RESTRICTED'];
-const LIVE_STATES = ['PENDING', 'ACTIVE', 'PREVIOUS'];
-const SYSTEM = { type: 'SYSTEM', id: null, requestId: null } as const;
-
-export type OutcomeDeps = Pick<ProcessorDeps, 'db' | 'confirmed'> & { config: Pick<ProcessorDeps['config'], 'rotationGraceHours'> };
-
-export interface CheckedVersion {
-  tenantId: string;
-  credentialId: string;
-  version: number;
-}
+/** The states whose key material still exists: the only ones worth checking. */
+export const LIVE_VERSION_STATES: readonly VersionState[] = ['PENDING', 'ACTIVE', 'PREVIOUS'];
 
 /**
  * Records one check. The common case, a serving key that still works, goes in a group commit with
@@ -25,7 +26,8 @@ export interface CheckedVersion {
  * credential, a promotion or rejection of a pending version, and, when the serving key changes,
  * the audit event and gateway reloads. Every step re-reads state under the credential's row lock,
  * so a duplicate or late job (the version was superseded or revoked while its check ran) changes
- * nothing. A version's first working check also admits it to duplicate detection. Returns whether a settings page has something new to show (a live event).
+ * nothing. A version's first working check also admits it to duplicate detection. Returns
+ * whether a settings page has something new to show (a live event).
  */
 export async function recordOutcome(deps: OutcomeDeps, v: CheckedVersion, result: KeyTestResult): Promise<boolean> {
   const { tenantId, credentialId, version } = v;
@@ -45,7 +47,7 @@ export async function recordOutcome(deps: OutcomeDeps, v: CheckedVersion, result
       'SELECT state FROM credential_versions WHERE tenant_id = $1 AND credential_id = $2 AND version = $3',
       [tenantId, credentialId, version],
     );
-    if (!row || !LIVE_STATES.includes(row.state)) return false;
+    if (!row || !LIVE_VERSION_STATES.includes(row.state as VersionState)) return false;
     const works = WORKING.includes(result.outcome);
     if (works) await admitToDuplicateCheckInTx(tx, v);
     let current = credential.current_version;
@@ -53,13 +55,7 @@ export async function recordOutcome(deps: OutcomeDeps, v: CheckedVersion, result
       await promoteInTx(tx, deps.config.rotationGraceHours, v, credential.status === 'INVALID');
       current = version;
     } else if (row.state === 'PENDING' && result.outcome === 'INVALID') {
-      // A rejected key never serves and is never checked again: nothing of it is kept.
-      await wipeMaterialInTx(tx, tenantId, { credentialId, versionState: 'PENDING' }, 'REJECTED');
-      // The rotation hid the serving key's own state behind PENDING_VALIDATION: a fresh check of
-      // that key, not a guess, decides whether the credential is ACTIVE or INVALID again.
-      if (current !== null) {
-        await enqueueInTx(tx, 'validate-credential', { tenantId, credentialId, version: current, sweep: `recheck-${version}` });
-      }
+      await rejectPendingInTx(tx, v, current);
     }
     const status = statusAfter(result.outcome, row.state, current, version, credential.latest_version);
     await tx.query(
@@ -70,20 +66,36 @@ export async function recordOutcome(deps: OutcomeDeps, v: CheckedVersion, result
       [tenantId, credentialId, status, result.outcome, result.models, result.message],
     );
     if (status === 'INVALID' && credential.status !== 'INVALID' && version === current) {
-      // The key gateways were being served stopped working: they reload without it.
-      const gateways = await bumpGatewaysInTx(tx, tenantId, { credentialId }, 'CREDENTIAL_INVALID');
-      await auditInTx(tx, SYSTEM, {
-        tenantId,
-        action: 'CREDENTIAL_INVALIDATED',
-        targetType: 'CREDENTIAL',
-        targetId: credentialId,
-        details: { version, outcome: result.outcome, previousStatus: credential.status, reloadedGateways: gateways.length },
-      });
+      await invalidateInTx(tx, v, result.outcome, credential.status);
     } else if (status === 'ACTIVE' && credential.status === 'INVALID' && current === credential.current_version) {
       // The serving key works again (the provider had rejected it by mistake or it was restored).
       await bumpGatewaysInTx(tx, tenantId, { credentialId }, 'CREDENTIAL_ROTATED');
     }
     return true;
+  });
+}
+
+/** A rejected key never serves and is never checked again: nothing of it is kept. */
+async function rejectPendingInTx(tx: EntityManager, v: CheckedVersion, current: number | null): Promise<void> {
+  const { tenantId, credentialId, version } = v;
+  await shredVersionsInTx(tx, tenantId, { credentialId, versionState: 'PENDING' }, 'REJECTED');
+  // The rotation hid the serving key's own state behind PENDING_VALIDATION: a fresh check of
+  // that key, not a guess, decides whether the credential is ACTIVE or INVALID again.
+  if (current !== null) {
+    await enqueueInTx(tx, 'validate-credential', { tenantId, credentialId, version: current, sweep: `recheck-${version}` });
+  }
+}
+
+/** The key gateways were being served stopped working: they reload without it, and the trail says why. */
+async function invalidateInTx(tx: EntityManager, v: CheckedVersion, outcome: KeyTestOutcome, previousStatus: CredentialStatus): Promise<void> {
+  const { tenantId, credentialId, version } = v;
+  const gateways = await bumpGatewaysInTx(tx, tenantId, { credentialId }, 'CREDENTIAL_INVALID');
+  await auditInTx(tx, SYSTEM_ACTOR, {
+    tenantId,
+    action: 'CREDENTIAL_INVALIDATED',
+    targetType: 'CREDENTIAL',
+    targetId: credentialId,
+    details: { version, outcome, previousStatus, reloadedGateways: gateways.length },
   });
 }
 
@@ -111,7 +123,7 @@ async function admitToDuplicateCheckInTx(tx: EntityManager, v: CheckedVersion): 
  */
 async function promoteInTx(tx: EntityManager, graceHours: number, v: CheckedVersion, currentInvalid: boolean): Promise<void> {
   const { tenantId, credentialId, version } = v;
-  await wipeMaterialInTx(tx, tenantId, { credentialId, versionState: 'PREVIOUS' }, 'RETIRED');
+  await shredVersionsInTx(tx, tenantId, { credentialId, versionState: 'PREVIOUS' }, 'RETIRED');
   if (graceHours > 0 && !currentInvalid) {
     await tx.query(
       `UPDATE credential_versions SET state = 'PREVIOUS', retire_after = now() + $4::float8 * interval '1 hour'
@@ -119,7 +131,7 @@ async function promoteInTx(tx: EntityManager, graceHours: number, v: CheckedVers
       [tenantId, credentialId, version, graceHours],
     );
   } else {
-    await wipeMaterialInTx(tx, tenantId, { credentialId, versionState: 'ACTIVE' }, 'RETIRED');
+    await shredVersionsInTx(tx, tenantId, { credentialId, versionState: 'ACTIVE' }, 'RETIRED');
   }
   await tx.query(
     `UPDATE credential_versions SET state = 'ACTIVE', activated_at = now()

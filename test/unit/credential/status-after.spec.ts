@@ -1,4 +1,4 @@
-import { statusAfter } from '../../../workers/processors/validate-credential.processor';
+import { statusAfter } from '../../../src/modules/credential/credential-lifecycle';
 
 describe('statusAfter (validation outcome -> credential status)', () => {
   it.each([

@@ -1,10 +1,7 @@
 import type { DataSource } from 'typeorm';
-import { GroupCommit } from '../../src/db/group-commit';
-import type { KeyTestResult } from '../../src/providers/types';
-import type { CheckedVersion } from './validation-outcome';
-
-/** Recorded, and whether what a settings page shows (outcome, models) changed; null: not recorded. */
-export type Confirmed = { changed: boolean } | null;
+import { GroupCommit } from '../../db/group-commit';
+import type { KeyTestResult } from '../../providers/types';
+import type { CheckedVersion, Confirmed, OutcomeConfirmer } from './credential-lifecycle.deps';
 
 interface Pending {
   v: CheckedVersion;
@@ -52,7 +49,7 @@ RETURNING c.id, t.changed`;
  * promise settles after the commit, so no job completes before its outcome is durable.
  * A failed statement resolves its jobs with null: each then records through the full path.
  */
-export class ConfirmedOutcomes {
+export class ConfirmedOutcomes implements OutcomeConfirmer {
   private readonly commits: GroupCommit<Pending>;
 
   constructor(private readonly db: Pick<DataSource, 'query'>) {

@@ -47,6 +47,7 @@ async function activeKey(token: string, tenantId: string, providerId: string) {
   const c = await createCredential(t, token, { tenantId, providerId, secret });
   await t.app.db.query(`UPDATE credentials SET status = 'ACTIVE', current_version = 1 WHERE id = $1`, [c.id]);
   await t.app.db.query(`UPDATE credential_versions SET state = 'ACTIVE', activated_at = now() WHERE credential_id = $1`, [c.id]);
+  await t.app.services.invalidations.sync();
   return c.id as string;
 }
 
@@ -85,6 +86,7 @@ it('USER_PROVIDED: every enabled provider is listed; none attached, revoked, inv
   expect(shape(of(ok.body, p.id))).toEqual({ mode: 'USER_PROVIDED', status: 'OK', reason: null, served: 1 });
 
   await t.app.db.query(`UPDATE credentials SET status = 'INVALID' WHERE id = $1`, [key]);
+  await t.app.services.invalidations.sync(); // a change from another connection is heard within the notification latency
   const invalid = await pull(gw.gatewayKey, ok.etag!);
   expect(invalid.status).toBe(200);
   expect(shape(of(invalid.body, p.id))).toMatchObject({ status: 'NO_USABLE_KEY', reason: 'INVALID' });
@@ -168,6 +170,7 @@ it('a disabled provider still attached is PROVIDER_DISABLED; a disabled one nobo
   const key = await activeKey(admin, tenant.id, used.id);
   await expectOk(gql(ATTACH, { gatewayId: gw.gateway.id, credentialId: key }, admin), 'attachCredential');
   await t.app.db.query(`UPDATE credentials SET status = 'INVALID' WHERE id = $1`, [key]);
+  await t.app.services.invalidations.sync(); // a change from another connection is heard within the notification latency
   for (const slug of [used.slug, unused.slug])
     await t.gql('mutation($input: UpsertProviderInput!) { upsertProvider(input: $input) { userErrors { code } } }', {
       input: { slug, enabled: false },

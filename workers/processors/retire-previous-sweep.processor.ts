@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import { auditInTx } from '../../src/modules/audit/audit.writer';
-import { bumpGatewaysInTx } from '../../src/modules/gateway/gateway-config';
+import { bumpGatewaysInTx } from '../../src/modules/gateway/gateway-reload';
 import type { JobPayloads } from '../../src/queue/registry';
 import { publishCredentialChanged } from './credential-events';
 import type { ProcessorDeps } from './deps';

@@ -2,7 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { auditInTx } from '../../src/modules/audit/audit.writer';
 import { wipeMaterialInTx } from '../../src/modules/credential/credential-material';
 import type { CredentialStatus } from '../../src/modules/credential/credential.entity';
-import { bumpGatewaysInTx } from '../../src/modules/gateway/gateway-config';
+import { bumpGatewaysInTx } from '../../src/modules/gateway/gateway-reload';
 import { enqueueInTx } from '../../src/modules/outbox/outbox.writer';
 import type { KeyTestOutcome, KeyTestResult } from '../../src/providers/types';
 import type { ProcessorDeps } from './deps';

@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema, type ContainerType } from 'type-graphql';
-import './enums';
 import { authChecker } from './auth-checker';
 import { RESOLVERS } from './resolvers';
 import { NO_PUBSUB } from './subscriptions';

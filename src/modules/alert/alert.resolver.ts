@@ -1,6 +1,5 @@
 import { Arg, Authorized, ID, Mutation, Query, Resolver } from 'type-graphql';
 import { PageArgsInput, toConnection, type Connection } from '../../graphql/connection';
-import { AlertStatusEnum } from '../../graphql/enums';
 import { Audit, CurrentActor, Page } from '../../graphql/params';
 import { mutate } from '../../graphql/payload';
 import type { Page as PageOf } from '../../db/pagination';
@@ -10,6 +9,7 @@ import { toCredential } from '../credential/credential.resolver';
 import type { AlertStatus } from './alert.entity';
 import { encodeGroupCursor, type AlertView, type GroupView } from './alert.service';
 import {
+  AlertStatusEnum,
   KeyRescanStatus,
   KeyReuseAlert,
   KeyReuseAlertConnection,

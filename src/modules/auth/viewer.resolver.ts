@@ -1,10 +1,13 @@
 import { Authorized, Field, FieldResolver, ObjectType, Query, Resolver, Root } from 'type-graphql';
-import { RoleEnum } from '../../graphql/enums';
+import { constEnum } from '../../graphql/const-enum';
 import { CurrentActor } from '../../graphql/params';
 import type { Services } from '../../services';
 import type { TenantEntity } from '../tenant/tenant.entity';
 import { Tenant } from '../tenant/tenant.type';
 import type { Actor, Role } from './actor';
+import { TENANT_ROLES } from '../token/token.entity';
+
+export const RoleEnum = constEnum(['PLATFORM_ADMIN', ...TENANT_ROLES] as const, { name: 'Role', description: 'The role of the calling token.' });
 
 @ObjectType({ simpleResolvers: true, description: 'The caller, as resolved from its token.' })
 export class Viewer {

@@ -1,7 +1,6 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { GraphQLContext } from '../../graphql/context';
 import { PageArgsInput, toConnection } from '../../graphql/connection';
-import { CredentialKindEnum, CredentialStatusEnum } from '../../graphql/enums';
 import { Audit, CurrentActor, Page } from '../../graphql/params';
 import { mutate } from '../../graphql/payload';
 import type { Services } from '../../services';
@@ -12,6 +11,8 @@ import {
   CreateCredentialInput,
   Credential,
   CredentialConnection,
+  CredentialKindEnum,
+  CredentialStatusEnum,
   CredentialPayload,
   CredentialVersion,
   LastValidation,

@@ -1,12 +1,17 @@
 import { Arg, Authorized, ID, Mutation, Query, Resolver } from 'type-graphql';
 import { PageArgsInput, toConnection } from '../../graphql/connection';
-import { DeliveryStatusEnum } from '../../graphql/enums';
 import { Audit, CurrentActor, Page } from '../../graphql/params';
 import { mutate } from '../../graphql/payload';
 import type { Services } from '../../services';
 import type { Actor, AuditActor } from '../auth/actor';
 import type { DeliveryStatus } from './webhook.entity';
-import { ReplayWebhookDeliveryInput, ReplayWebhookDeliveryPayload, WebhookDelivery, WebhookDeliveryConnection } from './webhook.type';
+import {
+  DeliveryStatusEnum,
+  ReplayWebhookDeliveryInput,
+  ReplayWebhookDeliveryPayload,
+  WebhookDelivery,
+  WebhookDeliveryConnection,
+} from './webhook.type';
 
 export type WebhookResolverDeps = Pick<Services, 'scope' | 'webhooks'>;
 

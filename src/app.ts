@@ -32,8 +32,10 @@ export async function createApp(config: Readonly<Config>, log: Logger): Promise<
     db,
     services,
     async close() {
-      // WebSockets close first (preClose), HTTP drains, then the ops Redis connections (onClose).
+      // WebSockets close first (preClose), HTTP drains, then the ops Redis connections (onClose);
+      // live event streams end once no socket can read them.
       await server.close();
+      await services.events.close();
       await services.keyRescans.close();
       await services.invalidations.close();
       await services.security.flush();

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config';
 import { Fingerprinter, parseKeyring, SecretBox } from './crypto';
 import { Invalidations } from './db/invalidations';
+import { createRedisEvents } from './events/redis-events';
 import { outboundFor, outboundPolicyFor, watchOutbound } from './outbound';
 import { AlertService } from './modules/alert/alert.service';
 import { KeyRescanService } from './modules/alert/key-rescan.service';
@@ -11,8 +12,10 @@ import { AuditService } from './modules/audit/audit.service';
 import { AuthService } from './modules/auth/auth.service';
 import { TenantScope } from './modules/auth/tenant-scope';
 import { CredentialService } from './modules/credential/credential.service';
+import { GatewayAttachmentService } from './modules/gateway/gateway-attachment.service';
 import { GatewayService } from './modules/gateway/gateway.service';
-import { GatewayResolveService } from './modules/gateway/gateway-resolve.service';
+import { GatewayConfigService } from './modules/gateway/gateway-config.service';
+import { LiveService } from './modules/live/live.service';
 import { PlatformKeyService } from './modules/platform-key/platform-key.service';
 import { HostConfirmationService } from './modules/provider/host-confirmation.service';
 import { KeyTestService } from './modules/provider/key-test.service';
@@ -55,13 +58,18 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
         throttleKey: `${tenantId}:${tokenId}`,
       }),
   });
+  const scope = new TenantScope(db);
+  // Live events for subscriptions: connects on the first subscriber; app.close() ends the streams.
+  const events = createRedisEvents(config.redisUrl, config.queue.prefix, log);
   const keyTestCache = new KeyTestCache({ redis: keyCheckRedis, prefix: config.queue.prefix, ttlMs: config.keyChecks.cacheTtlMs, fingerprinter });
   return {
     security,
     box,
     fingerprinter,
     invalidations,
-    scope: new TenantScope(db),
+    scope,
+    events,
+    live: new LiveService(scope, events, db),
     auth: new AuthService(
       db,
       config.adminToken,
@@ -82,7 +90,8 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
     keyTest: new KeyTestService(db, providers, config.providerTimeoutMs, outbound, { limiter: keyChecks, cache: keyTestCache }),
     credentials: new CredentialService(db, { box, fingerprinter }, providers, keyChecks),
     gateways: new GatewayService(db, box, urlPolicy),
-    gatewayConfig: new GatewayResolveService(db, box, invalidations, config.cache, (details, message) => {
+    gatewayAttachments: new GatewayAttachmentService(db),
+    gatewayConfig: new GatewayConfigService(db, box, invalidations, config.cache, (details, message) => {
       log.warn(details, message);
       // Keys that no longer decrypt: tampered, moved, or sealed under a KEK version this process lacks.
       const gatewayId = String(details.gatewayId);

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Job, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Histogram, Registry, type Metric } from 'prom-client';
-import { registerQueueGauges } from '../src/http/queue-metrics';
+import { registerQueueGauges } from '../src/queue/queue-metrics';
 import { KEY_TEST_OUTCOMES } from '../src/providers/types';
 import type { Queues } from '../src/queue/queues';
 import { JOBS } from '../src/queue/registry';

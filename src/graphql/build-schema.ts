@@ -1,51 +1,9 @@
 import 'reflect-metadata';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema, type ContainerType } from 'type-graphql';
-import './enums';
-import { AlertResolver } from '../modules/alert/alert.resolver';
-import { AuditResolver } from '../modules/audit/audit.resolver';
-import { ViewerResolver } from '../modules/auth/viewer.resolver';
-import { CredentialResolver } from '../modules/credential/credential.resolver';
-import { GatewayAttachmentResolver, GatewayResolver } from '../modules/gateway/gateway.resolver';
-import { LiveResolver } from '../modules/live/live.resolver';
-import { PlatformKeyResolver } from '../modules/platform-key/platform-key.resolver';
-import { HostConfirmationResolver } from '../modules/provider/host-confirmation.resolver';
-import { ProviderResolver } from '../modules/provider/provider.resolver';
-import { ReminderResolver } from '../modules/reminder/reminder.resolver';
-import { TenantResolver } from '../modules/tenant/tenant.resolver';
-import { TokenResolver } from '../modules/token/token.resolver';
-import { WebhookResolver } from '../modules/webhook/webhook.resolver';
 import { authChecker } from './auth-checker';
+import { RESOLVERS } from './resolvers';
 import { NO_PUBSUB } from './subscriptions';
-
-export const RESOLVERS = [
-  ViewerResolver,
-  TenantResolver,
-  TokenResolver,
-  ProviderResolver,
-  HostConfirmationResolver,
-  CredentialResolver,
-  GatewayResolver,
-  GatewayAttachmentResolver,
-  AuditResolver,
-  AlertResolver,
-  PlatformKeyResolver,
-  ReminderResolver,
-  WebhookResolver,
-  LiveResolver,
-] as const;
-
-/** Resolver instances are built once with their dependencies (constructor injection, no framework). */
-export function resolverContainer(make: (cls: new (...args: never[]) => object) => object): ContainerType {
-  const instances = new Map<unknown, object>();
-  return {
-    get(cls: new (...args: never[]) => object) {
-      let instance = instances.get(cls);
-      if (!instance) instances.set(cls, (instance = make(cls)));
-      return instance;
-    },
-  };
-}
 
 /*
  * Every @ObjectType is declared with `simpleResolvers: true`: its plain fields resolve with
@@ -57,7 +15,7 @@ export function resolverContainer(make: (cls: new (...args: never[]) => object) 
  */
 export async function buildKeyplaneSchema(container?: ContainerType): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [...RESOLVERS],
+    resolvers: [RESOLVERS[0].cls, ...RESOLVERS.slice(1).map((r) => r.cls)],
     authChecker,
     // Input rules live in the services and come back as userErrors; type-graphql only types.
     validate: false,

@@ -6,6 +6,8 @@ export interface GraphQLContext {
   actor: Actor | null;
   requestId: string;
   loaders: Loaders;
+  /** The largest `first` a list accepts (config); checked by the @Page() arguments. */
+  pageSizeMax: number;
 }
 
 /** The caller, after the auth checker has run; fails closed if a resolver forgot @Authorized. */

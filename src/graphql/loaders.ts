@@ -20,7 +20,9 @@ function perTenant<V>(make: (tenantId: string) => DataLoader<string, V>): (tenan
   };
 }
 
-export function createLoaders(services: Services): Loaders {
+export type LoaderDeps = Pick<Services, 'providers' | 'credentials' | 'gatewayAttachments'>;
+
+export function createLoaders(services: LoaderDeps): Loaders {
   return {
     provider: new DataLoader(async (ids) => {
       const rows = await services.providers.byIds(ids);
@@ -36,7 +38,7 @@ export function createLoaders(services: Services): Loaders {
     attachments: perTenant(
       (tenantId) =>
         new DataLoader(async (gatewayIds) => {
-          const rows = await services.gateways.attachments(tenantId, gatewayIds);
+          const rows = await services.gatewayAttachments.list(tenantId, gatewayIds);
           return gatewayIds.map((id) => rows.filter((a) => a.gatewayId === id));
         }),
     ),

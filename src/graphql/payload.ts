@@ -1,6 +1,11 @@
 import { Field, ObjectType } from 'type-graphql';
-import { DomainError, DomainErrors, type UserErrorShape } from '../errors';
-import { UserErrorCodeEnum } from './enums';
+import { DomainError, DomainErrors, USER_ERROR_CODES, type UserErrorShape } from '../errors';
+import { constEnum } from './const-enum';
+
+export const UserErrorCodeEnum = constEnum(USER_ERROR_CODES, {
+  name: 'UserErrorCode',
+  description: 'Machine-readable reason for a userErrors entry.',
+});
 
 @ObjectType({ simpleResolvers: true, description: 'A business rule the input broke. Nothing was written when this is returned.' })
 export class UserError {

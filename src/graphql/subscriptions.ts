@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
@@ -7,16 +6,17 @@ import { CloseCode, handleProtocols, makeServer, type Context } from 'graphql-ws
 import type { Logger } from 'pino';
 import type { PubSub } from 'type-graphql';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { LiveService } from '../events/live.service';
+import type { LiveService } from '../modules/live/live.service';
 import type { Actor } from '../modules/auth/actor';
 import type { Services } from '../services';
 import type { GraphQLContext } from './context';
 import { hashToken } from '../crypto';
 import { AccessError, BadRequestError } from '../errors';
-import { bearerToken } from '../modules/auth/auth.service';
+import { bearerToken } from '../modules/auth/bearer';
+import { requestIdOf } from '../http/request-id';
 import { createFormatError, safeError } from './errors';
 import { createRequestGuard, RequestLimitError, type RequestLimits } from './request-guard';
-import { createLoaders } from './loaders';
+import { createLoaders, type LoaderDeps } from './loaders';
 import { TokenSessions } from './socket-sessions';
 
 /** The context of an operation over WebSocket: the usual one plus the live event streams. */
@@ -47,10 +47,10 @@ export const NO_PUBSUB: PubSub = {
 
 export interface SubscriptionDeps {
   schema: GraphQLSchema;
-  services: Services;
-  live: LiveService;
+  services: Pick<Services, 'auth' | 'invalidations' | 'live'> & LoaderDeps;
   log: Logger;
   limits: Readonly<RequestLimits>;
+  pageSizeMax: number;
   /** Field suggestions ("Did you mean …") in validation errors: only where introspection is on. */
   hideSuggestions: boolean;
   /** Counts each subscription attempt (operation metrics). */
@@ -138,7 +138,13 @@ export function attachSubscriptions(app: FastifyInstance, deps: SubscriptionDeps
       if (getOperationAST(document, payload.operationName)?.operation !== 'subscription') {
         return fail('Only subscriptions are served over WebSocket; send queries and mutations over HTTP.', 'BAD_REQUEST');
       }
-      const contextValue: LiveContext = { actor, requestId: ctx.extra.requestId, loaders: createLoaders(deps.services), live: deps.live };
+      const contextValue: LiveContext = {
+        actor,
+        requestId: ctx.extra.requestId,
+        loaders: createLoaders(deps.services),
+        pageSizeMax: deps.pageSizeMax,
+        live: deps.services.live,
+      };
       return { schema: deps.schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue };
     },
     onOperation: (_ctx, _id, _payload, _args, result) => {
@@ -168,8 +174,7 @@ export function attachSubscriptions(app: FastifyInstance, deps: SubscriptionDeps
   });
 
   function serve(ws: WebSocket, request: IncomingMessage): void {
-    const given = request.headers['x-request-id'];
-    const requestId = typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
+    const requestId = requestIdOf(request.headers['x-request-id']);
     const extra: Extra = { requestId, close: (code, reason) => ws.close(code, reason) };
     // A peer that stops answering pings is dropped, so half-open sockets do not pile up.
     let alive = true;

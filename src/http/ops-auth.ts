@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config';
 import { safeEqual } from '../crypto';
 import type { AuthService } from '../modules/auth/auth.service';
+import { bearerToken } from '../modules/auth/bearer';
 import type { SecurityEvents } from '../modules/security/security-events';
 
 /** What an ops caller may do: the platform admin token has full access, the ops token reads. */
@@ -16,8 +17,8 @@ const CHALLENGE = 'Basic realm="keyplane", charset="UTF-8"';
  */
 export function presentedToken(authorization: string | undefined): string | null {
   if (!authorization) return null;
-  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-  if (bearer) return bearer[1];
+  const bearer = bearerToken(authorization);
+  if (bearer) return bearer;
   const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization);
   if (!basic) return null;
   const decoded = Buffer.from(basic[1], 'base64').toString('utf8');

@@ -1,14 +1,10 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
-import type { GraphQLSchema } from 'graphql';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import type { Config } from '../config';
-import { LiveService } from '../events/live.service';
-import { createRedisEvents } from '../events/redis-events';
-import { attachSubscriptions } from '../graphql/subscriptions';
 import { createRedis } from '../queue/connection';
 import { closeQueues, DEFAULT_JOB_OPTIONS, type Queues } from '../queue/queues';
 import { QUEUES } from '../queue/registry';
@@ -17,14 +13,13 @@ import { registerDashboard } from './dashboard';
 import { registerHealthRoutes } from './health';
 import { createApiMetrics, instrumentHttp, registerMetricsRoute, type HttpObserver } from './metrics';
 import { createOpsGuard } from './ops-auth';
-import { registerOutboxGauges, registerQueueGauges } from './queue-metrics';
+import { registerOutboxGauges, registerQueueGauges } from '../queue/queue-metrics';
 
 export interface OpsDeps {
   config: Readonly<Config>;
   db: DataSource;
-  services: Services;
+  services: Pick<Services, 'auth' | 'security' | 'outboundFailures'>;
   log: Logger;
-  schema: GraphQLSchema;
 }
 
 /** ioredis reports every failed reconnect; a line a minute is enough to see Redis is down. */
@@ -38,17 +33,17 @@ function throttledWarn(log: Logger, message: string) {
 }
 
 /**
- * The API's operational surface: readiness, metrics, the queue dashboard and GraphQL
- * subscriptions, with the Redis connections they need, closed with the server. Call it before
- * the GraphQL routes are registered, so the HTTP metrics hook covers every route.
+ * The API's operational surface: readiness, metrics and the queue dashboard, with the Redis
+ * connection they need, closed with the server. Call it before the GraphQL routes are registered,
+ * so the HTTP metrics hook covers every route.
  */
 export async function registerOps(
   app: FastifyInstance,
-  { config, db, services, log, schema }: OpsDeps,
-): Promise<{ apolloPlugin: ApolloServerPlugin; observeHttp: HttpObserver }> {
+  { config, db, services, log }: OpsDeps,
+): Promise<{ apolloPlugin: ApolloServerPlugin; observeHttp: HttpObserver; countSubscription: (result: 'success' | 'error') => void }> {
   // One ordinary connection for PING, the dashboard and queue gauges. The fail-fast producer
   // settings (no offline queue) keep /readyz, /metrics and dashboard requests from hanging while
-  // Redis is down; the worker settings would wait forever. Pub/sub gets its own (src/events).
+  // Redis is down; the worker settings would wait forever. Pub/sub has its own (services.events).
   const redis: Redis = createRedis(config.redisUrl, 'producer');
   redis.on('error', throttledWarn(log, 'Redis unreachable (readiness, metrics, dashboard)'));
   // Views of the workers' queues: skipMetasUpdate, so starting an API writes nothing to Redis.
@@ -60,7 +55,6 @@ export async function registerOps(
   ) as Queues;
   const queueError = throttledWarn(log, 'queue connection problem');
   for (const queue of Object.values(queues)) queue.on('error', queueError);
-  const events = createRedisEvents(config.redisUrl, config.queue.prefix, log);
 
   const metrics = createApiMetrics();
   const observeHttp = instrumentHttp(app, metrics.registry);
@@ -73,22 +67,12 @@ export async function registerOps(
   registerHealthRoutes(app, db, redis);
   registerMetricsRoute(app, metrics.registry, guard);
   await registerDashboard(app, queues, guard, services.security);
-  attachSubscriptions(app, {
-    schema,
-    services,
-    live: new LiveService(services.scope, events, db),
-    log,
-    limits: config.graphql.limits,
-    hideSuggestions: !config.graphql.introspection,
-    onOperation: (result) => metrics.countOperation('subscription', result),
-  });
 
-  // After the HTTP server has drained (WebSockets close in preClose): streams end, then Redis.
+  // After the HTTP server has drained (WebSockets close in preClose).
   app.addHook('onClose', async () => {
-    await events.close();
     await closeQueues(queues).catch(() => undefined);
     if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
     else redis.disconnect();
   });
-  return { apolloPlugin: metrics.apolloPlugin, observeHttp };
+  return { apolloPlugin: metrics.apolloPlugin, observeHttp, countSubscription: (result) => metrics.countOperation('subscription', result) };
 }

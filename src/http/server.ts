@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
@@ -9,18 +8,20 @@ import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import type { Config } from '../config';
-import { checkPageSize } from '../db/pagination';
 import { AccessError, BadRequestError } from '../errors';
-import { buildKeyplaneSchema, resolverContainer } from '../graphql/build-schema';
+import { buildKeyplaneSchema } from '../graphql/build-schema';
 import type { GraphQLContext } from '../graphql/context';
 import { apolloLogger, createFormatError, safeError } from '../graphql/errors';
 import { keyCheckCapPlugin } from '../graphql/key-check-cap';
 import { complexityPlugin } from '../graphql/limits';
 import { createRequestGuard } from '../graphql/request-guard';
 import { createLoaders } from '../graphql/loaders';
+import { resolverContainer } from '../graphql/resolvers';
+import { attachSubscriptions } from '../graphql/subscriptions';
 import type { Services } from '../services';
 import { gatewayConfigFastPath, registerGatewayConfigRoute } from './gateway-config.route';
 import { registerOps } from './ops';
+import { requestIdOf } from './request-id';
 
 export interface ServerDeps {
   config: Readonly<Config>;
@@ -29,7 +30,7 @@ export interface ServerDeps {
   log: Logger;
 }
 
-/** Builds the HTTP server: GraphQL at /graphql, health routes; later the dashboard and gateway routes. */
+/** Builds the HTTP server: GraphQL at /graphql (HTTP and WebSocket), ops routes and the gateway config pull. */
 export async function buildServer({ config, db, services, log }: ServerDeps): Promise<FastifyInstance> {
   // Requests the gateway-config fast path answers never reach fastify (set once routes exist).
   let fastPath: ((req: IncomingMessage, res: ServerResponse) => boolean) | null = null;
@@ -47,17 +48,23 @@ export async function buildServer({ config, db, services, log }: ServerDeps): Pr
     loggerInstance: log as FastifyBaseLogger,
     // Per-request access lines cost more than they tell at our request rates; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
-    genReqId: (req) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
-    },
+    genReqId: (req) => requestIdOf(req.headers['x-request-id']),
     bodyLimit: 1024 * 1024,
   });
 
-  const pageMax = (first: number) => checkPageSize(first, config.graphql.pageSizeMax);
-  const schema = await buildKeyplaneSchema(resolverContainer((cls) => new (cls as never as new (...a: unknown[]) => object)(services, pageMax)));
-  // Health, metrics, queue dashboard, subscriptions; first, so its HTTP metrics hook sees every route.
-  const ops = await registerOps(app, { config, db, services, log, schema });
+  const schema = await buildKeyplaneSchema(resolverContainer(services));
+  const pageSizeMax = config.graphql.pageSizeMax;
+  // Health, metrics, queue dashboard; first, so its HTTP metrics hook sees every route.
+  const ops = await registerOps(app, { config, db, services, log });
+  attachSubscriptions(app, {
+    schema,
+    services,
+    log,
+    limits: config.graphql.limits,
+    pageSizeMax,
+    hideSuggestions: !config.graphql.introspection,
+    onOperation: ops.countSubscription,
+  });
 
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
@@ -107,7 +114,7 @@ export async function buildServer({ config, db, services, log }: ServerDeps): Pr
       }
       if (!actor) throw unauthenticated('Authentication is required.');
       guard(documentOf(request.body) ?? documentOf(request.query));
-      return { actor, requestId: String(request.id), loaders: createLoaders(services) };
+      return { actor, requestId: String(request.id), loaders: createLoaders(services), pageSizeMax };
     },
   });
 

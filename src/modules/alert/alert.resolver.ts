@@ -1,15 +1,15 @@
-import { Arg, Args, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Authorized, ID, Mutation, Query, Resolver } from 'type-graphql';
 import { PageArgsInput, toConnection, type Connection } from '../../graphql/connection';
-import { actorOf, type GraphQLContext } from '../../graphql/context';
-import { AlertStatusEnum } from '../../graphql/enums';
+import { Audit, CurrentActor, Page } from '../../graphql/params';
 import { mutate } from '../../graphql/payload';
-import type { Page } from '../../db/pagination';
+import type { Page as PageOf } from '../../db/pagination';
 import type { Services } from '../../services';
-import { auditActor } from '../auth/actor';
+import type { Actor, AuditActor } from '../auth/actor';
 import { toCredential } from '../credential/credential.resolver';
 import type { AlertStatus } from './alert.entity';
 import { encodeGroupCursor, type AlertView, type GroupView } from './alert.service';
 import {
+  AlertStatusEnum,
   KeyRescanStatus,
   KeyReuseAlert,
   KeyReuseAlertConnection,
@@ -46,7 +46,7 @@ function toGroup(g: GroupView): KeyReuseGroup {
   };
 }
 
-function toGroupConnection(page: Page<GroupView>): Connection<KeyReuseGroup> {
+function toGroupConnection(page: PageOf<GroupView>): Connection<KeyReuseGroup> {
   const edges = page.nodes.map((g) => ({ cursor: encodeGroupCursor(g.id), node: toGroup(g) }));
   return {
     edges,
@@ -55,49 +55,46 @@ function toGroupConnection(page: Page<GroupView>): Connection<KeyReuseGroup> {
   };
 }
 
+export type AlertResolverDeps = Pick<Services, 'scope' | 'alerts' | 'keyRescans'>;
+
 @Resolver(() => KeyReuseAlert)
 export class AlertResolver {
-  constructor(
-    private readonly s: Services,
-    private readonly pageMax: (first: number) => void,
-  ) {}
+  constructor(private readonly s: AlertResolverDeps) {}
 
   @Authorized()
   @Query(() => KeyReuseAlertConnection, { description: "Alerts that one of the tenant's keys is also stored elsewhere, newest first." })
   async keyReuseAlerts(
     @Arg('tenantId', () => ID) tenantId: string,
-    @Args() page: PageArgsInput,
-    @Ctx() ctx: GraphQLContext,
+    @Page() page: PageArgsInput,
+    @CurrentActor() actor: Actor,
     @Arg('status', () => AlertStatusEnum, { nullable: true, description: 'Only this status.' }) status?: AlertStatus,
   ) {
-    this.pageMax(page.first);
-    const scoped = await this.s.scope.forTenant(actorOf(ctx), tenantId);
+    const scoped = await this.s.scope.forTenant(actor, tenantId);
     return toConnection(await this.s.alerts.list(scoped, { status }, page), toKeyReuseAlert);
   }
 
   @Authorized('PLATFORM_ADMIN')
   @Query(() => KeyReuseGroupConnection, { description: 'Credentials sharing a key, across tenants (platform admins only).' })
-  async keyReuseGroups(@Args() page: PageArgsInput) {
-    this.pageMax(page.first);
+  async keyReuseGroups(@Page() page: PageArgsInput) {
     return toGroupConnection(await this.s.alerts.groups(page));
   }
 
   @Authorized('ADMIN')
   @Mutation(() => KeyReuseAlertPayload, { description: 'Mark an alert as seen; it stays visible.' })
-  acknowledgeKeyReuseAlert(@Arg('input') input: KeyReuseAlertInput, @Ctx() ctx: GraphQLContext) {
-    return this.setStatus(input, ctx, 'ACKNOWLEDGED');
+  acknowledgeKeyReuseAlert(@Arg('input') input: KeyReuseAlertInput, @CurrentActor() actor: Actor, @Audit() audit: AuditActor) {
+    return this.setStatus(input, actor, audit, 'ACKNOWLEDGED');
   }
 
   @Authorized('ADMIN')
   @Mutation(() => KeyReuseAlertPayload, { description: 'Dismiss an alert. It reopens if the key is registered again.' })
-  dismissKeyReuseAlert(@Arg('input') input: KeyReuseAlertInput, @Ctx() ctx: GraphQLContext) {
-    return this.setStatus(input, ctx, 'DISMISSED');
+  dismissKeyReuseAlert(@Arg('input') input: KeyReuseAlertInput, @CurrentActor() actor: Actor, @Audit() audit: AuditActor) {
+    return this.setStatus(input, actor, audit, 'DISMISSED');
   }
 
   @Authorized('PLATFORM_ADMIN')
   @Mutation(() => StartKeyRescanPayload, { description: 'Fingerprint every stored key again, in the background (platform admins only).' })
-  startKeyRescan(@Ctx() ctx: GraphQLContext, @Arg('input', () => StartKeyRescanInput, { nullable: true }) input?: StartKeyRescanInput) {
-    return mutate(() => this.s.keyRescans.start(auditActor(actorOf(ctx), ctx.requestId), input?.reason));
+  startKeyRescan(@Audit() audit: AuditActor, @Arg('input', () => StartKeyRescanInput, { nullable: true }) input?: StartKeyRescanInput) {
+    return mutate(() => this.s.keyRescans.start(audit, input?.reason));
   }
 
   @Authorized('PLATFORM_ADMIN')
@@ -106,11 +103,10 @@ export class AlertResolver {
     return this.s.keyRescans.status(jobId);
   }
 
-  private setStatus(input: KeyReuseAlertInput, ctx: GraphQLContext, target: 'ACKNOWLEDGED' | 'DISMISSED') {
+  private setStatus(input: KeyReuseAlertInput, actor: Actor, audit: AuditActor, target: 'ACKNOWLEDGED' | 'DISMISSED') {
     return mutate(async () => {
-      const tenantId = await this.s.alerts.tenantOf(actorOf(ctx), input.id, ['input', 'id']);
-      const alert = await this.s.alerts.setStatus(tenantId, auditActor(actorOf(ctx), ctx.requestId), input.id, target);
-      return { alert: toKeyReuseAlert(alert) };
+      const tenantId = await this.s.alerts.tenantOf(actor, input.id, ['input', 'id']);
+      return { alert: toKeyReuseAlert(await this.s.alerts.setStatus(tenantId, audit, input.id, target)) };
     });
   }
 }

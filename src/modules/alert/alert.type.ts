@@ -1,11 +1,28 @@
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { ConnectionType, PageInfo } from '../../graphql/connection';
-import { AlertScopeEnum, AlertSeverityEnum, AlertStatusEnum, RescanStateEnum } from '../../graphql/enums';
+import { constEnum } from '../../graphql/const-enum';
 import { Payload } from '../../graphql/payload';
 import { Credential } from '../credential/credential.type';
 import { Tenant } from '../tenant/tenant.type';
-import type { AlertScope, AlertSeverity, AlertStatus } from './alert.entity';
-import type { RescanState } from './key-reuse.rules';
+import { ALERT_SCOPES, ALERT_SEVERITIES, ALERT_STATUSES, type AlertScope, type AlertSeverity, type AlertStatus } from './alert.entity';
+import { RESCAN_STATES, type RescanState } from './key-reuse.rules';
+
+export const AlertSeverityEnum = constEnum(ALERT_SEVERITIES, {
+  name: 'KeyReuseAlertSeverity',
+  description: 'INFO: shared within the tenant; WARNING: with another tenant; HIGH: an OAuth token shared with another tenant.',
+});
+export const AlertScopeEnum = constEnum(ALERT_SCOPES, {
+  name: 'KeyReuseAlertScope',
+  description: 'Where else the key is stored: in the same tenant or in another one.',
+});
+export const AlertStatusEnum = constEnum(ALERT_STATUSES, {
+  name: 'KeyReuseAlertStatus',
+  description: 'OPEN, ACKNOWLEDGED or DISMISSED by a person, or RESOLVED once the credential no longer holds the key.',
+});
+export const RescanStateEnum = constEnum(RESCAN_STATES, {
+  name: 'KeyRescanState',
+  description: 'QUEUED (not yet in the queue), WAITING, ACTIVE, COMPLETED or FAILED.',
+});
 
 /*
  * A tenant sees that its own key is shared, never with whom: no field here names, counts or groups

@@ -1,26 +1,25 @@
-import { Arg, Args, Authorized, Ctx, ID, Query, Resolver } from 'type-graphql';
-import { actorOf, type GraphQLContext } from '../../graphql/context';
+import { Arg, Authorized, ID, Query, Resolver } from 'type-graphql';
 import { PageArgsInput, toConnection } from '../../graphql/connection';
+import { CurrentActor, Page } from '../../graphql/params';
 import type { Services } from '../../services';
+import type { Actor } from '../auth/actor';
 import { AuditEvent, AuditEventConnection } from './audit.type';
+
+export type AuditResolverDeps = Pick<Services, 'scope' | 'audit'>;
 
 @Resolver(() => AuditEvent)
 export class AuditResolver {
-  constructor(
-    private readonly s: Services,
-    private readonly pageMax: (first: number) => void,
-  ) {}
+  constructor(private readonly s: AuditResolverDeps) {}
 
   @Authorized()
   @Query(() => AuditEventConnection, { description: "A tenant's audit trail, newest first." })
   async auditEvents(
     @Arg('tenantId', () => ID) tenantId: string,
-    @Args() page: PageArgsInput,
-    @Ctx() ctx: GraphQLContext,
+    @Page() page: PageArgsInput,
+    @CurrentActor() actor: Actor,
     @Arg('action', () => String, { nullable: true, description: 'Only this action.' }) action?: string,
   ) {
-    this.pageMax(page.first);
-    const scoped = await this.s.scope.forTenant(actorOf(ctx), tenantId);
+    const scoped = await this.s.scope.forTenant(actor, tenantId);
     return toConnection(await this.s.audit.list(scoped, { action }, page));
   }
 }

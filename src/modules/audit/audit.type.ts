@@ -1,8 +1,10 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, ID, ObjectType } from 'type-graphql';
 import { ConnectionType } from '../../graphql/connection';
-import { ActorTypeEnum } from '../../graphql/enums';
-import type { ActorType } from './audit.entity';
+import { constEnum } from '../../graphql/const-enum';
+import { ACTOR_TYPES, type ActorType } from './audit.entity';
+
+export const ActorTypeEnum = constEnum(ACTOR_TYPES, { name: 'ActorType', description: 'Who performed an audited action.' });
 
 @ObjectType({ simpleResolvers: true, description: 'Something that changed, who changed it, and when. Details hold redacted hints only.' })
 export class AuditEvent {

@@ -5,14 +5,10 @@ import { InvalidatedCache, type Invalidations } from '../../db/invalidations';
 import { AccessError } from '../../errors';
 import type { TenantRole } from '../token/token.entity';
 import type { Actor } from './actor';
+import { bearerToken } from './bearer';
 
 const LAST_USED_RESOLUTION_MS = 60_000;
 const LIVE_TOKENS_BATCH = 500;
-
-/** The token of an `Authorization: Bearer <token>` value, or null when it has another shape. */
-export function bearerToken(authorization: string): string | null {
-  return /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1] ?? null;
-}
 
 interface KnownToken {
   actor: Actor;

@@ -1,10 +1,13 @@
-import { Authorized, Ctx, Field, FieldResolver, ObjectType, Query, Resolver, Root } from 'type-graphql';
-import { actorOf, type GraphQLContext } from '../../graphql/context';
-import { RoleEnum } from '../../graphql/enums';
+import { Authorized, Field, FieldResolver, ObjectType, Query, Resolver, Root } from 'type-graphql';
+import { constEnum } from '../../graphql/const-enum';
+import { CurrentActor } from '../../graphql/params';
 import type { Services } from '../../services';
 import type { TenantEntity } from '../tenant/tenant.entity';
 import { Tenant } from '../tenant/tenant.type';
-import type { Role } from './actor';
+import type { Actor, Role } from './actor';
+import { TENANT_ROLES } from '../token/token.entity';
+
+export const RoleEnum = constEnum(['PLATFORM_ADMIN', ...TENANT_ROLES] as const, { name: 'Role', description: 'The role of the calling token.' });
 
 @ObjectType({ simpleResolvers: true, description: 'The caller, as resolved from its token.' })
 export class Viewer {
@@ -14,14 +17,15 @@ export class Viewer {
   tenantId!: string | null;
 }
 
+export type ViewerResolverDeps = Pick<Services, 'tenants'>;
+
 @Resolver(() => Viewer)
 export class ViewerResolver {
-  constructor(private readonly s: Services) {}
+  constructor(private readonly s: ViewerResolverDeps) {}
 
   @Authorized()
   @Query(() => Viewer, { description: 'Who is calling.' })
-  viewer(@Ctx() ctx: GraphQLContext): Viewer {
-    const actor = actorOf(ctx);
+  viewer(@CurrentActor() actor: Actor): Viewer {
     return { role: actor.role, tokenName: actor.name, tenantId: actor.tenantId };
   }
 

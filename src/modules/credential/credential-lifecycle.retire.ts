@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { auditInTx } from '../audit/audit.writer';
 import { SYSTEM_ACTOR } from '../auth/actor';
-import { bumpGatewaysInTx } from '../gateway/gateway-config';
+import { bumpGatewaysInTx } from '../gateway/gateway-reload';
 import type { VersionState } from './credential.entity';
 import type { CheckedVersion, RetireDeps } from './credential-lifecycle.deps';
 

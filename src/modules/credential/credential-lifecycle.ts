@@ -2,7 +2,7 @@ import type { EntityManager } from 'typeorm';
 import type { KeyTestOutcome, KeyTestResult } from '../../providers/types';
 import { auditInTx } from '../audit/audit.writer';
 import { SYSTEM_ACTOR } from '../auth/actor';
-import { bumpGatewaysInTx } from '../gateway/gateway-config';
+import { bumpGatewaysInTx } from '../gateway/gateway-reload';
 import { enqueueInTx } from '../outbox/outbox.writer';
 import type { CredentialStatus, VersionState } from './credential.entity';
 import type { CheckedVersion, OutcomeDeps } from './credential-lifecycle.deps';

@@ -1,16 +1,18 @@
-import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { actorOf, type GraphQLContext } from '../../graphql/context';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLContext } from '../../graphql/context';
 import { PageArgsInput, toConnection } from '../../graphql/connection';
-import { CredentialKindEnum, CredentialStatusEnum } from '../../graphql/enums';
+import { Audit, CurrentActor, Page } from '../../graphql/params';
 import { mutate } from '../../graphql/payload';
 import type { Services } from '../../services';
-import { auditActor } from '../auth/actor';
+import type { Actor, AuditActor } from '../auth/actor';
 import { Provider } from '../provider/provider.type';
 import type { CredentialEntity, CredentialKind, CredentialStatus } from './credential.entity';
 import {
   CreateCredentialInput,
   Credential,
   CredentialConnection,
+  CredentialKindEnum,
+  CredentialStatusEnum,
   CredentialPayload,
   CredentialVersion,
   LastValidation,
@@ -25,34 +27,32 @@ export function toCredential(c: CredentialEntity): Credential & { lastValidation
   return { ...c, version: c.latestVersion, activeVersion: c.currentVersion, lastValidationRow: c };
 }
 
+export type CredentialResolverDeps = Pick<Services, 'scope' | 'credentials'>;
+
 @Resolver(() => Credential)
 export class CredentialResolver {
-  constructor(
-    private readonly s: Services,
-    private readonly pageMax: (first: number) => void,
-  ) {}
+  constructor(private readonly s: CredentialResolverDeps) {}
 
   @Authorized()
   @Query(() => CredentialConnection, { description: "A tenant's credentials, newest first. Revoked ones only on request." })
   async credentials(
     @Arg('tenantId', () => ID) tenantId: string,
-    @Args() page: PageArgsInput,
-    @Ctx() ctx: GraphQLContext,
+    @Page() page: PageArgsInput,
+    @CurrentActor() actor: Actor,
     @Arg('providerId', () => ID, { nullable: true, description: 'Only this provider.' }) providerId?: string,
     @Arg('status', () => CredentialStatusEnum, { nullable: true, description: 'Only this status.' }) status?: CredentialStatus,
     @Arg('kind', () => CredentialKindEnum, { nullable: true, description: 'Only this kind.' }) kind?: CredentialKind,
     @Arg('includeRevoked', { defaultValue: false, description: 'Include revoked credentials.' }) includeRevoked?: boolean,
   ) {
-    this.pageMax(page.first);
-    const scoped = await this.s.scope.forTenant(actorOf(ctx), tenantId);
+    const scoped = await this.s.scope.forTenant(actor, tenantId);
     const found = await this.s.credentials.list(scoped, { providerId, status, kind, includeRevoked }, page);
     return toConnection(found, toCredential);
   }
 
   @Authorized()
   @Query(() => Credential, { description: 'One credential.' })
-  async credential(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
-    const tenantId = await this.s.scope.forObject(actorOf(ctx), 'credential', id);
+  async credential(@Arg('id', () => ID) id: string, @CurrentActor() actor: Actor) {
+    const tenantId = await this.s.scope.forObject(actor, 'credential', id);
     return toCredential(await this.s.credentials.get(tenantId, id));
   }
 
@@ -80,30 +80,30 @@ export class CredentialResolver {
 
   @Authorized('ADMIN')
   @Mutation(() => CredentialPayload, { description: 'Store a provider key (encrypted). It is validated in the background.' })
-  createCredential(@Arg('input') input: CreateCredentialInput, @Ctx() ctx: GraphQLContext) {
+  createCredential(@Arg('input') input: CreateCredentialInput, @CurrentActor() actor: Actor, @Audit() audit: AuditActor) {
     return mutate(async () => {
-      const tenantId = await this.s.scope.forTenant(actorOf(ctx), input.tenantId, ['input', 'tenantId']);
-      const created = await this.s.credentials.create(tenantId, auditActor(actorOf(ctx), ctx.requestId), input);
+      const tenantId = await this.s.scope.forTenant(actor, input.tenantId, ['input', 'tenantId']);
+      const created = await this.s.credentials.create(tenantId, audit, input);
       return { credential: toCredential(created) };
     });
   }
 
   @Authorized('ADMIN')
   @Mutation(() => CredentialPayload, { description: "Change a credential's label or rotation period." })
-  updateCredential(@Arg('input') input: UpdateCredentialInput, @Ctx() ctx: GraphQLContext) {
+  updateCredential(@Arg('input') input: UpdateCredentialInput, @CurrentActor() actor: Actor, @Audit() audit: AuditActor) {
     return mutate(async () => {
-      const tenantId = await this.s.scope.forObject(actorOf(ctx), 'credential', input.id, ['input', 'id']);
-      const updated = await this.s.credentials.update(tenantId, auditActor(actorOf(ctx), ctx.requestId), input.id, input);
+      const tenantId = await this.s.scope.forObject(actor, 'credential', input.id, ['input', 'id']);
+      const updated = await this.s.credentials.update(tenantId, audit, input.id, input);
       return { credential: toCredential(updated) };
     });
   }
 
   @Authorized('ADMIN')
   @Mutation(() => CredentialPayload, { description: 'Submit a new key; it replaces the old one once it validates.' })
-  rotateCredential(@Arg('input') input: RotateCredentialInput, @Ctx() ctx: GraphQLContext) {
+  rotateCredential(@Arg('input') input: RotateCredentialInput, @CurrentActor() actor: Actor, @Audit() audit: AuditActor) {
     return mutate(async () => {
-      const tenantId = await this.s.scope.forObject(actorOf(ctx), 'credential', input.id, ['input', 'id']);
-      const rotated = await this.s.credentials.rotate(tenantId, auditActor(actorOf(ctx), ctx.requestId), input.id, input.secret);
+      const tenantId = await this.s.scope.forObject(actor, 'credential', input.id, ['input', 'id']);
+      const rotated = await this.s.credentials.rotate(tenantId, audit, input.id, input.secret);
       return { credential: toCredential(rotated) };
     });
   }
@@ -112,20 +112,20 @@ export class CredentialResolver {
   @Mutation(() => CredentialPayload, {
     description: 'Check a stored key against its provider now (in the background); the status updates when the check ends.',
   })
-  revalidateCredential(@Arg('input') input: RevalidateCredentialInput, @Ctx() ctx: GraphQLContext) {
+  revalidateCredential(@Arg('input') input: RevalidateCredentialInput, @CurrentActor() actor: Actor, @Audit() audit: AuditActor) {
     return mutate(async () => {
-      const tenantId = await this.s.scope.forObject(actorOf(ctx), 'credential', input.id, ['input', 'id']);
-      const credential = await this.s.credentials.requestValidation(tenantId, auditActor(actorOf(ctx), ctx.requestId), input.id);
+      const tenantId = await this.s.scope.forObject(actor, 'credential', input.id, ['input', 'id']);
+      const credential = await this.s.credentials.requestValidation(tenantId, audit, input.id);
       return { credential: toCredential(credential) };
     });
   }
 
   @Authorized('ADMIN')
   @Mutation(() => CredentialPayload, { description: 'Revoke a credential: its key material is destroyed and gateways reload.' })
-  revokeCredential(@Arg('input') input: RevokeCredentialInput, @Ctx() ctx: GraphQLContext) {
+  revokeCredential(@Arg('input') input: RevokeCredentialInput, @CurrentActor() actor: Actor, @Audit() audit: AuditActor) {
     return mutate(async () => {
-      const tenantId = await this.s.scope.forObject(actorOf(ctx), 'credential', input.id, ['input', 'id']);
-      return { credential: toCredential(await this.s.credentials.revoke(tenantId, auditActor(actorOf(ctx), ctx.requestId), input.id)) };
+      const tenantId = await this.s.scope.forObject(actor, 'credential', input.id, ['input', 'id']);
+      return { credential: toCredential(await this.s.credentials.revoke(tenantId, audit, input.id)) };
     });
   }
 }

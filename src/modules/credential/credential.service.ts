@@ -7,7 +7,7 @@ import { auditInTx } from '../audit/audit.writer';
 import type { AuditActor } from '../auth/actor';
 import { isUuid } from '../auth/tenant-scope';
 import { LIMITS, nameRule, normalizeSecretInput, rangeRule, secretRule } from '../common/rules';
-import { bumpGatewaysInTx } from '../gateway/gateway-config';
+import { bumpGatewaysInTx } from '../gateway/gateway-reload';
 import { enqueueManyInTx } from '../outbox/outbox.writer';
 import type { KeyCheckLimiter } from '../key-check/key-check-limiter';
 import type { ProviderEntity } from '../provider/provider.entity';

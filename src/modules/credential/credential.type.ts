@@ -1,9 +1,24 @@
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { ConnectionType } from '../../graphql/connection';
-import { CredentialKindEnum, CredentialStatusEnum, KeyTestOutcomeEnum, VersionStateEnum } from '../../graphql/enums';
+import { constEnum } from '../../graphql/const-enum';
 import { Payload } from '../../graphql/payload';
 import type { KeyTestOutcome } from '../../providers/types';
-import type { CredentialKind, CredentialStatus, VersionState } from './credential.entity';
+import {
+  CREDENTIAL_KINDS,
+  CREDENTIAL_STATUSES,
+  VERSION_STATES,
+  type CredentialKind,
+  type CredentialStatus,
+  type VersionState,
+} from './credential.entity';
+import { KeyTestOutcomeEnum } from '../provider/provider.type';
+
+export const CredentialKindEnum = constEnum(CREDENTIAL_KINDS, { name: 'CredentialKind', description: 'What kind of secret a credential holds.' });
+export const CredentialStatusEnum = constEnum(CREDENTIAL_STATUSES, {
+  name: 'CredentialStatus',
+  description: 'PENDING_VALIDATION after create or rotate until the worker checks the key; REVOKED is final.',
+});
+export const VersionStateEnum = constEnum(VERSION_STATES, { name: 'CredentialVersionState', description: 'Lifecycle of one stored key version.' });
 
 /*
  * Output types are separate classes from the entities on purpose: a field only reaches the API

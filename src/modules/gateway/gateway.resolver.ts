@@ -1,10 +1,11 @@
 import DataLoader from 'dataloader';
-import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { actorOf, type GraphQLContext } from '../../graphql/context';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLContext } from '../../graphql/context';
 import { PageArgsInput, toConnection } from '../../graphql/connection';
+import { Audit, CurrentActor, Page } from '../../graphql/params';
 import { mutate } from '../../graphql/payload';
 import type { Services } from '../../services';
-import { auditActor } from '../auth/actor';
+import type { Actor, AuditActor } from '../auth/actor';
 import { toCredential } from '../credential/credential.resolver';
 import { Credential } from '../credential/credential.type';
 import { Provider } from '../provider/provider.type';
@@ -25,32 +26,30 @@ import {
   UpdateGatewayInput,
 } from './gateway.type';
 import type { GatewayProviderModeEntity } from './gateway.entity';
-import { gatewayDrift } from './gateway-resolve';
+import { gatewayDrift } from './gateway-config';
+
+export type GatewayResolverDeps = Pick<Services, 'scope' | 'gateways' | 'gatewayAttachments'>;
 
 @Resolver(() => Gateway)
 export class GatewayResolver {
-  constructor(
-    private readonly s: Services,
-    private readonly pageMax: (first: number) => void,
-  ) {}
+  constructor(private readonly s: GatewayResolverDeps) {}
 
   @Authorized()
   @Query(() => GatewayConnection, { description: "A tenant's gateways, newest first." })
   async gateways(
     @Arg('tenantId', () => ID) tenantId: string,
-    @Args() page: PageArgsInput,
-    @Ctx() ctx: GraphQLContext,
+    @Page() page: PageArgsInput,
+    @CurrentActor() actor: Actor,
     @Arg('lagging', () => Boolean, { nullable: true, description: 'true: only gateways behind their latest config; false: only up-to-date ones.' })
     lagging?: boolean | null,
   ) {
-    this.pageMax(page.first);
-    return toConnection(await this.s.gateways.list(await this.s.scope.forTenant(actorOf(ctx), tenantId), page, { lagging }));
+    return toConnection(await this.s.gateways.list(await this.s.scope.forTenant(actor, tenantId), page, { lagging }));
   }
 
   @Authorized()
   @Query(() => Gateway, { description: 'One gateway.' })
-  async gateway(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
-    return this.s.gateways.get(await this.s.scope.forObject(actorOf(ctx), 'gateway', id), id);
+  async gateway(@Arg('id', () => ID) id: string, @CurrentActor() actor: Actor) {
+    return this.s.gateways.get(await this.s.scope.forObject(actor, 'gateway', id), id);
   }
 
   @FieldResolver(() => [GatewayAttachment], { description: 'Credentials in use, by provider then priority.' })
@@ -72,62 +71,62 @@ export class GatewayResolver {
 
   @Authorized('ADMIN')
   @Mutation(() => GatewayPayload, { description: "Set or clear the gateway's credential mode for one provider. The gateway reloads." })
-  setGatewayProviderMode(@Arg('input') input: SetGatewayProviderModeInput, @Ctx() ctx: GraphQLContext) {
+  setGatewayProviderMode(@Arg('input') input: SetGatewayProviderModeInput, @CurrentActor() actor: Actor, @Audit() audit: AuditActor) {
     return mutate(async () => {
-      const tenantId = await this.s.scope.forObject(actorOf(ctx), 'gateway', input.gatewayId, ['input', 'gatewayId']);
-      return { gateway: await this.s.gateways.setProviderMode(tenantId, auditActor(actorOf(ctx), ctx.requestId), input) };
+      const tenantId = await this.s.scope.forObject(actor, 'gateway', input.gatewayId, ['input', 'gatewayId']);
+      return { gateway: await this.s.gateways.setProviderMode(tenantId, audit, input) };
     });
   }
 
   @Authorized('ADMIN')
   @Mutation(() => CreateGatewayPayload, { description: 'Register a gateway. Returns its own key and signing secret once.' })
-  createGateway(@Arg('input') input: CreateGatewayInput, @Ctx() ctx: GraphQLContext) {
+  createGateway(@Arg('input') input: CreateGatewayInput, @CurrentActor() actor: Actor, @Audit() audit: AuditActor) {
     return mutate(async () => {
-      const tenantId = await this.s.scope.forTenant(actorOf(ctx), input.tenantId, ['input', 'tenantId']);
-      return this.s.gateways.create(tenantId, auditActor(actorOf(ctx), ctx.requestId), input);
+      const tenantId = await this.s.scope.forTenant(actor, input.tenantId, ['input', 'tenantId']);
+      return this.s.gateways.create(tenantId, audit, input);
     });
   }
 
   @Authorized('ADMIN')
   @Mutation(() => GatewayPayload, { description: 'Change a gateway.' })
-  updateGateway(@Arg('input') input: UpdateGatewayInput, @Ctx() ctx: GraphQLContext) {
+  updateGateway(@Arg('input') input: UpdateGatewayInput, @CurrentActor() actor: Actor, @Audit() audit: AuditActor) {
     return mutate(async () => {
-      const tenantId = await this.s.scope.forObject(actorOf(ctx), 'gateway', input.id, ['input', 'id']);
-      return { gateway: await this.s.gateways.update(tenantId, auditActor(actorOf(ctx), ctx.requestId), input.id, input) };
+      const tenantId = await this.s.scope.forObject(actor, 'gateway', input.id, ['input', 'id']);
+      return { gateway: await this.s.gateways.update(tenantId, audit, input.id, input) };
     });
   }
 
   @Authorized('ADMIN')
   @Mutation(() => RotateGatewayKeyPayload, { description: "Replace a gateway's own key. Returns the new key once." })
-  rotateGatewayKey(@Arg('input') input: RotateGatewayKeyInput, @Ctx() ctx: GraphQLContext) {
+  rotateGatewayKey(@Arg('input') input: RotateGatewayKeyInput, @CurrentActor() actor: Actor, @Audit() audit: AuditActor) {
     return mutate(async () => {
-      const tenantId = await this.s.scope.forObject(actorOf(ctx), 'gateway', input.id, ['input', 'id']);
-      return this.s.gateways.rotateKey(tenantId, auditActor(actorOf(ctx), ctx.requestId), input.id);
+      const tenantId = await this.s.scope.forObject(actor, 'gateway', input.id, ['input', 'id']);
+      return this.s.gateways.rotateKey(tenantId, audit, input.id);
     });
   }
 
   @Authorized('ADMIN')
   @Mutation(() => GatewayPayload, { description: 'Let a gateway use a credential (at most 15 per provider).' })
-  attachCredential(@Arg('input') input: AttachCredentialInput, @Ctx() ctx: GraphQLContext) {
+  attachCredential(@Arg('input') input: AttachCredentialInput, @CurrentActor() actor: Actor, @Audit() audit: AuditActor) {
     return mutate(async () => {
-      const tenantId = await this.s.scope.forObject(actorOf(ctx), 'gateway', input.gatewayId, ['input', 'gatewayId']);
-      return { gateway: await this.s.gateways.attach(tenantId, auditActor(actorOf(ctx), ctx.requestId), input) };
+      const tenantId = await this.s.scope.forObject(actor, 'gateway', input.gatewayId, ['input', 'gatewayId']);
+      return { gateway: await this.s.gatewayAttachments.attach(tenantId, audit, input) };
     });
   }
 
   @Authorized('ADMIN')
   @Mutation(() => GatewayPayload, { description: 'Stop a gateway using a credential.' })
-  detachCredential(@Arg('input') input: DetachCredentialInput, @Ctx() ctx: GraphQLContext) {
+  detachCredential(@Arg('input') input: DetachCredentialInput, @CurrentActor() actor: Actor, @Audit() audit: AuditActor) {
     return mutate(async () => {
-      const tenantId = await this.s.scope.forObject(actorOf(ctx), 'gateway', input.gatewayId, ['input', 'gatewayId']);
-      return { gateway: await this.s.gateways.detach(tenantId, auditActor(actorOf(ctx), ctx.requestId), input) };
+      const tenantId = await this.s.scope.forObject(actor, 'gateway', input.gatewayId, ['input', 'gatewayId']);
+      return { gateway: await this.s.gatewayAttachments.detach(tenantId, audit, input) };
     });
   }
 }
 
 // Per request (the context object), per tenant: one query for the overrides of a whole page of gateways.
 const modeLoaders = new WeakMap<GraphQLContext, Map<string, DataLoader<string, GatewayProviderModeEntity[]>>>();
-function providerModeLoader(ctx: GraphQLContext, s: Services, tenantId: string) {
+function providerModeLoader(ctx: GraphQLContext, s: Pick<Services, 'gateways'>, tenantId: string) {
   let byTenant = modeLoaders.get(ctx);
   if (!byTenant) modeLoaders.set(ctx, (byTenant = new Map()));
   let loader = byTenant.get(tenantId);

@@ -7,11 +7,10 @@ import { collect, DomainError, NotFoundError } from '../../errors';
 import { auditInTx } from '../audit/audit.writer';
 import type { AuditActor } from '../auth/actor';
 import { isUuid } from '../auth/tenant-scope';
-import { LIMITS, nameRule, optionalTextRule, rangeRule, slugRule, urlRule, type UrlPolicy } from '../common/rules';
-import { CredentialEntity } from '../credential/credential.entity';
-import { bumpGatewaysInTx } from './gateway-config';
+import { LIMITS, nameRule, optionalTextRule, slugRule, urlRule, type UrlPolicy } from '../common/rules';
+import { bumpGatewaysInTx } from './gateway-reload';
 import { ProviderEntity } from '../provider/provider.entity';
-import { GatewayCredentialEntity, GatewayEntity, GatewayProviderModeEntity, type CredentialMode } from './gateway.entity';
+import { GatewayEntity, GatewayProviderModeEntity, type CredentialMode } from './gateway.entity';
 
 export const SIGNING_PURPOSE = 'gateway-signing-secret';
 
@@ -29,12 +28,6 @@ export interface UpdateGateway {
   /** null removes the webhook; undefined leaves it. */
   webhookUrl?: string | null;
 }
-export interface Attach {
-  gatewayId: string;
-  credentialId: string;
-  priority?: number | null;
-}
-
 /** Returned once, at creation or key rotation; only hashes and sealed copies are kept. */
 export interface GatewaySecrets {
   gateway: GatewayEntity;
@@ -73,7 +66,7 @@ export class GatewayService {
     input: { gatewayId: string; providerId: string; credentialMode?: CredentialMode | null },
   ): Promise<GatewayEntity> {
     return this.db.transaction(async (tx) => {
-      await this.lock(tx, tenantId, input.gatewayId, ['input', 'gatewayId']);
+      await lockGateway(tx, tenantId, input.gatewayId, ['input', 'gatewayId']);
       const provider = isUuid(input.providerId) ? await tx.findOneBy(ProviderEntity, { id: input.providerId }) : null;
       if (!provider) throw new NotFoundError('Provider', ['input', 'providerId']);
       const key = { tenantId, gatewayId: input.gatewayId, providerId: provider.id };
@@ -99,18 +92,6 @@ export class GatewayService {
     const found = isUuid(id) ? await this.db.getRepository(GatewayEntity).findOneBy({ tenantId, id }) : null;
     if (!found) throw new NotFoundError('Gateway', field);
     return found;
-  }
-
-  /** Attachments of several gateways at once (for the per-request loader), ordered for serving. */
-  attachments(tenantId: string, gatewayIds: readonly string[]): Promise<GatewayCredentialEntity[]> {
-    return this.db
-      .getRepository(GatewayCredentialEntity)
-      .createQueryBuilder('a')
-      .where('a.tenantId = :tenantId AND a.gatewayId = ANY(:ids)', { tenantId, ids: [...gatewayIds] })
-      .orderBy('a.providerId')
-      .addOrderBy('a.priority')
-      .addOrderBy('a.createdAt')
-      .getMany();
   }
 
   async create(tenantId: string, actor: AuditActor, input: CreateGateway): Promise<GatewaySecrets> {
@@ -165,7 +146,7 @@ export class GatewayService {
       urlRule(input.webhookUrl, ['input', 'webhookUrl'], this.urlPolicy),
     ]);
     return this.db.transaction(async (tx) => {
-      const gateway = await this.lock(tx, tenantId, id, ['input', 'id']);
+      const gateway = await lockGateway(tx, tenantId, id, ['input', 'id']);
       const changes: Record<string, unknown> = {};
       if (input.name != null && input.name.trim() !== gateway.name) changes.name = gateway.name = input.name.trim();
       if (input.description !== undefined && input.description !== gateway.description) {
@@ -188,7 +169,7 @@ export class GatewayService {
   async rotateKey(tenantId: string, actor: AuditActor, id: string): Promise<GatewaySecrets> {
     const gatewayKey = generateToken('kpg');
     return this.db.transaction(async (tx) => {
-      const gateway = await this.lock(tx, tenantId, id, ['input', 'id']);
+      const gateway = await lockGateway(tx, tenantId, id, ['input', 'id']);
       const previous = gateway.redactedKey;
       Object.assign(gateway, { keyHash: hashToken(gatewayKey), redactedKey: redactToken(gatewayKey), keyRotatedAt: new Date() });
       await tx.save(gateway);
@@ -202,71 +183,11 @@ export class GatewayService {
       return { gateway, gatewayKey };
     });
   }
+}
 
-  async attach(tenantId: string, actor: AuditActor, input: Attach): Promise<GatewayEntity> {
-    collect([rangeRule(input.priority, ['input', 'priority'], LIMITS.priority)]);
-    return this.db.transaction(async (tx) => {
-      // The gateway row lock serializes attach calls, so the per-provider limit holds under concurrency.
-      await this.lock(tx, tenantId, input.gatewayId, ['input', 'gatewayId']);
-      const credential = isUuid(input.credentialId) ? await tx.findOneBy(CredentialEntity, { tenantId, id: input.credentialId }) : null;
-      if (!credential) throw new NotFoundError('Credential', ['input', 'credentialId']);
-      if (credential.revokedAt) throw new DomainError('CREDENTIAL_REVOKED', 'The credential is revoked.', ['input', 'credentialId']);
-      const siblings = await tx.find(GatewayCredentialEntity, {
-        where: { tenantId, gatewayId: input.gatewayId, providerId: credential.providerId },
-      });
-      if (siblings.some((a) => a.credentialId === credential.id)) {
-        throw new DomainError('ALREADY_ATTACHED', 'The credential is already attached to this gateway.', ['input', 'credentialId']);
-      }
-      if (siblings.length >= LIMITS.attachmentsPerProvider) {
-        throw new DomainError('ATTACHMENT_LIMIT_REACHED', `A gateway can use at most ${LIMITS.attachmentsPerProvider} keys per provider.`, [
-          'input',
-          'credentialId',
-        ]);
-      }
-      const priority = input.priority ?? (siblings.length ? Math.max(...siblings.map((a) => a.priority)) + 1 : 0);
-      await tx.insert(GatewayCredentialEntity, {
-        gatewayId: input.gatewayId,
-        credentialId: credential.id,
-        tenantId,
-        providerId: credential.providerId,
-        priority: Math.min(priority, LIMITS.priority.max),
-      });
-      await bumpGatewaysInTx(tx, tenantId, { gatewayId: input.gatewayId }, 'CREDENTIAL_ATTACHED');
-      await auditInTx(tx, actor, {
-        tenantId,
-        action: 'GATEWAY_CREDENTIAL_ATTACHED',
-        targetType: 'GATEWAY',
-        targetId: input.gatewayId,
-        details: { credentialId: credential.id, redactedKey: credential.redactedKey, priority },
-      });
-      return tx.findOneByOrFail(GatewayEntity, { id: input.gatewayId });
-    });
-  }
-
-  async detach(tenantId: string, actor: AuditActor, input: Omit<Attach, 'priority'>): Promise<GatewayEntity> {
-    return this.db.transaction(async (tx) => {
-      await this.lock(tx, tenantId, input.gatewayId, ['input', 'gatewayId']);
-      const removed = isUuid(input.credentialId)
-        ? await tx.delete(GatewayCredentialEntity, { tenantId, gatewayId: input.gatewayId, credentialId: input.credentialId })
-        : { affected: 0 };
-      if (!removed.affected) {
-        throw new DomainError('NOT_ATTACHED', 'The credential is not attached to this gateway.', ['input', 'credentialId']);
-      }
-      await bumpGatewaysInTx(tx, tenantId, { gatewayId: input.gatewayId }, 'CREDENTIAL_DETACHED');
-      await auditInTx(tx, actor, {
-        tenantId,
-        action: 'GATEWAY_CREDENTIAL_DETACHED',
-        targetType: 'GATEWAY',
-        targetId: input.gatewayId,
-        details: { credentialId: input.credentialId },
-      });
-      return tx.findOneByOrFail(GatewayEntity, { id: input.gatewayId });
-    });
-  }
-
-  private async lock(tx: EntityManager, tenantId: string, id: string, field: string[]): Promise<GatewayEntity> {
-    const gateway = isUuid(id) ? await tx.findOne(GatewayEntity, { where: { tenantId, id }, lock: { mode: 'pessimistic_write' } }) : null;
-    if (!gateway) throw new NotFoundError('Gateway', field);
-    return gateway;
-  }
+/** The gateway row, locked for the transaction: it serializes changes to one gateway and what it serves. */
+export async function lockGateway(tx: EntityManager, tenantId: string, id: string, field: string[]): Promise<GatewayEntity> {
+  const gateway = isUuid(id) ? await tx.findOne(GatewayEntity, { where: { tenantId, id }, lock: { mode: 'pessimistic_write' } }) : null;
+  if (!gateway) throw new NotFoundError('Gateway', field);
+  return gateway;
 }

@@ -1,9 +1,14 @@
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { ConnectionType } from '../../graphql/connection';
-import { CredentialModeEnum } from '../../graphql/enums';
+import { constEnum } from '../../graphql/const-enum';
 import { Payload } from '../../graphql/payload';
 import { Provider } from '../provider/provider.type';
-import type { CredentialMode } from './gateway.entity';
+import { CREDENTIAL_MODES, type CredentialMode } from './gateway.entity';
+
+export const CredentialModeEnum = constEnum(CREDENTIAL_MODES, {
+  name: 'CredentialMode',
+  description: "Which keys a gateway is served: the tenant's only, the platform's only, or the tenant's first.",
+});
 
 @ObjectType({ simpleResolvers: true, description: 'An AI gateway that pulls its resolved provider keys from Keyplane.' })
 export class Gateway {

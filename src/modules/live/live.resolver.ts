@@ -1,10 +1,12 @@
-import { Arg, Authorized, Ctx, ID, Resolver, Root, Subscription } from 'type-graphql';
-import { actorOf, type GraphQLContext } from '../../graphql/context';
+import { Arg, Authorized, ID, Resolver, Root, Subscription } from 'type-graphql';
+import { actorOf } from '../../graphql/context';
 import { liveOf } from '../../graphql/subscriptions';
 import type { LiveEvents } from '../../events/types';
 import type { Services } from '../../services';
 import { toCredential } from '../credential/credential.resolver';
 import { CredentialEvent, KeyReuseAlertEvent } from './live.type';
+
+export type LiveResolverDeps = Pick<Services, 'credentials' | 'live'>;
 
 /**
  * Live updates for settings pages, over WebSocket only. Subscribing checks the tenant like any
@@ -13,7 +15,7 @@ import { CredentialEvent, KeyReuseAlertEvent } from './live.type';
  */
 @Resolver()
 export class LiveResolver {
-  constructor(private readonly s: Services) {}
+  constructor(private readonly s: LiveResolverDeps) {}
 
   @Authorized()
   @Subscription(() => CredentialEvent, {
@@ -31,12 +33,8 @@ export class LiveResolver {
     description: "A key reuse alert was raised or reopened on one of the tenant's credentials.",
     subscribe: ({ args, context }) => liveOf(context).subscribe(actorOf(context), 'KEY_REUSE_ALERT', args.tenantId),
   })
-  async keyReuseAlertRaised(
-    @Arg('tenantId', () => ID) tenantId: string,
-    @Root() event: LiveEvents['KEY_REUSE_ALERT'],
-    @Ctx() ctx: GraphQLContext,
-  ): Promise<KeyReuseAlertEvent> {
-    const credentialId = await liveOf(ctx).alertCredentialId(tenantId, event.alertId);
+  async keyReuseAlertRaised(@Arg('tenantId', () => ID) tenantId: string, @Root() event: LiveEvents['KEY_REUSE_ALERT']): Promise<KeyReuseAlertEvent> {
+    const credentialId = await this.s.live.alertCredentialId(tenantId, event.alertId);
     return { tenantId, alertId: event.alertId, credentialId };
   }
 }

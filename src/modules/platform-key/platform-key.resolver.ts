@@ -1,8 +1,9 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { actorOf, type GraphQLContext } from '../../graphql/context';
+import type { GraphQLContext } from '../../graphql/context';
+import { Audit } from '../../graphql/params';
 import { mutate } from '../../graphql/payload';
 import type { Services } from '../../services';
-import { auditActor } from '../auth/actor';
+import type { AuditActor } from '../auth/actor';
 import { Provider } from '../provider/provider.type';
 import type { PlatformKeyEntity } from './platform-key.entity';
 import { CreatePlatformKeyInput, PlatformKey, PlatformKeyPayload, RevokePlatformKeyInput } from './platform-key.type';
@@ -20,9 +21,11 @@ export function toPlatformKey(k: PlatformKeyEntity): PlatformKey {
   };
 }
 
+export type PlatformKeyResolverDeps = Pick<Services, 'platformKeys'>;
+
 @Resolver(() => PlatformKey)
 export class PlatformKeyResolver {
-  constructor(private readonly s: Services) {}
+  constructor(private readonly s: PlatformKeyResolverDeps) {}
 
   @Authorized('PLATFORM_ADMIN')
   @Query(() => [PlatformKey], { description: 'Platform keys, by provider then priority, revoked ones included. Platform admins only.' })
@@ -39,9 +42,9 @@ export class PlatformKeyResolver {
   @Mutation(() => PlatformKeyPayload, {
     description: 'Add a platform key. BUNDLED and HYBRID gateways reload. Platform admins only.',
   })
-  createPlatformKey(@Arg('input') input: CreatePlatformKeyInput, @Ctx() ctx: GraphQLContext) {
+  createPlatformKey(@Arg('input') input: CreatePlatformKeyInput, @Audit() audit: AuditActor) {
     return mutate(async () => ({
-      platformKey: toPlatformKey(await this.s.platformKeys.create(auditActor(actorOf(ctx), ctx.requestId), input)),
+      platformKey: toPlatformKey(await this.s.platformKeys.create(audit, input)),
     }));
   }
 
@@ -49,9 +52,9 @@ export class PlatformKeyResolver {
   @Mutation(() => PlatformKeyPayload, {
     description: 'Revoke a platform key and destroy its material. Gateways reload without it. Platform admins only.',
   })
-  revokePlatformKey(@Arg('input') input: RevokePlatformKeyInput, @Ctx() ctx: GraphQLContext) {
+  revokePlatformKey(@Arg('input') input: RevokePlatformKeyInput, @Audit() audit: AuditActor) {
     return mutate(async () => ({
-      platformKey: toPlatformKey(await this.s.platformKeys.revoke(auditActor(actorOf(ctx), ctx.requestId), input.id)),
+      platformKey: toPlatformKey(await this.s.platformKeys.revoke(audit, input.id)),
     }));
   }
 }

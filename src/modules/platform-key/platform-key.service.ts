@@ -6,7 +6,7 @@ import { auditInTx } from '../audit/audit.writer';
 import type { AuditActor } from '../auth/actor';
 import { isUuid } from '../auth/tenant-scope';
 import { LIMITS, nameRule, normalizeSecretInput, rangeRule, secretRule } from '../common/rules';
-import { enqueueInTx } from '../outbox/outbox.writer';
+import { bumpPlatformGatewaysInTx } from '../gateway/gateway-reload';
 import type { ProviderEntity } from '../provider/provider.entity';
 import { keyFormatRule } from '../provider/provider.rules';
 import type { ProviderService } from '../provider/provider.service';
@@ -143,38 +143,4 @@ export async function auditPlatformKeyChangeInTx(
                                     g.credential_mode) IN ('BUNDLED', 'HYBRID'))`,
     [change.providerId, change.platformKeyId, actor.type, actor.id, change.change, actor.requestId],
   );
-}
-
-/**
- * Bumps every gateway that may be served platform keys of this provider: its tenant left BYOK, or
- * its effective mode for the provider (override first, then the gateway's) is BUNDLED or HYBRID.
- * One reload notification each, in the caller's transaction. Returns how many.
- */
-export async function bumpPlatformGatewaysInTx(tx: EntityManager, providerId: string): Promise<number> {
-  const result: unknown = await tx.query(
-    `UPDATE gateways g
-        SET config_version = g.config_version + 1, config_changed_at = now(), updated_at = now()
-       FROM tenants t
-      WHERE t.id = g.tenant_id
-        AND (t.byok_mode = 'PLATFORM'
-             OR COALESCE((SELECT m.credential_mode FROM gateway_provider_modes m
-                           WHERE m.gateway_id = g.id AND m.tenant_id = g.tenant_id AND m.provider_id = $1),
-                         g.credential_mode) IN ('BUNDLED', 'HYBRID'))
-      RETURNING g.id, g.tenant_id, g.config_version`,
-    [providerId],
-  );
-  const rows = (Array.isArray(result) && Array.isArray(result[0]) ? result[0] : result) as {
-    id: string;
-    tenant_id: string;
-    config_version: number;
-  }[];
-  for (const row of rows) {
-    await enqueueInTx(tx, 'gateway-reload', {
-      tenantId: row.tenant_id,
-      gatewayId: row.id,
-      configVersion: row.config_version,
-      reason: 'PLATFORM_KEYS_CHANGED',
-    });
-  }
-  return rows.length;
 }

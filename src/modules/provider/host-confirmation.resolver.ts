@@ -1,20 +1,23 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { AccessError } from '../../errors';
-import { actorOf, type GraphQLContext } from '../../graphql/context';
+import type { GraphQLContext } from '../../graphql/context';
+import { Audit, CurrentActor } from '../../graphql/params';
 import { mutate } from '../../graphql/payload';
 import type { Services } from '../../services';
-import { auditActor } from '../auth/actor';
+import type { Actor, AuditActor } from '../auth/actor';
 import { ConfirmProviderHostInput, ConfirmProviderHostPayload, ProviderHostStatus } from './host-confirmation.type';
 import { Provider } from './provider.type';
 
+export type HostConfirmationResolverDeps = Pick<Services, 'scope' | 'hostConfirmations'>;
+
 @Resolver(() => ProviderHostStatus)
 export class HostConfirmationResolver {
-  constructor(private readonly s: Services) {}
+  constructor(private readonly s: HostConfirmationResolverDeps) {}
 
   @Authorized()
   @Query(() => [ProviderHostStatus], { description: 'Providers the tenant holds keys of, with the host its keys may be sent to.' })
-  async providerHosts(@Arg('tenantId', () => ID) tenantId: string, @Ctx() ctx: GraphQLContext) {
-    return this.s.hostConfirmations.list(await this.s.scope.forTenant(actorOf(ctx), tenantId));
+  async providerHosts(@Arg('tenantId', () => ID) tenantId: string, @CurrentActor() actor: Actor) {
+    return this.s.hostConfirmations.list(await this.s.scope.forTenant(actor, tenantId));
   }
 
   @FieldResolver(() => Provider, { description: 'The provider.' })
@@ -26,13 +29,12 @@ export class HostConfirmationResolver {
   @Mutation(() => ConfirmProviderHostPayload, {
     description: "Release the tenant's keys of a provider to its current host after a host change. Tenant admins only.",
   })
-  async confirmProviderHost(@Arg('input') input: ConfirmProviderHostInput, @Ctx() ctx: GraphQLContext) {
-    const actor = actorOf(ctx);
+  async confirmProviderHost(@Arg('input') input: ConfirmProviderHostInput, @CurrentActor() actor: Actor, @Audit() audit: AuditActor) {
     // The consent is the tenant's: the platform role that can change a host cannot also approve it.
     if (actor.type !== 'API_TOKEN') throw new AccessError('FORBIDDEN', 'Your token does not allow this operation.');
     return mutate(async () => {
       const tenantId = await this.s.scope.forTenant(actor, input.tenantId, ['input', 'tenantId']);
-      return { hostStatus: await this.s.hostConfirmations.confirm(tenantId, auditActor(actor, ctx.requestId), input.providerId, input.baseUrl) };
+      return { hostStatus: await this.s.hostConfirmations.confirm(tenantId, audit, input.providerId, input.baseUrl) };
     });
   }
 }

@@ -3,7 +3,7 @@ import { DomainError, NotFoundError } from '../../errors';
 import { auditInTx } from '../audit/audit.writer';
 import type { AuditActor } from '../auth/actor';
 import { isUuid } from '../auth/tenant-scope';
-import { bumpGatewaysInTx } from '../gateway/gateway-config';
+import { bumpGatewaysInTx } from '../gateway/gateway-reload';
 import { enqueueManyInTx } from '../outbox/outbox.writer';
 
 export interface HostStatus {

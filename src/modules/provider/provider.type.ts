@@ -1,7 +1,23 @@
 import { Field, Float, ID, InputType, Int, ObjectType } from 'type-graphql';
-import { ApiShapeEnum, AuthSchemeEnum, KeyTestOutcomeEnum } from '../../graphql/enums';
+import { constEnum } from '../../graphql/const-enum';
 import { Payload } from '../../graphql/payload';
-import type { ApiShape, AuthScheme, KeyTestOutcome } from '../../providers/types';
+import { API_SHAPES, AUTH_SCHEMES, KEY_TEST_OUTCOMES, type ApiShape, type AuthScheme, type KeyTestOutcome } from '../../providers/types';
+
+export const ApiShapeEnum = constEnum(API_SHAPES, { name: 'ApiShape', description: 'The HTTP API family a provider speaks; picks the validator.' });
+export const AuthSchemeEnum = constEnum(AUTH_SCHEMES, { name: 'AuthScheme', description: 'The header a provider expects the key in.' });
+export const KeyTestOutcomeEnum = constEnum(KEY_TEST_OUTCOMES, {
+  name: 'KeyTestOutcome',
+  description: 'The result of checking a key against its provider.',
+  valuesConfig: {
+    VALID: { description: 'The provider accepted the key.' },
+    INVALID: { description: 'The provider rejected the key.' },
+    VALID_NO_QUOTA: { description: 'The key works but the account has no quota or credit.' },
+    VALID_RESTRICTED: { description: 'The key works but is restricted (scope, organization, IP or region).' },
+    RATE_LIMITED: { description: 'The provider rate-limited the check; try again later.' },
+    PROVIDER_UNAVAILABLE: { description: 'The provider failed, was overloaded or did not answer in time.' },
+    UNKNOWN: { description: 'The provider answered in a way we could not classify.' },
+  },
+});
 
 @ObjectType({ simpleResolvers: true, description: 'An AI provider in the catalog, with the rule its keys must match.' })
 export class Provider {

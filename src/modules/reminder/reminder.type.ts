@@ -1,8 +1,14 @@
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { ConnectionType } from '../../graphql/connection';
-import { DeliveryStatusEnum, ReminderThresholdEnum } from '../../graphql/enums';
+import { constEnum } from '../../graphql/const-enum';
 import type { DeliveryStatus } from '../webhook/webhook.entity';
-import type { ReminderThreshold } from './reminder.entity';
+import { REMINDER_THRESHOLDS, type ReminderThreshold } from './reminder.entity';
+import { DeliveryStatusEnum } from '../webhook/webhook.type';
+
+export const ReminderThresholdEnum = constEnum(REMINDER_THRESHOLDS, {
+  name: 'ReminderThreshold',
+  description: 'How close a key is to its rotate-by date: 14, 7 or 1 days before, or past it.',
+});
 
 @ObjectType({ simpleResolvers: true, description: 'A reminder that a stored key is due for rotation, recorded once per key version and threshold.' })
 export class RotationReminder {

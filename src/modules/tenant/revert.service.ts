@@ -3,7 +3,7 @@ import { DomainError, NotFoundError } from '../../errors';
 import { auditInTx } from '../audit/audit.writer';
 import type { AuditActor } from '../auth/actor';
 import { revokeCredentialsInTx } from '../credential/credential-lifecycle.retire';
-import { bumpGatewaysInTx } from '../gateway/gateway-config';
+import { bumpGatewaysInTx } from '../gateway/gateway-reload';
 import { TenantEntity } from './tenant.entity';
 
 export interface RevertResult {

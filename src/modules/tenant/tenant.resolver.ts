@@ -1,9 +1,9 @@
-import { Arg, Args, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
-import { actorOf, type GraphQLContext } from '../../graphql/context';
+import { Arg, Authorized, ID, Mutation, Query, Resolver } from 'type-graphql';
 import { PageArgsInput, toConnection } from '../../graphql/connection';
+import { Audit, CurrentActor, Page } from '../../graphql/params';
 import { mutate } from '../../graphql/payload';
 import type { Services } from '../../services';
-import { auditActor } from '../auth/actor';
+import type { Actor, AuditActor } from '../auth/actor';
 import {
   CreateTenantInput,
   CreateTenantPayload,
@@ -15,38 +15,36 @@ import {
   UpdateTenantPayload,
 } from './tenant.type';
 
+export type TenantResolverDeps = Pick<Services, 'scope' | 'tenants' | 'revert'>;
+
 @Resolver(() => Tenant)
 export class TenantResolver {
-  constructor(
-    private readonly s: Services,
-    private readonly pageMax: (first: number) => void,
-  ) {}
+  constructor(private readonly s: TenantResolverDeps) {}
 
   @Authorized('PLATFORM_ADMIN')
   @Query(() => TenantConnection, { description: 'All tenants (platform admins only).' })
-  async tenants(@Args() page: PageArgsInput) {
-    this.pageMax(page.first);
+  async tenants(@Page() page: PageArgsInput) {
     return toConnection(await this.s.tenants.list(page));
   }
 
   @Authorized()
   @Query(() => Tenant, { description: 'One tenant. A tenant token can only read its own.' })
-  async tenant(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
-    return this.s.tenants.get(await this.s.scope.forTenant(actorOf(ctx), id));
+  async tenant(@Arg('id', () => ID) id: string, @CurrentActor() actor: Actor) {
+    return this.s.tenants.get(await this.s.scope.forTenant(actor, id));
   }
 
   @Authorized('PLATFORM_ADMIN')
   @Mutation(() => CreateTenantPayload, { description: 'Create a tenant (platform admins only).' })
-  createTenant(@Arg('input') input: CreateTenantInput, @Ctx() ctx: GraphQLContext) {
-    return mutate(async () => ({ tenant: await this.s.tenants.create(auditActor(actorOf(ctx), ctx.requestId), input) }));
+  createTenant(@Arg('input') input: CreateTenantInput, @Audit() audit: AuditActor) {
+    return mutate(async () => ({ tenant: await this.s.tenants.create(audit, input) }));
   }
 
   @Authorized('ADMIN')
   @Mutation(() => UpdateTenantPayload, { description: 'Rename a tenant, change its BYOK mode, rotation policy or notification webhook.' })
-  updateTenant(@Arg('input') input: UpdateTenantInput, @Ctx() ctx: GraphQLContext) {
+  updateTenant(@Arg('input') input: UpdateTenantInput, @CurrentActor() actor: Actor, @Audit() audit: AuditActor) {
     return mutate(async () => {
-      const tenantId = await this.s.scope.forTenant(actorOf(ctx), input.id, ['input', 'id']);
-      return this.s.tenants.update(tenantId, auditActor(actorOf(ctx), ctx.requestId), input);
+      const tenantId = await this.s.scope.forTenant(actor, input.id, ['input', 'id']);
+      return this.s.tenants.update(tenantId, audit, input);
     });
   }
 
@@ -54,10 +52,10 @@ export class TenantResolver {
   @Mutation(() => RevertToPlatformKeysPayload, {
     description: 'Switch a tenant to platform keys, revoking and destroying all of its stored keys. Audited.',
   })
-  revertToPlatformKeys(@Arg('input') input: RevertToPlatformKeysInput, @Ctx() ctx: GraphQLContext) {
+  revertToPlatformKeys(@Arg('input') input: RevertToPlatformKeysInput, @CurrentActor() actor: Actor, @Audit() audit: AuditActor) {
     return mutate(async () => {
-      const tenantId = await this.s.scope.forTenant(actorOf(ctx), input.tenantId, ['input', 'tenantId']);
-      return this.s.revert.revertToPlatformKeys(tenantId, auditActor(actorOf(ctx), ctx.requestId), input.confirm);
+      const tenantId = await this.s.scope.forTenant(actor, input.tenantId, ['input', 'tenantId']);
+      return this.s.revert.revertToPlatformKeys(tenantId, audit, input.confirm);
     });
   }
 }

@@ -6,7 +6,7 @@ import { auditInTx } from '../audit/audit.writer';
 import type { AuditActor } from '../auth/actor';
 import type { SecretBox } from '../../crypto';
 import { LIMITS, nameRule, rangeRule, slugRule, urlRule, type UrlPolicy } from '../common/rules';
-import { bumpGatewaysInTx } from '../gateway/gateway-config';
+import { bumpGatewaysInTx } from '../gateway/gateway-reload';
 import { issueNotificationSecret } from './tenant-notification';
 import { TenantEntity, type ByokMode } from './tenant.entity';
 

@@ -1,8 +1,13 @@
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { ConnectionType } from '../../graphql/connection';
-import { ByokModeEnum } from '../../graphql/enums';
+import { constEnum } from '../../graphql/const-enum';
 import { Payload } from '../../graphql/payload';
-import type { ByokMode } from './tenant.entity';
+import { BYOK_MODES, type ByokMode } from './tenant.entity';
+
+export const ByokModeEnum = constEnum(BYOK_MODES, {
+  name: 'ByokMode',
+  description: "Whose provider keys a tenant uses: the platform's, its own, or its own first.",
+});
 
 @ObjectType({ simpleResolvers: true, description: 'A customer organisation. Everything else belongs to exactly one tenant.' })
 export class Tenant {

@@ -1,8 +1,10 @@
 import { Field, ID, InputType, ObjectType } from 'type-graphql';
 import { ConnectionType } from '../../graphql/connection';
-import { TenantRoleEnum } from '../../graphql/enums';
+import { constEnum } from '../../graphql/const-enum';
 import { Payload } from '../../graphql/payload';
-import type { TenantRole } from './token.entity';
+import { TENANT_ROLES, type TenantRole } from './token.entity';
+
+export const TenantRoleEnum = constEnum(TENANT_ROLES, { name: 'TenantRole', description: 'ADMIN manages keys and gateways; VIEWER reads metadata.' });
 
 @ObjectType({ simpleResolvers: true, description: "A tenant API token's metadata. The token itself is shown once, at creation." })
 export class ApiToken {

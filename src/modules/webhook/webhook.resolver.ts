@@ -1,19 +1,23 @@
-import { Arg, Args, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Authorized, ID, Mutation, Query, Resolver } from 'type-graphql';
 import { PageArgsInput, toConnection } from '../../graphql/connection';
-import { actorOf, type GraphQLContext } from '../../graphql/context';
-import { DeliveryStatusEnum } from '../../graphql/enums';
+import { Audit, CurrentActor, Page } from '../../graphql/params';
 import { mutate } from '../../graphql/payload';
 import type { Services } from '../../services';
-import { auditActor } from '../auth/actor';
+import type { Actor, AuditActor } from '../auth/actor';
 import type { DeliveryStatus } from './webhook.entity';
-import { ReplayWebhookDeliveryInput, ReplayWebhookDeliveryPayload, WebhookDelivery, WebhookDeliveryConnection } from './webhook.type';
+import {
+  DeliveryStatusEnum,
+  ReplayWebhookDeliveryInput,
+  ReplayWebhookDeliveryPayload,
+  WebhookDelivery,
+  WebhookDeliveryConnection,
+} from './webhook.type';
+
+export type WebhookResolverDeps = Pick<Services, 'scope' | 'webhooks'>;
 
 @Resolver(() => WebhookDelivery)
 export class WebhookResolver {
-  constructor(
-    private readonly s: Services,
-    private readonly pageMax: (first: number) => void,
-  ) {}
+  constructor(private readonly s: WebhookResolverDeps) {}
 
   @Authorized()
   @Query(() => WebhookDeliveryConnection, {
@@ -23,20 +27,19 @@ export class WebhookResolver {
     @Arg('tenantId', () => ID) tenantId: string,
     @Arg('gatewayId', () => ID, { nullable: true, description: 'Only reload notifications of this gateway.' }) gatewayId: string | null,
     @Arg('status', () => DeliveryStatusEnum, { nullable: true, description: 'Only deliveries in this state.' }) status: DeliveryStatus | null,
-    @Args() page: PageArgsInput,
-    @Ctx() ctx: GraphQLContext,
+    @Page() page: PageArgsInput,
+    @CurrentActor() actor: Actor,
   ) {
-    this.pageMax(page.first);
-    const scoped = await this.s.scope.forTenant(actorOf(ctx), tenantId);
+    const scoped = await this.s.scope.forTenant(actor, tenantId);
     return toConnection(await this.s.webhooks.list(scoped, { gatewayId, status }, page));
   }
 
   @Authorized('ADMIN')
   @Mutation(() => ReplayWebhookDeliveryPayload, { description: 'Send a dead-lettered webhook delivery again (same webhook-id).' })
-  replayWebhookDelivery(@Arg('input') input: ReplayWebhookDeliveryInput, @Ctx() ctx: GraphQLContext) {
+  replayWebhookDelivery(@Arg('input') input: ReplayWebhookDeliveryInput, @CurrentActor() actor: Actor, @Audit() audit: AuditActor) {
     return mutate(async () => {
-      const tenantId = await this.s.webhooks.tenantOf(actorOf(ctx), input.id, ['input', 'id']);
-      return { delivery: await this.s.webhooks.replay(tenantId, auditActor(actorOf(ctx), ctx.requestId), input.id) };
+      const tenantId = await this.s.webhooks.tenantOf(actor, input.id, ['input', 'id']);
+      return { delivery: await this.s.webhooks.replay(tenantId, audit, input.id) };
     });
   }
 }

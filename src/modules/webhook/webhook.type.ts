@@ -1,8 +1,38 @@
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { ConnectionType } from '../../graphql/connection';
-import { DeliveryStatusEnum, WebhookErrorClassEnum, WebhookKindEnum } from '../../graphql/enums';
+import { constEnum } from '../../graphql/const-enum';
 import { Payload } from '../../graphql/payload';
-import type { DeliveryStatus, ErrorClass, WebhookKind } from './webhook.entity';
+import { DELIVERY_STATUSES, ERROR_CLASSES, WEBHOOK_KINDS, type DeliveryStatus, type ErrorClass, type WebhookKind } from './webhook.entity';
+
+export const DeliveryStatusEnum = constEnum(DELIVERY_STATUSES, {
+  name: 'WebhookDeliveryStatus',
+  description: 'Where a webhook message is: not sent yet, delivered, being retried, or given up (dead letter).',
+});
+export const WebhookKindEnum = constEnum(WEBHOOK_KINDS, {
+  name: 'WebhookKind',
+  description: "What a webhook message is about: a gateway's config changed, or a key is due for rotation.",
+});
+/** Values no attempt records any more (all are UNREACHABLE now), kept deprecated for clients that switch on them. */
+const RETIRED_ERROR_CLASSES = ['BLOCKED_ADDRESS', 'CONNECTION', 'TIMEOUT'] as const;
+const RETIRED = { description: 'No longer recorded.', deprecationReason: 'Every failure to reach a receiver is UNREACHABLE.' };
+export const WebhookErrorClassEnum = constEnum([...ERROR_CLASSES, ...RETIRED_ERROR_CLASSES], {
+  name: 'WebhookErrorClass',
+  description: "Why a webhook attempt failed, coarsely. The receiver's response body is never kept or shown.",
+  valuesConfig: {
+    UNREACHABLE: {
+      description:
+        'No answer within WEBHOOK_TIMEOUT_MS, whatever the cause (address or destination not allowed by the outbound policy, unknown name, refused, reset, timeout, TLS); retried. Reported when the deadline has passed.',
+    },
+    HTTP_4XX: { description: 'The receiver answered 4xx.' },
+    HTTP_5XX: { description: 'The receiver answered 5xx (or another non-2xx status).' },
+    REDIRECT: { description: 'The receiver answered with a redirect, which is never followed.' },
+    INVALID_URL: { description: 'The URL is not an absolute http(s) URL; not retried.' },
+    NO_URL: { description: 'No webhook URL or signing secret is configured; not retried.' },
+    BLOCKED_ADDRESS: RETIRED,
+    CONNECTION: RETIRED,
+    TIMEOUT: RETIRED,
+  },
+});
 
 @ObjectType({
   simpleResolvers: true,

@@ -1,10 +1,10 @@
 import type { DataSource } from 'typeorm';
-import { NotFoundError } from '../errors';
-import type { Actor } from '../modules/auth/actor';
-import { isUuid, type TenantScope } from '../modules/auth/tenant-scope';
-import type { EventStream } from './event-stream';
-import type { LiveEventSource } from './redis-events';
-import type { LiveEventName, LiveEvents } from './types';
+import { NotFoundError } from '../../errors';
+import type { Actor } from '../auth/actor';
+import { isUuid, type TenantScope } from '../auth/tenant-scope';
+import type { EventStream } from '../../events/event-stream';
+import type { LiveEventSource } from '../../events/redis-events';
+import type { LiveEventName, LiveEvents } from '../../events/types';
 
 /** What GraphQL subscriptions use: tenant-checked event streams and the ids events point at. */
 export class LiveService {

@@ -1,7 +1,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
-import type { Queues } from '../queue/queues';
+import type { Queues } from './queues';
 
 /** Job states reported per queue. Labels are queue names and states only: bounded, never ids. */
 export const JOB_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'completed', 'failed'] as const;

@@ -3,8 +3,9 @@ import type { DataSource } from 'typeorm';
 import { hashToken, type SecretBox } from '../../crypto';
 import { InvalidatedCache, type Invalidations } from '../../db/invalidations';
 import { auditInTx } from '../audit/audit.writer';
-import { resolveGatewayConfig, type ResolvedProvider } from './gateway-resolve';
-import { GatewayConfigLoader, type LoadedConfig } from './gateway-resolve.loader';
+import { bearerToken } from '../auth/bearer';
+import { resolveGatewayConfig, type ResolvedProvider } from './gateway-config';
+import { GatewayConfigLoader, type LoadedConfig } from './gateway-config.loader';
 
 export interface GatewayConfigBody {
   gatewayId: string;
@@ -41,7 +42,7 @@ interface KnownConfig {
  * tenant's gateways, keys, attachments or providers (see Invalidations), and in any case when a
  * served grace period ends. A 200 always reads and decrypts from the database.
  */
-export class GatewayResolveService {
+export class GatewayConfigService {
   private readonly loader: GatewayConfigLoader;
   private readonly known: InvalidatedCache<KnownConfig>;
 
@@ -172,7 +173,7 @@ export class GatewayResolveService {
 
 /** A well-formed gateway key from an Authorization header, as its hash (the lookup and cache key). */
 function gatewayKeyOf(authorization: string | undefined): { hash: Buffer; cacheKey: string } | null {
-  const token = /^Bearer +(\S+)$/i.exec(authorization ?? '')?.[1];
+  const token = bearerToken(authorization);
   if (!token || !GATEWAY_KEY.test(token)) return null;
   const hash = hashToken(token);
   return { hash, cacheKey: hash.toString('base64') };

@@ -5,8 +5,8 @@ import {
   type AttachedRow,
   type PlatformKeyRow,
   type ResolveInput,
-} from '../../../src/modules/gateway/gateway-resolve';
-import { configEtag, etagMatches } from '../../../src/modules/gateway/gateway-resolve.service';
+} from '../../../src/modules/gateway/gateway-config';
+import { configEtag, etagMatches } from '../../../src/modules/gateway/gateway-config.service';
 
 const T = 'tenant-a';
 const NOW = new Date('2030-01-01T12:00:00Z');

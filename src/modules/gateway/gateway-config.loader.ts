@@ -2,14 +2,14 @@ import type { DataSource } from 'typeorm';
 import type { Sealed } from '../../crypto';
 import { preparedQuery } from '../../db/prepared';
 import type { CredentialMode } from './gateway.entity';
-import type { AttachedRow, PlatformKeyRow, ResolveGateway, ResolveInput, ResolveProvider } from './gateway-resolve';
+import type { AttachedRow, PlatformKeyRow, ResolveGateway, ResolveInput, ResolveProvider } from './gateway-config';
 
 /*
  * Everything a gateway is served, in ONE round trip: the gateway by its key hash (or id), its tenant's
  * BYOK mode, attachments with their usable versions, provider overrides, platform keys and providers
  * (with the host the tenant confirmed and whether keys of it were revoked, for the reasons).
  * A gateway polls every few seconds; a poll whose ETag is known in memory does not get here
- * (GatewayResolveService), so this runs on a first poll, after a change, and for every 200.
+ * (GatewayConfigService), so this runs on a first poll, after a change, and for every 200.
  *
  * Without `material` the rows carry no ciphertext, only whether there is some: enough to decide what
  * is served (and so the ETag), not to decrypt it.

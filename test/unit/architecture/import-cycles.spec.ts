@@ -88,8 +88,16 @@ describe('import graph (src, workers, migrations, scripts)', () => {
     expect(cycles(graph).map((component) => component.join(' <-> '))).toEqual([]);
   });
 
-  // Also wanted: nothing in workers/ imports src/http/. Not asserted yet because workers/metrics.ts
-  // still imports src/http/queue-metrics; the check belongs with moving it to src/queue/.
+  it('the worker reaches nothing of the HTTP server, not even through another module', () => {
+    const reached = new Set<string>();
+    const walk = (file: string) => {
+      if (reached.has(file)) return;
+      reached.add(file);
+      for (const next of graph.get(file) ?? []) walk(next);
+    };
+    walk('workers/main.ts');
+    expect([...reached].filter((file) => file.startsWith('src/http/')).sort()).toEqual([]);
+  });
 
   it('finds a cycle when there is one', () => {
     const withCycle = new Map(graph);

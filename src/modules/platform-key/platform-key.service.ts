@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
-import { redactSecret, type SecretBox } from '../../crypto';
+import { redactSecret, SEALS, type SecretBox } from '../../crypto';
 import { collect, DomainError, NotFoundError } from '../../errors';
 import { auditInTx } from '../audit/audit.writer';
 import type { AuditActor } from '../auth/actor';
@@ -10,7 +10,6 @@ import { enqueueInTx } from '../outbox/outbox.writer';
 import type { ProviderEntity } from '../provider/provider.entity';
 import { keyFormatRule } from '../provider/provider.rules';
 import type { ProviderService } from '../provider/provider.service';
-import { platformKeyContext } from './platform-key.context';
 import { PlatformKeyEntity } from './platform-key.entity';
 
 export interface CreatePlatformKey {
@@ -43,7 +42,7 @@ export class PlatformKeyService {
     const { provider, value } = await this.checkInput(input);
     return this.db.transaction(async (tx) => {
       const id = randomUUID();
-      const sealed = this.box.seal(value, platformKeyContext(id));
+      const sealed = this.box.seal(value, SEALS.platformKey.context({ objectId: id }));
       const [last]: { max: number | null }[] = await tx.query(
         'SELECT max(priority) AS max FROM platform_keys WHERE provider_id = $1 AND revoked_at IS NULL',
         [provider.id],

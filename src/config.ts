@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
+import { formatKeyring, generateKeyMaterial } from './crypto';
+import { localSecrets } from './dev-secrets';
 import type { RequestLimits } from './graphql/request-guard';
 import { AddressPolicy } from './outbound/address-policy';
 import { DestinationPolicy } from './outbound/destination-policy';
@@ -84,6 +84,8 @@ const Env = z.object({
 
 const SECRET_VARS = ['KEYPLANE_ADMIN_TOKEN', 'KEYPLANE_MASTER_KEYS', 'KEYPLANE_FINGERPRINT_KEY'] as const;
 type SecretVar = (typeof SECRET_VARS)[number];
+const devSecret = (name: SecretVar) =>
+  name === 'KEYPLANE_MASTER_KEYS' ? formatKeyring([[1, generateKeyMaterial()]]) : randomBytes(32).toString('base64url');
 
 export interface Config {
   env: 'development' | 'test' | 'production';
@@ -146,27 +148,6 @@ export interface Config {
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
-}
-
-/** Outside production a missing secret is generated once into an ignored local file. */
-function localSecrets(file: string, missing: SecretVar[], warn: (msg: string) => void): Record<string, string> {
-  const path = resolve(file);
-  const stored: Record<string, string> = existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : {};
-  let changed = false;
-  for (const name of missing) {
-    if (stored[name]) continue;
-    stored[name] = name === 'KEYPLANE_MASTER_KEYS' ? `1:${randomBytes(32).toString('base64')}` : randomBytes(32).toString('base64url');
-    changed = true;
-  }
-  if (changed) {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, JSON.stringify(stored, null, 2) + '\n', { mode: 0o600 });
-  }
-  warn(
-    `keyplane: ${missing.join(', ')} not set; using development values from ${path} ` +
-      '(generated once, git-ignored). Set them explicitly in production.',
-  );
-  return stored;
 }
 
 /** For the migration CLI: the database address alone, without touching secrets. */
@@ -258,7 +239,7 @@ export function loadConfig(
     if (e.NODE_ENV === 'production') {
       throw new ConfigError(`missing required secret configuration: ${missing.join(', ')}`);
     }
-    secrets = { ...e, ...localSecrets(e.KEYPLANE_LOCAL_SECRETS_FILE, missing, warn) };
+    secrets = { ...e, ...localSecrets(e.KEYPLANE_LOCAL_SECRETS_FILE, missing, devSecret, warn) };
   }
   return Object.freeze({
     env: e.NODE_ENV,

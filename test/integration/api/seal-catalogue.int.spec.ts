@@ -1,11 +1,11 @@
 import { escapeIdentifier as ident } from 'pg';
 import { SEAL_KINDS, SEALS, type SealKind } from '../../../src/crypto';
 import { createCredential, createGateway, expectOk, openaiKey, providerId, tenantWithTokens, uniqueSlug } from '../../factories';
+import { createFakeOpenAIProvider } from '../../factories/providers';
 import { startTestApp, type TestApp } from '../../helpers/test-app';
 
 let t: TestApp;
 let columns: Map<string, string>;
-let customProvider: string | null = null;
 let platformKeyId: string | null = null;
 
 beforeAll(async () => {
@@ -22,11 +22,6 @@ afterAll(async () => {
   if (platformKeyId) {
     await t.gql('mutation($input: RevokePlatformKeyInput!) { revokePlatformKey(input: $input) { userErrors { code } } }', {
       input: { id: platformKeyId },
-    });
-  }
-  if (customProvider) {
-    await t.gql('mutation($input: UpsertProviderInput!) { upsertProvider(input: $input) { userErrors { code } } }', {
-      input: { slug: customProvider, enabled: false },
     });
   }
   await t?.close();
@@ -100,25 +95,11 @@ describe('rows the API seals open from the catalogue alone', () => {
 
   it('a platform key', async () => {
     // Platform keys are global: a provider of our own keeps this one away from other suites' gateways.
-    customProvider = uniqueSlug('sealprov');
-    const provider = await expectOk<{ provider: { id: string } }>(
-      t.gql('mutation($input: UpsertProviderInput!) { upsertProvider(input: $input) { provider { id } userErrors { code } } }', {
-        input: {
-          slug: customProvider,
-          name: 'Seal test',
-          baseUrl: 'http://127.0.0.1:9',
-          authScheme: 'BEARER',
-          apiShape: 'OPENAI',
-          keyPrefixes: ['sk-proj-'],
-          keyPattern: '^sk-',
-        },
-      }),
-      'upsertProvider',
-    );
+    const provider = await createFakeOpenAIProvider(t, 'http://127.0.0.1:9');
     const secret = openaiKey();
     const created = await expectOk<{ platformKey: { id: string } }>(
       t.gql('mutation($input: CreatePlatformKeyInput!) { createPlatformKey(input: $input) { platformKey { id } userErrors { field code } } }', {
-        input: { providerId: provider.provider.id, label: uniqueSlug('pk'), secret },
+        input: { providerId: provider, label: uniqueSlug('pk'), secret },
       }),
       'createPlatformKey',
     );

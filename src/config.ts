@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { isIP } from 'node:net';
-import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
+import { ConfigError, isDnsServer, list, providerBaseUrls } from './config-values';
+
+export { ConfigError };
+import { formatKeyring, generateKeyMaterial } from './crypto';
+import { localSecrets } from './dev-secrets';
 import type { RequestLimits } from './graphql/request-guard';
 import { AddressPolicy } from './outbound/address-policy';
 import { DestinationPolicy } from './outbound/destination-policy';
@@ -91,6 +93,8 @@ const Env = z.object({
 
 const SECRET_VARS = ['KEYPLANE_ADMIN_TOKEN', 'KEYPLANE_MASTER_KEYS', 'KEYPLANE_FINGERPRINT_KEY'] as const;
 type SecretVar = (typeof SECRET_VARS)[number];
+const devSecret = (name: SecretVar) =>
+  name === 'KEYPLANE_MASTER_KEYS' ? formatKeyring([[1, generateKeyMaterial()]]) : randomBytes(32).toString('base64url');
 
 export interface Config {
   env: 'development' | 'test' | 'production';
@@ -151,63 +155,9 @@ export interface Config {
   };
 }
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
-
-/** Outside production a missing secret is generated once into an ignored local file. */
-function localSecrets(file: string, missing: SecretVar[], warn: (msg: string) => void): Record<string, string> {
-  const path = resolve(file);
-  const stored: Record<string, string> = existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : {};
-  let changed = false;
-  for (const name of missing) {
-    if (stored[name]) continue;
-    stored[name] = name === 'KEYPLANE_MASTER_KEYS' ? `1:${randomBytes(32).toString('base64')}` : randomBytes(32).toString('base64url');
-    changed = true;
-  }
-  if (changed) {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, JSON.stringify(stored, null, 2) + '\n', { mode: 0o600 });
-  }
-  warn(
-    `keyplane: ${missing.join(', ')} not set; using development values from ${path} ` +
-      '(generated once, git-ignored). Set them explicitly in production.',
-  );
-  return stored;
-}
-
 /** For the migration CLI: the database address alone, without touching secrets. */
 export function databaseUrlFromEnv(env: NodeJS.ProcessEnv = process.env): string {
   return Env.shape.DATABASE_URL.parse(env.DATABASE_URL);
-}
-
-const PROVIDER_BASE_URL = /^PROVIDER_BASE_URL_([A-Z0-9_]+)$/;
-
-/**
- * PROVIDER_BASE_URL_<SLUG> (upper case, "-" as "_") for each built-in provider to repoint. Only
- * plain http(s) URLs without credentials, query or fragment: the value is logged at start.
- */
-function providerBaseUrls(env: NodeJS.ProcessEnv): Readonly<Record<string, string>> {
-  const out: Record<string, string> = {};
-  const bad: string[] = [];
-  for (const [name, value] of Object.entries(env)) {
-    const match = PROVIDER_BASE_URL.exec(name);
-    if (!match || value === undefined) continue;
-    let url: URL | null = null;
-    try {
-      url = new URL(value.trim());
-    } catch {
-      url = null;
-    }
-    const plain = url && ['http:', 'https:'].includes(url.protocol) && !url.username && !url.password && !url.search && !url.hash;
-    if (!url || !plain) {
-      bad.push(`${name} (must be an http(s) URL without credentials, query or fragment)`);
-      continue;
-    }
-    out[match[1].toLowerCase().replace(/_/g, '-')] = `${url.origin}${url.pathname}`.replace(/\/+$/, '');
-  }
-  if (bad.length) throw new ConfigError(`invalid configuration: ${bad.join('; ')}`);
-  return Object.freeze(out);
 }
 
 /**
@@ -241,23 +191,6 @@ function outboundFrom(e: z.infer<typeof Env>): Config['outbound'] {
   return Object.freeze(outbound);
 }
 
-/** `1.2.3.4`, `1.2.3.4:53`, `::1` or `[::1]:53`: what dns.Resolver#setServers takes. */
-function isDnsServer(entry: string): boolean {
-  const bracketed = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(entry);
-  if (bracketed) return isIP(bracketed[1]) === 6;
-  const v4 = /^([^:]+)(?::(\d{1,5}))?$/.exec(entry);
-  return v4 ? isIP(v4[1]) === 4 : isIP(entry) === 6;
-}
-
-function list(value: string): string[] {
-  return Object.freeze(
-    value
-      .split(',')
-      .map((v) => v.trim())
-      .filter(Boolean),
-  ) as string[];
-}
-
 export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
   warn: (msg: string) => void = (m) => process.stderr.write(m + '\n'),
@@ -275,7 +208,7 @@ export function loadConfig(
     if (e.NODE_ENV === 'production') {
       throw new ConfigError(`missing required secret configuration: ${missing.join(', ')}`);
     }
-    secrets = { ...e, ...localSecrets(e.KEYPLANE_LOCAL_SECRETS_FILE, missing, warn) };
+    secrets = { ...e, ...localSecrets(e.KEYPLANE_LOCAL_SECRETS_FILE, missing, devSecret, warn) };
   }
   return Object.freeze({
     env: e.NODE_ENV,

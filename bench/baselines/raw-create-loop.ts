@@ -7,8 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Queue } from 'bullmq';
 import { Pool } from 'pg';
-import { redactSecret } from '../../src/crypto';
-import { CREDENTIAL_PURPOSE } from '../../src/modules/credential/credential-material';
+import { redactSecret, SEALS } from '../../src/crypto';
 import { createRedis } from '../../src/queue/connection';
 import { DEFAULT_JOB_OPTIONS } from '../../src/queue/queues';
 import { box, benchKey, fingerprinter } from '../harness/db';
@@ -33,7 +32,7 @@ async function main(): Promise<void> {
     const started = performance.now();
     const id = randomUUID();
     const key = benchKey(tag, n++);
-    const sealed = box.seal(key, { purpose: CREDENTIAL_PURPOSE, tenantId, objectId: id, version: 1 });
+    const sealed = box.seal(key, SEALS.credentialVersion.context({ tenantId, objectId: id, version: 1 }));
     const fingerprint = fingerprinter.fingerprint(key);
     await pool.query(
       `INSERT INTO bench_raw_credentials (id, tenant_id, kek_version, wrapped_key, ciphertext, fingerprint, redacted_key)

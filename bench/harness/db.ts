@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Pool, escapeIdentifier } from 'pg';
-import { Fingerprinter, parseKeyring, redactSecret, SecretBox } from '../../src/crypto';
+import { Fingerprinter, parseKeyring, redactSecret, SEALS, SecretBox } from '../../src/crypto';
 import { createDataSource } from '../../src/db/data-source';
-import { CREDENTIAL_PURPOSE } from '../../src/modules/credential/credential-material';
 import { BENCH_DATABASE_URL, BENCH_DB, FINGERPRINT_KEY, MASTER_KEYS, PG_ADMIN_URL } from './env';
 
 /** The same crypto as the API and worker, keyed with the bench secrets, for seeding real rows. */
@@ -102,7 +101,7 @@ export async function seedCredentials(
     for (let i = start; i < Math.min(o.count, start + batch); i++) {
       const id = randomUUID();
       const key = benchKey(o.tag, i);
-      const sealed = box.seal(key, { purpose: CREDENTIAL_PURPOSE, tenantId: o.tenantId, objectId: id, version: 1 });
+      const sealed = box.seal(key, SEALS.credentialVersion.context({ tenantId: o.tenantId, objectId: id, version: 1 }));
       const hint = redactSecret(key, o.provider.prefixes);
       const c = creds.length;
       credValues.push(

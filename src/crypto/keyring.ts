@@ -75,6 +75,11 @@ export function parseKeyring(spec: string): Keyring {
   return new StaticKeyring(keys);
 }
 
+/** The text parseKeyring reads (`KEYPLANE_MASTER_KEYS`), for `[version, base64 key]` entries. */
+export function formatKeyring(entries: readonly (readonly [version: number, key: string])[]): string {
+  return entries.map(([version, key]) => `${version}:${key}`).join(',');
+}
+
 /** Fresh key material for a new keyring entry (base64 of 32 random bytes). */
 export function generateKeyMaterial(): string {
   return randomBytes(KEY_BYTES).toString('base64');

@@ -3,6 +3,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export type TokenPrefix = 'kp' | 'kpg' | 'whsec';
 const TOKEN_BYTES = 32;
+const DIGEST_BYTES = 32;
 
 /**
  * `kp_`/`kpg_` + 43 chars base64url (256 random bits; URL- and header-safe, no padding).
@@ -39,8 +40,12 @@ const oneShotHash = (nodeCrypto as unknown as { hash?: (algorithm: string, data:
 /**
  * Constant-time equality. Both sides are hashed to a fixed 32 bytes first, so unequal lengths
  * return false without throwing (timingSafeEqual would) and without an early exit that leaks length.
+ * Two 32-byte buffers (digests, e.g. from hashToken, compared on every request) are compared as they
+ * are, with no further hashing or allocation: that they are 32 bytes long is all the branch shows,
+ * and a digest's length is public.
  */
 export function safeEqual(a: string | Buffer, b: string | Buffer): boolean {
+  if (Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.length === DIGEST_BYTES && b.length === DIGEST_BYTES) return timingSafeEqual(a, b);
   const da = createHash('sha256').update(a).digest();
   const db = createHash('sha256').update(b).digest();
   return timingSafeEqual(da, db);

@@ -4,6 +4,7 @@
  * passes through here first. Anything that holds a piece of the key is dropped, never rewritten:
  * a "cleaned" model id would still be the provider's choice of text next to our secret.
  */
+import { normalizeSecret } from '../crypto';
 import type { KeyTestResult } from './types';
 
 /** Model ids kept per check; the rest are dropped and counted. */
@@ -46,7 +47,7 @@ export class SecretMatcher {
   private readonly whole: string | null;
 
   constructor(secret: string) {
-    const raw = secret.trim();
+    const raw = normalizeSecret(secret);
     const s = raw.toLowerCase();
     // A key shorter than a window can only be matched whole (a custom rule may allow one).
     this.whole = s.length > 0 && s.length < FRAGMENT_LENGTH ? s : null;

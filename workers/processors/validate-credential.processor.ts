@@ -1,8 +1,8 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { LIVE_VERSION_STATES, recordOutcome } from '../../src/modules/credential/credential-lifecycle';
 import type { OutcomeDeps } from '../../src/modules/credential/credential-lifecycle.deps';
-import { CREDENTIAL_PURPOSE } from '../../src/modules/credential/credential-material';
 import type { VersionState } from '../../src/modules/credential/credential.entity';
+import { SEALS } from '../../src/crypto';
 import { outboundFor } from '../../src/outbound';
 import { testKey } from '../../src/providers/registry';
 import type { KeyTestOutcome } from '../../src/providers/types';
@@ -52,7 +52,7 @@ export async function validateCredential(deps: ValidateDeps, job: Job<JobPayload
   try {
     secret = deps.box.open(
       { kekVersion: row.kek_version, wrappedKey: row.wrapped_key, ciphertext: row.ciphertext },
-      { purpose: CREDENTIAL_PURPOSE, tenantId, objectId: credentialId, version },
+      SEALS.credentialVersion.context({ tenantId, objectId: credentialId, version }),
     );
   } catch (error) {
     // Tampered, moved, or sealed under a KEK version this process lacks: the job fails as before.

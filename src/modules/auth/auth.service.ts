@@ -1,6 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { timingSafeEqual } from 'node:crypto';
-import { hashToken } from '../../crypto';
+import { hashToken, safeEqual } from '../../crypto';
 import { InvalidatedCache, type Invalidations } from '../../db/invalidations';
 import { AccessError } from '../../errors';
 import type { TenantRole } from '../token/token.entity';
@@ -45,7 +44,7 @@ export class AuthService {
     const token = bearerToken(authorization);
     if (!token) throw new AccessError('UNAUTHENTICATED', 'Send "Authorization: Bearer <token>".');
     const hash = hashToken(token);
-    if (timingSafeEqual(hash, this.adminHash)) {
+    if (safeEqual(hash, this.adminHash)) {
       return { type: 'PLATFORM_ADMIN', id: 'platform-admin', tenantId: null, role: 'PLATFORM_ADMIN', name: 'platform admin' };
     }
     if (token.startsWith('kp_')) {

@@ -1,3 +1,4 @@
+import { normalizeSecret } from '../../crypto';
 import type { UserErrorShape } from '../../errors';
 
 /** Field rules shared by every module: pure functions returning a userErrors entry or null. */
@@ -90,8 +91,8 @@ export function urlRule(value: string | null | undefined, field: string[], polic
  * Messages never contain the value.
  */
 export function secretRule(value: string, field: string[]): UserErrorShape | null {
-  if (value.trim().length === 0) return { field, code: 'SECRET_EMPTY', message: 'The key is empty.' };
-  const trimmed = value.trim();
+  const trimmed = normalizeSecret(value);
+  if (trimmed.length === 0) return { field, code: 'SECRET_EMPTY', message: 'The key is empty.' };
   if (/[\r\n\u2028\u2029]/.test(trimmed)) {
     return { field, code: 'SECRET_MULTILINE', message: 'The key must be a single line.' };
   }
@@ -102,8 +103,4 @@ export function secretRule(value: string, field: string[]): UserErrorShape | nul
     return { field, code: 'SECRET_TOO_LONG', message: `The key must be at most ${LIMITS.secret} characters.` };
   }
   return null;
-}
-
-export function normalizeSecretInput(value: string): string {
-  return value.trim();
 }

@@ -1,9 +1,6 @@
 import type { EntityManager } from 'typeorm';
-import { Fingerprinter, redactSecret, SecretBox } from '../../crypto';
+import { Fingerprinter, redactSecret, SEALS, SecretBox } from '../../crypto';
 import { CredentialVersionEntity, type VersionState } from './credential.entity';
-
-/** The AAD purpose for provider keys; a sealed key only opens for the same tenant, credential and version. */
-export const CREDENTIAL_PURPOSE = 'credential-key';
 
 export interface KeyMaterialDeps {
   box: SecretBox;
@@ -25,12 +22,7 @@ export function sealVersion(
   row: { tenantId: string; credentialId: string; version: number; keyPrefixes: string[] },
   secret: string,
 ): SealedVersion {
-  const sealed = deps.box.seal(secret, {
-    purpose: CREDENTIAL_PURPOSE,
-    tenantId: row.tenantId,
-    objectId: row.credentialId,
-    version: row.version,
-  });
+  const sealed = deps.box.seal(secret, SEALS.credentialVersion.context({ tenantId: row.tenantId, objectId: row.credentialId, version: row.version }));
   return {
     kekVersion: sealed.kekVersion,
     wrappedKey: sealed.wrappedKey,

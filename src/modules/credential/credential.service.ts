@@ -6,12 +6,12 @@ import { collect, DomainError, NotFoundError } from '../../errors';
 import { auditInTx } from '../audit/audit.writer';
 import type { AuditActor } from '../auth/actor';
 import { isUuid } from '../auth/tenant-scope';
-import { LIMITS, nameRule, normalizeSecretInput, rangeRule, secretRule } from '../common/rules';
+import { LIMITS, nameRule, rangeRule } from '../common/rules';
 import { bumpGatewaysInTx } from '../gateway/gateway-reload';
 import { enqueueManyInTx } from '../outbox/outbox.writer';
 import type { KeyCheckLimiter } from '../key-check/key-check-limiter';
 import type { ProviderEntity } from '../provider/provider.entity';
-import { keyFormatRule } from '../provider/provider.rules';
+import { checkNewKey } from '../provider/new-key';
 import type { ProviderService } from '../provider/provider.service';
 import { TenantEntity } from '../tenant/tenant.entity';
 import { CredentialInserter } from './credential-insert';
@@ -225,24 +225,7 @@ export class CredentialService {
     providerField: string[] | null,
     others: Parameters<typeof collect>[0],
   ): Promise<{ provider: ProviderEntity; value: string }> {
-    const field = ['input', 'secret'];
-    let provider: ProviderEntity | null = null;
-    let providerError: DomainError | null = null;
-    try {
-      provider = await this.providers.usable(providerId, providerField ?? ['input', 'id']);
-    } catch (error) {
-      if (!(error instanceof DomainError)) throw error;
-      providerError = error;
-    }
-    const shape = secretRule(raw, field);
-    const value = normalizeSecretInput(raw);
-    collect([
-      ...others,
-      providerError && { field: providerError.field, code: providerError.code, message: providerError.message },
-      shape,
-      !shape && provider ? keyFormatRule(value, provider, field) : null,
-    ]);
-    return { provider: provider!, value };
+    return checkNewKey(this.providers, { providerId, providerField: providerField ?? ['input', 'id'], secret: raw }, others);
   }
 
   /** The duplicate check is not queued here: the validation worker queues it once the new key validates. */

@@ -1,8 +1,6 @@
-import type { Sealed, SealContext } from '../../crypto';
+import { SEALS, type Sealed, type SealContext } from '../../crypto';
 import type { AuthScheme } from '../../providers/types';
-import { CREDENTIAL_PURPOSE } from '../credential/credential-material';
 import type { CredentialStatus, VersionState } from '../credential/credential.entity';
-import { platformKeyContext } from '../platform-key/platform-key.context';
 import type { ByokMode } from '../tenant/tenant.entity';
 import type { CredentialMode } from './gateway.entity';
 import { noKeyReason, reasonSentence, type NoKeyReason } from './gateway-config.reasons';
@@ -201,7 +199,7 @@ function tenantKeys(tenantId: string, rows: AttachedRow[], now: Date, open: Open
     const entries: ServedCredential[] = [];
     try {
       for (const v of [active, ...previous]) {
-        const context = { purpose: CREDENTIAL_PURPOSE, tenantId, objectId: credentialId, version: v.version! };
+        const context = SEALS.credentialVersion.context({ tenantId, objectId: credentialId, version: v.version! });
         if (!v.sealed) throw new Error('no material');
         entries.push({
           source: 'TENANT',
@@ -231,7 +229,7 @@ function platformKeys(rows: PlatformKeyRow[], open: Opener) {
     let key: string;
     try {
       if (!k.sealed) throw new Error('no material');
-      key = open(k.sealed, platformKeyContext(k.id));
+      key = open(k.sealed, SEALS.platformKey.context({ objectId: k.id }));
     } catch {
       skipped.push({ source: 'PLATFORM', platformKeyId: k.id, label: k.label, reason: 'UNREADABLE' });
       continue;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { In, type DataSource, type EntityManager } from 'typeorm';
-import { generateToken, hashToken, redactToken, type SecretBox } from '../../crypto';
+import { generateToken, hashToken, redactToken, SEALS, type SecretBox } from '../../crypto';
 import { isUniqueViolation } from '../../db/pg-errors';
 import { keysetPage, type Page, type PageArgs } from '../../db/pagination';
 import { collect, DomainError, NotFoundError } from '../../errors';
@@ -11,8 +11,6 @@ import { LIMITS, nameRule, optionalTextRule, slugRule, urlRule, type UrlPolicy }
 import { bumpGatewaysInTx } from './gateway-reload';
 import { ProviderEntity } from '../provider/provider.entity';
 import { GatewayEntity, GatewayProviderModeEntity, type CredentialMode } from './gateway.entity';
-
-export const SIGNING_PURPOSE = 'gateway-signing-secret';
 
 export interface CreateGateway {
   name: string;
@@ -106,7 +104,7 @@ export class GatewayService {
     try {
       return await this.db.transaction(async (tx) => {
         const id = randomUUID();
-        const sealed = this.box.seal(signingSecret, { purpose: SIGNING_PURPOSE, tenantId, objectId: id, version: 1 });
+        const sealed = this.box.seal(signingSecret, SEALS.gatewaySigning.context({ tenantId, objectId: id }));
         await tx.insert(GatewayEntity, {
           id,
           tenantId,

@@ -1,16 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
-import { redactSecret, type SecretBox } from '../../crypto';
-import { collect, DomainError, NotFoundError } from '../../errors';
+import { redactSecret, SEALS, type SecretBox } from '../../crypto';
+import { DomainError, NotFoundError } from '../../errors';
 import { auditInTx } from '../audit/audit.writer';
 import type { AuditActor } from '../auth/actor';
 import { isUuid } from '../auth/tenant-scope';
-import { LIMITS, nameRule, normalizeSecretInput, rangeRule, secretRule } from '../common/rules';
+import { LIMITS, nameRule, rangeRule } from '../common/rules';
 import { bumpPlatformGatewaysInTx } from '../gateway/gateway-reload';
 import type { ProviderEntity } from '../provider/provider.entity';
-import { keyFormatRule } from '../provider/provider.rules';
+import { checkNewKey } from '../provider/new-key';
 import type { ProviderService } from '../provider/provider.service';
-import { platformKeyContext } from './platform-key.context';
 import { PlatformKeyEntity } from './platform-key.entity';
 
 export interface CreatePlatformKey {
@@ -43,7 +42,7 @@ export class PlatformKeyService {
     const { provider, value } = await this.checkInput(input);
     return this.db.transaction(async (tx) => {
       const id = randomUUID();
-      const sealed = this.box.seal(value, platformKeyContext(id));
+      const sealed = this.box.seal(value, SEALS.platformKey.context({ objectId: id }));
       const [last]: { max: number | null }[] = await tx.query(
         'SELECT max(priority) AS max FROM platform_keys WHERE provider_id = $1 AND revoked_at IS NULL',
         [provider.id],
@@ -96,25 +95,10 @@ export class PlatformKeyService {
 
   /** Every rule reported at once, before any write; messages never carry the key. */
   private async checkInput(input: CreatePlatformKey): Promise<{ provider: ProviderEntity; value: string }> {
-    const field = ['input', 'secret'];
-    let provider: ProviderEntity | null = null;
-    let providerError: DomainError | null = null;
-    try {
-      provider = await this.providers.usable(input.providerId, ['input', 'providerId']);
-    } catch (error) {
-      if (!(error instanceof DomainError)) throw error;
-      providerError = error;
-    }
-    const shape = secretRule(input.secret, field);
-    const value = normalizeSecretInput(input.secret);
-    collect([
+    return checkNewKey(this.providers, { providerId: input.providerId, providerField: ['input', 'providerId'], secret: input.secret }, [
       nameRule(input.label, ['input', 'label'], 'LABEL'),
       rangeRule(input.priority, ['input', 'priority'], LIMITS.priority),
-      providerError && { field: providerError.field, code: providerError.code, message: providerError.message },
-      shape,
-      !shape && provider ? keyFormatRule(value, provider, field) : null,
     ]);
-    return { provider: provider!, value };
   }
 }
 

@@ -6,10 +6,9 @@ import { testKey } from '../../providers/registry';
 import type { KeyTestResult } from '../../providers/types';
 import { auditInTx } from '../audit/audit.writer';
 import type { AuditActor } from '../auth/actor';
-import { normalizeSecretInput, secretRule } from '../common/rules';
 import type { KeyCheckLimiter } from '../key-check/key-check-limiter';
 import type { KeyTestCache } from '../key-check/key-test-cache';
-import { keyFormatRule } from './provider.rules';
+import { newKeyRule } from './provider.rules';
 import type { ProviderService } from './provider.service';
 
 export type TestedKey = KeyTestResult & { cached: boolean };
@@ -33,10 +32,8 @@ export class KeyTestService {
   async test(tenantId: string | null, actor: AuditActor, providerId: string, raw: string): Promise<TestedKey> {
     await this.checks.limiter.take({ tenantId, tokenId: actor.id ?? actor.type, kind: 'TEST_PROVIDER_KEY' });
     const provider = await this.providers.usable(providerId, ['input', 'providerId']);
-    const field = ['input', 'secret'];
-    const shape = secretRule(raw, field);
-    const secret = normalizeSecretInput(raw);
-    collect([shape, shape ? null : keyFormatRule(secret, provider, field)]);
+    const { value: secret, error } = newKeyRule(raw, provider, ['input', 'secret']);
+    collect([error]);
     const baseUrl = await this.hostFor(tenantId, provider.id);
     const target = { ...provider, baseUrl };
     // Keyed by the confirmed endpoint too: an answer from one host is never reused for another.

@@ -1,6 +1,7 @@
+import { normalizeSecret } from '../../crypto';
 import type { UserErrorShape } from '../../errors';
 import { declaresVendor, vendorOfKey } from '../../providers/key-prefixes';
-import { LIMITS } from '../common/rules';
+import { LIMITS, secretRule } from '../common/rules';
 
 const compiled = new Map<string, RegExp>();
 
@@ -66,4 +67,19 @@ export function keyFormatRule(
     code: 'KEY_BELONGS_TO_OTHER_PROVIDER',
     message: `${looksLike.trim()} ${provider.name} does not take ${foreign.vendor} keys: store it under ${foreign.vendor}.`,
   };
+}
+
+/**
+ * Whether a pasted key is a plausible new key for this provider (stored, rotated or only tested):
+ * the generic secret checks, then, on a well-formed key of a known provider, its format rule.
+ * `value` is the normalised key, the only form to seal, fingerprint, redact or send.
+ */
+export function newKeyRule(
+  raw: string,
+  provider: { name: string; keyPattern: string; keyPrefixes: string[] } | null,
+  field: string[],
+): { value: string; error: UserErrorShape | null } {
+  const value = normalizeSecret(raw);
+  const error = secretRule(raw, field);
+  return { value, error: error ?? (provider ? keyFormatRule(value, provider, field) : null) };
 }

@@ -1,18 +1,6 @@
 import type { DataSource } from 'typeorm';
-import type { SealContext, SecretBox } from '../../crypto';
-import { SIGNING_PURPOSE } from '../gateway/gateway.service';
+import { SEALS, type SecretBox } from '../../crypto';
 import type { WebhookDeliveryEntity } from './webhook.entity';
-
-/** AAD purpose of the tenant's notification signing secret (sealed in tenants.notification_*). */
-export const TENANT_NOTIFICATION_PURPOSE = 'tenant-notification-signing-secret';
-
-export function tenantNotificationSealContext(tenantId: string): SealContext {
-  return { purpose: TENANT_NOTIFICATION_PURPOSE, tenantId, objectId: tenantId, version: 1 };
-}
-
-export function gatewaySigningSealContext(tenantId: string, gatewayId: string): SealContext {
-  return { purpose: SIGNING_PURPOSE, tenantId, objectId: gatewayId, version: 1 };
-}
 
 /** Where a delivery goes and the secret that signs it, both read at send time. */
 export interface WebhookTarget {
@@ -51,12 +39,9 @@ export async function webhookTargetFor(db: Pick<DataSource, 'query'>, box: Secre
       );
   const row = rows[0];
   if (!row?.url || row.kek_version == null || !row.wrapped_key || !row.ciphertext) return null;
-  const context = gateway ? gatewaySigningSealContext(d.tenantId, d.targetId) : tenantNotificationSealContext(d.tenantId);
+  const context = gateway
+    ? SEALS.gatewaySigning.context({ tenantId: d.tenantId, objectId: d.targetId })
+    : SEALS.tenantNotification.context({ tenantId: d.tenantId, objectId: d.tenantId });
   const secret = box.open({ kekVersion: row.kek_version, wrappedKey: row.wrapped_key, ciphertext: row.ciphertext }, context);
   return { url: row.url, secret };
-}
-
-/** The signing secret alone (gateway or tenant, by kind); null, like the target, when URL or secret is missing. */
-export async function signingSecretFor(db: Pick<DataSource, 'query'>, box: SecretBox, d: Delivery): Promise<string | null> {
-  return (await webhookTargetFor(db, box, d))?.secret ?? null;
 }

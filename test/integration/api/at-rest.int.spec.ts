@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { DecryptError, parseKeyring, SecretBox, type Sealed } from '../../../src/crypto';
-import { CREDENTIAL_PURPOSE } from '../../../src/modules/credential/credential-material';
+import { DecryptError, parseKeyring, SEALS, SecretBox, type Sealed } from '../../../src/crypto';
 import { createCredential, expectOk, openaiKey, providerId, tenantWithTokens } from '../../factories';
 import { startTestApp, type TestApp } from '../../helpers/test-app';
 import { TEST_ENV } from '../../helpers/test-env';
@@ -35,7 +34,7 @@ async function versionRow(credentialId: string, version = 1): Promise<VersionRow
 /** Opens a stored row with the context of the row it sits in, as the worker would. */
 function open(box: SecretBox, row: VersionRow): string {
   const sealed: Sealed = { kekVersion: row.kek_version, wrappedKey: row.wrapped_key, ciphertext: row.ciphertext };
-  return box.open(sealed, { purpose: CREDENTIAL_PURPOSE, tenantId: row.tenant_id, objectId: row.credential_id, version: row.version });
+  return box.open(sealed, SEALS.credentialVersion.context({ tenantId: row.tenant_id, objectId: row.credential_id, version: row.version }));
 }
 
 async function stored(token: string, tenantId: string, secret = openaiKey(), app = t) {

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
 import { Webhook } from 'standardwebhooks';
-import { tenantNotificationSealContext } from '../../../src/modules/webhook/signing';
+import { SEALS } from '../../../src/crypto';
 import { enqueueInTx } from '../../../src/modules/outbox/outbox.writer';
 import type { JobPayloads } from '../../../src/queue/registry';
 import { gatewayReload } from '../../../workers/processors/gateway-reload.processor';
@@ -262,7 +262,7 @@ it('a rotation reminder is sent to the tenant notification URL, signed with the 
   const { tenant } = await tenantWithTokens(t);
   const path = `/notify/${randomUUID()}`;
   const secret = `whsec_${randomBytes(32).toString('base64')}`;
-  const sealed = t.app.services.box.seal(secret, tenantNotificationSealContext(tenant.id));
+  const sealed = t.app.services.box.seal(secret, SEALS.tenantNotification.context({ tenantId: tenant.id, objectId: tenant.id }));
   await t.app.db.query(
     `UPDATE tenants SET notification_webhook_url = $2, notification_kek_version = $3, notification_wrapped_key = $4, notification_ciphertext = $5 WHERE id = $1`,
     [tenant.id, sink.url(path), sealed.kekVersion, sealed.wrappedKey, sealed.ciphertext],

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
-import { KeyringError, generateKeyMaterial, parseKeyring } from '../../../src/crypto';
+import { KeyringError, formatKeyring, generateKeyMaterial, parseKeyring } from '../../../src/crypto';
 
 const key = (n = 32) => randomBytes(n).toString('base64');
 
@@ -79,5 +79,20 @@ describe('parseKeyring', () => {
     expect(Buffer.from(a, 'base64')).toHaveLength(32);
     expect(parseKeyring(a).current).toBe(1);
     expect(generateKeyMaterial()).not.toBe(a);
+  });
+
+  it('formatKeyring writes what parseKeyring reads', () => {
+    const [a, b] = [generateKeyMaterial(), generateKeyMaterial()];
+    expect(formatKeyring([[1, a]])).toBe(`1:${a}`);
+    const ring = parseKeyring(
+      formatKeyring([
+        [1, a],
+        [7, b],
+      ]),
+    );
+    expect(ring.versions()).toEqual([1, 7]);
+    expect(ring.current).toBe(7);
+    expect(ring.get(1).toString('base64')).toBe(a);
+    expect(ring.get(7).toString('base64')).toBe(b);
   });
 });

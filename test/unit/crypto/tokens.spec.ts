@@ -54,4 +54,14 @@ describe('safeEqual', () => {
     expect(safeEqual(Buffer.alloc(32), Buffer.alloc(31))).toBe(false);
     expect(safeEqual('', '')).toBe(true);
   });
+
+  it('compares two digests (the per-request token check) by their bytes', () => {
+    const d = hashToken(generateToken('kp'));
+    expect(safeEqual(d, Buffer.from(d))).toBe(true);
+    expect(safeEqual(d, hashToken(generateToken('kp')))).toBe(false);
+    const flipped = Buffer.from(d);
+    flipped[31] ^= 1;
+    expect(safeEqual(d, flipped)).toBe(false);
+    expect(safeEqual(d, d.subarray(0, 31))).toBe(false);
+  });
 });

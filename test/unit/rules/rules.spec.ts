@@ -1,6 +1,6 @@
 import { nameRule, secretRule, slugRule, urlRule } from '../../../src/modules/common/rules';
 import { AddressPolicy, DestinationPolicy, OutboundPolicy } from '../../../src/outbound';
-import { keyFormatRule } from '../../../src/modules/provider/provider.rules';
+import { keyFormatRule, newKeyRule } from '../../../src/modules/provider/provider.rules';
 
 const field = ['input', 'x'];
 
@@ -74,6 +74,20 @@ describe('keyFormatRule', () => {
     expect(error?.code).toBe('KEY_FORMAT_MISMATCH');
     expect(error?.message).toContain('sk-proj-');
     expect(error?.message).not.toContain(key.slice(0, 10));
+  });
+});
+
+describe('newKeyRule', () => {
+  const openai = { name: 'OpenAI', keyPattern: '^sk-[A-Za-z0-9_-]{20,}$', keyPrefixes: ['sk-proj-'] };
+  const key = 'sk-proj-' + 'a'.repeat(40);
+  it('returns the key as it is sealed and sent: pasted surrounding whitespace gone', () => {
+    expect(newKeyRule(` ${key}\n`, openai, field)).toEqual({ value: key, error: null });
+  });
+  it('reports the shape problem alone, and the format rule only for a well-formed key of a known provider', () => {
+    expect(newKeyRule('sk- bad', openai, field).error?.code).toBe('SECRET_INVALID_CHARACTERS');
+    expect(newKeyRule('AIza' + 'x'.repeat(35), openai, field).error?.code).toBe('KEY_FORMAT_MISMATCH');
+    expect(newKeyRule('AIza' + 'x'.repeat(35), null, field).error).toBeNull();
+    expect(newKeyRule('  ', null, field).error?.code).toBe('SECRET_EMPTY');
   });
 });
 

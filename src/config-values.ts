@@ -1,0 +1,56 @@
+import { isIP } from 'node:net';
+
+/*
+ * Value parsers of config.ts, each pure (config.ts alone reads process.env and passes what it read):
+ * lists, DNS server addresses, operator provider hosts.
+ */
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function list(value: string): string[] {
+  return Object.freeze(
+    value
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean),
+  ) as string[];
+}
+
+/** `1.2.3.4`, `1.2.3.4:53`, `::1` or `[::1]:53`: what dns.Resolver#setServers takes. */
+export function isDnsServer(entry: string): boolean {
+  const bracketed = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(entry);
+  if (bracketed) return isIP(bracketed[1]) === 6;
+  const v4 = /^([^:]+)(?::(\d{1,5}))?$/.exec(entry);
+  return v4 ? isIP(v4[1]) === 4 : isIP(entry) === 6;
+}
+
+const PROVIDER_BASE_URL = /^PROVIDER_BASE_URL_([A-Z0-9_]+)$/;
+
+/**
+ * PROVIDER_BASE_URL_<SLUG> (upper case, "-" as "_") for each built-in provider to repoint. Only
+ * plain http(s) URLs without credentials, query or fragment: the value is logged at start.
+ */
+export function providerBaseUrls(env: NodeJS.ProcessEnv): Readonly<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const bad: string[] = [];
+  for (const [name, value] of Object.entries(env)) {
+    const match = PROVIDER_BASE_URL.exec(name);
+    if (!match || value === undefined) continue;
+    let url: URL | null = null;
+    try {
+      url = new URL(value.trim());
+    } catch {
+      url = null;
+    }
+    const plain = url && ['http:', 'https:'].includes(url.protocol) && !url.username && !url.password && !url.search && !url.hash;
+    if (!url || !plain) {
+      bad.push(`${name} (must be an http(s) URL without credentials, query or fragment)`);
+      continue;
+    }
+    out[match[1].toLowerCase().replace(/_/g, '-')] = `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+  }
+  if (bad.length) throw new ConfigError(`invalid configuration: ${bad.join('; ')}`);
+  return Object.freeze(out);
+}

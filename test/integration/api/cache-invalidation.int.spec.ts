@@ -1,8 +1,10 @@
 import { Client } from 'pg';
-import { createCredential, createGateway, createToken, expectOk, openaiKey, providerId, tenantWithTokens } from '../../factories';
+import { createCredential, createGateway, createToken, expectOk, providerId, tenantWithTokens } from '../../factories';
+import { attachCredential, rotateCredential } from '../../factories/credentials';
 import { eventually } from '../../helpers/test-worker';
 import { startTestApp, type TestApp } from '../../helpers/test-app';
 import { TEST_ENV } from '../../helpers/test-env';
+import { letTimePass } from '../../helpers/time';
 
 /*
  * The API keeps token lookups, gateway ETags and provider rows in memory and drops them on
@@ -181,14 +183,7 @@ describe('gateway config ETags', () => {
     const c = await createCredential(t, admin, { tenantId: tenant.id, providerId: openai });
     await t.app.db.query(`UPDATE credentials SET status = 'ACTIVE', current_version = 1 WHERE id = $1`, [c.id]);
     await t.app.db.query(`UPDATE credential_versions SET state = 'ACTIVE', activated_at = now() WHERE credential_id = $1`, [c.id]);
-    await expectOk(
-      t.gql(
-        'mutation($input: AttachCredentialInput!) { attachCredential(input: $input) { userErrors { code } } }',
-        { input: { gatewayId: gw.gateway.id, credentialId: c.id } },
-        admin,
-      ),
-      'attachCredential',
-    );
+    await attachCredential(t, admin, { gatewayId: gw.gateway.id, credentialId: c.id });
     return { tenant, admin, gatewayId: gw.gateway.id, key: gw.gatewayKey, credentialId: c.id };
   }
 
@@ -241,14 +236,7 @@ describe('gateway config ETags', () => {
   it('a cached ETag ends with the grace period it serves, without any write', async () => {
     const gw = await gatewayWithKey();
     // Rotated: version 2 serves, version 1 stays served (PREVIOUS) until 1.5 s from now.
-    await expectOk(
-      t.gql(
-        'mutation($input: RotateCredentialInput!) { rotateCredential(input: $input) { userErrors { code } } }',
-        { input: { id: gw.credentialId, secret: openaiKey() } },
-        gw.admin,
-      ),
-      'rotateCredential',
-    );
+    await rotateCredential(t, gw.admin, gw.credentialId);
     await t.app.db.query(
       `UPDATE credential_versions SET state = CASE version WHEN 1 THEN 'PREVIOUS' ELSE 'ACTIVE' END,
               retire_after = CASE version WHEN 1 THEN now() + interval '1500 milliseconds' END
@@ -263,7 +251,7 @@ describe('gateway config ETags', () => {
     const served = during.body.providers.filter((p: any) => p.credentials.length > 0);
     expect(served.map((p: any) => p.credentials.map((c: any) => c.state))).toEqual([['ACTIVE', 'PREVIOUS']]);
     expect((await pull(gw.key, during.etag!)).status).toBe(304);
-    await new Promise((r) => setTimeout(r, 1700));
+    await letTimePass(1700); // the 1.5 s grace period runs out: the feature under test is time itself
     const after = await pull(gw.key, during.etag!);
     expect(after.status).toBe(200);
     expect(after.etag).not.toBe(during.etag);

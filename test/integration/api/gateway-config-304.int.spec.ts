@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import { createCredential, createGateway, expectOk, openaiKey, tenantWithTokens, uniqueSlug } from '../../factories';
+import { attachCredential } from '../../factories/credentials';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from '../../helpers/test-app';
 
 /*
@@ -62,14 +63,7 @@ async function hybridGateway() {
   const c = await createCredential(t, admin, { tenantId: tenant.id, providerId: provider.provider.id });
   await t.app.db.query(`UPDATE credentials SET status = 'ACTIVE', current_version = 1 WHERE id = $1`, [c.id]);
   await t.app.db.query(`UPDATE credential_versions SET state = 'ACTIVE', activated_at = now() WHERE credential_id = $1`, [c.id]);
-  await expectOk(
-    t.gql(
-      'mutation($input: AttachCredentialInput!) { attachCredential(input: $input) { userErrors { code } } }',
-      { input: { gatewayId: gw.gateway.id, credentialId: c.id } },
-      admin,
-    ),
-    'attachCredential',
-  );
+  await attachCredential(t, admin, { gatewayId: gw.gateway.id, credentialId: c.id });
   await expectOk(
     t.gql(
       'mutation($input: UpdateGatewayInput!) { updateGateway(input: $input) { userErrors { code } } }',

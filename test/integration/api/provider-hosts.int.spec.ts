@@ -2,10 +2,11 @@ import { createLogger } from '../../../src/logger';
 import { pinBuiltInHosts } from '../../../src/modules/provider/provider-hosts';
 import { createRedis } from '../../../src/queue/connection';
 import { createGateway, createTenant, createToken, expectOk, openaiKey, providerId, tenantWithTokens, uniqueSlug } from '../../factories';
+import { attachCredential } from '../../factories/credentials';
 import { startFakeProvider, type FakeProvider } from '../../fakes/fake-provider';
 import { describeHits, dumpDatabase, dumpRedis, scanTexts } from '../../helpers/leak-scan';
 import { startTestApp, type TestApp } from '../../helpers/test-app';
-import { startTestWorkers, TEST_REDIS_URL, type TestWorkers } from '../../helpers/test-worker';
+import { drain as drainQueues, startTestWorkers, TEST_REDIS_URL, type TestWorkers } from '../../helpers/test-worker';
 
 /*
  * Keys go only where their tenant sent them: real API, real workers and real fake providers that
@@ -38,19 +39,8 @@ const AUDIT =
 const REVALIDATE = 'mutation($input: RevalidateCredentialInput!) { revalidateCredential(input: $input) { userErrors { code } } }';
 const TEST_KEY = 'mutation($input: TestProviderKeyInput!) { testProviderKey(input: $input) { result { outcome } userErrors { field code } } }';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** Relays the outbox and waits until no validation job is left to run. */
-async function drain(): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    await w.relay();
-    const counts = await w.queues.credentials.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
-    const [{ n }] = await t.app.db.query('SELECT count(*)::int AS n FROM outbox WHERE sent_at IS NULL');
-    if (n === 0 && Object.values(counts).every((c) => c === 0)) return;
-    await sleep(50);
-  }
-  throw new Error('queue never drained');
-}
+const drain = () => drainQueues(w, { queues: ['credentials'] });
 
 const sentKeys = (fake: FakeProvider) => fake.requests.map((r) => String(r.headers.authorization ?? '').replace(/^Bearer /, ''));
 
@@ -122,14 +112,7 @@ describe('a custom provider moves to another host', () => {
     await drain();
     expect(sentKeys(oldHost).sort()).toEqual([keyA.secret, keyB.secret].sort());
     gw = await createGateway(t, a.admin, a.tenant.id);
-    await expectOk(
-      t.gql(
-        'mutation($input: AttachCredentialInput!) { attachCredential(input: $input) { userErrors { code } } }',
-        { input: { gatewayId: (gw as any).gateway.id, credentialId: keyA.id } },
-        a.admin,
-      ),
-      'attachCredential',
-    );
+    await attachCredential(t, a.admin, { gatewayId: (gw as any).gateway.id, credentialId: keyA.id });
     const served = await pull(gw.gatewayKey);
     expect(entry(served.body, provider.id)).toMatchObject({ status: 'OK', reason: null });
     etagBefore = served.etag!;

@@ -12,6 +12,8 @@ import { describeHits, dumpDatabase, scanTexts } from '../../helpers/leak-scan';
 import { startTestApp, type TestApp } from '../../helpers/test-app';
 import { eventually, startTestWorkers, type TestWorkers } from '../../helpers/test-worker';
 import { createFakeOpenAIProvider } from '../../factories/providers';
+import { RELOAD_COALESCE_MS } from '../../../src/queue/registry';
+import { letTimePass } from '../../helpers/time';
 
 let t: TestApp;
 let fake: FakeProvider;
@@ -121,7 +123,7 @@ it('a burst of 5 attach/detach changes within the coalesce window yields ONE del
   }
   expect(version).toBe(6);
   const rows = await settled(s.gatewayId, 'DELIVERED');
-  await new Promise((r) => setTimeout(r, 1500)); // longer than the window: nothing else may follow
+  await letTimePass(RELOAD_COALESCE_MS + 500); // longer than the coalesce window: nothing else may follow
   expect(await deliveries(s.gatewayId)).toHaveLength(1);
   expect(rows[0].payload).toMatchObject({ configVersion: 6, reason: 'CREDENTIAL_ATTACHED' });
   expect(sink.to(s.path)).toHaveLength(1);

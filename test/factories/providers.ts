@@ -70,3 +70,10 @@ export async function revokePlatformKeys(t: TestApp, ids: string[]): Promise<voi
   for (const id of ids)
     await t.gql('mutation($input: RevokePlatformKeyInput!) { revokePlatformKey(input: $input) { userErrors { code } } }', { input: { id } });
 }
+
+export async function revokePlatformKey(t: TestApp, id: string): Promise<void> {
+  await expectOk(
+    t.gql('mutation($input: RevokePlatformKeyInput!) { revokePlatformKey(input: $input) { userErrors { code } } }', { input: { id } }),
+    'revokePlatformKey',
+  );
+}

@@ -1,9 +1,21 @@
 import { createLogger } from '../../../src/logger';
 import { pinBuiltInHosts } from '../../../src/modules/provider/provider-hosts';
 import { createRedis } from '../../../src/queue/connection';
-import { createGateway, createTenant, createToken, expectOk, openaiKey, providerId, tenantWithTokens, uniqueSlug } from '../../factories';
+import {
+  createCredential,
+  createGateway,
+  createTenant,
+  createToken,
+  expectOk,
+  openaiKey,
+  providerId,
+  tenantWithTokens,
+  uniqueSlug,
+} from '../../factories';
 import { attachCredential } from '../../factories/credentials';
+import { createPlatformKey, createProvider, revokePlatformKey } from '../../factories/providers';
 import { startFakeProvider, type FakeProvider } from '../../fakes/fake-provider';
+import { pullConfig } from '../../helpers/gateway-feed';
 import { describeHits, dumpDatabase, dumpRedis, scanTexts } from '../../helpers/leak-scan';
 import { startTestApp, type TestApp } from '../../helpers/test-app';
 import { drain as drainQueues, startTestWorkers, TEST_REDIS_URL, type TestWorkers } from '../../helpers/test-worker';
@@ -46,26 +58,10 @@ const sentKeys = (fake: FakeProvider) => fake.requests.map((r) => String(r.heade
 
 async function key(token: string, tenantId: string, provider: string, secret = openaiKey()) {
   secrets.push(secret);
-  const res = await expectOk<any>(
-    t.gql(
-      'mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } userErrors { code } } }',
-      {
-        input: { tenantId, providerId: provider, label: uniqueSlug('k'), secret },
-      },
-      token,
-    ),
-    'createCredential',
-  );
-  return { id: res.credential.id as string, secret };
+  return { id: (await createCredential(t, token, { tenantId, providerId: provider, secret })).id, secret };
 }
 
-async function pull(gatewayKey: string, etag?: string) {
-  const res = await fetch(`${t.url}/v1/gateway/config`, {
-    headers: { authorization: `Bearer ${gatewayKey}`, ...(etag ? { 'if-none-match': etag } : {}) },
-  });
-  const text = await res.text();
-  return { status: res.status, etag: res.headers.get('etag'), text, body: text ? JSON.parse(text) : null };
-}
+const pull = (gatewayKey: string, etag?: string) => pullConfig(t.url, gatewayKey, etag ? { 'if-none-match': etag } : {});
 
 const entry = (body: any, id: string) => body.providers.find((p: any) => p.provider.id === id);
 
@@ -255,43 +251,17 @@ it('an operator host for a built-in, applied at start, holds keys until confirme
 
 it('a platform key change reaches the trail of tenants served platform keys, and no other', async () => {
   const slug = uniqueSlug('pkhost');
-  const q = (
-    await expectOk<any>(
-      t.gql(UPSERT, {
-        input: {
-          slug,
-          name: slug,
-          baseUrl: 'http://127.0.0.1:9',
-          authScheme: 'BEARER',
-          apiShape: 'OPENAI',
-          keyPrefixes: ['sk-proj-'],
-          keyPattern: '^sk-',
-        },
-      }),
-      'upsertProvider',
-    )
-  ).provider.id;
+  const q = (await createProvider(t, { slug, name: slug })).id;
   const platformTenant = await createTenant(t, { byokMode: 'PLATFORM' });
   const viewer = (await createToken(t, platformTenant.id, 'VIEWER')).token;
   const admin = (await createToken(t, platformTenant.id, 'ADMIN')).token;
   const gw = await createGateway(t, admin, platformTenant.id);
   const byok = await tenantWithTokens(t);
   await createGateway(t, byok.admin, byok.tenant.id);
-  const secret = openaiKey();
+  const { id: pk, secret } = await createPlatformKey(t, q, { label: 'pk' });
   secrets.push(secret);
-  const pk = (
-    await expectOk<any>(
-      t.gql('mutation($input: CreatePlatformKeyInput!) { createPlatformKey(input: $input) { platformKey { id } userErrors { code } } }', {
-        input: { providerId: q, label: 'pk', secret },
-      }),
-      'createPlatformKey',
-    )
-  ).platformKey.id;
   expect(entry((await pull(gw.gatewayKey)).body, q)).toMatchObject({ status: 'OK', credentials: [expect.objectContaining({ platformKeyId: pk })] });
-  await expectOk(
-    t.gql('mutation($input: RevokePlatformKeyInput!) { revokePlatformKey(input: $input) { userErrors { code } } }', { input: { id: pk } }),
-    'revokePlatformKey',
-  );
+  await revokePlatformKey(t, pk);
   const after = await pull(gw.gatewayKey);
   expect(entry(after.body, q)).toMatchObject({
     mode: 'BUNDLED',

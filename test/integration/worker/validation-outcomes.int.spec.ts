@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { LiveEventName } from '../../../src/events/types';
 import { createCredential, createGateway, openaiKey, tenantWithTokens } from '../../factories';
 import { attachCredential, rotateCredential } from '../../factories/credentials';
+import { createFakeOpenAIProvider } from '../../factories/providers';
 import { startFakeProvider, type FakeProvider } from '../../fakes/fake-provider';
 import { startTestApp, type TestApp } from '../../helpers/test-app';
 import { eventually, startTestWorkers, type TestWorkers } from '../../helpers/test-worker';
-import { createFakeOpenAIProvider } from '../../factories/providers';
 
 let t: TestApp;
 let fake: FakeProvider;
@@ -37,10 +37,6 @@ const requestsFor = (key: string) => fake.requests.filter((r) => r.headers.autho
 
 async function create(token: string, tenantId: string, secret: string): Promise<string> {
   return (await createCredential(t, token, { tenantId, providerId, secret })).id;
-}
-
-async function rotate(token: string, id: string, secret: string): Promise<void> {
-  await rotateCredential(t, token, id, secret);
 }
 
 /**
@@ -215,7 +211,7 @@ describe('a working key that stops working', () => {
 
   it('a failing new key never replaces a working one, and a failing check of the working key still invalidates it', async () => {
     const { tenant, admin, id } = await activeCredential();
-    await rotate(admin, id, openaiKey());
+    await rotateCredential(t, admin, id, openaiKey());
     await check(tenant.id, id, 2);
     // The rejection queues a re-check of the serving key (outbox); relay it and let it decide.
     await eventually(
@@ -242,7 +238,7 @@ describe('staged rotation', () => {
     await attachCredential(t, admin, { gatewayId: gateway.id, credentialId: id });
     const second = openaiKey();
     fake.allow(second);
-    await rotate(admin, id, second);
+    await rotateCredential(t, admin, id, second);
     await check(tenant.id, id, 2);
     await settled(id, (r) => r.current_version === 2 && r.status === 'ACTIVE');
     const [v1, v2] = await q(
@@ -263,7 +259,7 @@ describe('staged rotation', () => {
     // A third key: only one PREVIOUS is kept, the oldest retires at once.
     const third = openaiKey();
     fake.allow(third);
-    await rotate(admin, id, third);
+    await rotateCredential(t, admin, id, third);
     await check(tenant.id, id, 3);
     await settled(id, (r) => r.current_version === 3);
     const states = await q('SELECT version, state, ciphertext IS NULL AS wiped FROM credential_versions WHERE credential_id = $1 ORDER BY version', [
@@ -286,7 +282,7 @@ describe('staged rotation', () => {
       const id = await create(admin, tenant.id, first);
       await w0.relay();
       await settled(id, (r) => r.status === 'ACTIVE');
-      await rotate(admin, id, second);
+      await rotateCredential(t, admin, id, second);
       await w0.relay();
       await settled(id, (r) => r.current_version === 2);
       const states = await q(

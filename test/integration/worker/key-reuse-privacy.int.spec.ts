@@ -1,10 +1,9 @@
-import type { EventPublisher, LiveEvents } from '../../../src/events/types';
 import { createCredential, expectOk, openaiKey, tenantWithTokens } from '../../factories';
-import { createFakeOpenAIProvider } from '../../factories/providers';
-import { startFakeProvider, type FakeProvider } from '../../fakes/fake-provider';
+import type { FakeProvider } from '../../fakes/fake-provider';
 import { duplicateCheckJob, settleChecks } from '../../helpers/settle-checks';
-import { startTestApp, type TestApp } from '../../helpers/test-app';
-import { drain, eventually, startTestWorkers, type TestWorkers } from '../../helpers/test-worker';
+import type { TestApp } from '../../helpers/test-app';
+import { drain, eventually, type TestWorkers } from '../../helpers/test-worker';
+import { keyReuseSuite } from '../../helpers/suites';
 
 /**
  * Issue 14, "no oracles", through the real API and the real worker processors: a key that never
@@ -13,27 +12,14 @@ import { drain, eventually, startTestWorkers, type TestWorkers } from '../../hel
  */
 
 type Tenant = Awaited<ReturnType<typeof tenantWithTokens>>;
+const suite = keyReuseSuite();
+const { events } = suite;
 let t: TestApp;
 let fake: FakeProvider;
 let w: TestWorkers;
 let providerId: string;
-const events: LiveEvents['KEY_REUSE_ALERT'][] = [];
-const recorder: EventPublisher = {
-  publish: async (name, payload) => {
-    if (name === 'KEY_REUSE_ALERT') events.push(payload as LiveEvents['KEY_REUSE_ALERT']);
-  },
-};
-
-beforeAll(async () => {
-  t = await startTestApp();
-  fake = await startFakeProvider();
-  providerId = await createFakeOpenAIProvider(t, fake.baseUrl);
-  w = await startTestWorkers(t, { events: recorder, concurrency: 4 });
-});
-afterAll(async () => {
-  await w.close();
-  await fake.close();
-  await t.close();
+beforeAll(() => {
+  ({ t, fake, w, providerId } = suite);
 });
 
 const VIEW = `query($tenantId: ID!) { keyReuseAlerts(tenantId: $tenantId, first: 50) { nodes {

@@ -1,14 +1,13 @@
 import { UnrecoverableError, type Job } from 'bullmq';
-import type { EventPublisher, LiveEvents } from '../../../src/events/types';
 import { fingerprintCredential } from '../../../workers/processors/fingerprint-credential.processor';
 import { fingerprintRescan, type RescanProgress } from '../../../workers/processors/fingerprint-rescan.processor';
 import { createCredential, expectOk, openaiKey, tenantWithTokens } from '../../factories';
 import { revokeCredential, rotateCredential } from '../../factories/credentials';
-import { startFakeProvider, type FakeProvider } from '../../fakes/fake-provider';
-import { startTestApp, type TestApp } from '../../helpers/test-app';
-import { eventually, startTestWorkers, type TestWorkers } from '../../helpers/test-worker';
+import type { FakeProvider } from '../../fakes/fake-provider';
+import type { TestApp } from '../../helpers/test-app';
+import { eventually, type TestWorkers } from '../../helpers/test-worker';
 import { settleChecks } from '../../helpers/settle-checks';
-import { createFakeOpenAIProvider } from '../../factories/providers';
+import { keyReuseSuite } from '../../helpers/suites';
 
 /**
  * Duplicate-key detection in the worker: alerts per scope and severity, reopening, idempotency,
@@ -17,28 +16,14 @@ import { createFakeOpenAIProvider } from '../../factories/providers';
  * `settle` waits for the validation, then for its duplicate check. Privacy: key-reuse-privacy.int.spec.ts.
  */
 
+const suite = keyReuseSuite();
+const { events } = suite;
 let t: TestApp;
 let fake: FakeProvider;
 let w: TestWorkers;
 let providerId: string;
-const events: LiveEvents['KEY_REUSE_ALERT'][] = [];
-const recorder: EventPublisher = {
-  publish: async (name, payload) => {
-    if (name === 'KEY_REUSE_ALERT') events.push(payload as LiveEvents['KEY_REUSE_ALERT']);
-  },
-};
-
-beforeAll(async () => {
-  t = await startTestApp();
-  fake = await startFakeProvider();
-  providerId = await createFakeOpenAIProvider(t, fake.baseUrl);
-  w = await startTestWorkers(t, { events: recorder, concurrency: 4 });
-});
-
-afterAll(async () => {
-  await w.close();
-  await fake.close();
-  await t.close();
+beforeAll(() => {
+  ({ t, fake, w, providerId } = suite);
 });
 
 const job = <T>(data: T) => ({ data, attemptsMade: 0, opts: {}, updateProgress: async () => undefined }) as unknown as Job<T>;

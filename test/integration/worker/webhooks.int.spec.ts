@@ -5,7 +5,7 @@ import { tenantNotificationSealContext } from '../../../src/modules/webhook/sign
 import { enqueueInTx } from '../../../src/modules/outbox/outbox.writer';
 import type { JobPayloads } from '../../../src/queue/registry';
 import { gatewayReload } from '../../../workers/processors/gateway-reload.processor';
-import { createGatewayWithWebhook, expectOk, openaiKey, tenantWithTokens, uniqueSlug } from '../../factories';
+import { createGatewayWithWebhook, tenantWithTokens } from '../../factories';
 import { startFakeProvider, type FakeProvider } from '../../fakes/fake-provider';
 import { fastRetries, startWebhookSink, verifyStandardWebhook, type ReceivedWebhook, type WebhookSink } from '../../fakes/webhook-sink';
 import { describeHits, dumpDatabase, scanTexts } from '../../helpers/leak-scan';
@@ -14,6 +14,7 @@ import { eventually, startTestWorkers, type TestWorkers } from '../../helpers/te
 import { createFakeOpenAIProvider } from '../../factories/providers';
 import { RELOAD_COALESCE_MS } from '../../../src/queue/registry';
 import { letTimePass } from '../../helpers/time';
+import { attachCredential, detachCredential, validatedCredential } from '../../factories/credentials';
 
 let t: TestApp;
 let fake: FakeProvider;
@@ -37,38 +38,17 @@ afterAll(async () => {
   await t.close();
 });
 
-const ATTACH = 'mutation($input: AttachCredentialInput!) { attachCredential(input: $input) { gateway { configVersion } userErrors { code } } }';
-const DETACH = 'mutation($input: DetachCredentialInput!) { detachCredential(input: $input) { gateway { configVersion } userErrors { code } } }';
-
 /** A tenant with a validated key (validation settles first, so it cannot bump the gateway later). */
 async function setup(webhook = true) {
   const { tenant, admin, viewer } = await tenantWithTokens(t);
-  const secret = openaiKey();
-  fake.allow(secret);
-  const created = await expectOk<any>(
-    t.gql(
-      'mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } userErrors { code } } }',
-      {
-        input: { tenantId: tenant.id, providerId, label: uniqueSlug('k'), secret },
-      },
-      admin,
-    ),
-    'createCredential',
-  );
-  const credentialId: string = created.credential.id;
-  await w.relay();
-  await eventually(async () => (await t.app.db.query('SELECT status FROM credentials WHERE id = $1', [credentialId]))[0].status === 'ACTIVE');
+  const { id: credentialId, secret } = await validatedCredential(t, w, fake, admin, { tenantId: tenant.id, providerId });
   const path = `/hook/${randomUUID()}`;
   const gw = await createGatewayWithWebhook(t, admin, tenant.id, webhook ? sink.url(path) : null);
   return { tenantId: tenant.id, admin, viewer, secret, credentialId, path, gatewayId: gw.gateway.id, signingSecret: gw.signingSecret };
 }
 
 async function attach(s: { admin: string; gatewayId: string; credentialId: string }, on = true): Promise<number> {
-  const res = await expectOk<any>(
-    t.gql(on ? ATTACH : DETACH, { input: { gatewayId: s.gatewayId, credentialId: s.credentialId } }, s.admin),
-    on ? 'attachCredential' : 'detachCredential',
-  );
-  return res.gateway.configVersion;
+  return (on ? attachCredential : detachCredential)(t, s.admin, { gatewayId: s.gatewayId, credentialId: s.credentialId });
 }
 
 const deliveries = (gatewayId: string) => t.app.db.query(`SELECT * FROM webhook_deliveries WHERE target_id = $1 ORDER BY created_at`, [gatewayId]);

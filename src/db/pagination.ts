@@ -57,10 +57,14 @@ export async function keysetPage<T extends ObjectLiteral & { id: string }>(
     .addOrderBy(`${alias}.id`, 'DESC')
     .limit(args.first + 1)
     .getMany();
-  const nodes = rows.slice(0, args.first);
-  return {
-    nodes,
-    hasNextPage: rows.length > args.first,
-    endCursor: nodes.length ? encodeCursor(nodes[nodes.length - 1].id) : null,
-  };
+  return pageOf(rows, args.first, (row) => encodeCursor(row.id));
+}
+
+/**
+ * The page in rows read with LIMIT first + 1: the extra row is never returned, it only tells that
+ * more follow (no count query). `cursorOf` names the last returned row for the next `after`.
+ */
+export function pageOf<T>(rows: T[], first: number, cursorOf: (row: T) => string): Page<T> {
+  const nodes = rows.slice(0, first);
+  return { nodes, hasNextPage: rows.length > first, endCursor: nodes.length ? cursorOf(nodes[nodes.length - 1]) : null };
 }

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import { createCredential, createTenant, expectOk, openaiKey, tenantWithTokens, uniqueSlug } from '../factories';
+import { createCredential, createGateway, createTenant, expectOk, openaiKey, tenantWithTokens } from '../factories';
 import { describeHits, dumpDatabase, scanTexts } from '../helpers/leak-scan';
 import { startFakeProvider, type FakeProvider } from '../fakes/fake-provider';
 import { killAllPrivateRedis, startPrivateRedis, type PrivateRedis } from '../helpers/private-redis';
@@ -22,6 +22,7 @@ import {
   waitFor,
   type Capture,
 } from './e2e-support';
+import { attachCredential, revokeCredential, rotateCredential } from '../factories/credentials';
 
 /*
  * What the queue holds and what the processes print, with the real API and worker processes:
@@ -61,26 +62,8 @@ it('a job naming tenant B and tenant A objects has no effect', async () => {
   const secret = openaiKey();
   fake.allow(secret);
   const credential = await createCredential(t, a.admin, { tenantId: a.tenant.id, providerId, secret });
-  const gw = await expectOk<any>(
-    t.gql(
-      'mutation($input: CreateGatewayInput!) { createGateway(input: $input) { gateway { id } userErrors { code } } }',
-      {
-        input: { tenantId: a.tenant.id, name: 'Edge', slug: uniqueSlug('gw'), webhookUrl: hooks.url },
-      },
-      a.admin,
-    ),
-    'createGateway',
-  );
-  await expectOk(
-    t.gql(
-      'mutation($input: AttachCredentialInput!) { attachCredential(input: $input) { userErrors { code } } }',
-      {
-        input: { gatewayId: gw.gateway.id, credentialId: credential.id },
-      },
-      a.admin,
-    ),
-    'attachCredential',
-  );
+  const gw = await createGateway(t, a.admin, a.tenant.id, { webhookUrl: hooks.url });
+  await attachCredential(t, a.admin, { gatewayId: gw.gateway.id, credentialId: credential.id });
   await waitFor('the credential to become ACTIVE', async () => (await credentialRow(db, credential.id)).status === 'ACTIVE');
 
   const q = queuesOn(redis.url, prefix);
@@ -150,8 +133,6 @@ describe('canary keys never reach Redis, process output or webhooks', () => {
     canaries.push(value);
     return value;
   };
-  const mutation = (name: string, input: string) =>
-    `mutation($input: ${input}!) { ${name}(input: $input) { credential { id status } userErrors { code } } }`;
   const current = (id: string, version: number) => async () => {
     const r = await credentialRow(db, id);
     return r.current_version === version && r.status === 'ACTIVE' && r;
@@ -171,36 +152,18 @@ describe('canary keys never reach Redis, process output or webhooks', () => {
     fake.allow(c2);
     const first = await createCredential(t, admin, { tenantId: tenant.id, providerId, secret: c1, label: 'canary' });
     await waitFor('v1 ACTIVE', current(first.id, 1));
-    await expectOk(t.gql(mutation('rotateCredential', 'RotateCredentialInput'), { input: { id: first.id, secret: c2 } }, admin), 'rotateCredential');
+    await rotateCredential(t, admin, first.id, c2);
     await waitFor('v2 ACTIVE after a retry', current(first.id, 2), 20_000);
-    await expectOk(t.gql(mutation('revokeCredential', 'RevokeCredentialInput'), { input: { id: first.id } }, admin), 'revokeCredential');
+    await revokeCredential(t, admin, first.id);
 
     // 2. another key left active, attached to a gateway that gets signed reload webhooks
     const c3 = canary(3);
     fake.allow(c3);
     const live = await createCredential(t, admin, { tenantId: tenant.id, providerId, secret: c3, label: 'live' });
     await waitFor('the live key ACTIVE', current(live.id, 1));
-    const gw = await expectOk<any>(
-      t.gql(
-        'mutation($input: CreateGatewayInput!) { createGateway(input: $input) { gateway { id } gatewayKey signingSecret userErrors { code } } }',
-        {
-          input: { tenantId: tenant.id, name: 'Edge', slug: uniqueSlug('gw'), webhookUrl: hooks.url },
-        },
-        admin,
-      ),
-      'createGateway',
-    );
+    const gw = await createGateway(t, admin, tenant.id, { webhookUrl: hooks.url });
     otherSecrets.push(gw.gatewayKey, gw.signingSecret);
-    await expectOk(
-      t.gql(
-        'mutation($input: AttachCredentialInput!) { attachCredential(input: $input) { userErrors { code } } }',
-        {
-          input: { gatewayId: gw.gateway.id, credentialId: live.id },
-        },
-        admin,
-      ),
-      'attachCredential',
-    );
+    await attachCredential(t, admin, { gatewayId: gw.gateway.id, credentialId: live.id });
 
     // 3. a key the provider rejects, echoing the whole key back in its 401
     const c4 = canary(4);

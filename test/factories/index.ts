@@ -82,32 +82,30 @@ export async function createCredential(
   return payload.credential;
 }
 
-export async function createGateway(t: TestApp, token: string | null, tenantId: string) {
-  const payload = await expectOk<{ gateway: { id: string }; gatewayKey: string; signingSecret: string }>(
+export interface GatewayOverrides {
+  name?: string;
+  slug?: string;
+  description?: string;
+  webhookUrl?: string | null;
+}
+
+/** A gateway; its key and signing secret are returned once, as the API does. */
+export async function createGateway(t: TestApp, token: string | null, tenantId: string, overrides: GatewayOverrides = {}) {
+  return expectOk<{ gateway: { id: string; configVersion: number }; gatewayKey: string; signingSecret: string }>(
     t.gql(
       `mutation($input: CreateGatewayInput!) {
-        createGateway(input: $input) { gateway { id } gatewayKey signingSecret userErrors { field code message } }
+        createGateway(input: $input) { gateway { id configVersion } gatewayKey signingSecret userErrors { field code message } }
       }`,
-      { input: { tenantId, name: 'Edge', slug: uniqueSlug('gw') } },
+      { input: { tenantId, name: 'Edge', slug: uniqueSlug('gw'), ...overrides } },
       token,
     ),
     'createGateway',
   );
-  return payload;
 }
 
 /** A gateway that receives reload notifications at `webhookUrl`; returns its signing secret once. */
 export async function createGatewayWithWebhook(t: TestApp, token: string | null, tenantId: string, webhookUrl: string | null) {
-  return expectOk<{ gateway: { id: string; configVersion: number }; signingSecret: string }>(
-    t.gql(
-      `mutation($input: CreateGatewayInput!) {
-        createGateway(input: $input) { gateway { id configVersion } signingSecret userErrors { field code message } }
-      }`,
-      { input: { tenantId, name: 'Hooked', slug: uniqueSlug('gw'), webhookUrl } },
-      token,
-    ),
-    'createGateway',
-  );
+  return createGateway(t, token, tenantId, { name: 'Hooked', webhookUrl });
 }
 
 /**

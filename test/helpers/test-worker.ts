@@ -8,6 +8,7 @@ import { createLogger } from '../../src/logger';
 import { outboundFor, watchOutbound } from '../../src/outbound';
 import { createRedis } from '../../src/queue/connection';
 import { closeQueues, createQueues, type Queues } from '../../src/queue/queues';
+import { QUEUES, type QueueName } from '../../src/queue/registry';
 import type { ProcessorDeps } from '../../workers/processors';
 import { relayOnce } from '../../workers/relay';
 import { startWorkers } from '../../workers/worker';
@@ -112,4 +113,22 @@ export async function eventually<T>(check: () => Promise<T | null | undefined | 
     if (Date.now() > until) throw new Error('condition not reached in time');
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * Relays the outbox until nothing is left to do: no unsent outbox row, and no job of this run's
+ * queues waiting, running or delayed. The outbox is read again last, as a finishing job may queue more.
+ */
+export async function drain(w: TestWorkers, opts: { queues?: QueueName[]; timeoutMs?: number } = {}): Promise<void> {
+  const unsent = async () => (await w.deps.db.query('SELECT count(*)::int AS n FROM outbox WHERE sent_at IS NULL'))[0].n as number;
+  const names = opts.queues ?? QUEUES;
+  await eventually(async () => {
+    await w.relay();
+    if ((await unsent()) > 0) return false;
+    for (const name of names) {
+      const counts = await w.queues[name].getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+      if (Object.values(counts).some((n) => n > 0)) return false;
+    }
+    return (await unsent()) === 0;
+  }, opts.timeoutMs ?? 10_000);
 }

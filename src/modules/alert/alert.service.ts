@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { keysetPage, type Page, type PageArgs } from '../../db/pagination';
+import { keysetPage, pageOf, type Page, type PageArgs } from '../../db/pagination';
 import { BadRequestError, DomainError, NotFoundError } from '../../errors';
 import { auditInTx } from '../audit/audit.writer';
 import type { Actor, AuditActor } from '../auth/actor';
@@ -109,21 +109,21 @@ export class AlertService {
         WHERE ($1::text IS NULL OR g.group_id > $1) ORDER BY g.group_id LIMIT $2`,
       [after, args.first + 1],
     );
-    const page = keys.slice(0, args.first);
-    const alerts = page.length
+    const page = pageOf(keys, args.first, (k) => encodeGroupCursor(k.group_id));
+    const alerts = page.nodes.length
       ? ((await this.db
           .getRepository(KeyReuseAlertEntity)
           .createQueryBuilder('a')
           .innerJoinAndSelect('a.credential', 'c', 'c.tenantId = a.tenantId')
           .innerJoinAndSelect('a.tenant', 't')
-          .where(`encode(a.fingerprint, 'hex') IN (:...fps)`, { fps: page.map((k) => k.fp) })
+          .where(`encode(a.fingerprint, 'hex') IN (:...fps)`, { fps: page.nodes.map((k) => k.fp) })
           .andWhere(`a.status <> 'RESOLVED'`)
           .andWhere('c.revokedAt IS NULL')
           .orderBy('c.createdAt', 'ASC')
           .addOrderBy('a.scope', 'ASC')
           .getMany()) as (AlertView & { tenant: TenantEntity })[])
       : [];
-    const nodes = page.map(({ group_id, fp }) => {
+    const nodes = page.nodes.map(({ group_id, fp }) => {
       const mine = alerts.filter((a) => a.fingerprint.toString('hex') === fp);
       const members = new Map<string, GroupMemberView>();
       for (const a of mine) {
@@ -135,7 +135,7 @@ export class AlertService {
       const list = [...members.values()];
       return { id: group_id, severity: maxSeverity(list.map((m) => m.severity)), members: list };
     });
-    return { nodes, hasNextPage: keys.length > args.first, endCursor: nodes.length ? encodeGroupCursor(nodes[nodes.length - 1].id) : null };
+    return { ...page, nodes };
   }
 }
 

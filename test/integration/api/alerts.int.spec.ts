@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { expectOk, openaiKey, tenantWithTokens, uniqueSlug } from '../../factories';
+import { revokeCredential } from '../../factories/credentials';
 import { startFakeProvider, type FakeProvider } from '../../fakes/fake-provider';
 import { describeHits, scanTexts } from '../../helpers/leak-scan';
 import { startTestApp, type TestApp } from '../../helpers/test-app';
@@ -189,10 +190,7 @@ it('acknowledge and dismiss are audited; repeating a decision writes nothing; th
 
 it('a revoked credential reads RESOLVED at once and cannot be acknowledged', async () => {
   const X = await pair();
-  await expectOk(
-    t.gql('mutation($input: RevokeCredentialInput!) { revokeCredential(input: $input) { userErrors { code } } }', { input: { id: X.b } }, X.B.admin),
-    'revokeCredential',
-  );
+  await revokeCredential(t, X.B.admin, X.b);
   const list = await t.gql(LIST, { tenantId: X.B.tenant.id, status: 'RESOLVED' }, X.B.admin);
   expect(list.data.keyReuseAlerts.edges.map((e: any) => e.node.status)).toEqual(['RESOLVED']);
   const res = await t.gql(SET('acknowledgeKeyReuseAlert'), { input: { id: await alertIdOf(X.b) } }, X.B.admin);

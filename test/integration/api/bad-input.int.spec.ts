@@ -1,20 +1,17 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createCredential, createGateway, createTenant, expectOk, openaiKey, providerId, tenantWithTokens, uniqueSlug } from '../../factories';
+import { createCredential, createGateway, createTenant, expectOk, openaiKey, tenantWithTokens, uniqueSlug } from '../../factories';
 import { scanTexts, describeHits } from '../../helpers/leak-scan';
-import { ADMIN_TOKEN, startTestApp, type GqlResult, type TestApp } from '../../helpers/test-app';
+import { ADMIN_TOKEN, type GqlResult, type TestApp } from '../../helpers/test-app';
+import { oneTenantSuite } from '../../helpers/suites';
 
+const suite = oneTenantSuite();
 let t: TestApp;
 let tenantId: string;
 let admin: string;
 let openai: string;
-beforeAll(async () => {
-  t = await startTestApp();
-  const created = await tenantWithTokens(t);
-  tenantId = created.tenant.id;
-  admin = created.admin;
-  openai = await providerId(t, 'openai');
+beforeAll(() => {
+  ({ t, tenantId, admin, openai } = suite);
 });
-afterAll(() => t.close());
 
 const alnum = (n: number) =>
   randomBytes(n * 2)

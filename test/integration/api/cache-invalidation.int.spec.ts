@@ -1,8 +1,11 @@
 import { Client } from 'pg';
-import { createCredential, createGateway, createToken, expectOk, openaiKey, providerId, tenantWithTokens } from '../../factories';
+import { createCredential, createGateway, createToken, expectOk, providerId, tenantWithTokens } from '../../factories';
+import { attachCredential, markActive, promoteRotation, rotateCredential } from '../../factories/credentials';
+import { createProvider } from '../../factories/providers';
 import { eventually } from '../../helpers/test-worker';
 import { startTestApp, type TestApp } from '../../helpers/test-app';
 import { TEST_ENV } from '../../helpers/test-env';
+import { letTimePass } from '../../helpers/time';
 
 /*
  * The API keeps token lookups, gateway ETags and provider rows in memory and drops them on
@@ -179,16 +182,8 @@ describe('gateway config ETags', () => {
     const gw = await createGateway(t, admin, tenant.id);
     const openai = await providerId(t, 'openai');
     const c = await createCredential(t, admin, { tenantId: tenant.id, providerId: openai });
-    await t.app.db.query(`UPDATE credentials SET status = 'ACTIVE', current_version = 1 WHERE id = $1`, [c.id]);
-    await t.app.db.query(`UPDATE credential_versions SET state = 'ACTIVE', activated_at = now() WHERE credential_id = $1`, [c.id]);
-    await expectOk(
-      t.gql(
-        'mutation($input: AttachCredentialInput!) { attachCredential(input: $input) { userErrors { code } } }',
-        { input: { gatewayId: gw.gateway.id, credentialId: c.id } },
-        admin,
-      ),
-      'attachCredential',
-    );
+    await markActive(t, c.id);
+    await attachCredential(t, admin, { gatewayId: gw.gateway.id, credentialId: c.id });
     return { tenant, admin, gatewayId: gw.gateway.id, key: gw.gatewayKey, credentialId: c.id };
   }
 
@@ -241,21 +236,8 @@ describe('gateway config ETags', () => {
   it('a cached ETag ends with the grace period it serves, without any write', async () => {
     const gw = await gatewayWithKey();
     // Rotated: version 2 serves, version 1 stays served (PREVIOUS) until 1.5 s from now.
-    await expectOk(
-      t.gql(
-        'mutation($input: RotateCredentialInput!) { rotateCredential(input: $input) { userErrors { code } } }',
-        { input: { id: gw.credentialId, secret: openaiKey() } },
-        gw.admin,
-      ),
-      'rotateCredential',
-    );
-    await t.app.db.query(
-      `UPDATE credential_versions SET state = CASE version WHEN 1 THEN 'PREVIOUS' ELSE 'ACTIVE' END,
-              retire_after = CASE version WHEN 1 THEN now() + interval '1500 milliseconds' END
-        WHERE credential_id = $1`,
-      [gw.credentialId],
-    );
-    await t.app.db.query(`UPDATE credentials SET status = 'ACTIVE', current_version = 2 WHERE id = $1`, [gw.credentialId]);
+    await rotateCredential(t, gw.admin, gw.credentialId);
+    await promoteRotation(t, gw.credentialId, '1500 milliseconds');
     await t.app.services.invalidations.sync();
     const during = await pull(gw.key);
     expect(during.status).toBe(200);
@@ -263,7 +245,7 @@ describe('gateway config ETags', () => {
     const served = during.body.providers.filter((p: any) => p.credentials.length > 0);
     expect(served.map((p: any) => p.credentials.map((c: any) => c.state))).toEqual([['ACTIVE', 'PREVIOUS']]);
     expect((await pull(gw.key, during.etag!)).status).toBe(304);
-    await new Promise((r) => setTimeout(r, 1700));
+    await letTimePass(1700); // the 1.5 s grace period runs out: the feature under test is time itself
     const after = await pull(gw.key, during.etag!);
     expect(after.status).toBe(200);
     expect(after.etag).not.toBe(during.etag);
@@ -274,20 +256,7 @@ describe('provider catalog', () => {
   it('a provider disabled by a platform admin refuses new keys at once', async () => {
     const { tenant, admin } = await tenantWithTokens(t);
     const slug = `cache-${Date.now()}`;
-    const created = await expectOk<any>(
-      t.gql('mutation($input: UpsertProviderInput!) { upsertProvider(input: $input) { provider { id } userErrors { code } } }', {
-        input: {
-          slug,
-          name: slug,
-          baseUrl: 'http://127.0.0.1:9',
-          authScheme: 'BEARER',
-          apiShape: 'OPENAI',
-          keyPrefixes: ['sk-proj-'],
-          keyPattern: '^sk-',
-        },
-      }),
-      'upsertProvider',
-    );
+    const created = { provider: await createProvider(t, { slug, name: slug }) };
     await createCredential(t, admin, { tenantId: tenant.id, providerId: created.provider.id });
     await expectOk(
       t.gql('mutation($input: UpsertProviderInput!) { upsertProvider(input: $input) { userErrors { code } } }', { input: { slug, enabled: false } }),

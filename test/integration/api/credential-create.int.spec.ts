@@ -1,21 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { openaiKey, providerId, tenantWithTokens } from '../../factories';
-import { startTestApp, type TestApp } from '../../helpers/test-app';
+import { openaiKey, tenantWithTokens } from '../../factories';
+import { type TestApp } from '../../helpers/test-app';
 import { enqueueManyInTx } from '../../../src/modules/outbox/outbox.writer';
+import { oneTenantSuite } from '../../helpers/suites';
 
 // createCredential writes everything in one statement; these pin what the old per-row inserts did.
+const suite = oneTenantSuite();
 let t: TestApp;
 let tenantId: string;
 let admin: string;
 let openai: string;
-beforeAll(async () => {
-  t = await startTestApp();
-  const created = await tenantWithTokens(t);
-  tenantId = created.tenant.id;
-  admin = created.admin;
-  openai = await providerId(t, 'openai');
+beforeAll(() => {
+  ({ t, tenantId, admin, openai } = suite);
 });
-afterAll(() => t.close());
 
 const CREATE = `mutation($input: CreateCredentialInput!) { createCredential(input: $input) {
   credential { id label kind status redactedKey rotationPeriodDays rotateBy createdAt updatedAt version activeVersion }

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { anthropicKey, openaiKey, providerId, tenantWithTokens } from '../../factories';
+import { anthropicKey, openaiKey } from '../../factories';
 import { describeHits, scanTexts } from '../../helpers/leak-scan';
-import { ADMIN_TOKEN, startTestApp, type TestApp } from '../../helpers/test-app';
+import { ADMIN_TOKEN, type TestApp } from '../../helpers/test-app';
 import { eventually } from '../../helpers/test-worker';
+import { oneTenantSuite } from '../../helpers/suites';
 
 /*
  * A key typed inline anywhere in a document (a literal of any type, a name of any kind) or sent in
@@ -20,18 +21,14 @@ const KEYS = [`sk-proj-${alnum(40)}`, openaiKey(), anthropicKey()];
 const asName = (key: string) => key.replace(/-/g, '_');
 const SECRETS = [...KEYS, ...KEYS.map(asName)];
 
+const suite = oneTenantSuite();
 let t: TestApp;
 let tenantId: string;
 let admin: string;
 let openai: string;
-beforeAll(async () => {
-  t = await startTestApp();
-  const created = await tenantWithTokens(t);
-  tenantId = created.tenant.id;
-  admin = created.admin;
-  openai = await providerId(t, 'openai');
+beforeAll(() => {
+  ({ t, tenantId, admin, openai } = suite);
 });
-afterAll(() => t.close());
 
 interface Case {
   name: string;

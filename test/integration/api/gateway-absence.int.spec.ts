@@ -1,6 +1,8 @@
-import { createCredential, createGateway, createTenant, createToken, expectOk, openaiKey, tenantWithTokens, uniqueSlug } from '../../factories';
+import { createGateway, createTenant, createToken, expectOk, openaiKey, tenantWithTokens, uniqueSlug } from '../../factories';
 import { describeHits, dumpDatabase, scanTexts } from '../../helpers/leak-scan';
 import { startTestApp, type TestApp } from '../../helpers/test-app';
+import { activeCredential, attachCredential, revokeCredential } from '../../factories/credentials';
+import { createProvider, disableProviders } from '../../factories/providers';
 
 /*
  * Explicit absence: the gateway config lists every provider a gateway could use, and one with no
@@ -14,48 +16,25 @@ beforeAll(async () => {
   t = await startTestApp();
 });
 afterAll(async () => {
-  for (const slug of slugs)
-    await t.gql('mutation($input: UpsertProviderInput!) { upsertProvider(input: $input) { userErrors { code } } }', {
-      input: { slug, enabled: false },
-    });
+  await disableProviders(t, slugs);
   await t.close();
 });
 
 async function newProvider(): Promise<{ id: string; slug: string }> {
   const slug = uniqueSlug('absent');
   slugs.push(slug);
-  const res = await expectOk<any>(
-    t.gql('mutation($input: UpsertProviderInput!) { upsertProvider(input: $input) { provider { id slug } userErrors { code } } }', {
-      input: {
-        slug,
-        name: slug,
-        baseUrl: 'http://127.0.0.1:9',
-        authScheme: 'BEARER',
-        apiShape: 'OPENAI',
-        keyPrefixes: ['sk-proj-'],
-        keyPattern: '^sk-',
-      },
-    }),
-    'upsertProvider',
-  );
-  return res.provider;
+  return createProvider(t, { slug, name: slug });
 }
 
 async function activeKey(token: string, tenantId: string, providerId: string) {
   const secret = openaiKey();
   secrets.push(secret);
-  const c = await createCredential(t, token, { tenantId, providerId, secret });
-  await t.app.db.query(`UPDATE credentials SET status = 'ACTIVE', current_version = 1 WHERE id = $1`, [c.id]);
-  await t.app.db.query(`UPDATE credential_versions SET state = 'ACTIVE', activated_at = now() WHERE credential_id = $1`, [c.id]);
-  await t.app.services.invalidations.sync();
-  return c.id as string;
+  return (await activeCredential(t, token, { tenantId, providerId, secret })).id;
 }
 
 const gql = (doc: string, input: Record<string, unknown>, token?: string) => t.gql(doc, { input }, token);
-const ATTACH = 'mutation($input: AttachCredentialInput!) { attachCredential(input: $input) { userErrors { code } } }';
 const MODE = 'mutation($input: UpdateGatewayInput!) { updateGateway(input: $input) { userErrors { code } } }';
 const OVERRIDE = 'mutation($input: SetGatewayProviderModeInput!) { setGatewayProviderMode(input: $input) { userErrors { code } } }';
-const REVOKE = 'mutation($input: RevokeCredentialInput!) { revokeCredential(input: $input) { userErrors { code } } }';
 const PLATFORM_KEY = 'mutation($input: CreatePlatformKeyInput!) { createPlatformKey(input: $input) { platformKey { id } userErrors { code } } }';
 const REVOKE_PLATFORM = 'mutation($input: RevokePlatformKeyInput!) { revokePlatformKey(input: $input) { userErrors { code } } }';
 
@@ -80,7 +59,7 @@ it('USER_PROVIDED: every enabled provider is listed; none attached, revoked, inv
   expect(first.body.providers.every((e: any) => e.status === 'NO_USABLE_KEY' && e.reason === 'NO_KEY')).toBe(true);
 
   const key = await activeKey(admin, tenant.id, p.id);
-  await expectOk(gql(ATTACH, { gatewayId: gw.gateway.id, credentialId: key }, admin), 'attachCredential');
+  await attachCredential(t, admin, { gatewayId: gw.gateway.id, credentialId: key });
   const ok = await pull(gw.gatewayKey, first.etag!);
   expect(ok.status).toBe(200);
   expect(shape(of(ok.body, p.id))).toEqual({ mode: 'USER_PROVIDED', status: 'OK', reason: null, served: 1 });
@@ -91,7 +70,7 @@ it('USER_PROVIDED: every enabled provider is listed; none attached, revoked, inv
   expect(invalid.status).toBe(200);
   expect(shape(of(invalid.body, p.id))).toMatchObject({ status: 'NO_USABLE_KEY', reason: 'INVALID' });
 
-  await expectOk(gql(REVOKE, { id: key }, admin), 'revokeCredential');
+  await revokeCredential(t, admin, key);
   const revoked = await pull(gw.gatewayKey, invalid.etag!);
   expect(revoked.status).toBe(200);
   expect(revoked.etag).not.toBe(invalid.etag);
@@ -108,7 +87,7 @@ it('BUNDLED and HYBRID: no platform key is NO_KEY, revoked platform keys are PLA
   await expectOk(gql(MODE, { id: bundled.gateway.id, credentialMode: 'BUNDLED' }, admin), 'updateGateway');
   await expectOk(gql(MODE, { id: hybrid.gateway.id, credentialMode: 'HYBRID' }, admin), 'updateGateway');
   const mine = await activeKey(admin, tenant.id, p.id);
-  await expectOk(gql(ATTACH, { gatewayId: bundled.gateway.id, credentialId: mine }, admin), 'attachCredential');
+  await attachCredential(t, admin, { gatewayId: bundled.gateway.id, credentialId: mine });
   expect(shape(of((await pull(bundled.gatewayKey)).body, p.id))).toEqual({ mode: 'BUNDLED', status: 'NO_USABLE_KEY', reason: 'NO_KEY', served: 0 });
   expect(shape(of((await pull(hybrid.gatewayKey)).body, p.id))).toEqual({ mode: 'HYBRID', status: 'NO_USABLE_KEY', reason: 'NO_KEY', served: 0 });
 
@@ -168,7 +147,7 @@ it('a disabled provider still attached is PROVIDER_DISABLED; a disabled one nobo
   const { tenant, admin } = await tenantWithTokens(t);
   const gw = await createGateway(t, admin, tenant.id);
   const key = await activeKey(admin, tenant.id, used.id);
-  await expectOk(gql(ATTACH, { gatewayId: gw.gateway.id, credentialId: key }, admin), 'attachCredential');
+  await attachCredential(t, admin, { gatewayId: gw.gateway.id, credentialId: key });
   await t.app.db.query(`UPDATE credentials SET status = 'INVALID' WHERE id = $1`, [key]);
   await t.app.services.invalidations.sync(); // a change from another connection is heard within the notification latency
   for (const slug of [used.slug, unused.slug])

@@ -1,5 +1,7 @@
 import { Client } from 'pg';
-import { createCredential, createGateway, expectOk, openaiKey, tenantWithTokens, uniqueSlug } from '../../factories';
+import { createCredential, createGateway, expectOk, tenantWithTokens, uniqueSlug } from '../../factories';
+import { attachCredential, markActive } from '../../factories/credentials';
+import { createPlatformKey, createProvider, disableProviders, revokePlatformKeys } from '../../factories/providers';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from '../../helpers/test-app';
 
 /*
@@ -15,14 +17,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   // Platform keys and providers are global: leave nothing that could reach other suites' gateways.
-  if (platformKeyId)
-    await t.gql('mutation($input: RevokePlatformKeyInput!) { revokePlatformKey(input: $input) { userErrors { code } } }', {
-      input: { id: platformKeyId },
-    });
-  if (providerSlug)
-    await t.gql('mutation($input: UpsertProviderInput!) { upsertProvider(input: $input) { userErrors { code } } }', {
-      input: { slug: providerSlug, enabled: false },
-    });
+  if (platformKeyId) await revokePlatformKeys(t, [platformKeyId]);
+  if (providerSlug) await disableProviders(t, [providerSlug]);
   await t.close();
 });
 afterEach(() => jest.restoreAllMocks());
@@ -36,40 +32,13 @@ async function pull(key: string, etag?: string) {
 /** A HYBRID gateway served one tenant key and one platform key, so a 200 decrypts both kinds. */
 async function hybridGateway() {
   providerSlug = uniqueSlug('gw304');
-  const provider = await expectOk<any>(
-    t.gql('mutation($input: UpsertProviderInput!) { upsertProvider(input: $input) { provider { id } userErrors { code } } }', {
-      input: {
-        slug: providerSlug,
-        name: providerSlug,
-        baseUrl: 'http://127.0.0.1:9',
-        authScheme: 'BEARER',
-        apiShape: 'OPENAI',
-        keyPrefixes: ['sk-proj-'],
-        keyPattern: '^sk-',
-      },
-    }),
-    'upsertProvider',
-  );
-  const pk = await expectOk<any>(
-    t.gql('mutation($input: CreatePlatformKeyInput!) { createPlatformKey(input: $input) { platformKey { id } userErrors { code } } }', {
-      input: { providerId: provider.provider.id, label: uniqueSlug('pk'), secret: openaiKey() },
-    }),
-    'createPlatformKey',
-  );
-  platformKeyId = pk.platformKey.id;
+  const provider = { provider: await createProvider(t, { slug: providerSlug, name: providerSlug }) };
+  platformKeyId = (await createPlatformKey(t, provider.provider.id)).id;
   const { tenant, admin } = await tenantWithTokens(t);
   const gw = await createGateway(t, admin, tenant.id);
   const c = await createCredential(t, admin, { tenantId: tenant.id, providerId: provider.provider.id });
-  await t.app.db.query(`UPDATE credentials SET status = 'ACTIVE', current_version = 1 WHERE id = $1`, [c.id]);
-  await t.app.db.query(`UPDATE credential_versions SET state = 'ACTIVE', activated_at = now() WHERE credential_id = $1`, [c.id]);
-  await expectOk(
-    t.gql(
-      'mutation($input: AttachCredentialInput!) { attachCredential(input: $input) { userErrors { code } } }',
-      { input: { gatewayId: gw.gateway.id, credentialId: c.id } },
-      admin,
-    ),
-    'attachCredential',
-  );
+  await markActive(t, c.id);
+  await attachCredential(t, admin, { gatewayId: gw.gateway.id, credentialId: c.id });
   await expectOk(
     t.gql(
       'mutation($input: UpdateGatewayInput!) { updateGateway(input: $input) { userErrors { code } } }',

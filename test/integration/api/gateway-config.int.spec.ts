@@ -1,113 +1,19 @@
-import { createCredential, createGateway, expectOk, openaiKey, tenantWithTokens, uniqueSlug } from '../../factories';
-import { describeHits, dumpDatabase, scanTexts } from '../../helpers/leak-scan';
-import { startTestApp, type TestApp } from '../../helpers/test-app';
+import { createCredential, createGateway, expectOk, tenantWithTokens } from '../../factories';
+import { detachCredential, promoteRotation, revokeCredential, rotateCredential } from '../../factories/credentials';
+import { forProvider, gatewayFeedSuite, SET_PROVIDER_MODE } from '../../helpers/gateway-feed';
+import type { TestApp } from '../../helpers/test-app';
 
 /*
  * The gateway credential feed, end to end: real API, real database. Worker outcomes (a key became
  * ACTIVE, a rotation promoted) are seeded in SQL, as the validate-credential processor would.
+ * Which keys each credential mode serves: gateway-config-modes.int.spec.ts.
  */
+const feed = gatewayFeedSuite();
+const { newProvider, platformKey, activeKey, attach, setMode, pull } = feed;
 let t: TestApp;
-const platformKeyIds: string[] = [];
-const providerSlugs: string[] = [];
-const secrets: string[] = [];
-
-beforeAll(async () => {
-  t = await startTestApp();
+beforeAll(() => {
+  t = feed.t;
 });
-afterAll(async () => {
-  // Platform keys and providers are global: leave nothing that could change other suites' gateways.
-  for (const id of platformKeyIds)
-    await t.gql('mutation($input: RevokePlatformKeyInput!) { revokePlatformKey(input: $input) { userErrors { code } } }', { input: { id } });
-  for (const slug of providerSlugs)
-    await t.gql('mutation($input: UpsertProviderInput!) { upsertProvider(input: $input) { userErrors { code } } }', {
-      input: { slug, enabled: false },
-    });
-  await t.close();
-});
-
-/** A fresh OpenAI-shaped provider per test, so platform keys of one test never reach another. */
-async function newProvider(): Promise<{ id: string; slug: string }> {
-  const slug = uniqueSlug('gwcfg');
-  providerSlugs.push(slug);
-  const res = await expectOk<any>(
-    t.gql('mutation($input: UpsertProviderInput!) { upsertProvider(input: $input) { provider { id slug } userErrors { code } } }', {
-      input: {
-        slug,
-        name: `Provider ${slug}`,
-        baseUrl: 'http://127.0.0.1:9',
-        authScheme: 'BEARER',
-        apiShape: 'OPENAI',
-        keyPrefixes: ['sk-proj-'],
-        keyPattern: '^sk-',
-      },
-    }),
-    'upsertProvider',
-  );
-  return res.provider;
-}
-
-async function platformKey(providerId: string, priority?: number): Promise<{ id: string; secret: string }> {
-  const secret = openaiKey();
-  secrets.push(secret);
-  const res = await expectOk<any>(
-    t.gql('mutation($input: CreatePlatformKeyInput!) { createPlatformKey(input: $input) { platformKey { id } userErrors { code message } } }', {
-      input: { providerId, label: uniqueSlug('pk'), secret, priority },
-    }),
-    'createPlatformKey',
-  );
-  platformKeyIds.push(res.platformKey.id);
-  return { id: res.platformKey.id, secret };
-}
-
-/** A tenant key, made ACTIVE the way the worker would after a successful check. */
-async function activeKey(token: string, tenantId: string, providerId: string, label = uniqueSlug('key')) {
-  const secret = openaiKey();
-  secrets.push(secret);
-  const c = await createCredential(t, token, { tenantId, providerId, secret, label });
-  await t.app.db.query(`UPDATE credentials SET status = 'ACTIVE', current_version = 1 WHERE id = $1`, [c.id]);
-  await t.app.db.query(`UPDATE credential_versions SET state = 'ACTIVE', activated_at = now() WHERE credential_id = $1`, [c.id]);
-  return { id: c.id, secret, label };
-}
-
-async function attach(token: string, gatewayId: string, credentialId: string, priority?: number) {
-  await expectOk(
-    t.gql(
-      'mutation($input: AttachCredentialInput!) { attachCredential(input: $input) { userErrors { code } } }',
-      { input: { gatewayId, credentialId, priority } },
-      token,
-    ),
-    'attachCredential',
-  );
-}
-
-async function setMode(token: string, gatewayId: string, credentialMode: string) {
-  await expectOk(
-    t.gql(
-      'mutation($input: UpdateGatewayInput!) { updateGateway(input: $input) { userErrors { code } } }',
-      { input: { id: gatewayId, credentialMode } },
-      token,
-    ),
-    'updateGateway',
-  );
-}
-
-const SET_PROVIDER_MODE = `mutation($input: SetGatewayProviderModeInput!) {
-  setGatewayProviderMode(input: $input) { gateway { configVersion providerModes { provider { id } credentialMode } } userErrors { field code } }
-}`;
-
-async function pull(key: string | null, headers: Record<string, string> = {}) {
-  const res = await fetch(`${t.url}/v1/gateway/config`, { headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers } });
-  const text = await res.text();
-  return {
-    status: res.status,
-    etag: res.headers.get('etag'),
-    cacheControl: res.headers.get('cache-control'),
-    text,
-    body: text ? JSON.parse(text) : null,
-  };
-}
-
-const forProvider = (body: any, providerId: string) => body.providers.find((p: any) => p.provider.id === providerId);
 
 describe('authentication', () => {
   it('rejects a missing, malformed, foreign or rotated-away key with 401 and never echoes it', async () => {
@@ -143,7 +49,7 @@ describe('USER_PROVIDED', () => {
     const second = await activeKey(admin, tenant.id, provider.id);
     const invalid = await activeKey(admin, tenant.id, provider.id);
     await t.app.db.query(`UPDATE credentials SET status = 'INVALID' WHERE id = $1`, [invalid.id]);
-    const pending = await createCredential(t, admin, { tenantId: tenant.id, providerId: provider.id });
+    const pending = await createCredential(t, admin, { tenantId: tenant.id, providerId: provider.id, secret: feed.remember() });
     await attach(admin, gw.gateway.id, second.id, 5);
     await attach(admin, gw.gateway.id, first.id, 1);
     await attach(admin, gw.gateway.id, invalid.id, 0);
@@ -186,26 +92,12 @@ describe('USER_PROVIDED', () => {
     const key = await activeKey(admin, tenant.id, provider.id);
     await attach(admin, gw.gateway.id, key.id);
     const before = await pull(gw.gatewayKey);
-    const next = openaiKey();
-    secrets.push(next);
-    await expectOk(
-      t.gql(
-        'mutation($input: RotateCredentialInput!) { rotateCredential(input: $input) { userErrors { code } } }',
-        { input: { id: key.id, secret: next } },
-        admin,
-      ),
-      'rotateCredential',
-    );
+    const { secret: next } = await rotateCredential(t, admin, key.id, feed.remember());
     // Pending: the current version keeps serving alone.
     const pending = await pull(gw.gatewayKey, { 'if-none-match': before.etag! });
     expect(pending.status).toBe(304);
     // Promotion, as the worker does it, with a grace period for the old key.
-    await t.app.db.query(
-      `UPDATE credential_versions SET state = 'PREVIOUS', retire_after = now() + interval '1 hour' WHERE credential_id = $1 AND version = 1`,
-      [key.id],
-    );
-    await t.app.db.query(`UPDATE credential_versions SET state = 'ACTIVE', activated_at = now() WHERE credential_id = $1 AND version = 2`, [key.id]);
-    await t.app.db.query(`UPDATE credentials SET current_version = 2, status = 'ACTIVE' WHERE id = $1`, [key.id]);
+    await promoteRotation(t, key.id, '1 hour');
     const rotated = await pull(gw.gatewayKey, { 'if-none-match': before.etag! });
     expect(rotated.status).toBe(200);
     expect(rotated.etag).not.toBe(before.etag);
@@ -233,122 +125,10 @@ describe('USER_PROVIDED', () => {
       t.gql(SET_PROVIDER_MODE, { input: { gatewayId: gw.gateway.id, providerId: provider.id, credentialMode: 'USER_PROVIDED' } }, admin),
       'setGatewayProviderMode',
     );
-    await expectOk(
-      t.gql('mutation($input: RevokeCredentialInput!) { revokeCredential(input: $input) { userErrors { code } } }', { input: { id: key.id } }, admin),
-      'revokeCredential',
-    );
+    await revokeCredential(t, admin, key.id);
     const entry = forProvider((await pull(gw.gatewayKey)).body, provider.id);
     expect(entry).toMatchObject({ mode: 'USER_PROVIDED', modeSource: 'PROVIDER_OVERRIDE', status: 'NO_USABLE_KEY', credentials: [] });
     expect(entry.message).toMatch(/No usable key .*USER_PROVIDED.*Platform keys are not used/);
-  });
-});
-
-describe('BUNDLED and HYBRID', () => {
-  it('BUNDLED serves only platform keys, and the response is audited without the keys', async () => {
-    const provider = await newProvider();
-    const pk2 = await platformKey(provider.id, 2);
-    const pk1 = await platformKey(provider.id, 1);
-    const { tenant, admin } = await tenantWithTokens(t);
-    const gw = await createGateway(t, admin, tenant.id);
-    const mine = await activeKey(admin, tenant.id, provider.id);
-    await attach(admin, gw.gateway.id, mine.id);
-    await setMode(admin, gw.gateway.id, 'BUNDLED');
-    const res = await pull(gw.gatewayKey);
-    const entry = forProvider(res.body, provider.id);
-    expect(entry).toMatchObject({ mode: 'BUNDLED', status: 'OK' });
-    expect(entry.credentials).toEqual([
-      expect.objectContaining({ source: 'PLATFORM', platformKeyId: pk1.id, key: pk1.secret, version: 1 }),
-      expect.objectContaining({ source: 'PLATFORM', platformKeyId: pk2.id, key: pk2.secret }),
-    ]);
-    expect(res.text).not.toContain(mine.secret);
-    const audit = await t.app.db.query(
-      `SELECT actor_type, actor_id, details FROM audit_events WHERE tenant_id = $1 AND action = 'GATEWAY_PLATFORM_KEYS_SERVED'`,
-      [tenant.id],
-    );
-    expect(audit).toHaveLength(1);
-    // Earlier tests' platform keys (other providers) are served too: BUNDLED covers every provider.
-    expect(audit[0]).toMatchObject({
-      actor_type: 'SYSTEM',
-      actor_id: gw.gateway.id,
-      details: { providers: expect.arrayContaining([provider.slug]), platformKeyIds: expect.arrayContaining([pk1.id, pk2.id]) },
-    });
-    const served = res.body.providers.flatMap((p: any) => p.credentials.map((c: any) => c.platformKeyId));
-    expect(audit[0].details.platformKeyIds).toEqual(served);
-    // A 304 serves nothing, so it is not audited again.
-    expect((await pull(gw.gatewayKey, { 'if-none-match': res.etag! })).status).toBe(304);
-    expect(
-      await t.app.db.query(`SELECT 1 FROM audit_events WHERE tenant_id = $1 AND action = 'GATEWAY_PLATFORM_KEYS_SERVED'`, [tenant.id]),
-    ).toHaveLength(1);
-  });
-
-  it('HYBRID serves tenant keys first, then platform keys, each marked with its source', async () => {
-    const provider = await newProvider();
-    const pk = await platformKey(provider.id);
-    const { tenant, admin } = await tenantWithTokens(t);
-    const gw = await createGateway(t, admin, tenant.id);
-    const mine = await activeKey(admin, tenant.id, provider.id);
-    await attach(admin, gw.gateway.id, mine.id);
-    await setMode(admin, gw.gateway.id, 'HYBRID');
-    const entry = forProvider((await pull(gw.gatewayKey)).body, provider.id);
-    expect(entry.credentials.map((c: any) => [c.source, c.credentialId ?? c.platformKeyId, c.key])).toEqual([
-      ['TENANT', mine.id, mine.secret],
-      ['PLATFORM', pk.id, pk.secret],
-    ]);
-    expect(
-      await t.app.db.query(`SELECT 1 FROM audit_events WHERE tenant_id = $1 AND action = 'GATEWAY_PLATFORM_KEYS_SERVED'`, [tenant.id]),
-    ).toHaveLength(1);
-  });
-
-  it('a per-provider override wins over the gateway mode, and clearing it restores the gateway mode', async () => {
-    const provider = await newProvider();
-    const pk = await platformKey(provider.id);
-    const { tenant, admin, viewer } = await tenantWithTokens(t);
-    const gw = await createGateway(t, admin, tenant.id);
-    const mine = await activeKey(admin, tenant.id, provider.id);
-    await attach(admin, gw.gateway.id, mine.id);
-    const input = { gatewayId: gw.gateway.id, providerId: provider.id, credentialMode: 'BUNDLED' };
-    const denied = await t.gql(SET_PROVIDER_MODE, { input }, viewer);
-    expect(denied.errors?.[0].extensions?.code).toBe('FORBIDDEN');
-    const set = await expectOk<any>(t.gql(SET_PROVIDER_MODE, { input }, admin), 'setGatewayProviderMode');
-    expect(set.gateway.providerModes).toEqual([{ provider: { id: provider.id }, credentialMode: 'BUNDLED' }]);
-    let entry = forProvider((await pull(gw.gatewayKey)).body, provider.id);
-    expect(entry).toMatchObject({ mode: 'BUNDLED', modeSource: 'PROVIDER_OVERRIDE' });
-    expect(entry.credentials.map((c: any) => c.key)).toEqual([pk.secret]);
-    const cleared = await expectOk<any>(t.gql(SET_PROVIDER_MODE, { input: { ...input, credentialMode: null } }, admin), 'setGatewayProviderMode');
-    expect(cleared.gateway.providerModes).toEqual([]);
-    expect(cleared.gateway.configVersion).toBe(set.gateway.configVersion + 1);
-    entry = forProvider((await pull(gw.gatewayKey)).body, provider.id);
-    expect(entry).toMatchObject({ mode: 'USER_PROVIDED', modeSource: 'GATEWAY' });
-    expect(entry.credentials.map((c: any) => c.key)).toEqual([mine.secret]);
-    const audit = await t.app.db.query(
-      `SELECT details FROM audit_events WHERE tenant_id = $1 AND action = 'GATEWAY_PROVIDER_MODE_CHANGED' ORDER BY created_at`,
-      [tenant.id],
-    );
-    expect(audit.map((a: any) => a.details.credentialMode)).toEqual(['BUNDLED', null]);
-    const outbox = await t.app.db.query(
-      `SELECT payload FROM outbox WHERE job_name = 'gateway-reload' AND payload->>'gatewayId' = $1 AND payload->>'reason' = 'MODE_CHANGED'`,
-      [gw.gateway.id],
-    );
-    expect(outbox).toHaveLength(2);
-  });
-
-  it('a tenant that reverted to platform keys is served platform keys on every gateway', async () => {
-    const provider = await newProvider();
-    const pk = await platformKey(provider.id);
-    const { tenant, admin } = await tenantWithTokens(t);
-    const gw = await createGateway(t, admin, tenant.id);
-    const [{ slug }] = await t.app.db.query('SELECT slug FROM tenants WHERE id = $1', [tenant.id]);
-    await expectOk(
-      t.gql(
-        'mutation($input: RevertToPlatformKeysInput!) { revertToPlatformKeys(input: $input) { userErrors { code } } }',
-        { input: { tenantId: tenant.id, confirm: slug } },
-        admin,
-      ),
-      'revertToPlatformKeys',
-    );
-    const entry = forProvider((await pull(gw.gatewayKey)).body, provider.id);
-    expect(entry).toMatchObject({ mode: 'BUNDLED', modeSource: 'TENANT_PLATFORM', status: 'OK' });
-    expect(entry.credentials.map((c: any) => c.platformKeyId)).toEqual([pk.id]);
   });
 });
 
@@ -372,12 +152,7 @@ describe('ETag and drift', () => {
       () => setMode(admin, gw.gateway.id, 'HYBRID'),
       () => platformKey(provider.id),
       () => t.gql(SET_PROVIDER_MODE, { input: { gatewayId: gw.gateway.id, providerId: provider.id, credentialMode: 'USER_PROVIDED' } }, admin),
-      () =>
-        t.gql(
-          'mutation($input: DetachCredentialInput!) { detachCredential(input: $input) { userErrors { code } } }',
-          { input: { gatewayId: gw.gateway.id, credentialId: key.id } },
-          admin,
-        ),
+      () => detachCredential(t, admin, { gatewayId: gw.gateway.id, credentialId: key.id }),
     ];
     let etag = first.etag!;
     for (const change of changes) {
@@ -473,15 +248,6 @@ describe('tenancy', () => {
 
 describe('leaks', () => {
   it('no tenant or platform key served here ever reaches logs, GraphQL responses or the database in clear', async () => {
-    expect(secrets.length).toBeGreaterThan(10);
-    const hits = scanTexts(
-      [
-        ...t.logs.map((text, i) => ({ where: `log line ${i}`, text })),
-        ...t.responses.map((text, i) => ({ where: `response ${i}`, text })),
-        ...(await dumpDatabase(t.app.db)),
-      ],
-      secrets,
-    );
-    expect(describeHits(hits)).toBe('');
+    await feed.expectNoLeaks(10);
   });
 });

@@ -4,6 +4,7 @@ import { createFakeOpenAIProvider } from '../../factories/providers';
 import { startFakeProvider, type FakeProvider } from '../../fakes/fake-provider';
 import { startPrivateRedis, type PrivateRedis } from '../../helpers/private-redis';
 import { startTestApp, type TestApp } from '../../helpers/test-app';
+import { eventually } from '../../helpers/test-worker';
 
 /**
  * Issue 14: key checks (testProviderKey, createCredential, rotateCredential, revalidateCredential)
@@ -179,7 +180,8 @@ describe('Redis down', () => {
     expect(app.logs.filter((l) => l.includes('key-check limiter: Redis unavailable'))).toHaveLength(1);
     await redis.start();
     const B = await tenantWithTokens(app);
-    await new Promise((r) => setTimeout(r, 1500)); // ioredis reconnects on its own
+    // ioredis reconnects on its own: wait until its connection is ready again.
+    await eventually(async () => app.app.services.keyCheckRedis.status === 'ready', 10_000);
     expect(limited(await check(B.admin, app, pid))).toBeUndefined();
     expect(app.logs.some((l) => l.includes('limits are shared again'))).toBe(true);
   });

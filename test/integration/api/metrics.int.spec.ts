@@ -6,6 +6,7 @@ import { startFakeProvider, type FakeProvider } from '../../fakes/fake-provider'
 import { ADMIN_TOKEN, startTestApp, type TestApp } from '../../helpers/test-app';
 import { describeHits, scanTexts } from '../../helpers/leak-scan';
 import { eventually, startTestWorkers, type TestWorkers } from '../../helpers/test-worker';
+import { letTimePass } from '../../helpers/time';
 
 const OPS_TOKEN = 'test-ops-readonly-token-0123456789abcdef';
 let t: TestApp;
@@ -112,8 +113,9 @@ describe('/healthz and /readyz', () => {
       expect(sample(metrics.text, 'keyplane_queue_metrics_up')).toBe(0);
     } finally {
       await down.close();
-      // ioredis keeps a 2 s timer (disconnectTimeout) for a socket that already failed; let it run out.
-      await new Promise((r) => setTimeout(r, 2100));
+      // ioredis keeps a 2 s timer (disconnectTimeout) for a socket that already failed, which nothing
+      // observable ends early: let it run out, so no handle outlives the test.
+      await letTimePass(2100);
     }
   });
 });

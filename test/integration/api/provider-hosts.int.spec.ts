@@ -1,11 +1,24 @@
 import { createLogger } from '../../../src/logger';
 import { pinBuiltInHosts } from '../../../src/modules/provider/provider-hosts';
 import { createRedis } from '../../../src/queue/connection';
-import { createGateway, createTenant, createToken, expectOk, openaiKey, providerId, tenantWithTokens, uniqueSlug } from '../../factories';
+import {
+  createCredential,
+  createGateway,
+  createTenant,
+  createToken,
+  expectOk,
+  openaiKey,
+  providerId,
+  tenantWithTokens,
+  uniqueSlug,
+} from '../../factories';
+import { attachCredential } from '../../factories/credentials';
+import { createPlatformKey, createProvider, revokePlatformKey } from '../../factories/providers';
 import { startFakeProvider, type FakeProvider } from '../../fakes/fake-provider';
+import { pullConfig } from '../../helpers/gateway-feed';
 import { describeHits, dumpDatabase, dumpRedis, scanTexts } from '../../helpers/leak-scan';
 import { startTestApp, type TestApp } from '../../helpers/test-app';
-import { startTestWorkers, TEST_REDIS_URL, type TestWorkers } from '../../helpers/test-worker';
+import { drain as drainQueues, startTestWorkers, TEST_REDIS_URL, type TestWorkers } from '../../helpers/test-worker';
 
 /*
  * Keys go only where their tenant sent them: real API, real workers and real fake providers that
@@ -38,44 +51,17 @@ const AUDIT =
 const REVALIDATE = 'mutation($input: RevalidateCredentialInput!) { revalidateCredential(input: $input) { userErrors { code } } }';
 const TEST_KEY = 'mutation($input: TestProviderKeyInput!) { testProviderKey(input: $input) { result { outcome } userErrors { field code } } }';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** Relays the outbox and waits until no validation job is left to run. */
-async function drain(): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    await w.relay();
-    const counts = await w.queues.credentials.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
-    const [{ n }] = await t.app.db.query('SELECT count(*)::int AS n FROM outbox WHERE sent_at IS NULL');
-    if (n === 0 && Object.values(counts).every((c) => c === 0)) return;
-    await sleep(50);
-  }
-  throw new Error('queue never drained');
-}
+const drain = () => drainQueues(w, { queues: ['credentials'] });
 
 const sentKeys = (fake: FakeProvider) => fake.requests.map((r) => String(r.headers.authorization ?? '').replace(/^Bearer /, ''));
 
 async function key(token: string, tenantId: string, provider: string, secret = openaiKey()) {
   secrets.push(secret);
-  const res = await expectOk<any>(
-    t.gql(
-      'mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } userErrors { code } } }',
-      {
-        input: { tenantId, providerId: provider, label: uniqueSlug('k'), secret },
-      },
-      token,
-    ),
-    'createCredential',
-  );
-  return { id: res.credential.id as string, secret };
+  return { id: (await createCredential(t, token, { tenantId, providerId: provider, secret })).id, secret };
 }
 
-async function pull(gatewayKey: string, etag?: string) {
-  const res = await fetch(`${t.url}/v1/gateway/config`, {
-    headers: { authorization: `Bearer ${gatewayKey}`, ...(etag ? { 'if-none-match': etag } : {}) },
-  });
-  const text = await res.text();
-  return { status: res.status, etag: res.headers.get('etag'), text, body: text ? JSON.parse(text) : null };
-}
+const pull = (gatewayKey: string, etag?: string) => pullConfig(t.url, gatewayKey, etag ? { 'if-none-match': etag } : {});
 
 const entry = (body: any, id: string) => body.providers.find((p: any) => p.provider.id === id);
 
@@ -122,14 +108,7 @@ describe('a custom provider moves to another host', () => {
     await drain();
     expect(sentKeys(oldHost).sort()).toEqual([keyA.secret, keyB.secret].sort());
     gw = await createGateway(t, a.admin, a.tenant.id);
-    await expectOk(
-      t.gql(
-        'mutation($input: AttachCredentialInput!) { attachCredential(input: $input) { userErrors { code } } }',
-        { input: { gatewayId: (gw as any).gateway.id, credentialId: keyA.id } },
-        a.admin,
-      ),
-      'attachCredential',
-    );
+    await attachCredential(t, a.admin, { gatewayId: (gw as any).gateway.id, credentialId: keyA.id });
     const served = await pull(gw.gatewayKey);
     expect(entry(served.body, provider.id)).toMatchObject({ status: 'OK', reason: null });
     etagBefore = served.etag!;
@@ -272,43 +251,17 @@ it('an operator host for a built-in, applied at start, holds keys until confirme
 
 it('a platform key change reaches the trail of tenants served platform keys, and no other', async () => {
   const slug = uniqueSlug('pkhost');
-  const q = (
-    await expectOk<any>(
-      t.gql(UPSERT, {
-        input: {
-          slug,
-          name: slug,
-          baseUrl: 'http://127.0.0.1:9',
-          authScheme: 'BEARER',
-          apiShape: 'OPENAI',
-          keyPrefixes: ['sk-proj-'],
-          keyPattern: '^sk-',
-        },
-      }),
-      'upsertProvider',
-    )
-  ).provider.id;
+  const q = (await createProvider(t, { slug, name: slug })).id;
   const platformTenant = await createTenant(t, { byokMode: 'PLATFORM' });
   const viewer = (await createToken(t, platformTenant.id, 'VIEWER')).token;
   const admin = (await createToken(t, platformTenant.id, 'ADMIN')).token;
   const gw = await createGateway(t, admin, platformTenant.id);
   const byok = await tenantWithTokens(t);
   await createGateway(t, byok.admin, byok.tenant.id);
-  const secret = openaiKey();
+  const { id: pk, secret } = await createPlatformKey(t, q, { label: 'pk' });
   secrets.push(secret);
-  const pk = (
-    await expectOk<any>(
-      t.gql('mutation($input: CreatePlatformKeyInput!) { createPlatformKey(input: $input) { platformKey { id } userErrors { code } } }', {
-        input: { providerId: q, label: 'pk', secret },
-      }),
-      'createPlatformKey',
-    )
-  ).platformKey.id;
   expect(entry((await pull(gw.gatewayKey)).body, q)).toMatchObject({ status: 'OK', credentials: [expect.objectContaining({ platformKeyId: pk })] });
-  await expectOk(
-    t.gql('mutation($input: RevokePlatformKeyInput!) { revokePlatformKey(input: $input) { userErrors { code } } }', { input: { id: pk } }),
-    'revokePlatformKey',
-  );
+  await revokePlatformKey(t, pk);
   const after = await pull(gw.gatewayKey);
   expect(entry(after.body, q)).toMatchObject({
     mode: 'BUNDLED',

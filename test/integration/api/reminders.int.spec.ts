@@ -4,6 +4,7 @@ import { openNotificationSecret } from '../../../src/modules/tenant/tenant-notif
 import { TenantEntity } from '../../../src/modules/tenant/tenant.entity';
 import { rotationSweep } from '../../../workers/processors/rotation-sweep.processor';
 import { createCredential, expectOk, providerId as providerIdOf, tenantWithTokens } from '../../factories';
+import { revokeCredential } from '../../factories/credentials';
 import { startTestApp, type TestApp } from '../../helpers/test-app';
 import { describeHits, dumpDatabase, scanTexts } from '../../helpers/leak-scan';
 import { createLogger } from '../../../src/logger';
@@ -145,14 +146,7 @@ describe('rotation reminders', () => {
   it('skips revoked credentials', async () => {
     const { tenant, admin } = await tenantWithTokens(t);
     const credential = await dueCredential(admin, tenant.id, '-2 days');
-    await expectOk(
-      t.gql(
-        'mutation($input: RevokeCredentialInput!) { revokeCredential(input: $input) { userErrors { code } } }',
-        { input: { id: credential.id } },
-        admin,
-      ),
-      'revokeCredential',
-    );
+    await revokeCredential(t, admin, credential.id);
     await sweep();
     expect(await q('SELECT 1 FROM rotation_reminders WHERE credential_id = $1', [credential.id])).toHaveLength(0);
   });

@@ -10,6 +10,7 @@ import { createCredential, createToken, expectOk, providerId, tenantWithTokens }
 import { ADMIN_TOKEN, startTestApp, type TestApp } from '../../helpers/test-app';
 import { TEST_DATABASE_URL } from '../../helpers/test-env';
 import { eventually, TEST_REDIS_URL } from '../../helpers/test-worker';
+import { letTimePass } from '../../helpers/time';
 
 /*
  * Two API instances on one database, as behind a load balancer: a token revoked through one of
@@ -168,12 +169,12 @@ it('without the notification listener, the periodic re-check still closes a revo
     });
     sessions.add(session('doomed', doomed.token, 'VIEWER'), deaf.ticket());
     sessions.add(session('viewer', one.viewer, 'VIEWER'), deaf.ticket());
-    await new Promise((r) => setTimeout(r, 500));
+    await letTimePass(500); // two and a half re-check periods (200 ms): proof that nothing closes in that window
     expect(closes).toEqual([]);
     await sql('UPDATE api_tokens SET revoked_at = now() WHERE id = $1', [doomed.id]);
     await eventually(async () => closes.length > 0, 2000);
     expect(closes[0]).toEqual(['doomed', 4401]);
-    await new Promise((r) => setTimeout(r, 500));
+    await letTimePass(500); // the same window after the revocation: nothing else closes
     expect(closes.every(([name]) => name === 'doomed')).toBe(true);
   } finally {
     sessions.close();

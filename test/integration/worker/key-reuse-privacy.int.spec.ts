@@ -1,10 +1,9 @@
-import type { EventPublisher, LiveEvents } from '../../../src/events/types';
-import { expectOk, openaiKey, tenantWithTokens, uniqueSlug } from '../../factories';
-import { createFakeOpenAIProvider } from '../../factories/providers';
-import { startFakeProvider, type FakeProvider } from '../../fakes/fake-provider';
+import { createCredential, expectOk, openaiKey, tenantWithTokens } from '../../factories';
+import type { FakeProvider } from '../../fakes/fake-provider';
 import { duplicateCheckJob, settleChecks } from '../../helpers/settle-checks';
-import { startTestApp, type TestApp } from '../../helpers/test-app';
-import { startTestWorkers, type TestWorkers } from '../../helpers/test-worker';
+import type { TestApp } from '../../helpers/test-app';
+import { drain, eventually, type TestWorkers } from '../../helpers/test-worker';
+import { keyReuseSuite } from '../../helpers/suites';
 
 /**
  * Issue 14, "no oracles", through the real API and the real worker processors: a key that never
@@ -13,27 +12,14 @@ import { startTestWorkers, type TestWorkers } from '../../helpers/test-worker';
  */
 
 type Tenant = Awaited<ReturnType<typeof tenantWithTokens>>;
+const suite = keyReuseSuite();
+const { events } = suite;
 let t: TestApp;
 let fake: FakeProvider;
 let w: TestWorkers;
 let providerId: string;
-const events: LiveEvents['KEY_REUSE_ALERT'][] = [];
-const recorder: EventPublisher = {
-  publish: async (name, payload) => {
-    if (name === 'KEY_REUSE_ALERT') events.push(payload as LiveEvents['KEY_REUSE_ALERT']);
-  },
-};
-
-beforeAll(async () => {
-  t = await startTestApp();
-  fake = await startFakeProvider();
-  providerId = await createFakeOpenAIProvider(t, fake.baseUrl);
-  w = await startTestWorkers(t, { events: recorder, concurrency: 4 });
-});
-afterAll(async () => {
-  await w.close();
-  await fake.close();
-  await t.close();
+beforeAll(() => {
+  ({ t, fake, w, providerId } = suite);
 });
 
 const VIEW = `query($tenantId: ID!) { keyReuseAlerts(tenantId: $tenantId, first: 50) { nodes {
@@ -50,17 +36,7 @@ const alertsOf = (x: Tenant): Promise<any[]> => t.app.db.query('SELECT * FROM ke
 const eventsFor = (x: Tenant, since: number) => events.slice(since).filter((e) => e.tenantId === x.tenant.id);
 
 async function create(x: Tenant, secret: string, kind = 'API_KEY'): Promise<string> {
-  const res = await expectOk<any>(
-    t.gql(
-      'mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } userErrors { code } } }',
-      {
-        input: { tenantId: x.tenant.id, providerId, label: uniqueSlug('k'), secret, kind },
-      },
-      x.admin,
-    ),
-    'createCredential',
-  );
-  return res.credential.id;
+  return (await createCredential(t, x.admin, { tenantId: x.tenant.id, providerId, secret, kind })).id;
 }
 async function mutate(x: Tenant, name: string, input: Record<string, unknown>): Promise<void> {
   const type = name[0].toUpperCase() + name.slice(1);
@@ -147,14 +123,11 @@ it("other tenants' later events (new copies, invalid copies, re-checks, rotation
   await settleChecks(w, [[d, 1]]);
   expect(await alertsOf(D)).toEqual([]);
   await mutate(B, 'revalidateCredential', { id: b });
-  await settleChecks(w, []);
-  await new Promise((r) => setTimeout(r, 300));
-  await w.relay();
+  await drain(w);
   await mutate(B, 'rotateCredential', { id: b, secret: workingKey() });
   await settleChecks(w, [[b, 2]]);
   await mutate(C, 'revokeCredential', { id: c });
-  await new Promise((r) => setTimeout(r, 300));
-  await w.relay();
+  await drain(w);
   expect(await view(A)).toBe(viewA);
   expect(await alertsOf(A)).toEqual(rowsA);
   expect(eventsFor(A, since)).toEqual([]);
@@ -173,10 +146,10 @@ it("re-checking a key is not registering it: the tenant's own re-validation move
   await mutate(A, 'revalidateCredential', { id: a });
   const checked = async () => (await t.app.db.query('SELECT last_validated_at FROM credentials WHERE id = $1', [a]))[0].last_validated_at;
   const before = await checked();
-  for (let i = 0; i < 100 && (await checked()).getTime() === before.getTime(); i++) {
+  await eventually(async () => {
     await w.relay();
-    await new Promise((r) => setTimeout(r, 50));
-  }
+    return (await checked()).getTime() !== before.getTime();
+  }).catch(() => undefined); // the expectation below names the failure
   expect((await checked()).getTime()).toBeGreaterThan(before.getTime());
   await w.relay();
   const jobs = await t.app.db.query(

@@ -1,13 +1,13 @@
 import { UnrecoverableError, type Job } from 'bullmq';
-import type { EventPublisher, LiveEvents } from '../../../src/events/types';
 import { fingerprintCredential } from '../../../workers/processors/fingerprint-credential.processor';
 import { fingerprintRescan, type RescanProgress } from '../../../workers/processors/fingerprint-rescan.processor';
-import { expectOk, openaiKey, tenantWithTokens, uniqueSlug } from '../../factories';
-import { startFakeProvider, type FakeProvider } from '../../fakes/fake-provider';
-import { startTestApp, type TestApp } from '../../helpers/test-app';
-import { eventually, startTestWorkers, type TestWorkers } from '../../helpers/test-worker';
+import { createCredential, expectOk, openaiKey, tenantWithTokens } from '../../factories';
+import { revokeCredential, rotateCredential } from '../../factories/credentials';
+import type { FakeProvider } from '../../fakes/fake-provider';
+import type { TestApp } from '../../helpers/test-app';
+import { eventually, type TestWorkers } from '../../helpers/test-worker';
 import { settleChecks } from '../../helpers/settle-checks';
-import { createFakeOpenAIProvider } from '../../factories/providers';
+import { keyReuseSuite } from '../../helpers/suites';
 
 /**
  * Duplicate-key detection in the worker: alerts per scope and severity, reopening, idempotency,
@@ -16,28 +16,14 @@ import { createFakeOpenAIProvider } from '../../factories/providers';
  * `settle` waits for the validation, then for its duplicate check. Privacy: key-reuse-privacy.int.spec.ts.
  */
 
+const suite = keyReuseSuite();
+const { events } = suite;
 let t: TestApp;
 let fake: FakeProvider;
 let w: TestWorkers;
 let providerId: string;
-const events: LiveEvents['KEY_REUSE_ALERT'][] = [];
-const recorder: EventPublisher = {
-  publish: async (name, payload) => {
-    if (name === 'KEY_REUSE_ALERT') events.push(payload as LiveEvents['KEY_REUSE_ALERT']);
-  },
-};
-
-beforeAll(async () => {
-  t = await startTestApp();
-  fake = await startFakeProvider();
-  providerId = await createFakeOpenAIProvider(t, fake.baseUrl);
-  w = await startTestWorkers(t, { events: recorder, concurrency: 4 });
-});
-
-afterAll(async () => {
-  await w.close();
-  await fake.close();
-  await t.close();
+beforeAll(() => {
+  ({ t, fake, w, providerId } = suite);
 });
 
 const job = <T>(data: T) => ({ data, attemptsMade: 0, opts: {}, updateProgress: async () => undefined }) as unknown as Job<T>;
@@ -49,17 +35,7 @@ function key(): string {
 }
 
 async function create(token: string, tenantId: string, secret: string, kind = 'API_KEY'): Promise<string> {
-  const res = await expectOk<any>(
-    t.gql(
-      'mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } userErrors { code } } }',
-      {
-        input: { tenantId, providerId, label: uniqueSlug('k'), secret, kind },
-      },
-      token,
-    ),
-    'createCredential',
-  );
-  return res.credential.id as string;
+  return (await createCredential(t, token, { tenantId, providerId, secret, kind })).id;
 }
 
 /** Relays until these versions were checked and, once validated, compared (the duplicate check follows validation). */
@@ -135,14 +111,7 @@ it('rotating to a key another tenant holds raises alerts too', async () => {
   const b = await create(B.admin, B.tenant.id, key());
   await settle([a, 1], [b, 1]);
   expect(await alertsOf(b)).toEqual([]);
-  await expectOk(
-    t.gql(
-      'mutation($input: RotateCredentialInput!) { rotateCredential(input: $input) { userErrors { code } } }',
-      { input: { id: b, secret: shared } },
-      B.admin,
-    ),
-    'rotateCredential',
-  );
+  await rotateCredential(t, B.admin, b, shared);
   await settle([b, 2]);
   expect(await alertsOf(a)).toEqual([expect.objectContaining({ scope: 'OTHER_TENANT', status: 'OPEN' })]);
   expect(await alertsOf(b)).toEqual([expect.objectContaining({ scope: 'OTHER_TENANT', status: 'OPEN' })]);
@@ -189,7 +158,15 @@ it('jobs on one key serialize on a transaction-level advisory lock on the finger
     );
     let finished = false;
     const running = fingerprintCredential(w.deps, job({ tenantId: A.tenant.id, credentialId: a, version: 1 })).then(() => (finished = true));
-    await new Promise((r) => setTimeout(r, 300));
+    // Blocked on the lock (an advisory lock waiting in pg_locks), not merely slow to start.
+    await eventually(
+      async () =>
+        (
+          await t.app.db.query(
+            `SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+          )
+        ).length > 0,
+    );
     expect(finished).toBe(false);
     await holder.commitTransaction();
     await running;
@@ -239,14 +216,7 @@ it("a dismissed alert reopens when its own tenant registers the key again, never
   expect((await alertsOf(c))[0]).toMatchObject({ scope: 'OTHER_TENANT', status: 'OPEN' });
   expect(events.slice(seenEvents)).not.toContainEqual({ tenantId: A.tenant.id, alertId: alertA.id });
   // A registers the key again (a rotation to the same key): once it validates, the alert reopens.
-  await expectOk(
-    t.gql(
-      'mutation($input: RotateCredentialInput!) { rotateCredential(input: $input) { userErrors { code } } }',
-      { input: { id: a, secret } },
-      A.admin,
-    ),
-    'rotateCredential',
-  );
+  await rotateCredential(t, A.admin, a, secret);
   await settle([a, 2]);
   expect((await alertsOf(a))[0]).toMatchObject({ status: 'OPEN', reopen_count: 1 });
   expect((await alertsOf(b))[0]).toMatchObject({ status: 'OPEN', reopen_count: 0 });
@@ -277,10 +247,7 @@ it('a revoked key resolves its own alerts; the remaining holder keeps its alert 
   const b = await create(B.admin, B.tenant.id, secret);
   await settle([a, 1], [b, 1]);
   const beforeA = await t.app.db.query('SELECT * FROM key_reuse_alerts WHERE credential_id = $1', [a]);
-  await expectOk(
-    t.gql('mutation($input: RevokeCredentialInput!) { revokeCredential(input: $input) { userErrors { code } } }', { input: { id: b } }, B.admin),
-    'revokeCredential',
-  );
+  await revokeCredential(t, B.admin, b);
   await expect(fingerprintCredential(w.deps, job({ tenantId: B.tenant.id, credentialId: b, version: 1 }))).rejects.toThrow('stale');
   expect((await alertsOf(b))[0]).toMatchObject({ status: 'RESOLVED' });
   // A's alert stays exactly as it was: B leaving is B's business.

@@ -4,7 +4,8 @@ import { createRedis } from '../../../src/queue/connection';
 import { closeQueues, createQueues, type Queues } from '../../../src/queue/queues';
 import { revalidationSweep } from '../../../workers/processors/revalidation-sweep.processor';
 import { upsertSchedulers } from '../../../workers/schedulers';
-import { createGateway, expectOk, openaiKey, tenantWithTokens, uniqueSlug } from '../../factories';
+import { createGateway, openaiKey, tenantWithTokens } from '../../factories';
+import { attachCredential, rotateCredential, validatedCredential } from '../../factories/credentials';
 import { startFakeProvider, type FakeProvider } from '../../fakes/fake-provider';
 import { startTestApp, type TestApp } from '../../helpers/test-app';
 import { eventually, startTestWorkers, TEST_REDIS_URL, type TestWorkers } from '../../helpers/test-worker';
@@ -54,29 +55,8 @@ async function runSweep(name: 'revalidation-sweep' | 'rotation-sweep' | 'retire-
   }, 10_000);
 }
 
-async function create(token: string, tenantId: string, secret = openaiKey()): Promise<string> {
-  const res = await expectOk<any>(
-    t.gql(
-      'mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } userErrors { code } } }',
-      {
-        input: { tenantId, providerId, label: uniqueSlug('k'), secret },
-      },
-      token,
-    ),
-    'createCredential',
-  );
-  return res.credential.id;
-}
-
 /** A credential whose first key validated on the real worker. */
-async function activeCredential(token: string, tenantId: string): Promise<{ id: string; secret: string }> {
-  const secret = openaiKey();
-  fake.allow(secret);
-  const id = await create(token, tenantId, secret);
-  await w.relay();
-  await eventually(async () => (await q('SELECT status FROM credentials WHERE id = $1', [id]))[0].status === 'ACTIVE');
-  return { id, secret };
-}
+const activeCredential = (token: string, tenantId: string) => validatedCredential(t, w, fake, token, { tenantId, providerId });
 
 describe('schedulers', () => {
   it('upserting at every start-up (here twice, and with a new cron) keeps exactly three, in UTC', async () => {
@@ -185,14 +165,7 @@ describe('revalidation sweep', () => {
   it('also re-checks a rotation left PENDING for over an hour by an inconclusive check', async () => {
     const { tenant, admin } = await tenantWithTokens(t);
     const { id } = await activeCredential(admin, tenant.id);
-    await expectOk(
-      t.gql(
-        'mutation($input: RotateCredentialInput!) { rotateCredential(input: $input) { userErrors { code } } }',
-        { input: { id, secret: openaiKey() } },
-        admin,
-      ),
-      'rotateCredential',
-    );
+    await rotateCredential(t, admin, id);
     await q(`UPDATE outbox SET sent_at = now() WHERE sent_at IS NULL AND payload->>'credentialId' = $1`, [id]);
     await q(`UPDATE credential_versions SET created_at = now() - interval '2 hours' WHERE credential_id = $1 AND version = 2`, [id]);
     const queues = idleQueues();
@@ -220,26 +193,10 @@ describe('retire-previous sweep', () => {
     const { tenant, admin } = await tenantWithTokens(t);
     const { id } = await activeCredential(admin, tenant.id);
     const { gateway } = await createGateway(t, admin, tenant.id);
-    await expectOk(
-      t.gql(
-        'mutation($input: AttachCredentialInput!) { attachCredential(input: $input) { userErrors { code } } }',
-        {
-          input: { gatewayId: gateway.id, credentialId: id },
-        },
-        admin,
-      ),
-      'attachCredential',
-    );
+    await attachCredential(t, admin, { gatewayId: gateway.id, credentialId: id });
     const second = openaiKey();
     fake.allow(second);
-    await expectOk(
-      t.gql(
-        'mutation($input: RotateCredentialInput!) { rotateCredential(input: $input) { userErrors { code } } }',
-        { input: { id, secret: second } },
-        admin,
-      ),
-      'rotateCredential',
-    );
+    await rotateCredential(t, admin, id, second);
     await w.relay();
     await eventually(async () => (await q('SELECT current_version FROM credentials WHERE id = $1', [id]))[0].current_version === 2);
     const versions = () =>

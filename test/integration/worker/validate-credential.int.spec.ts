@@ -1,8 +1,9 @@
 import { relayOnce } from '../../../workers/relay';
-import { expectOk, openaiKey, tenantWithTokens, uniqueSlug } from '../../factories';
+import { createCredential, expectOk, openaiKey, tenantWithTokens } from '../../factories';
+import { rotateCredential } from '../../factories/credentials';
 import { startFakeProvider, type FakeProvider } from '../../fakes/fake-provider';
 import { startTestApp, type TestApp } from '../../helpers/test-app';
-import { startTestWorkers, type TestWorkers } from '../../helpers/test-worker';
+import { eventually, startTestWorkers, type TestWorkers } from '../../helpers/test-worker';
 import { createFakeOpenAIProvider } from '../../factories/providers';
 
 let t: TestApp;
@@ -24,28 +25,16 @@ afterAll(async () => {
 });
 
 async function relayAndWait(credentialId: string, predicate: (row: any) => boolean): Promise<any> {
-  for (let i = 0; i < 100; i++) {
+  return eventually(async () => {
     // Outcomes can queue follow-up work (a re-check after a rejected rotation): keep relaying.
     await w.relay();
     const [row] = await t.app.db.query('SELECT * FROM credentials WHERE id = $1', [credentialId]);
-    if (predicate(row)) return row;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('credential never reached the expected state');
+    return predicate(row) ? row : null;
+  }, 10_000);
 }
 
 async function create(token: string, tenantId: string, secret: string) {
-  const res = await expectOk<any>(
-    t.gql(
-      'mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } userErrors { code } } }',
-      {
-        input: { tenantId, providerId, label: uniqueSlug('k'), secret },
-      },
-      token,
-    ),
-    'createCredential',
-  );
-  return res.credential.id as string;
+  return (await createCredential(t, token, { tenantId, providerId, secret })).id;
 }
 
 it('a valid new key becomes ACTIVE with its models recorded', async () => {
@@ -71,14 +60,7 @@ it('staged rotation: a failing new key keeps the old one serving', async () => {
   fake.allow(good);
   const id = await create(admin, tenant.id, good);
   await relayAndWait(id, (r) => r.status === 'ACTIVE');
-  await expectOk(
-    t.gql(
-      'mutation($input: RotateCredentialInput!) { rotateCredential(input: $input) { userErrors { code } } }',
-      { input: { id, secret: openaiKey() } },
-      admin,
-    ),
-    'rotateCredential',
-  );
+  await rotateCredential(t, admin, id);
   const row = await relayAndWait(id, (r) => r.status !== 'PENDING_VALIDATION');
   // The rejected key is dropped and the serving key is checked again, which decides the status.
   expect(row).toMatchObject({ status: 'ACTIVE', current_version: 1, latest_version: 2, last_validation_outcome: 'VALID' });
@@ -98,14 +80,7 @@ it('a rejected rotation of a key that stopped working leaves the credential INVA
   fake.reset(); // the old key is no longer accepted by the provider
   await t.app.db.query(`UPDATE credentials SET status = 'INVALID' WHERE id = $1`, [id]);
   const rotateByBefore = (await t.app.db.query('SELECT rotate_by FROM credentials WHERE id = $1', [id]))[0].rotate_by;
-  await expectOk(
-    t.gql(
-      'mutation($input: RotateCredentialInput!) { rotateCredential(input: $input) { userErrors { code } } }',
-      { input: { id, secret: openaiKey() } },
-      admin,
-    ),
-    'rotateCredential',
-  );
+  await rotateCredential(t, admin, id);
   const row = await relayAndWait(id, (r) => r.status !== 'PENDING_VALIDATION');
   expect(row).toMatchObject({ status: 'INVALID', current_version: 1, latest_version: 2 });
   // A rejected key does not restart the rotation clock of the key still in place.
@@ -119,14 +94,7 @@ it('staged rotation: a working new key becomes active and the old one stays as P
   fake.allow(second);
   const id = await create(admin, tenant.id, first);
   await relayAndWait(id, (r) => r.status === 'ACTIVE');
-  await expectOk(
-    t.gql(
-      'mutation($input: RotateCredentialInput!) { rotateCredential(input: $input) { userErrors { code } } }',
-      { input: { id, secret: second } },
-      admin,
-    ),
-    'rotateCredential',
-  );
+  await rotateCredential(t, admin, id, second);
   const row = await relayAndWait(id, (r) => r.current_version === 2);
   expect(row.status).toBe('ACTIVE');
   const versions = await t.app.db.query('SELECT version, state FROM credential_versions WHERE credential_id = $1 ORDER BY version', [id]);

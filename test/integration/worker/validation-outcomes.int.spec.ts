@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { LiveEventName } from '../../../src/events/types';
-import { createGateway, expectOk, openaiKey, tenantWithTokens, uniqueSlug } from '../../factories';
+import { createCredential, createGateway, openaiKey, tenantWithTokens } from '../../factories';
+import { attachCredential, rotateCredential } from '../../factories/credentials';
+import { createFakeOpenAIProvider } from '../../factories/providers';
 import { startFakeProvider, type FakeProvider } from '../../fakes/fake-provider';
 import { startTestApp, type TestApp } from '../../helpers/test-app';
 import { eventually, startTestWorkers, type TestWorkers } from '../../helpers/test-worker';
-import { createFakeOpenAIProvider } from '../../factories/providers';
 
 let t: TestApp;
 let fake: FakeProvider;
@@ -35,24 +36,7 @@ const credentialRow = async (id: string) => (await q('SELECT * FROM credentials 
 const requestsFor = (key: string) => fake.requests.filter((r) => r.headers.authorization === `Bearer ${key}`).length;
 
 async function create(token: string, tenantId: string, secret: string): Promise<string> {
-  const res = await expectOk<any>(
-    t.gql(
-      'mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } userErrors { code } } }',
-      {
-        input: { tenantId, providerId, label: uniqueSlug('k'), secret },
-      },
-      token,
-    ),
-    'createCredential',
-  );
-  return res.credential.id;
-}
-
-async function rotate(token: string, id: string, secret: string): Promise<void> {
-  await expectOk(
-    t.gql('mutation($input: RotateCredentialInput!) { rotateCredential(input: $input) { userErrors { code } } }', { input: { id, secret } }, token),
-    'rotateCredential',
-  );
+  return (await createCredential(t, token, { tenantId, providerId, secret })).id;
 }
 
 /**
@@ -60,9 +44,9 @@ async function rotate(token: string, id: string, secret: string): Promise<void> 
  * production defaults (6 attempts, 2 s exponential backoff). The outbox rows of the credential
  * are marked sent so the API-queued check does not run as well.
  */
-async function check(tenantId: string, credentialId: string, version: number, attempts = 3): Promise<void> {
+async function check(tenantId: string, credentialId: string, version: number, attempts = 3) {
   await q(`UPDATE outbox SET sent_at = now() WHERE sent_at IS NULL AND payload->>'credentialId' = $1`, [credentialId]);
-  await w.queues.credentials.add(
+  return w.queues.credentials.add(
     'validate-credential',
     { tenantId, credentialId, version },
     { jobId: `test-${credentialId}-v${version}-${randomUUID().slice(0, 8)}`, attempts, backoff: { type: 'fixed', delay: 50 } },
@@ -185,16 +169,7 @@ describe('a working key that stops working', () => {
   it('becomes INVALID once: audited as SYSTEM, gateways reload, settings pages hear of it', async () => {
     const { tenant, admin, id, secret } = await activeCredential();
     const { gateway } = await createGateway(t, admin, tenant.id);
-    await expectOk(
-      t.gql(
-        'mutation($input: AttachCredentialInput!) { attachCredential(input: $input) { userErrors { code } } }',
-        {
-          input: { gatewayId: gateway.id, credentialId: id },
-        },
-        admin,
-      ),
-      'attachCredential',
-    );
+    await attachCredential(t, admin, { gatewayId: gateway.id, credentialId: id });
     const [before] = await q('SELECT config_version FROM gateways WHERE id = $1', [gateway.id]);
     published.length = 0;
     const invalid = () => fake.respond.json(401, { error: { code: 'invalid_api_key' } });
@@ -219,9 +194,10 @@ describe('a working key that stops working', () => {
     expect(published).toContainEqual({ event: 'CREDENTIAL_CHANGED', credentialId: id });
 
     // Still invalid on the next check: no second alert, no second reload.
-    await check(tenant.id, id, 1);
+    const again = await check(tenant.id, id, 1);
     await eventually(async () => requestsFor(secret) >= 3);
-    await new Promise((r) => setTimeout(r, 300));
+    // Its outcome is recorded once the job has finished.
+    await eventually(async () => ['completed', 'failed'].includes(await again.getState()));
     expect(await q(`SELECT 1 FROM audit_events WHERE target_id = $1 AND action = 'CREDENTIAL_INVALIDATED'`, [id])).toHaveLength(1);
     const [still] = await q('SELECT config_version FROM gateways WHERE id = $1', [gateway.id]);
     expect(still.config_version).toBe(after.config_version);
@@ -235,7 +211,7 @@ describe('a working key that stops working', () => {
 
   it('a failing new key never replaces a working one, and a failing check of the working key still invalidates it', async () => {
     const { tenant, admin, id } = await activeCredential();
-    await rotate(admin, id, openaiKey());
+    await rotateCredential(t, admin, id, openaiKey());
     await check(tenant.id, id, 2);
     // The rejection queues a re-check of the serving key (outbox); relay it and let it decide.
     await eventually(
@@ -259,19 +235,10 @@ describe('staged rotation', () => {
   it('the new key serves first, the old one stays PREVIOUS for ROTATION_GRACE_HOURS, gateways reload', async () => {
     const { tenant, admin, id } = await activeCredential();
     const { gateway } = await createGateway(t, admin, tenant.id);
-    await expectOk(
-      t.gql(
-        'mutation($input: AttachCredentialInput!) { attachCredential(input: $input) { userErrors { code } } }',
-        {
-          input: { gatewayId: gateway.id, credentialId: id },
-        },
-        admin,
-      ),
-      'attachCredential',
-    );
+    await attachCredential(t, admin, { gatewayId: gateway.id, credentialId: id });
     const second = openaiKey();
     fake.allow(second);
-    await rotate(admin, id, second);
+    await rotateCredential(t, admin, id, second);
     await check(tenant.id, id, 2);
     await settled(id, (r) => r.current_version === 2 && r.status === 'ACTIVE');
     const [v1, v2] = await q(
@@ -292,7 +259,7 @@ describe('staged rotation', () => {
     // A third key: only one PREVIOUS is kept, the oldest retires at once.
     const third = openaiKey();
     fake.allow(third);
-    await rotate(admin, id, third);
+    await rotateCredential(t, admin, id, third);
     await check(tenant.id, id, 3);
     await settled(id, (r) => r.current_version === 3);
     const states = await q('SELECT version, state, ciphertext IS NULL AS wiped FROM credential_versions WHERE credential_id = $1 ORDER BY version', [
@@ -315,7 +282,7 @@ describe('staged rotation', () => {
       const id = await create(admin, tenant.id, first);
       await w0.relay();
       await settled(id, (r) => r.status === 'ACTIVE');
-      await rotate(admin, id, second);
+      await rotateCredential(t, admin, id, second);
       await w0.relay();
       await settled(id, (r) => r.current_version === 2);
       const states = await q(

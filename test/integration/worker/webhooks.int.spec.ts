@@ -5,13 +5,16 @@ import { SEALS } from '../../../src/crypto';
 import { enqueueInTx } from '../../../src/modules/outbox/outbox.writer';
 import type { JobPayloads } from '../../../src/queue/registry';
 import { gatewayReload } from '../../../workers/processors/gateway-reload.processor';
-import { createGatewayWithWebhook, expectOk, openaiKey, tenantWithTokens, uniqueSlug } from '../../factories';
+import { createGatewayWithWebhook, tenantWithTokens } from '../../factories';
 import { startFakeProvider, type FakeProvider } from '../../fakes/fake-provider';
 import { fastRetries, startWebhookSink, verifyStandardWebhook, type ReceivedWebhook, type WebhookSink } from '../../fakes/webhook-sink';
 import { describeHits, dumpDatabase, scanTexts } from '../../helpers/leak-scan';
 import { startTestApp, type TestApp } from '../../helpers/test-app';
 import { eventually, startTestWorkers, type TestWorkers } from '../../helpers/test-worker';
 import { createFakeOpenAIProvider } from '../../factories/providers';
+import { RELOAD_COALESCE_MS } from '../../../src/queue/registry';
+import { letTimePass } from '../../helpers/time';
+import { attachCredential, detachCredential, validatedCredential } from '../../factories/credentials';
 
 let t: TestApp;
 let fake: FakeProvider;
@@ -35,38 +38,17 @@ afterAll(async () => {
   await t.close();
 });
 
-const ATTACH = 'mutation($input: AttachCredentialInput!) { attachCredential(input: $input) { gateway { configVersion } userErrors { code } } }';
-const DETACH = 'mutation($input: DetachCredentialInput!) { detachCredential(input: $input) { gateway { configVersion } userErrors { code } } }';
-
 /** A tenant with a validated key (validation settles first, so it cannot bump the gateway later). */
 async function setup(webhook = true) {
   const { tenant, admin, viewer } = await tenantWithTokens(t);
-  const secret = openaiKey();
-  fake.allow(secret);
-  const created = await expectOk<any>(
-    t.gql(
-      'mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } userErrors { code } } }',
-      {
-        input: { tenantId: tenant.id, providerId, label: uniqueSlug('k'), secret },
-      },
-      admin,
-    ),
-    'createCredential',
-  );
-  const credentialId: string = created.credential.id;
-  await w.relay();
-  await eventually(async () => (await t.app.db.query('SELECT status FROM credentials WHERE id = $1', [credentialId]))[0].status === 'ACTIVE');
+  const { id: credentialId, secret } = await validatedCredential(t, w, fake, admin, { tenantId: tenant.id, providerId });
   const path = `/hook/${randomUUID()}`;
   const gw = await createGatewayWithWebhook(t, admin, tenant.id, webhook ? sink.url(path) : null);
   return { tenantId: tenant.id, admin, viewer, secret, credentialId, path, gatewayId: gw.gateway.id, signingSecret: gw.signingSecret };
 }
 
 async function attach(s: { admin: string; gatewayId: string; credentialId: string }, on = true): Promise<number> {
-  const res = await expectOk<any>(
-    t.gql(on ? ATTACH : DETACH, { input: { gatewayId: s.gatewayId, credentialId: s.credentialId } }, s.admin),
-    on ? 'attachCredential' : 'detachCredential',
-  );
-  return res.gateway.configVersion;
+  return (on ? attachCredential : detachCredential)(t, s.admin, { gatewayId: s.gatewayId, credentialId: s.credentialId });
 }
 
 const deliveries = (gatewayId: string) => t.app.db.query(`SELECT * FROM webhook_deliveries WHERE target_id = $1 ORDER BY created_at`, [gatewayId]);
@@ -121,7 +103,7 @@ it('a burst of 5 attach/detach changes within the coalesce window yields ONE del
   }
   expect(version).toBe(6);
   const rows = await settled(s.gatewayId, 'DELIVERED');
-  await new Promise((r) => setTimeout(r, 1500)); // longer than the window: nothing else may follow
+  await letTimePass(RELOAD_COALESCE_MS + 500); // longer than the coalesce window: nothing else may follow
   expect(await deliveries(s.gatewayId)).toHaveLength(1);
   expect(rows[0].payload).toMatchObject({ configVersion: 6, reason: 'CREDENTIAL_ATTACHED' });
   expect(sink.to(s.path)).toHaveLength(1);

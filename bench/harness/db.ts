@@ -92,6 +92,13 @@ export async function seedCredentials(
   o: { tenantId: string; provider: { id: string; prefixes: string[] }; count: number; tag: string; validated: boolean },
 ): Promise<SeededCredential[]> {
   const seeded: SeededCredential[] = [];
+  // As the API records with a tenant's first key of a provider: the host the tenant sent it to.
+  // Without it the worker holds the keys (awaiting host confirmation) and validates none.
+  await pool.query(
+    `INSERT INTO provider_host_confirmations (tenant_id, provider_id, base_url)
+     SELECT $1, id, base_url FROM providers WHERE id = $2 ON CONFLICT (tenant_id, provider_id) DO NOTHING`,
+    [o.tenantId, o.provider.id],
+  );
   const batch = 500;
   for (let start = 0; start < o.count; start += batch) {
     const creds: unknown[] = [];

@@ -20,6 +20,12 @@ export async function seedMillion(pool: Pool, o: { total: number; tenants: numbe
        SELECT md5('bench-tenant-' || t)::uuid, 'Seed tenant ' || t, 'seed-' || t FROM generate_series(1, $1) t`,
       [o.tenants],
     );
+    // Each seeded tenant confirmed the provider's host with its first key, as the API records it.
+    await client.query(
+      `INSERT INTO provider_host_confirmations (tenant_id, provider_id, base_url)
+       SELECT md5('bench-tenant-' || t)::uuid, p.id, p.base_url FROM generate_series(1, $1) t, providers p WHERE p.id = $2`,
+      [o.tenants, o.providerId],
+    );
     const batch = 100_000;
     for (let from = 1; from <= o.total; from += batch) {
       const to = Math.min(o.total, from + batch - 1);

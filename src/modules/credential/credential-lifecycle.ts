@@ -3,7 +3,7 @@ import type { KeyTestOutcome, KeyTestResult } from '../../providers/types';
 import { auditInTx } from '../audit/audit.writer';
 import { SYSTEM_ACTOR } from '../auth/actor';
 import { bumpGatewaysInTx } from '../gateway/gateway-reload';
-import { enqueueInTx } from '../outbox/outbox.writer';
+import { enqueueInTx, OUTBOX_COLUMNS, outboxParams, outboxRowsFrom } from '../outbox/outbox.writer';
 import type { CredentialStatus, VersionState } from './credential.entity';
 import type { CheckedVersion, OutcomeDeps } from './credential-lifecycle.deps';
 import { shredVersionsInTx } from './credential-lifecycle.retire';
@@ -106,14 +106,16 @@ async function invalidateInTx(tx: EntityManager, v: CheckedVersion, outcome: Key
  * Later checks of the same version queue nothing: re-validations never move anyone's alerts.
  */
 async function admitToDuplicateCheckInTx(tx: EntityManager, v: CheckedVersion): Promise<void> {
-  const result: unknown[] = await tx.query(
-    `UPDATE credential_versions SET validated_at = now()
-      WHERE tenant_id = $1 AND credential_id = $2 AND version = $3 AND validated_at IS NULL RETURNING version`,
-    [v.tenantId, v.credentialId, v.version],
+  // One statement: the outbox row exists only if this check was the version's first working one.
+  const job = { name: 'fingerprint-credential', payload: { tenantId: v.tenantId, credentialId: v.credentialId, version: v.version } } as const;
+  await tx.query(
+    `WITH first AS (
+       UPDATE credential_versions SET validated_at = now()
+        WHERE tenant_id = $1 AND credential_id = $2 AND version = $3 AND validated_at IS NULL RETURNING version)
+     INSERT INTO outbox (${OUTBOX_COLUMNS})
+     SELECT ${OUTBOX_COLUMNS} FROM ${outboxRowsFrom(4)} WHERE EXISTS (SELECT 1 FROM first) ORDER BY job.n`,
+    [v.tenantId, v.credentialId, v.version, ...outboxParams([job])],
   );
-  // node-postgres through TypeORM: an UPDATE … RETURNING comes back as [rows, count].
-  const rows = Array.isArray(result[0]) ? (result[0] as unknown[]) : result;
-  if (rows.length > 0) await enqueueInTx(tx, 'fingerprint-credential', { tenantId: v.tenantId, credentialId: v.credentialId, version: v.version });
 }
 
 /**

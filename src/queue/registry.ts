@@ -61,7 +61,10 @@ export const JOBS: { [N in JobName]: JobSpec<N> } = {
     jobId: (p) => `validate-credential-${p.credentialId}-v${p.version}${p.sweep ? `-s${p.sweep}` : ''}`,
   },
   'fingerprint-credential': {
-    queue: 'credentials',
+    // Not on `credentials`: a version's first working check queues this one, and a burst of new
+    // keys must not make the next tenant's key check wait behind everyone's duplicate checks.
+    // Jobs queued on `credentials` by earlier releases still run there (dispatch is by job name).
+    queue: 'maintenance',
     // "-valid": queued once the version validates. Jobs queued at create time by older releases
     // used the id without it and may still be retained; the same id would be dropped as a duplicate.
     jobId: (p) => `fingerprint-credential-${p.credentialId}-v${p.version}-valid`,

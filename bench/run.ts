@@ -21,9 +21,10 @@ import { graphqlHttp } from './scenarios/graphql-http';
 import { idleRss } from './scenarios/idle-rss';
 import { integrations } from './scenarios/integrations';
 import { validationJobs } from './scenarios/validation-jobs';
+import { queueBackends } from './scenarios/queue-backends';
 import { FULL_SCENARIOS } from './scenarios/full';
 
-const QUICK: Scenario[] = [idleRss, graphqlHttp, integrations, createCredential, validationJobs, gatewayConfig];
+const QUICK: Scenario[] = [idleRss, graphqlHttp, integrations, createCredential, validationJobs, gatewayConfig, queueBackends];
 
 const log = (message: string) => process.stdout.write(`${message}\n`);
 

@@ -9,10 +9,10 @@ url="${admin%/*}/$scratch"
 psql "$admin" -qc "DROP DATABASE IF EXISTS $scratch WITH (FORCE)" -c "CREATE DATABASE $scratch" >/dev/null 2>&1
 trap 'psql "$admin" -qc "DROP DATABASE IF EXISTS $scratch WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
 export DATABASE_URL="$url"
-npx typeorm-ts-node-commonjs -d src/db/data-source.ts migration:run >/dev/null
+npx typeorm-ts-node-commonjs -d src/db/cli-data-source.ts migration:run >/dev/null
 # Down and up again: every migration must have a working down().
 for _ in migrations/*.ts; do
-  npx typeorm-ts-node-commonjs -d src/db/data-source.ts migration:revert >/dev/null
+  npx typeorm-ts-node-commonjs -d src/db/cli-data-source.ts migration:revert >/dev/null
 done
-npx typeorm-ts-node-commonjs -d src/db/data-source.ts migration:run >/dev/null
-npx typeorm-ts-node-commonjs -d src/db/data-source.ts migration:generate migrations/Pending --check
+npx typeorm-ts-node-commonjs -d src/db/cli-data-source.ts migration:run >/dev/null
+npx typeorm-ts-node-commonjs -d src/db/cli-data-source.ts migration:generate migrations/Pending --check

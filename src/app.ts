@@ -6,7 +6,6 @@ import type { Config } from './config';
 import { createDataSource } from './db/data-source';
 import { buildServer } from './http/server';
 import { pinBuiltInHosts } from './modules/provider/provider-hosts';
-import { whenReady } from './modules/key-check/key-check-redis';
 import { createServices, type Services } from './services';
 
 export interface App {
@@ -23,9 +22,11 @@ export async function createApp(config: Readonly<Config>, log: Logger): Promise<
   // Before serving: a built-in provider's host is operator configuration, never an earlier API call.
   await pinBuiltInHosts(db, config.providerBaseUrls, log);
   const services = createServices(config, db, log);
+  // A queue store this BullMQ cannot use (an unmigrated or newer schema) stops the start here.
+  await services.queueBackend.assertUsable();
   await services.invalidations.start();
-  // Not required: without Redis the key-check limits hold per process (src/modules/key-check).
-  await whenReady(services.keyCheckRedis, 2_000);
+  // Not required: without its store the key-check limits hold per process (src/modules/key-check).
+  await services.keyCheckStore.ready(2_000);
   const server = await buildServer({ config, db, services, log });
   return {
     server,
@@ -39,7 +40,8 @@ export async function createApp(config: Readonly<Config>, log: Logger): Promise<
       await services.keyRescans.close();
       await services.invalidations.close();
       await services.security.flush();
-      services.keyCheckRedis.disconnect();
+      await services.keyCheckStore.close();
+      await services.queueBackend.close();
       await db.destroy();
     },
   };

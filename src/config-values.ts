@@ -54,3 +54,22 @@ export function providerBaseUrls(env: NodeJS.ProcessEnv): Readonly<Record<string
   if (bad.length) throw new ConfigError(`invalid configuration: ${bad.join('; ')}`);
   return Object.freeze(out);
 }
+
+/**
+ * The PostgreSQL schema BullMQ's tables live in for a queue prefix (QUEUE_BACKEND=postgres): one
+ * schema per deployment, as a Redis prefix is one keyspace per deployment. `keyplane` gives
+ * `keyplane_queues`. config.ts has already refused a prefix that would not make an identifier.
+ */
+export function queueSchemaOf(prefix: string): string {
+  return `${prefix.toLowerCase().replace(/-/g, '_')}_queues`;
+}
+
+/** host:port/database of a PostgreSQL URL, for start-up lines: never the user or password. */
+export function describeDatabaseUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname || 'localhost'}:${u.port || 5432}${u.pathname || '/'}`;
+  } catch {
+    return '(unparsable DATABASE_URL)';
+  }
+}

@@ -18,9 +18,12 @@ const Env = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/keyplane'),
+  // Unset: `npm start` runs an embedded PostgreSQL and sets it (never in production; src/embedded).
+  DATABASE_URL: z.string().url().optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
-  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  REDIS_URL: z.string().url().optional(),
+  // Where BullMQ keeps jobs, and with it live events and shared key-check limits (src/queue/backend.ts).
+  QUEUE_BACKEND: z.enum(['redis', 'postgres'], { message: 'expected "redis" or "postgres"' }).optional(),
   KEYPLANE_ADMIN_TOKEN: z.string().min(32).optional(),
   KEYPLANE_MASTER_KEYS: z.string().min(1).optional(),
   KEYPLANE_FINGERPRINT_KEY: z.string().min(32).optional(),
@@ -103,7 +106,8 @@ export interface Config {
   logLevel: string;
   databaseUrl: string;
   databasePoolSize: number;
-  redisUrl: string;
+  /** null on the postgres queue backend: nothing then connects to Redis. */
+  redisUrl: string | null;
   adminToken: string;
   masterKeys: string;
   fingerprintKey: string;
@@ -112,7 +116,7 @@ export interface Config {
   corsOrigins: string[];
   /** Read-only ops token for the queue dashboard and metrics (optional). */
   opsReadonlyToken: string | null;
-  queue: { prefix: string; concurrency: number; metricsPort: number; lockDurationMs: number; stalledIntervalMs: number };
+  queue: { backend: QueueBackendKind; prefix: string; concurrency: number; metricsPort: number; lockDurationMs: number; stalledIntervalMs: number };
   /** Re-validate keys whose last check is older than this; daily sweeps run on this cron (UTC). */
   validationMaxAgeHours: number;
   rotationGraceHours: number;
@@ -155,9 +159,83 @@ export interface Config {
   };
 }
 
+export type QueueBackendKind = 'redis' | 'postgres';
+
+/** On PostgreSQL the prefix names BullMQ's schema (queueSchemaOf): it must make a plain identifier. */
+function queuePrefixFor(backend: QueueBackendKind, prefix: string): string {
+  if (backend === 'postgres' && !/^[A-Za-z][A-Za-z0-9_-]{0,49}$/.test(prefix)) {
+    throw new ConfigError(
+      'invalid configuration: QUEUE_PREFIX (with QUEUE_BACKEND=postgres it names a PostgreSQL schema: a letter, then letters, digits, "-" or "_", at most 50)',
+    );
+  }
+  return prefix;
+}
+
+/** The address Redis users default to when QUEUE_BACKEND=redis names no REDIS_URL. */
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+/**
+ * DATABASE_URL, required by every process: `npm start` (scripts/start.sh) starts an embedded
+ * PostgreSQL and sets it when it is unset; production never gets one silently.
+ */
+function requireDatabaseUrl(value: string | undefined, nodeEnv: string | undefined): string {
+  if (value) return value;
+  throw new ConfigError(
+    nodeEnv === 'production'
+      ? 'DATABASE_URL is required in production (an embedded PostgreSQL is never started there): set it to your PostgreSQL server'
+      : 'DATABASE_URL is not set: run `npm start`, which starts an embedded PostgreSQL and sets it, or set DATABASE_URL to a PostgreSQL server',
+  );
+}
+
 /** For the migration CLI: the database address alone, without touching secrets. */
 export function databaseUrlFromEnv(env: NodeJS.ProcessEnv = process.env): string {
-  return Env.shape.DATABASE_URL.parse(env.DATABASE_URL);
+  const parsed = Env.shape.DATABASE_URL.safeParse(env.DATABASE_URL);
+  if (!parsed.success) throw new ConfigError('invalid configuration: DATABASE_URL (Invalid URL)');
+  return requireDatabaseUrl(parsed.data, env.NODE_ENV);
+}
+
+/**
+ * The embedded PostgreSQL that `npm start` runs when DATABASE_URL is unset (src/embedded): its data
+ * folder (git-ignored, kept across restarts) and loopback port. Never in production.
+ */
+export interface EmbeddedPostgresSettings {
+  dataDir: string;
+  port: number;
+  database: string;
+  production: boolean;
+}
+
+export function embeddedPostgresSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): EmbeddedPostgresSettings {
+  const parsed = z
+    .object({
+      NODE_ENV: Env.shape.NODE_ENV,
+      KEYPLANE_EMBEDDED_PG_DIR: z.string().min(1).default('.keyplane/postgres'),
+      KEYPLANE_EMBEDDED_PG_PORT: z.coerce.number().int().min(1024).max(65535).default(54329),
+    })
+    .safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(`invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')} (${i.message})`).join('; ')}`);
+  }
+  const e = parsed.data;
+  return { dataDir: e.KEYPLANE_EMBEDDED_PG_DIR, port: e.KEYPLANE_EMBEDDED_PG_PORT, database: 'keyplane', production: e.NODE_ENV === 'production' };
+}
+
+/** For `npm run migrate`: the queue backend and prefix alone, without touching secrets. */
+export function queueSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): { backend: QueueBackendKind; prefix: string } {
+  const parsed = Env.pick({ QUEUE_BACKEND: true, REDIS_URL: true, QUEUE_PREFIX: true }).safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(`invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')} (${i.message})`).join('; ')}`);
+  }
+  const backend = queueBackendOf(parsed.data);
+  return { backend, prefix: queuePrefixFor(backend, parsed.data.QUEUE_PREFIX) };
+}
+
+/**
+ * The queue backend, decided here only: QUEUE_BACKEND when set, else postgres when no REDIS_URL is
+ * configured (one engine to run and back up) and redis when one is.
+ */
+export function queueBackendOf(e: { QUEUE_BACKEND?: QueueBackendKind; REDIS_URL?: string }): QueueBackendKind {
+  return e.QUEUE_BACKEND ?? (e.REDIS_URL ? 'redis' : 'postgres');
 }
 
 /**
@@ -210,14 +288,16 @@ export function loadConfig(
     }
     secrets = { ...e, ...localSecrets(e.KEYPLANE_LOCAL_SECRETS_FILE, missing, devSecret, warn) };
   }
+  const databaseUrl = requireDatabaseUrl(e.DATABASE_URL, e.NODE_ENV);
+  const backend = queueBackendOf(e);
   return Object.freeze({
     env: e.NODE_ENV,
     host: e.HOST,
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
-    databaseUrl: e.DATABASE_URL,
+    databaseUrl,
     databasePoolSize: e.DATABASE_POOL_SIZE,
-    redisUrl: e.REDIS_URL,
+    redisUrl: backend === 'redis' ? (e.REDIS_URL ?? DEFAULT_REDIS_URL) : null,
     adminToken: secrets.KEYPLANE_ADMIN_TOKEN!,
     masterKeys: secrets.KEYPLANE_MASTER_KEYS!,
     fingerprintKey: secrets.KEYPLANE_FINGERPRINT_KEY!,
@@ -225,7 +305,8 @@ export function loadConfig(
     corsOrigins: list(e.CORS_ORIGINS),
     opsReadonlyToken: e.KEYPLANE_OPS_READONLY_TOKEN ?? null,
     queue: Object.freeze({
-      prefix: e.QUEUE_PREFIX,
+      backend,
+      prefix: queuePrefixFor(backend, e.QUEUE_PREFIX),
       concurrency: e.WORKER_CONCURRENCY,
       metricsPort: e.WORKER_METRICS_PORT,
       lockDurationMs: e.WORKER_LOCK_DURATION_MS,

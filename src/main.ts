@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { createApp } from './app';
+import { describeDatabaseUrl } from './config-values';
 import { exitOnStartFailure, loadConfigOrExit, onShutdown } from './lifecycle';
 import { createLogger } from './logger';
 import { logOutboundPolicy } from './outbound';
@@ -10,7 +11,10 @@ async function main(): Promise<void> {
   logOutboundPolicy(config, log);
   const app = await createApp(config, log);
   await app.server.listen({ host: config.host, port: config.port });
-  log.info({ port: config.port }, 'keyplane API listening');
+  log.info(
+    { port: config.port, database: describeDatabaseUrl(config.databaseUrl), queues: app.services.queueBackend.where },
+    'keyplane API listening',
+  );
   // Drains in-flight HTTP requests (Apollo drain plugin), then closes the pool.
   onShutdown(log, 15_000, () => app.close());
 }

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config';
 import { Fingerprinter, parseKeyring, SecretBox } from './crypto';
 import { Invalidations } from './db/invalidations';
-import { createRedisEvents } from './events/redis-events';
+import { createLiveEvents } from './events';
 import { outboundFor, outboundPolicyFor, watchOutbound } from './outbound';
 import { AlertService } from './modules/alert/alert.service';
 import { KeyRescanService } from './modules/alert/key-rescan.service';
@@ -20,7 +20,7 @@ import { PlatformKeyService } from './modules/platform-key/platform-key.service'
 import { HostConfirmationService } from './modules/provider/host-confirmation.service';
 import { KeyTestService } from './modules/provider/key-test.service';
 import { KeyCheckLimiter } from './modules/key-check/key-check-limiter';
-import { createKeyCheckRedis } from './modules/key-check/key-check-redis';
+import { createKeyCheckStore } from './modules/key-check/key-check-store';
 import { KeyTestCache } from './modules/key-check/key-test-cache';
 import { ProviderService } from './modules/provider/provider.service';
 import { ReminderService } from './modules/reminder/reminder.service';
@@ -29,6 +29,7 @@ import { RevertService } from './modules/tenant/revert.service';
 import { TenantService } from './modules/tenant/tenant.service';
 import { TokenService } from './modules/token/token.service';
 import { WebhookService } from './modules/webhook/webhook.service';
+import { createQueueBackend } from './queue/backend';
 
 /** Wires the services once at start-up; each receives only what it uses. */
 export function createServices(config: Readonly<Config>, db: DataSource, log: Logger) {
@@ -40,10 +41,12 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
   const outbound = outboundFor(config);
   const providers = new ProviderService(db, urlPolicy, invalidations, config.cache);
   const security = new SecurityEvents(db, log, config.security);
-  // Key checks: shared limits and the test cache on Redis (app.ts waits for it and closes it).
-  const keyCheckRedis = createKeyCheckRedis(config.redisUrl);
+  // The queue backend (QUEUE_BACKEND): queue views for ops and rescan status; app.ts closes it.
+  const queueBackend = createQueueBackend(config, log);
+  // Key checks: shared limits and the test cache on the backend's engine (app.ts waits for it and closes it).
+  const keyCheckStore = createKeyCheckStore(config, db);
   const keyChecks = new KeyCheckLimiter({
-    redis: keyCheckRedis,
+    store: keyCheckStore,
     prefix: config.queue.prefix,
     limits: config.keyChecks,
     log,
@@ -60,8 +63,8 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
   });
   const scope = new TenantScope(db);
   // Live events for subscriptions: connects on the first subscriber; app.close() ends the streams.
-  const events = createRedisEvents(config.redisUrl, config.queue.prefix, log);
-  const keyTestCache = new KeyTestCache({ redis: keyCheckRedis, prefix: config.queue.prefix, ttlMs: config.keyChecks.cacheTtlMs, fingerprinter });
+  const events = createLiveEvents(config, log);
+  const keyTestCache = new KeyTestCache({ store: keyCheckStore, prefix: config.queue.prefix, ttlMs: config.keyChecks.cacheTtlMs, fingerprinter });
   return {
     security,
     box,
@@ -85,7 +88,8 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
     tokens: new TokenService(db),
     providers,
     hostConfirmations: new HostConfirmationService(db),
-    keyCheckRedis,
+    queueBackend,
+    keyCheckStore,
     keyChecks,
     keyTest: new KeyTestService(db, providers, config.providerTimeoutMs, outbound, { limiter: keyChecks, cache: keyTestCache }),
     credentials: new CredentialService(db, { box, fingerprinter }, providers, keyChecks),
@@ -109,9 +113,7 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
     // Read-only view of the maintenance queue (rescan progress); app.close() closes it.
     keyRescans: new KeyRescanService(
       db,
-      new RescanStatusReader(config.redisUrl, config.queue.prefix, (e) =>
-        log.warn({ err: { name: e.name, message: e.message } }, 'rescan status redis error'),
-      ),
+      new RescanStatusReader(queueBackend, (e) => log.warn({ err: { name: e.name, message: e.message } }, 'rescan status: queue error')),
     ),
     reminders: new ReminderService(db),
     webhooks: new WebhookService(db),

@@ -1,13 +1,14 @@
 import 'reflect-metadata';
 import { Fingerprinter, parseKeyring, SecretBox } from '../src/crypto';
-import { createRedisEvents } from '../src/events/redis-events';
+import { createLiveEvents } from '../src/events';
 import { createDataSource } from '../src/db/data-source';
 import { exitOnStartFailure, loadConfigOrExit, onShutdown } from '../src/lifecycle';
 import { createLogger } from '../src/logger';
 import { ConfirmedOutcomes } from '../src/modules/credential/credential-lifecycle.confirm';
 import { SecurityEvents } from '../src/modules/security/security-events';
 import { logOutboundPolicy, outboundFor, watchOutbound } from '../src/outbound';
-import { createRedis } from '../src/queue/connection';
+import { createQueueBackend } from '../src/queue/backend';
+import { describeDatabaseUrl } from '../src/config-values';
 import { closeQueues, createQueues } from '../src/queue/queues';
 import { startWorkerMetrics } from './metrics';
 import { startRelay } from './relay';
@@ -25,15 +26,16 @@ async function main(): Promise<void> {
   const db = createDataSource(config.databaseUrl, Math.max(config.databasePoolSize, config.queue.concurrency + 4));
   await db.initialize();
   const box = new SecretBox(parseKeyring(config.masterKeys));
-  const workerRedis = createRedis(config.redisUrl, 'worker');
-  // The relay fails fast while Redis is down (and retries later) instead of holding outbox locks.
-  const relayRedis = createRedis(config.redisUrl, 'producer');
-  const queues = createQueues(relayRedis, config.queue.prefix);
+  // QUEUE_BACKEND: Redis, or BullMQ's schema on PostgreSQL (src/queue/backend.ts). The relay's
+  // queues fail fast while the store is down (and retry later) instead of holding outbox locks.
+  const backend = createQueueBackend(config, log);
+  await backend.assertUsable();
+  const queues = createQueues(backend);
   await upsertSchedulers(queues, config);
   const relay = startRelay(db, queues, log);
   const fingerprinter = new Fingerprinter(Buffer.from(config.fingerprintKey, 'utf8'));
   // Live events for open settings pages (GraphQL subscriptions on the API), ids only.
-  const events = createRedisEvents(config.redisUrl, config.queue.prefix, log);
+  const events = createLiveEvents(config, log);
   const confirmed = new ConfirmedOutcomes(db);
   const security = new SecurityEvents(db, log, config.security);
   // Webhook and key-check failures: their distinct causes go to these logs and the metric only;
@@ -52,19 +54,26 @@ async function main(): Promise<void> {
     confirmed,
     versions: new VersionReader(db),
   };
-  const workers = startWorkers(workerRedis, deps, log, {
-    prefix: config.queue.prefix,
+  const workers = startWorkers(backend, deps, log, {
     concurrency: config.queue.concurrency,
     lockDurationMs: config.queue.lockDurationMs,
     stalledIntervalMs: config.queue.stalledIntervalMs,
   });
   // WORKER_METRICS_PORT=0 turns the metrics server off.
-  const connected = () => relayRedis.status === 'ready';
+  const connected = () => backend.connected();
   const metrics =
     config.queue.metricsPort > 0
       ? await startWorkerMetrics({ port: config.queue.metricsPort, workers, queues, log, connected, extra: [outboundFailures, security.metric] })
       : null;
-  log.info({ queues: workers.map((w) => w.name), metricsPort: metrics?.port ?? null }, 'keyplane worker started');
+  log.info(
+    {
+      queues: workers.map((w) => w.name),
+      database: describeDatabaseUrl(config.databaseUrl),
+      backend: backend.where,
+      metricsPort: metrics?.port ?? null,
+    },
+    'keyplane worker started',
+  );
 
   // Active jobs finish first (worker.close waits for them); then the connections go.
   onShutdown(log, 30_000, async () => {
@@ -74,8 +83,7 @@ async function main(): Promise<void> {
     await security.flush();
     await events.close();
     await closeQueues(queues);
-    workerRedis.disconnect();
-    relayRedis.disconnect();
+    await backend.close();
     await db.destroy();
   });
 }

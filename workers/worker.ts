@@ -1,18 +1,18 @@
-import { MetricsTime, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { MetricsTime, type Job, type Worker } from 'bullmq';
 import type { Logger } from 'pino';
+import type { QueueBackend } from '../src/queue/backend';
 import { JOBS, QUEUES, type JobName, type QueueName } from '../src/queue/registry';
 import { PROCESSORS, type ProcessorDeps } from './processors';
 
 /** One BullMQ worker per queue, dispatching by job name to the registry's processor. */
 export function startWorkers(
-  connection: Redis,
+  backend: Pick<QueueBackend, 'worker'>,
   deps: ProcessorDeps,
   log: Logger,
-  options: { prefix: string; concurrency?: number; lockDurationMs?: number; stalledIntervalMs?: number },
+  options: { concurrency?: number; lockDurationMs?: number; stalledIntervalMs?: number },
 ): Worker[] {
   return QUEUES.filter((queue) => hasProcessors(queue)).map((queue) => {
-    const worker = new Worker(
+    const worker = backend.worker(
       queue,
       async (job: Job) => {
         const processor = PROCESSORS[job.name as JobName];
@@ -20,8 +20,6 @@ export function startWorkers(
         return (processor as (d: ProcessorDeps, j: Job) => Promise<unknown>)(deps, job);
       },
       {
-        connection,
-        prefix: options.prefix,
         concurrency: options.concurrency ?? 10,
         // Per-minute completed/failed counts, kept a week: the queue dashboard's charts read them.
         metrics: { maxDataPoints: MetricsTime.ONE_WEEK },

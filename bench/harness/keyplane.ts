@@ -1,9 +1,12 @@
 import { resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import { Queue } from 'bullmq';
-import { createRedis } from '../../src/queue/connection';
-import { QUEUES } from '../../src/queue/registry';
-import { DIST, keyplaneEnv, REDIS_URL, RESULTS_DIR } from './env';
+import type { Queue } from 'bullmq';
+import type { QueueBackendKind } from '../../src/config';
+import { queueSchemaOf } from '../../src/config-values';
+import { migrateQueueSchema } from '../../src/db/migrate';
+import { createQueueBackend } from '../../src/queue/backend';
+import { createQueues } from '../../src/queue/queues';
+import { BENCH_DATABASE_URL, DIST, keyplaneEnv, REDIS_URL, RESULTS_DIR } from './env';
 import { firstMessage, freePort, sleep, spawnNode, waitForHttp, type Child } from './proc';
 
 export interface Server {
@@ -33,13 +36,19 @@ export async function startApi(name: string, o: { env?: Record<string, string> }
   return { child, url };
 }
 
-/** The built worker (dist/workers/main.js): outbox relay plus processors, under `prefix`. */
+/**
+ * The built worker (dist/workers/main.js): outbox relay plus processors, under `prefix`, on the
+ * queue backend `env.QUEUE_BACKEND` names (Redis unless it says postgres).
+ */
 export async function startWorker(name: string, prefix: string, env: Record<string, string> = {}): Promise<Child> {
+  const backend: QueueBackendKind = env.QUEUE_BACKEND === 'postgres' ? 'postgres' : 'redis';
+  // On PostgreSQL the prefix's BullMQ schema comes from the migration step, as in a deployment.
+  if (backend === 'postgres') await migrateQueueSchema(BENCH_DATABASE_URL, queueSchemaOf(prefix));
   const child = spawnNode(name, resolve(DIST, 'workers', 'main.js'), {
     env: keyplaneEnv({ QUEUE_PREFIX: prefix, ...env }),
     nodeArgs: profileArgs(name),
   });
-  await waitForWorkers(child, prefix);
+  await waitForWorkers(child, prefix, backend);
   return child;
 }
 
@@ -57,10 +66,13 @@ export async function startHello(pageFile?: string): Promise<Server> {
   return { child, url: `http://127.0.0.1:${port}` };
 }
 
-/** BullMQ queues under a prefix of this run, on a producer connection. */
-export function benchQueues(prefix: string): { queues: Record<string, Queue>; close(obliterate?: boolean): Promise<void> } {
-  const redis = createRedis(REDIS_URL, 'producer');
-  const queues = Object.fromEntries(QUEUES.map((q) => [q, new Queue(q, { connection: redis, prefix })]));
+/** BullMQ queues under a prefix of this run, on a producer connection of the given backend. */
+export function benchQueues(
+  prefix: string,
+  backend: QueueBackendKind = 'redis',
+): { queues: Record<string, Queue>; close(obliterate?: boolean): Promise<void> } {
+  const b = createQueueBackend({ queue: { backend, prefix }, redisUrl: REDIS_URL, databaseUrl: BENCH_DATABASE_URL });
+  const queues = createQueues(b);
   return {
     queues,
     async close(obliterate = true) {
@@ -68,14 +80,14 @@ export function benchQueues(prefix: string): { queues: Record<string, Queue>; cl
         if (obliterate) await q.obliterate({ force: true }).catch(() => undefined);
         await q.close();
       }
-      redis.disconnect();
+      await b.close();
     },
   };
 }
 
 /** Waits until the worker process has registered at least one BullMQ worker under `prefix`. */
-async function waitForWorkers(child: Child, prefix: string, timeoutMs = 30_000): Promise<void> {
-  const q = benchQueues(prefix);
+async function waitForWorkers(child: Child, prefix: string, backend: QueueBackendKind, timeoutMs = 30_000): Promise<void> {
+  const q = benchQueues(prefix, backend);
   try {
     const until = Date.now() + timeoutMs;
     for (;;) {

@@ -1,11 +1,10 @@
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
-import { databaseUrlFromEnv } from '../config';
 import { ENTITIES } from './entities';
 
 /**
  * The only DataSource. Schema changes go through migrations; nothing here ever synchronizes.
- * The TypeORM CLI loads this file and wants exactly one exported DataSource.
+ * The TypeORM CLI loads cli-data-source.ts, which builds one from DATABASE_URL.
  */
 export function createDataSource(url: string, poolSize = 10): DataSource {
   return new DataSource({
@@ -21,5 +20,3 @@ export function createDataSource(url: string, poolSize = 10): DataSource {
     logging: false,
   });
 }
-
-export default createDataSource(databaseUrlFromEnv());

@@ -1,112 +1,53 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { EventStream } from './event-stream';
-import type { EventPublisher, LiveEventName, LiveEvents } from './types';
+import { createLiveBus, LIVE_EVENT_NAMES, throttledWarn, type LiveEventBus, type LiveTransport } from './live-bus';
+import type { LiveEventName } from './types';
 
-/** The id fields each event must carry; a message missing one is dropped, never half-delivered. */
-const FIELDS: { [E in LiveEventName]: (keyof LiveEvents[E] & string)[] } = {
-  CREDENTIAL_CHANGED: ['tenantId', 'credentialId'],
-  KEY_REUSE_ALERT: ['tenantId', 'alertId'],
-};
-const EVENT_NAMES = Object.keys(FIELDS) as LiveEventName[];
-
-/** The API side: a stream of one event for one tenant. */
-export interface LiveEventSource {
-  subscribe<E extends LiveEventName>(event: E, tenantId: string): EventStream<LiveEvents[E]>;
-}
-
-export interface RedisEvents extends EventPublisher, LiveEventSource {
-  /** Ends every open stream and closes both connections. */
-  close(): Promise<void>;
-}
-
-type AnyListener = (payload: LiveEvents[LiveEventName]) => void;
+export type { LiveEventSource } from './live-bus';
+/** @deprecated the bus is backend-neutral: use LiveEventBus. */
+export type RedisEvents = LiveEventBus;
 
 /**
- * Live events over Redis pub/sub: workers publish, every API process receives and fans out to
- * its subscribers of the same tenant. One channel per event name under the queue prefix, so
- * test runs and deployments sharing a Redis never see each other's events. Payloads are ids only.
- * Delivery is best effort (pub/sub keeps nothing): a page re-reads state when it reconnects.
+ * Live events over Redis pub/sub. One channel per event name under the queue prefix, so test runs
+ * and deployments sharing a Redis never see each other's events.
  */
-export function createRedisEvents(url: string, prefix: string, log?: Logger): RedisEvents {
+export function createRedisEvents(url: string, prefix: string, log?: Logger): LiveEventBus {
+  return createLiveBus(redisTransport(url, prefix, log));
+}
+
+function redisTransport(url: string, prefix: string, log?: Logger): LiveTransport {
   const channelOf = (event: LiveEventName) => `${prefix}:live:${event}`;
-  const eventOf = new Map(EVENT_NAMES.map((e) => [channelOf(e), e]));
-  // event -> tenantId -> listeners. Filtering by tenant here is what keeps tenants apart.
-  const listeners = new Map<LiveEventName, Map<string, Set<AnyListener>>>();
-  const streams = new Set<EventStream<unknown>>();
+  const eventOf = new Map(LIVE_EVENT_NAMES.map((e) => [channelOf(e), e]));
+  const publishError = throttledWarn(log, 'publisher', 'live events: Redis connection problem');
+  const subscribeError = throttledWarn(log, 'subscriber', 'live events: Redis connection problem');
   let publisher: Redis | null = null;
   let subscriber: Redis | null = null;
-  let closed = false;
-
-  const throttled = (role: string) => {
-    let last = 0;
-    return (error: Error) => {
-      // ioredis reports every failed reconnect; one line a minute says enough.
-      if (Date.now() - last < 60_000) return;
-      last = Date.now();
-      log?.warn({ role, err: { name: error.name, message: error.message } }, 'live events: Redis connection problem');
-    };
-  };
-  const publishError = throttled('publisher');
-  const subscribeError = throttled('subscriber');
-
-  function startSubscriber(): Redis {
-    // Pub/sub needs a connection of its own; it retries forever and resubscribes after a reconnect.
-    const redis = new Redis(url, { maxRetriesPerRequest: null, connectionName: 'keyplane-live-subscriber' });
-    redis.on('error', subscribeError);
-    redis.subscribe(...EVENT_NAMES.map(channelOf)).catch(subscribeError);
-    redis.on('message', (channel: string, message: string) => {
-      const event = eventOf.get(channel);
-      const payload = event ? parse(event, message) : null;
-      if (!event || !payload) return;
-      for (const listener of listeners.get(event)?.get(payload.tenantId) ?? []) listener(payload);
-    });
-    return redis;
-  }
 
   return {
-    async publish(event, payload) {
-      if (closed) return;
+    async send(event, message) {
       // The publisher connects on first use and fails fast while Redis is down: a live event is a
       // hint for open pages, never a reason to fail or stall the job that changed the data.
       if (!publisher) {
-        publisher = new Redis(url, {
-          lazyConnect: true,
-          maxRetriesPerRequest: 1,
-          commandTimeout: 1_000,
-          connectionName: 'keyplane-live-publisher',
-        });
+        publisher = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, commandTimeout: 1_000, connectionName: 'keyplane-live-publisher' });
         publisher.on('error', publishError);
       }
-      const ids = Object.fromEntries(FIELDS[event].map((f) => [f, payload[f]]));
       try {
-        await publisher.publish(channelOf(event), JSON.stringify(ids));
+        await publisher.publish(channelOf(event), message);
       } catch (error) {
         publishError(error as Error);
       }
     },
-
-    subscribe<E extends LiveEventName>(event: E, tenantId: string): EventStream<LiveEvents[E]> {
-      if (closed) throw new Error('live events are closed');
-      subscriber ??= startSubscriber();
-      const byTenant = listeners.get(event) ?? new Map<string, Set<AnyListener>>();
-      listeners.set(event, byTenant);
-      const set = byTenant.get(tenantId) ?? new Set<AnyListener>();
-      byTenant.set(tenantId, set);
-      const stream: EventStream<LiveEvents[E]> = new EventStream(() => {
-        set.delete(listener);
-        if (set.size === 0 && byTenant.get(tenantId) === set) byTenant.delete(tenantId);
-        streams.delete(stream as EventStream<unknown>);
+    listen(onMessage) {
+      // Pub/sub needs a connection of its own; it retries forever and resubscribes after a reconnect.
+      subscriber = new Redis(url, { maxRetriesPerRequest: null, connectionName: 'keyplane-live-subscriber' });
+      subscriber.on('error', subscribeError);
+      subscriber.subscribe(...LIVE_EVENT_NAMES.map(channelOf)).catch(subscribeError);
+      subscriber.on('message', (channel: string, message: string) => {
+        const event = eventOf.get(channel);
+        if (event) onMessage(event, message);
       });
-      const listener: AnyListener = (payload) => stream.push(payload as LiveEvents[E]);
-      set.add(listener);
-      streams.add(stream as EventStream<unknown>);
-      return stream;
     },
-
     async close() {
-      closed = true;
-      for (const stream of [...streams]) stream.end();
       const connections = [publisher, subscriber].filter((r): r is Redis => r !== null);
       publisher = subscriber = null;
       await Promise.all(
@@ -121,19 +62,4 @@ export function createRedisEvents(url: string, prefix: string, log?: Logger): Re
       );
     },
   };
-}
-
-function parse<E extends LiveEventName>(event: E, message: string): LiveEvents[E] | null {
-  try {
-    const value = JSON.parse(message) as Record<string, unknown>;
-    const out: Record<string, string> = {};
-    for (const field of FIELDS[event]) {
-      const v = value?.[field];
-      if (typeof v !== 'string' || v.length === 0 || v.length > 64) return null;
-      out[field] = v;
-    }
-    return out as unknown as LiveEvents[E];
-  } catch {
-    return null;
-  }
 }

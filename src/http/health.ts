@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
+import type { QueueBackend } from '../queue/backend';
 
 /** A readiness probe must answer quickly even when a dependency hangs rather than refuses. */
 const CHECK_TIMEOUT_MS = 1_000;
@@ -22,15 +22,17 @@ async function check(work: () => Promise<unknown>): Promise<'ok' | 'failed'> {
 
 /**
  * /healthz: the process answers. /readyz: its dependencies answer too (load balancers use this):
- * PostgreSQL `SELECT 1` and Redis `PING`. The Redis connection is the API's fail-fast one
- * (no offline queue), so a PING while Redis is down fails at once instead of waiting.
+ * PostgreSQL `SELECT 1` and the queue backend's ping, named after its engine (`redis`, or `queue`
+ * for BullMQ's schema on PostgreSQL). The backend's connection is the fail-fast one (no offline
+ * queue), so a ping while the store is down fails at once instead of waiting.
  */
-export function registerHealthRoutes(app: FastifyInstance, db: DataSource, redis: Pick<Redis, 'ping'>): void {
+export function registerHealthRoutes(app: FastifyInstance, db: DataSource, backend: Pick<QueueBackend, 'ping' | 'kind'>): void {
+  const queueCheck = backend.kind === 'redis' ? 'redis' : 'queue';
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
-    const [postgres, redisCheck] = await Promise.all([check(() => db.query('SELECT 1')), check(() => redis.ping())]);
-    const checks = { postgres, redis: redisCheck };
-    const ready = postgres === 'ok' && redisCheck === 'ok';
+    const [postgres, queue] = await Promise.all([check(() => db.query('SELECT 1')), check(() => backend.ping())]);
+    const checks = { postgres, [queueCheck]: queue };
+    const ready = postgres === 'ok' && queue === 'ok';
     return reply
       .code(ready ? 200 : 503)
       .header('cache-control', 'no-store')

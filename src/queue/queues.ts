@@ -1,20 +1,14 @@
-import { Queue, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Queue } from 'bullmq';
+import type { QueueBackend, QueueSettings } from './backend';
 import { JOBS, jobOptions, QUEUES, type JobName, type JobPayloads, type QueueName } from './registry';
 
-/** Retries with exponential backoff (BullMQ adds jitter); failed jobs are kept for inspection. */
-export const DEFAULT_JOB_OPTIONS: JobsOptions = {
-  attempts: 6,
-  backoff: { type: 'exponential', delay: 2_000, jitter: 0.5 },
-  removeOnComplete: { age: 24 * 3600, count: 10_000 },
-  removeOnFail: { age: 14 * 24 * 3600 },
-};
+export { DEFAULT_JOB_OPTIONS } from './job-options';
 
 export type Queues = Record<QueueName, Queue>;
 
-/** `prefix` is config.queue.prefix (QUEUE_PREFIX): the API, workers and dashboard must agree on it. */
-export function createQueues(connection: Redis, prefix: string): Queues {
-  return Object.fromEntries(QUEUES.map((name) => [name, new Queue(name, { connection, prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS })])) as Queues;
+/** One producer-side Queue per registry queue, on the configured backend (backend.ts). */
+export function createQueues(backend: Pick<QueueBackend, 'queue'>, options: QueueSettings = {}): Queues {
+  return Object.fromEntries(QUEUES.map((name) => [name, backend.queue(name, options)])) as Queues;
 }
 
 /** Typed enqueue over the registry: the job id is deterministic, so the same work is added once. */

@@ -5,7 +5,7 @@ import type { Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import { createDataSource } from '../../src/db/data-source';
-import { createRedis } from '../../src/queue/connection';
+import { createQueueBackend } from '../../src/queue/backend';
 import { closeQueues, createQueues, type Queues } from '../../src/queue/queues';
 import type { JobName } from '../../src/queue/registry';
 import { PROCESSORS } from '../../workers/processors';
@@ -13,7 +13,10 @@ import { expectOk, uniqueSlug } from '../factories';
 import type { FakeProvider, RecordedRequest } from '../fakes/fake-provider';
 import type { ApiProcess } from '../helpers/processes';
 import type { TestApp } from '../helpers/test-app';
-import { TEST_DATABASE_URL } from '../helpers/test-env';
+import { TEST_DATABASE_URL, TEST_ENV, TEST_QUEUE_BACKEND } from '../helpers/test-env';
+import { prepareQueueNamespace } from '../helpers/queue-backend';
+import { loadConfig } from '../../src/config';
+import { queueSchemaOf } from '../../src/config-values';
 
 /** Shared pieces of the process-level tests: the test's own view of the database and of Redis. */
 
@@ -77,18 +80,57 @@ export async function waitFor<T>(
   }
 }
 
-/** Queues on a given Redis and prefix, as the test's own producer (to inspect or forge jobs). */
-export function queuesOn(url: string, prefix: string): { queues: Queues; redis: Redis; close(): Promise<void> } {
-  const connection = createRedis(url, 'producer');
-  const queues = createQueues(connection, prefix);
+/**
+ * The queue settings of a process-level test on the test backend: its private Redis (redis), or
+ * BullMQ's schema for the prefix in the test database (postgres, migrated here as `npm run
+ * migrate` would; no Redis at all).
+ */
+export async function queueEnv(prefix: string, redisUrl: string | null): Promise<{ QUEUE_PREFIX: string } & Record<string, string>> {
+  if (TEST_QUEUE_BACKEND === 'postgres') {
+    await prepareQueueNamespace(prefix);
+    return { QUEUE_BACKEND: 'postgres', QUEUE_PREFIX: prefix };
+  }
+  if (!redisUrl) throw new Error('the redis backend needs a Redis');
+  return { QUEUE_BACKEND: 'redis', REDIS_URL: redisUrl, QUEUE_PREFIX: prefix };
+}
+
+/** Queues of a prefix on the test backend, as the test's own producer (to inspect or forge jobs). */
+export function queuesOn(redisUrl: string | null, prefix: string): { queues: Queues; close(): Promise<void> } {
+  const config = loadConfig({ ...process.env, ...TEST_ENV, QUEUE_PREFIX: prefix, ...(redisUrl ? { REDIS_URL: redisUrl } : {}) });
+  const backend = createQueueBackend({ ...config, databaseUrl: TEST_DATABASE_URL });
+  const queues = createQueues(backend);
   return {
     queues,
-    redis: connection,
     async close() {
       await closeQueues(queues);
-      connection.disconnect();
+      await backend.close();
     },
   };
+}
+
+/** A queue's event log (BullMQ's stream on Redis, its event table on PostgreSQL), as {event, jobId}. */
+export async function queueEventLog(redisUrl: string | null, prefix: string, queue: string): Promise<{ event: string; jobId?: string }[]> {
+  if (TEST_QUEUE_BACKEND === 'postgres') {
+    const db = await openDb();
+    try {
+      const rows: { event: string; data: Record<string, unknown> | null }[] = await db.query(
+        `SELECT event, data FROM "${queueSchemaOf(prefix)}".event WHERE queue = $1 ORDER BY id`,
+        [queue],
+      );
+      return rows.map((r) => ({ event: r.event, jobId: (r.data?.jobId as string | undefined) ?? undefined }));
+    } finally {
+      await db.destroy();
+    }
+  }
+  const redis = new Redis(redisUrl!, { maxRetriesPerRequest: 1 });
+  try {
+    const events = await redis.xrange(`${prefix}:${queue}:events`, '-', '+');
+    return events.map(
+      ([, fields]) => Object.fromEntries(fields.flatMap((f, i) => (i % 2 ? [] : [[f, fields[i + 1]]]))) as { event: string; jobId?: string },
+    );
+  } finally {
+    redis.disconnect();
+  }
 }
 
 export async function allJobs(queues: Queues): Promise<Job[]> {
@@ -128,7 +170,7 @@ export interface Capture {
 }
 
 /** A plain HTTP receiver that answers 200 and keeps every request (webhook bodies for leak scans). */
-export async function startCapture(): Promise<Capture> {
+export async function startCapture(host = '127.0.0.1'): Promise<Capture> {
   const received: Capture['received'] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -138,9 +180,9 @@ export async function startCapture(): Promise<Capture> {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`,
+    url: `http://${host}:${(server.address() as AddressInfo).port}/hooks`,
     received,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };

@@ -13,6 +13,7 @@ import {
   dumpRedis,
   fakeProviderVia,
   openDb,
+  queueEnv,
   queuesOn,
   settled,
   settleForeignOutbox,
@@ -23,15 +24,20 @@ import {
   type Capture,
 } from './e2e-support';
 import { attachCredential, revokeCredential, rotateCredential } from '../factories/credentials';
+import { onPostgresQueues, prepareQueueNamespace } from '../helpers/queue-backend';
+import { queueSchemaOf } from '../../src/config-values';
 
 /*
  * What the queue holds and what the processes print, with the real API and worker processes:
- * - job data is clear text in Redis, so anyone who can write to Redis can forge a job. A job naming
+ * - job data is clear text in the queue store (Redis, or BullMQ's tables on PostgreSQL), so anyone
+ *   who can write there can forge a job. A job naming
  *   one tenant and another tenant's object must do nothing: processors scope reads by the job's tenant;
- * - the canary scan extended past the database: every Redis key and value (job data, return values,
- *   failure reasons, event streams), every line the API and worker printed, and webhook bodies.
+ * - the canary scan extended past the database: every Redis key and value, or every row of BullMQ's
+ *   schema (job data, return values, failure reasons, event logs), every line the API and worker
+ *   printed, and webhook bodies.
  */
-let redis: PrivateRedis;
+/** null on the postgres queue backend: the processes then use no Redis at all. */
+let redis: PrivateRedis | null;
 let db: DataSource;
 let api: ApiProcess;
 let fake: FakeProvider;
@@ -41,9 +47,9 @@ let worker: KeyplaneProcess;
 const prefix = uniquePrefix();
 
 beforeAll(async () => {
-  [redis, db, fake, hooks] = await Promise.all([startPrivateRedis(), openDb(), startFakeProvider(), startCapture()]);
+  [redis, db, fake, hooks] = await Promise.all([onPostgresQueues ? null : startPrivateRedis(), openDb(), startFakeProvider(), startCapture()]);
   await settleForeignOutbox(db);
-  const env = { REDIS_URL: redis.url, QUEUE_PREFIX: prefix };
+  const env = await queueEnv(prefix, redis?.url ?? null);
   [api, worker] = await Promise.all([startApiProcess(env), startWorkerProcess(env)]);
   providerId = await fakeProviderVia(api, fake);
 }, 60_000);
@@ -66,7 +72,7 @@ it('a job naming tenant B and tenant A objects has no effect', async () => {
   await attachCredential(t, a.admin, { gatewayId: gw.gateway.id, credentialId: credential.id });
   await waitFor('the credential to become ACTIVE', async () => (await credentialRow(db, credential.id)).status === 'ACTIVE');
 
-  const q = queuesOn(redis.url, prefix);
+  const q = queuesOn(redis?.url ?? null, prefix);
   try {
     await settled(q.queues, db);
     const [{ config_version: configVersion }] = await db.query('SELECT config_version FROM gateways WHERE id = $1', [gw.gateway.id]);
@@ -121,7 +127,7 @@ it('a job naming tenant B and tenant A objects has no effect', async () => {
   }
 }, 45_000);
 
-describe('canary keys never reach Redis, process output or webhooks', () => {
+describe('canary keys never reach the queue store, process output or webhooks', () => {
   const alnum = (n: number) =>
     randomBytes(n * 2)
       .toString('base64')
@@ -185,7 +191,7 @@ describe('canary keys never reach Redis, process output or webhooks', () => {
     expect(tested.result.outcome).toBe('INVALID');
 
     // 5. jobs forced to fail: a foreign tenant, a version that does not exist
-    const q = queuesOn(redis.url, prefix);
+    const q = queuesOn(redis?.url ?? null, prefix);
     try {
       await q.queues.credentials.add(
         'validate-credential',
@@ -207,14 +213,21 @@ describe('canary keys never reach Redis, process output or webhooks', () => {
       await waitFor('the reload webhook', () => hooks.received.some((r) => r.body.includes(gw.gateway.id)));
     }
 
-    // The dump really holds the queue: job data, a return value, failure reasons, event streams.
-    const redisDump = await dumpRedis(redis.url);
+    // The dump really holds the queue: job data, a return value, failure reasons, event logs.
+    const redisDump = onPostgresQueues ? await dumpDatabase(db, [queueSchemaOf(prefix)]) : await dumpRedis(redis!.url);
     const dumpText = redisDump.map((s) => s.text).join('\n');
     for (const id of [first.id, live.id, rejected.id]) expect(dumpText).toContain(id);
-    expect(dumpText).toMatch(/returnvalue=\{"outcome":"VALID"\}/);
-    expect(dumpText).toMatch(/failedReason=[^\n]*PROVIDER_UNAVAILABLE/);
-    expect(dumpText).toMatch(/failedReason=stale or foreign job/);
-    expect(redisDump.some((s) => /^redis stream .*:events /.test(s.where))).toBe(true);
+    if (onPostgresQueues) {
+      expect(dumpText).toMatch(/"return_value":\{"outcome": ?"VALID"\}/);
+      expect(dumpText).toMatch(/"failed_reason":"[^"]*PROVIDER_UNAVAILABLE/);
+      expect(dumpText).toMatch(/"failed_reason":"stale or foreign job/);
+      expect(redisDump.some((s) => /^table [a-z0-9_]+_queues\.event /.test(s.where))).toBe(true);
+    } else {
+      expect(dumpText).toMatch(/returnvalue=\{"outcome":"VALID"\}/);
+      expect(dumpText).toMatch(/failedReason=[^\n]*PROVIDER_UNAVAILABLE/);
+      expect(dumpText).toMatch(/failedReason=stale or foreign job/);
+      expect(redisDump.some((s) => /^redis stream .*:events /.test(s.where))).toBe(true);
+    }
     // And the worker logged its failures.
     expect(worker.lines.some((l) => /"msg":"job failed"/.test(l))).toBe(true);
 
@@ -232,18 +245,28 @@ describe('canary keys never reach Redis, process output or webhooks', () => {
     expect(describeHits(scanTexts(responses, canaries))).toBe('');
     expect(canaries).toHaveLength(5);
 
-    // The same dump and scan do find a key that reached Redis: as job data (hex) and as a plain string.
+    // The same dump and scan do find a key that reached the store: as job data (hex) and in plain.
     const planted = canary(6);
-    const probe = queuesOn(redis.url, `${prefix}-probe`);
+    await prepareQueueNamespace(`${prefix}-probe`);
+    const probe = queuesOn(redis?.url ?? null, `${prefix}-probe`);
     try {
       await probe.queues.maintenance.add('fingerprint-rescan', { requestedAt: Buffer.from(planted).toString('hex') }, { delay: 3_600_000 });
-      await probe.redis.set(`${prefix}-probe-plain`, `x${planted.slice(20, 33)}x`);
-      const hits = scanTexts(await dumpRedis(redis.url), [planted]).map((h) => `${h.where.replace(/ \(.*$/, '')} ${h.encoding}`);
+      await probe.queues.maintenance.add('fingerprint-rescan', { requestedAt: `x${planted.slice(20, 33)}x` }, { delay: 3_600_000 });
+      const dump = onPostgresQueues ? await dumpDatabase(db, [queueSchemaOf(`${prefix}-probe`)]) : await dumpRedis(redis!.url);
+      const hits = scanTexts(dump, [planted]).map((h) => `${h.where.replace(/ \(.*$/, '')} ${h.encoding}`);
+      const table = `table ${queueSchemaOf(`${prefix}-probe`)}.job`;
       expect(hits).toEqual(
-        expect.arrayContaining([
-          expect.stringMatching(/^redis hash .*-probe:maintenance:1 field data hex$/),
-          `redis string ${prefix}-probe-plain plain`,
-        ]),
+        expect.arrayContaining(
+          onPostgresQueues
+            ? [
+                expect.stringMatching(new RegExp(`^${table.replace('.', '\\.')} row \\d+ hex$`)),
+                expect.stringMatching(new RegExp(`^${table.replace('.', '\\.')} row \\d+ plain$`)),
+              ]
+            : [
+                expect.stringMatching(/^redis hash .*-probe:maintenance:1 field data hex$/),
+                expect.stringMatching(/^redis hash .*-probe:maintenance:2 field data plain$/),
+              ],
+        ),
       );
     } finally {
       await probe.close();

@@ -3,13 +3,27 @@ import { createCredential, openaiKey, tenantWithTokens } from '../factories';
 import { startFakeProvider, type FakeProvider } from '../fakes/fake-provider';
 import { killAllPrivateRedis, startPrivateRedis, type PrivateRedis } from '../helpers/private-redis';
 import { killAllProcesses, startApiProcess, startWorkerProcess, type ApiProcess, type KeyplaneProcess } from '../helpers/processes';
-import { asTestApp, credentialRow, fakeProviderVia, openDb, queuesOn, requestsWith, settleForeignOutbox, uniquePrefix, waitFor } from './e2e-support';
+import {
+  asTestApp,
+  credentialRow,
+  fakeProviderVia,
+  openDb,
+  queueEnv,
+  queueEventLog,
+  queuesOn,
+  requestsWith,
+  settleForeignOutbox,
+  uniquePrefix,
+  waitFor,
+} from './e2e-support';
+import { onPostgresQueues } from '../helpers/queue-backend';
 
 /*
  * Worker processes and signals: a worker killed with SIGKILL mid-job loses its lock and another
  * worker completes the job, once; SIGTERM lets the job in flight finish before the process exits 0.
  */
-let redis: PrivateRedis;
+/** null on the postgres queue backend: the processes then use no Redis at all. */
+let redis: PrivateRedis | null;
 let db: DataSource;
 let api: ApiProcess;
 let fake: FakeProvider;
@@ -18,9 +32,9 @@ let t: ReturnType<typeof asTestApp>;
 const started: KeyplaneProcess[] = [];
 
 beforeAll(async () => {
-  [redis, db, fake] = await Promise.all([startPrivateRedis(), openDb(), startFakeProvider()]);
+  [redis, db, fake] = await Promise.all([onPostgresQueues ? null : startPrivateRedis(), openDb(), startFakeProvider()]);
   await settleForeignOutbox(db);
-  api = await startApiProcess({ REDIS_URL: redis.url, QUEUE_PREFIX: uniquePrefix() });
+  api = await startApiProcess(await queueEnv(uniquePrefix(), redis?.url ?? null));
   providerId = await fakeProviderVia(api, fake);
   t = asTestApp(api);
 }, 60_000);
@@ -37,7 +51,7 @@ afterAll(async () => {
 });
 
 async function worker(prefix: string, name: string, env: Record<string, string> = {}) {
-  const w = await startWorkerProcess({ REDIS_URL: redis.url, QUEUE_PREFIX: prefix, ...env }, name);
+  const w = await startWorkerProcess({ ...(await queueEnv(prefix, redis?.url ?? null)), ...env }, name);
   started.push(w);
   return w;
 }
@@ -73,18 +87,15 @@ it('a worker killed with SIGKILL mid-job: the job completes once on another work
   expect(row).toMatchObject({ current_version: 1, last_validation_outcome: 'VALID' });
   expect(second.exited).toBeNull();
 
-  const q = queuesOn(redis.url, prefix);
+  const q = queuesOn(redis?.url ?? null, prefix);
   try {
     const job = (await q.queues.credentials.getJob(`validate-credential-${credential.id}-v1`))!;
     expect(await job.getState()).toBe('completed');
     expect(job.returnvalue).toEqual({ outcome: 'VALID' });
     expect(job.stalledCounter).toBe(1); // recovered from the lost lock, not retried after a failure
     expect(job.attemptsMade).toBe(1);
-    // The queue's event stream: the job stalled once and completed once.
-    const events = await q.redis.xrange(`${prefix}:credentials:events`, '-', '+');
-    const forJob = events
-      .map(([, fields]) => Object.fromEntries(fields.flatMap((f, i) => (i % 2 ? [] : [[f, fields[i + 1]]]))))
-      .filter((e) => e.jobId === job.id);
+    // The queue's event log: the job stalled once and completed once.
+    const forJob = (await queueEventLog(redis?.url ?? null, prefix, 'credentials')).filter((e) => e.jobId === job.id);
     expect(forJob.filter((e) => e.event === 'stalled')).toHaveLength(1);
     expect(forJob.filter((e) => e.event === 'completed')).toHaveLength(1);
   } finally {
@@ -125,7 +136,7 @@ it('SIGTERM: the job in flight finishes before the worker exits with code 0', as
   expect(w.lines.some((l) => /"msg":"shutting down"/.test(l))).toBe(true);
   // Already done when the process is gone: nothing was left for a stalled-job recovery.
   expect(await credentialRow(db, credential.id)).toMatchObject({ status: 'ACTIVE', last_validation_outcome: 'VALID' });
-  const q = queuesOn(redis.url, prefix);
+  const q = queuesOn(redis?.url ?? null, prefix);
   try {
     const job = (await q.queues.credentials.getJob(`validate-credential-${credential.id}-v1`))!;
     expect(await job.getState()).toBe('completed');

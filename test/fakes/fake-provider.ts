@@ -66,7 +66,8 @@ export interface FakeProvider {
 
 export const DEFAULT_MODELS = ['fake-model-b', 'fake-model-a'];
 
-export async function startFakeProvider(): Promise<FakeProvider> {
+/** `host`: where to listen (loopback by default; a veth address for a process in another network namespace). */
+export async function startFakeProvider(host = '127.0.0.1'): Promise<FakeProvider> {
   const allowed = new Map<string, string[]>();
   const scripts = new Map<string, FakeResponse[]>();
   let anyScript: FakeResponse[] = [];
@@ -119,11 +120,11 @@ export async function startFakeProvider(): Promise<FakeProvider> {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
 
   return {
-    baseUrl: `http://127.0.0.1:${port}`,
+    baseUrl: `http://${host}:${port}`,
     requests,
     respond,
     allow: (key, models = DEFAULT_MODELS) => void allowed.set(key, models),

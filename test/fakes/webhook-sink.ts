@@ -6,8 +6,10 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { Queue, type JobsOptions } from 'bullmq';
+import type { JobsOptions, Queue } from 'bullmq';
+import type { QueueBackend } from '../../src/queue/backend';
 import { DEFAULT_JOB_OPTIONS } from '../../src/queue/queues';
+import type { QueueName } from '../../src/queue/registry';
 
 export type SinkResponse = { status: number; body?: string; headers?: Record<string, string> } | { hang: true };
 
@@ -115,15 +117,15 @@ export function verifyStandardWebhook(secret: string, received: Pick<ReceivedWeb
 /**
  * Retry tests must not wait for production backoff (2 s, exponential): the named queues of a test
  * worker run get a short fixed backoff. The relay and the workers share `w.queues`, so jobs relayed
- * from now on use these options; the replaced producers share their Redis connection and need no close.
+ * from now on use these options; the replaced producers are closed with the others.
  */
-export function fastRetries(w: { prefix: string; queues: Record<string, Queue> }, names: readonly string[], overrides: JobsOptions = {}): void {
+export function fastRetries(
+  w: { queues: Record<string, Queue>; backend: Pick<QueueBackend, 'queue'>; replaced: Queue[] },
+  names: readonly QueueName[],
+  overrides: JobsOptions = {},
+): void {
   for (const name of names) {
-    const old = w.queues[name];
-    w.queues[name] = new Queue(name, {
-      connection: old.opts.connection,
-      prefix: w.prefix,
-      defaultJobOptions: { ...DEFAULT_JOB_OPTIONS, backoff: { type: 'fixed', delay: 50 }, ...overrides },
-    });
+    w.replaced.push(w.queues[name]);
+    w.queues[name] = w.backend.queue(name, { defaultJobOptions: { ...DEFAULT_JOB_OPTIONS, backoff: { type: 'fixed', delay: 50 }, ...overrides } });
   }
 }

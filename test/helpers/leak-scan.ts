@@ -1,5 +1,7 @@
-import type { Redis } from 'ioredis';
-import type { DataSource } from 'typeorm';
+import { Redis } from 'ioredis';
+import { Client } from 'pg';
+import { queueSchemaOf } from '../../src/config-values';
+import { TEST_DATABASE_URL, TEST_QUEUE_BACKEND, TEST_REDIS_URL } from './test-env';
 
 /** A piece this long of a secret is a leak (the same window scrubText in src/crypto uses). */
 export const LEAK_WINDOW = 12;
@@ -67,28 +69,71 @@ export function scanTexts(sources: { where: string; text: string }[], secrets: r
 }
 
 /** Every row of every table in the public schema, as JSON text plus its bytea columns decoded as they are. */
-export async function dumpDatabase(db: DataSource): Promise<{ where: string; text: string }[]> {
-  const tables: { table_name: string }[] = await db.query(
-    `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1`,
+export async function dumpDatabase(
+  db: { query(sql: string, params?: unknown[]): Promise<any> },
+  schemas?: string[],
+): Promise<{ where: string; text: string }[]> {
+  // Every schema of ours: public, and on the postgres queue backend BullMQ's (job data lives there).
+  const tables: { table_schema: string; table_name: string }[] = await db.query(
+    `SELECT table_schema, table_name FROM information_schema.tables
+      WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema') AND table_schema NOT LIKE 'pg\\_%'
+        AND ($1::text[] IS NULL OR table_schema = ANY($1::text[]))
+      ORDER BY 1, 2`,
+    [schemas ?? null],
   );
   const out: { where: string; text: string }[] = [];
-  for (const { table_name: table } of tables) {
-    const rows: { j: string }[] = await db.query(`SELECT row_to_json(x)::text AS j FROM "${table}" x`);
-    rows.forEach((r, i) => out.push({ where: `table ${table} row ${i} (row_to_json)`, text: r.j }));
+  for (const { table_schema: schema, table_name: table } of tables) {
+    const name = schema === 'public' ? table : `${schema}.${table}`;
+    const from = `"${schema}"."${table}"`;
+    const rows: { j: string }[] = await db.query(`SELECT row_to_json(x)::text AS j FROM ${from} x`);
+    rows.forEach((r, i) => out.push({ where: `table ${name} row ${i} (row_to_json)`, text: r.j }));
     const byteaCols: { column_name: string }[] = await db.query(
-      `SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1 AND data_type = 'bytea'`,
-      [table],
+      `SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 AND data_type = 'bytea'`,
+      [schema, table],
     );
     for (const { column_name: col } of byteaCols) {
-      const values: { v: Buffer | null }[] = await db.query(`SELECT "${col}" AS v FROM "${table}"`);
+      const values: { v: Buffer | null }[] = await db.query(`SELECT "${col}" AS v FROM ${from}`);
       values.forEach(({ v }, i) => {
         if (!v) return;
-        out.push({ where: `table ${table} row ${i} (bytea ${col} as utf8)`, text: v.toString('utf8') });
-        out.push({ where: `table ${table} row ${i} (bytea ${col} as latin1)`, text: v.toString('latin1') });
+        out.push({ where: `table ${name} row ${i} (bytea ${col} as utf8)`, text: v.toString('utf8') });
+        out.push({ where: `table ${name} row ${i} (bytea ${col} as latin1)`, text: v.toString('latin1') });
       });
     }
   }
   return out;
+}
+
+/**
+ * What the test queue backend holds for a prefix: its Redis keys (dumpRedis), or the rows of its
+ * BullMQ schema on PostgreSQL. Each entry's `where` names the queue as `<prefix>:<queue>` on both,
+ * so a suite can check that its jobs were there to be scanned.
+ */
+export async function dumpQueueStore(prefix?: string): Promise<{ where: string; text: string }[]> {
+  if (TEST_QUEUE_BACKEND === 'redis') {
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      return await dumpRedis(redis, prefix);
+    } finally {
+      redis.disconnect();
+    }
+  }
+  const client = new Client({ connectionString: TEST_DATABASE_URL });
+  await client.connect();
+  try {
+    const query = async (sql: string, params?: unknown[]) => (await client.query(sql, params)).rows;
+    // Without a prefix: every queue schema in the database (other runs' rows cannot hold our canaries).
+    const schemas = prefix
+      ? [queueSchemaOf(prefix)]
+      : ((await query(`SELECT nspname FROM pg_namespace WHERE nspname LIKE '%\\_queues'`)) as { nspname: string }[]).map((r) => r.nspname);
+    const dump = await dumpDatabase({ query }, schemas);
+    return dump.map((d) => {
+      const queue = /"queue":"([^"]+)"/.exec(d.text)?.[1];
+      const schema = /^table ([^.]+)\./.exec(d.where)?.[1];
+      return queue && schema ? { ...d, where: `${d.where} ${prefix ?? schema}:${queue}` } : d;
+    });
+  } finally {
+    await client.end();
+  }
 }
 
 /**

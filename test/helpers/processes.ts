@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import type { GqlResult } from './test-app';
 import { TEST_DATABASE_URL, TEST_ENV } from './test-env';
@@ -89,6 +90,8 @@ export interface KeyplaneProcess {
   stop(timeoutMs?: number): Promise<Exit>;
   /** SIGKILL: no shutdown hooks, no lock release, like a crashed host. */
   kill(): Promise<Exit>;
+  /** Any signal, then wait for the exit (SIGKILL after `timeoutMs`). */
+  signal(sig: NodeJS.Signals, timeoutMs?: number): Promise<Exit>;
   readonly exited: Exit | null;
 }
 
@@ -117,8 +120,8 @@ export function processEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   };
 }
 
-function spawnKeyplane(name: string, entry: string, env: Record<string, string>): KeyplaneProcess & { proc: ChildProcess } {
-  const proc = spawn(process.execPath, [join(buildDir(), entry)], {
+function spawnKeyplane(name: string, entry: string, env: Record<string, string>, args: string[] = []): KeyplaneProcess & { proc: ChildProcess } {
+  const proc = spawn(process.execPath, [join(buildDir(), entry), ...args], {
     cwd: ROOT,
     env: processEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -189,14 +192,28 @@ function spawnKeyplane(name: string, entry: string, env: Record<string, string>)
     },
     stop: (timeoutMs = 20_000) => signal('SIGTERM', timeoutMs),
     kill: () => signal('SIGKILL', 5_000),
+    signal: (sig: NodeJS.Signals, timeoutMs = 20_000) => signal(sig, timeoutMs),
   };
 }
 
 /** The worker process (relay + BullMQ workers); resolves once it logged that it started. */
-export async function startWorkerProcess(env: { REDIS_URL: string; QUEUE_PREFIX: string } & Record<string, string>, name = 'worker') {
+export async function startWorkerProcess(env: { QUEUE_PREFIX: string } & Record<string, string>, name = 'worker') {
   const worker = spawnKeyplane(name, 'workers/main.js', env);
   await worker.waitForLine(/keyplane worker started/, 30_000);
   return worker;
+}
+
+/**
+ * The embedded PostgreSQL supervisor `npm start` runs (src/embedded/main.ts). Resolves once it
+ * wrote its URL (or exited: then `url` is null and the process's output says why).
+ */
+export async function startEmbeddedPostgresProcess(env: Record<string, string>, name = 'embedded-postgres') {
+  const readyFile = join(mkdtempSync(join(tmpdir(), 'kp-ready-')), 'url');
+  const proc = spawnKeyplane(name, 'src/embedded/main.js', env, [readyFile]);
+  const until = Date.now() + 60_000;
+  while (!existsSync(readyFile) && !proc.exited && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  const url = existsSync(readyFile) ? readFileSync(readyFile, 'utf8').trim() : null;
+  return Object.assign(proc, { url });
 }
 
 /** The API process on a free loopback port; resolves once GET /healthz answers. */

@@ -4,6 +4,7 @@ import { createApp, type App } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { TEST_ENV } from './test-env';
+import { prepareQueueNamespace } from './queue-backend';
 
 export const ADMIN_TOKEN = TEST_ENV.KEYPLANE_ADMIN_TOKEN;
 
@@ -36,6 +37,9 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
     },
   });
   const config = loadConfig({ ...process.env, ...TEST_ENV, ...env, PORT: '0', HOST: '127.0.0.1' });
+  // The API checks the queue schema at start and never migrates it: the harness runs the
+  // migration step for this run's prefix, as `npm run migrate` does for a deployment.
+  if (config.queue.backend === 'postgres') await prepareQueueNamespace(config.queue.prefix, config.databaseUrl);
   const app = await createApp(config, createLogger('debug', sink));
   await app.server.listen({ host: '127.0.0.1', port: 0 });
   const url = `http://127.0.0.1:${(app.server.server.address() as AddressInfo).port}`;

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
-import type { Worker } from 'bullmq';
+import type { Queue, Worker } from 'bullmq';
+import type { QueueBackend } from '../../src/queue/backend';
 import { Registry } from 'prom-client';
 import { loadConfig } from '../../src/config';
 import { NO_EVENTS, type EventPublisher } from '../../src/events/types';
 import { createLogger } from '../../src/logger';
 import { outboundFor, watchOutbound } from '../../src/outbound';
-import { createRedis } from '../../src/queue/connection';
 import { closeQueues, createQueues, type Queues } from '../../src/queue/queues';
 import { QUEUES, type QueueName } from '../../src/queue/registry';
 import type { ProcessorDeps } from '../../workers/processors';
@@ -14,14 +14,17 @@ import { relayOnce } from '../../workers/relay';
 import { startWorkers } from '../../workers/worker';
 import type { TestApp } from './test-app';
 import { TEST_ENV } from './test-env';
+import { dropQueueNamespace, prepareQueueNamespace, testQueueBackend } from './queue-backend';
+export { TEST_REDIS_URL } from './test-env';
 import { ConfirmedOutcomes } from '../../src/modules/credential/credential-lifecycle.confirm';
 import { VersionReader } from '../../workers/processors/version-reader';
-
-export const TEST_REDIS_URL = process.env.KEYPLANE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 export interface TestWorkers {
   prefix: string;
   queues: Queues;
+  /** The run's queue backend (to make more queues on it), and queues replaced in `queues` (closed with it). */
+  backend: QueueBackend;
+  replaced: Queue[];
   workers: Worker[];
   deps: ProcessorDeps;
   /** Every log line the workers wrote, when started with captureLogs (otherwise they log nothing). */
@@ -36,8 +39,8 @@ export interface TestWorkers {
 }
 
 /**
- * Real BullMQ workers on real Redis, under a prefix of their own so runs never see each other's
- * jobs. Outbox rows written before start-up belong to other suites and are marked sent.
+ * Real BullMQ workers on the test queue backend (Redis, or BullMQ's schema on PostgreSQL), under a
+ * prefix of their own so runs never see each other's jobs. Outbox rows written before start-up belong to other suites and are marked sent.
  */
 export async function startTestWorkers(
   t: TestApp,
@@ -51,9 +54,9 @@ export async function startTestWorkers(
 ): Promise<TestWorkers> {
   const prefix = `kp-test-${randomUUID().slice(0, 8)}`;
   const config = loadConfig({ ...process.env, ...TEST_ENV, ...options.env, QUEUE_PREFIX: prefix });
-  const producer = createRedis(TEST_REDIS_URL, 'producer');
-  const workerRedis = createRedis(TEST_REDIS_URL, 'worker');
-  const queues = createQueues(producer, prefix);
+  await prepareQueueNamespace(prefix);
+  const backend = testQueueBackend(prefix);
+  const queues = createQueues(backend);
   await t.app.db.query('UPDATE outbox SET sent_at = now() WHERE sent_at IS NULL');
   const logs: string[] = [];
   const sink = new Writable({
@@ -75,7 +78,7 @@ export async function startTestWorkers(
     confirmed: new ConfirmedOutcomes(t.app.db),
     versions: new VersionReader(t.app.db),
   };
-  const workers = startWorkers(workerRedis, deps, deps.log, { prefix, concurrency: options.concurrency ?? 5 });
+  const workers = startWorkers(backend, deps, deps.log, { concurrency: options.concurrency ?? 5 });
   const outboundLogs: string[] = [];
   const outboundSink = new Writable({
     write(chunk, _enc, done) {
@@ -85,9 +88,12 @@ export async function startTestWorkers(
   });
   const metrics = new Registry();
   metrics.registerMetric(watchOutbound(outboundFor(config), createLogger('info', outboundSink)));
+  const replaced: Queue[] = [];
   return {
     prefix,
     queues,
+    backend,
+    replaced,
     workers,
     deps,
     logs,
@@ -98,8 +104,9 @@ export async function startTestWorkers(
       await Promise.all(workers.map((w) => w.close()));
       await Promise.all(Object.values(queues).map((q) => q.obliterate({ force: true })));
       await closeQueues(queues);
-      producer.disconnect();
-      workerRedis.disconnect();
+      await Promise.all(replaced.map((q) => q.close()));
+      await backend.close();
+      await dropQueueNamespace(prefix);
     },
   };
 }

@@ -1,6 +1,5 @@
-import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { createRedis } from '../../queue/connection';
+import type { Queue } from 'bullmq';
+import type { QueueBackend } from '../../queue/backend';
 import type { RescanState } from './key-reuse.rules';
 
 export interface RescanJobView {
@@ -21,16 +20,14 @@ const STATE: Record<string, RescanState> = {
 
 /**
  * Read-only view of the maintenance queue, for rescan status. The API adds jobs only through the
- * outbox, so this never adds anything; it connects (fail-fast producer connection) on first use,
- * so an API that is never asked does not need Redis.
+ * outbox, so this never adds anything; it connects on first use (the backend's fail-fast producer
+ * connection), so an API that is never asked needs no queue connection.
  */
 export class RescanStatusReader {
-  private redis: Redis | null = null;
   private queue: Queue | null = null;
 
   constructor(
-    private readonly redisUrl: string,
-    private readonly prefix: string,
+    private readonly backend: Pick<QueueBackend, 'queue'>,
     private readonly onError: (error: Error) => void,
   ) {}
 
@@ -48,17 +45,14 @@ export class RescanStatusReader {
   }
 
   async close(): Promise<void> {
-    const [queue, redis] = [this.queue, this.redis];
-    this.queue = this.redis = null;
+    const queue = this.queue;
+    this.queue = null;
     await queue?.close();
-    redis?.disconnect();
   }
 
   private maintenance(): Queue {
     if (!this.queue) {
-      this.redis = createRedis(this.redisUrl, 'producer');
-      this.redis.on('error', this.onError);
-      this.queue = new Queue('maintenance', { connection: this.redis, prefix: this.prefix });
+      this.queue = this.backend.queue('maintenance', { view: true });
       this.queue.on('error', this.onError);
     }
     return this.queue;

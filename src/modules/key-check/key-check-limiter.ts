@@ -1,8 +1,8 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../../config';
 import { RateLimitedError } from '../../errors';
-import { interval, tolerance, TAKE_SCRIPT, type Rate } from './gcra';
+import { interval, tolerance, type Rate } from './gcra';
+import type { KeyCheckStore } from './key-check-store';
 import { MemoryBuckets } from './memory-buckets';
 
 /** The operations that make Keyplane ask a provider about a key (now, or through the worker). */
@@ -23,15 +23,10 @@ export interface KeyCheckSubject {
  */
 export type RepeatedLimitHook = (tenantId: string | null, tokenId: string, kind: KeyCheckKind) => void;
 
-type TakeReply = [number, number, number];
-interface LimiterRedis extends Redis {
-  keyplaneKeyCheckTake(tenantKey: string, tokenKey: string, refusedKey: string, ...args: (string | number)[]): Promise<TakeReply>;
-}
-
 export interface KeyCheckLimiterDeps {
-  /** A connection that fails fast (no offline queue); null: memory only. */
-  redis: Redis | null;
-  /** Namespace of every Redis key (config.queue.prefix); ids only after it, never key material. */
+  /** Shared buckets (Redis or PostgreSQL, key-check-store.ts); null: memory only. */
+  store: Pick<KeyCheckStore, 'take'> | null;
+  /** Namespace of every shared key (config.queue.prefix); ids only after it, never key material. */
   prefix: string;
   limits: Config['keyChecks'];
   log: Pick<Logger, 'warn' | 'info'>;
@@ -40,8 +35,8 @@ export interface KeyCheckLimiterDeps {
 }
 
 /**
- * Per-tenant and per-token limit on key checks, shared by every API process through one Lua
- * script on Redis. When Redis cannot answer, the same buckets run in this process's memory: never
+ * Per-tenant and per-token limit on key checks, shared by every API process through one atomic
+ * step on the shared store (a Lua script on Redis, a function on PostgreSQL). When it cannot answer, the same buckets run in this process's memory: never
  * unlimited, and a mutation never fails because Redis is down. Counting starts before any work,
  * so malformed or repeated requests count too.
  */
@@ -49,14 +44,11 @@ export class KeyCheckLimiter {
   private readonly memory = new MemoryBuckets();
   private readonly tenantRate: Rate;
   private readonly tokenRate: Rate;
-  private readonly redis: LimiterRedis | null;
   private degraded = false;
 
   constructor(private readonly deps: KeyCheckLimiterDeps) {
     this.tenantRate = { limit: deps.limits.tenantLimit, periodMs: deps.limits.periodMs };
     this.tokenRate = { limit: deps.limits.tokenLimit, periodMs: deps.limits.periodMs };
-    this.redis = deps.redis as LimiterRedis | null;
-    this.redis?.defineCommand('keyplaneKeyCheckTake', { numberOfKeys: 3, lua: TAKE_SCRIPT });
   }
 
   /** Throws RateLimitedError (retryAfter in whole seconds) when either bucket is empty. */
@@ -67,34 +59,30 @@ export class KeyCheckLimiter {
       token: `${this.deps.prefix}:key-checks:token:${subject.tokenId}`,
       refused: `${this.deps.prefix}:key-checks:refused:${tenant}:${subject.tokenId}`,
     };
-    const { allowed, waitMs, refused } = (await this.viaRedis(keys)) ?? this.viaMemory(keys);
+    const { allowed, waitMs, refused } = (await this.viaStore(keys)) ?? this.viaMemory(keys);
     if (allowed) return;
     if (refused === this.deps.limits.repeatThreshold) this.repeated(subject, refused);
     throw new RateLimitedError(Math.max(1, Math.ceil(waitMs / 1000)));
   }
 
-  private async viaRedis(keys: Record<'tenant' | 'token' | 'refused', string>) {
-    if (!this.redis) return null;
+  private async viaStore(keys: Record<'tenant' | 'token' | 'refused', string>) {
+    if (!this.deps.store) return null;
     try {
-      const [allowed, waitMs, refused] = await this.redis.keyplaneKeyCheckTake(
-        keys.tenant,
-        keys.token,
-        keys.refused,
-        interval(this.tenantRate),
-        tolerance(this.tenantRate),
-        interval(this.tokenRate),
-        tolerance(this.tokenRate),
-        this.deps.limits.repeatWindowMs,
-      );
+      const reply = await this.deps.store.take({
+        keys,
+        tenant: { interval: interval(this.tenantRate), tolerance: tolerance(this.tenantRate) },
+        token: { interval: interval(this.tokenRate), tolerance: tolerance(this.tokenRate) },
+        windowMs: this.deps.limits.repeatWindowMs,
+      });
       if (this.degraded) {
         this.degraded = false;
-        this.deps.log.info('key-check limiter: Redis answers again; limits are shared again');
+        this.deps.log.info('key-check limiter: the shared store answers again; limits are shared again');
       }
-      return { allowed: allowed === 1, waitMs, refused };
+      return reply;
     } catch (error) {
       if (!this.degraded) {
         this.degraded = true;
-        this.deps.log.warn({ err: { name: (error as Error).name } }, 'key-check limiter: Redis unavailable; limiting in this process only');
+        this.deps.log.warn({ err: { name: (error as Error).name } }, 'key-check limiter: shared store unavailable; limiting in this process only');
       }
       return null;
     }

@@ -17,17 +17,3 @@ export function createKeyCheckRedis(url: string): Redis {
   redis.on('error', () => undefined);
   return redis;
 }
-
-/** Waits up to `ms` for the first connection, so the first checks after start-up are shared ones. */
-export async function whenReady(redis: Redis, ms: number): Promise<void> {
-  if (redis.status === 'ready') return;
-  await new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      redis.off('ready', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    redis.once('ready', done);
-  });
-}

@@ -3,7 +3,7 @@ import { NotFoundError } from '../../errors';
 import type { Actor } from '../auth/actor';
 import { isUuid, type TenantScope } from '../auth/tenant-scope';
 import type { EventStream } from '../../events/event-stream';
-import type { LiveEventSource } from '../../events/redis-events';
+import type { LiveEventSource } from '../../events';
 import type { LiveEventName, LiveEvents } from '../../events/types';
 
 /** What GraphQL subscriptions use: tenant-checked event streams and the ids events point at. */

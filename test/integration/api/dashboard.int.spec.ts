@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { tenantWithTokens } from '../../factories';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from '../../helpers/test-app';
 import { TEST_REDIS_URL } from '../../helpers/test-worker';
+import { dropQueueNamespace, onPostgresQueues } from '../../helpers/queue-backend';
 
 const OPS_TOKEN = 'test-ops-readonly-token-0123456789abcdef';
 const prefix = `kp-dash-${randomUUID().slice(0, 8)}`;
@@ -17,7 +18,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await t?.close();
-  // What the admin's clean left under this run's prefix (never anything else in the shared Redis).
+  // What the admin's clean left under this run's prefix (never anything else in the shared store).
+  if (onPostgresQueues) return dropQueueNamespace(prefix);
   const redis = new Redis(TEST_REDIS_URL);
   const keys = await redis.keys(`${prefix}:*`);
   if (keys.length > 0) await redis.del(...keys);

@@ -4,10 +4,11 @@ import { createFakeOpenAIProvider } from '../../factories/providers';
 import { startFakeProvider, type FakeProvider } from '../../fakes/fake-provider';
 import { describeHits, scanTexts } from '../../helpers/leak-scan';
 import { startTestApp, type TestApp } from '../../helpers/test-app';
+import { clearKeyCheckStore, keyCheckStoreEntries } from '../../helpers/queue-backend';
 
 /**
  * Issue 14: testProviderKey answers the same key again from a cache of the tenant's own (no
- * provider call), never from another tenant's; only settled answers are kept; Redis holds neither
+ * provider call), never from another tenant's; only settled answers are kept; the shared store (Redis or PostgreSQL) holds neither
  * the key nor its fingerprint.
  */
 
@@ -26,8 +27,7 @@ beforeAll(async () => {
   providerId = await createFakeOpenAIProvider(t, fake.baseUrl);
 });
 afterAll(async () => {
-  const keys = await t.app.services.keyCheckRedis.keys(`${PREFIX}:*`);
-  if (keys.length) await t.app.services.keyCheckRedis.del(...keys);
+  await clearKeyCheckStore(PREFIX);
   await fake.close();
   await t.close();
 });
@@ -85,15 +85,14 @@ it('keeps INVALID answers; asks again after a transient one (rate limited at the
   expect(requestsFor(busy)).toBe(2);
 });
 
-it('Redis holds no key material: no part of a tested key, no fingerprint, no tenant id in cache keys', async () => {
-  const redis = t.app.services.keyCheckRedis;
-  const keys = await redis.keys(`${PREFIX}:*`);
-  const cacheKeys = keys.filter((k) => k.startsWith(`${PREFIX}:key-test-cache:`));
+it('the shared store holds no key material: no part of a tested key, no fingerprint, no tenant id in cache keys', async () => {
+  const entries = await keyCheckStoreEntries(PREFIX);
+  const cacheKeys = entries.map((e) => e.key).filter((k) => k.startsWith(`${PREFIX}:key-test-cache:`));
   expect(cacheKeys.length).toBeGreaterThanOrEqual(4);
   const sources: { where: string; text: string }[] = [];
-  for (const key of keys) {
-    sources.push({ where: `redis key ${key}`, text: key });
-    if ((await redis.type(key)) === 'string') sources.push({ where: `redis value ${key}`, text: (await redis.get(key)) ?? '' });
+  for (const { key, value } of entries) {
+    sources.push({ where: `store key ${key}`, text: key });
+    sources.push({ where: `store value ${key}`, text: value });
   }
   expect(canaries.length).toBeGreaterThanOrEqual(4);
   expect(describeHits(scanTexts(sources, canaries))).toBe('');

@@ -198,7 +198,8 @@ describe('transport', () => {
       await broken.app.server.close();
       await broken.app.services.invalidations.close();
       await broken.app.services.keyRescans.close();
-      broken.app.services.keyCheckRedis.disconnect();
+      await broken.app.services.keyCheckStore.close();
+      await broken.app.services.queueBackend.close();
     });
     expect(res.data).toBeNull();
     expect(res.errors).toEqual([

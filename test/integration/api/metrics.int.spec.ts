@@ -7,6 +7,7 @@ import { ADMIN_TOKEN, startTestApp, type TestApp } from '../../helpers/test-app'
 import { describeHits, scanTexts } from '../../helpers/leak-scan';
 import { eventually, startTestWorkers, type TestWorkers } from '../../helpers/test-worker';
 import { letTimePass } from '../../helpers/time';
+import { dropQueueNamespace, onPostgresQueues } from '../../helpers/queue-backend';
 
 const OPS_TOKEN = 'test-ops-readonly-token-0123456789abcdef';
 let t: TestApp;
@@ -88,23 +89,33 @@ describe('API /metrics', () => {
 });
 
 describe('/healthz and /readyz', () => {
-  it('are open and ready when PostgreSQL and Redis answer', async () => {
+  // The queue check is named after the backend's engine: `redis`, or `queue` (BullMQ's schema).
+  const queueCheck = onPostgresQueues ? 'queue' : 'redis';
+
+  it('are open and ready when PostgreSQL and the queue store answer', async () => {
     expect(await (await fetch(`${t.url}/healthz`)).json()).toEqual({ status: 'ok' });
     const ready = await eventually(async () => {
       const res = await fetch(`${t.url}/readyz`);
       return res.status === 200 ? res.json() : null;
     });
-    expect(ready).toEqual({ status: 'ok', checks: { postgres: 'ok', redis: 'ok' } });
+    expect(ready).toEqual({ status: 'ok', checks: { postgres: 'ok', [queueCheck]: 'ok' } });
   });
 
-  it('answers 503 quickly, naming Redis, when Redis is unreachable; metrics still answer', async () => {
-    const down = await startTestApp({ REDIS_URL: 'redis://127.0.0.1:1', KEYPLANE_OPS_READONLY_TOKEN: OPS_TOKEN });
+  it('answers 503 quickly, naming the queue store, when it cannot serve; metrics still answer', async () => {
+    // Redis: nothing listens at the address. PostgreSQL: the database answers but BullMQ's schema is gone.
+    const prefix = `kp-down-${randomUUID().slice(0, 8)}`;
+    const down = await startTestApp(
+      onPostgresQueues
+        ? { QUEUE_PREFIX: prefix, KEYPLANE_OPS_READONLY_TOKEN: OPS_TOKEN }
+        : { REDIS_URL: 'redis://127.0.0.1:1', KEYPLANE_OPS_READONLY_TOKEN: OPS_TOKEN },
+    );
+    if (onPostgresQueues) await dropQueueNamespace(prefix);
     try {
       const started = Date.now();
       const res = await fetch(`${down.url}/readyz`);
       expect(Date.now() - started).toBeLessThan(1500);
       expect(res.status).toBe(503);
-      expect(await res.json()).toEqual({ status: 'unavailable', checks: { postgres: 'ok', redis: 'failed' } });
+      expect(await res.json()).toEqual({ status: 'unavailable', checks: { postgres: 'ok', [queueCheck]: 'failed' } });
       expect((await fetch(`${down.url}/healthz`)).status).toBe(200);
       const scrapeStarted = Date.now();
       const metrics = await scrape(down.url, OPS_TOKEN);

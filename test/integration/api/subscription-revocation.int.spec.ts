@@ -3,13 +3,14 @@ import { createClient, type Client } from 'graphql-ws';
 import { Client as PgClient } from 'pg';
 import WebSocket from 'ws';
 import { Invalidations } from '../../../src/db/invalidations';
-import { createRedisEvents, type RedisEvents } from '../../../src/events/redis-events';
+import type { LiveEventBus } from '../../../src/events';
 import { TokenSessions } from '../../../src/graphql/socket-sessions';
 import { hashToken } from '../../../src/crypto';
 import { createCredential, createToken, expectOk, providerId, tenantWithTokens } from '../../factories';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from '../../helpers/test-app';
 import { TEST_DATABASE_URL } from '../../helpers/test-env';
-import { eventually, TEST_REDIS_URL } from '../../helpers/test-worker';
+import { eventually } from '../../helpers/test-worker';
+import { testLiveEvents } from '../../helpers/queue-backend';
 import { letTimePass } from '../../helpers/time';
 
 /*
@@ -21,7 +22,7 @@ const BOUND_MS = 2000;
 const prefix = `kp-revoke-${randomUUID().slice(0, 8)}`;
 let a: TestApp;
 let b: TestApp;
-let events: RedisEvents;
+let events: LiveEventBus;
 let openai: string;
 const clients: Client[] = [];
 const REVOKE = 'mutation($input: RevokeApiTokenInput!) { revokeApiToken(input: $input) { userErrors { code } } }';
@@ -30,7 +31,7 @@ const CREDENTIAL_CHANGED = 'subscription($tenantId: ID!) { credentialChanged(ten
 beforeAll(async () => {
   a = await startTestApp({ QUEUE_PREFIX: prefix });
   b = await startTestApp({ QUEUE_PREFIX: prefix });
-  events = createRedisEvents(TEST_REDIS_URL, prefix);
+  events = testLiveEvents(prefix);
   openai = await providerId(a, 'openai');
 });
 

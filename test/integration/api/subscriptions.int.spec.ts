@@ -1,22 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { createClient, type Client } from 'graphql-ws';
-import { Redis } from 'ioredis';
 import WebSocket from 'ws';
-import { createRedisEvents, type RedisEvents } from '../../../src/events/redis-events';
+import type { LiveEventBus } from '../../../src/events';
 import { createCredential, createToken, expectOk, openaiKey, tenantWithTokens, uniqueSlug } from '../../factories';
 import { startFakeProvider, type FakeProvider } from '../../fakes/fake-provider';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from '../../helpers/test-app';
-import { eventually, startTestWorkers, TEST_REDIS_URL, type TestWorkers } from '../../helpers/test-worker';
+import { eventually, startTestWorkers, type TestWorkers } from '../../helpers/test-worker';
+import { rawLivePublish, testLiveEvents } from '../../helpers/queue-backend';
 import { createFakeOpenAIProvider } from '../../factories/providers';
 
 /*
- * A real graphql-ws client against the API, and real workers publishing through Redis under a
- * prefix of this run, as in production: worker -> Redis pub/sub -> API -> WebSocket.
+ * A real graphql-ws client against the API, and real workers publishing on the queue backend's
+ * engine under a prefix of this run, as in production: worker -> Redis pub/sub (or PostgreSQL
+ * NOTIFY) -> API -> WebSocket.
  */
 const prefix = `kp-live-${randomUUID().slice(0, 8)}`;
 let t: TestApp;
 let fake: FakeProvider;
-let events: RedisEvents;
+let events: LiveEventBus;
 let w: TestWorkers;
 let providerId: string;
 let a: Awaited<ReturnType<typeof tenantWithTokens>>;
@@ -26,7 +27,7 @@ const clients: Client[] = [];
 beforeAll(async () => {
   t = await startTestApp({ QUEUE_PREFIX: prefix });
   fake = await startFakeProvider();
-  events = createRedisEvents(TEST_REDIS_URL, prefix);
+  events = testLiveEvents(prefix);
   w = await startTestWorkers(t, { events });
   providerId = await createFakeOpenAIProvider(t, fake.baseUrl);
   a = await tenantWithTokens(t);
@@ -218,9 +219,7 @@ it('drops malformed or oversized messages on the channel instead of delivering t
   const probe = await createCredential(t, a.admin, { tenantId: a.tenant.id, providerId });
   const sub = subscribe(client(a.admin), CREDENTIAL_CHANGED, { tenantId: a.tenant.id });
   await ready(sub, a.tenant.id, probe.id);
-  const raw = new Redis(TEST_REDIS_URL);
-  try {
-    const channel = `${prefix}:live:CREDENTIAL_CHANGED`;
+  {
     for (const message of [
       'not json',
       '{}',
@@ -228,11 +227,13 @@ it('drops malformed or oversized messages on the channel instead of delivering t
       JSON.stringify({ tenantId: a.tenant.id, credentialId: 'x'.repeat(65) }),
       JSON.stringify({ tenantId: [a.tenant.id], credentialId: probe.id }),
     ]) {
-      await raw.publish(channel, message);
+      await rawLivePublish(prefix, 'CREDENTIAL_CHANGED', message);
     }
-    await raw.publish(channel, JSON.stringify({ tenantId: a.tenant.id, credentialId: probe.id, secret: 'sk-proj-should-never-travel' }));
-  } finally {
-    raw.disconnect();
+    await rawLivePublish(
+      prefix,
+      'CREDENTIAL_CHANGED',
+      JSON.stringify({ tenantId: a.tenant.id, credentialId: probe.id, secret: 'sk-proj-should-never-travel' }),
+    );
   }
   await eventually(async () => sub.results.length > 0);
   await new Promise((r) => setTimeout(r, 100));

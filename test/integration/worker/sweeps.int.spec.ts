@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
-import { createRedis } from '../../../src/queue/connection';
 import { closeQueues, createQueues, type Queues } from '../../../src/queue/queues';
 import { revalidationSweep } from '../../../workers/processors/revalidation-sweep.processor';
 import { upsertSchedulers } from '../../../workers/schedulers';
@@ -8,15 +7,16 @@ import { createGateway, openaiKey, tenantWithTokens } from '../../factories';
 import { attachCredential, rotateCredential, validatedCredential } from '../../factories/credentials';
 import { startFakeProvider, type FakeProvider } from '../../fakes/fake-provider';
 import { startTestApp, type TestApp } from '../../helpers/test-app';
-import { eventually, startTestWorkers, TEST_REDIS_URL, type TestWorkers } from '../../helpers/test-worker';
+import { eventually, startTestWorkers, type TestWorkers } from '../../helpers/test-worker';
+import { dropQueueNamespace, prepareQueueNamespace, testQueueBackend } from '../../helpers/queue-backend';
+import type { QueueBackend } from '../../../src/queue/backend';
 import { createFakeOpenAIProvider } from '../../factories/providers';
 
 let t: TestApp;
 let fake: FakeProvider;
 let w: TestWorkers;
 let providerId: string;
-const producer = createRedis(TEST_REDIS_URL, 'producer');
-const spare: Queues[] = [];
+const spare: { queues: Queues; backend: QueueBackend; prefix: string }[] = [];
 
 beforeAll(async () => {
   t = await startTestApp();
@@ -26,11 +26,12 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const queues of spare) {
+  for (const { queues, backend, prefix } of spare) {
     await Promise.all(Object.values(queues).map((queue) => queue.obliterate({ force: true })));
     await closeQueues(queues);
+    await backend.close();
+    await dropQueueNamespace(prefix);
   }
-  producer.disconnect();
   await w?.close();
   await fake?.close();
   await t?.close();
@@ -39,9 +40,12 @@ afterAll(async () => {
 const q = (sql: string, params: unknown[] = []) => t.app.db.query(sql, params);
 
 /** Queues under a prefix no worker listens on: what a sweep fans out stays there to be counted. */
-function idleQueues(): Queues {
-  const queues = createQueues(producer, `kp-idle-${randomUUID().slice(0, 8)}`);
-  spare.push(queues);
+async function idleQueues(): Promise<Queues> {
+  const prefix = `kp-idle-${randomUUID().slice(0, 8)}`;
+  await prepareQueueNamespace(prefix);
+  const backend = testQueueBackend(prefix);
+  const queues = createQueues(backend);
+  spare.push({ queues, backend, prefix });
   return queues;
 }
 
@@ -60,7 +64,7 @@ const activeCredential = (token: string, tenantId: string) => validatedCredentia
 
 describe('schedulers', () => {
   it('upserting at every start-up (here twice, and with a new cron) keeps exactly three, in UTC', async () => {
-    const queues = idleQueues();
+    const queues = await idleQueues();
     await upsertSchedulers(queues, { sweepCron: '0 3 * * *' });
     await upsertSchedulers(queues, { sweepCron: '0 3 * * *' });
     await upsertSchedulers(queues, { sweepCron: '30 2 * * *' });
@@ -120,7 +124,7 @@ describe('revalidation sweep', () => {
     ]);
     const stale = new Set(seeded.filter((r) => r.stale).map((r) => r.id));
     expect(stale.size).toBe(800);
-    const queues = idleQueues();
+    const queues = await idleQueues();
     const deps = { db: t.app.db, queues, log: w.deps.log, config: { validationMaxAgeHours: 24 } };
     const job = { name: 'revalidation-sweep', id: 'manual', timestamp: Date.now(), data: {} } as Job<Record<string, never>>;
     await revalidationSweep(deps, job);
@@ -146,7 +150,7 @@ describe('revalidation sweep', () => {
       tenant.id,
       providerId,
     ]);
-    const queues = idleQueues();
+    const queues = await idleQueues();
     const deps = { db: t.app.db, queues, log: w.deps.log, config: { validationMaxAgeHours: 24 } };
     const job = { name: 'revalidation-sweep', id: 'manual', timestamp: Date.now(), data: {} } as Job<Record<string, never>>;
     const held = async () =>
@@ -168,7 +172,7 @@ describe('revalidation sweep', () => {
     await rotateCredential(t, admin, id);
     await q(`UPDATE outbox SET sent_at = now() WHERE sent_at IS NULL AND payload->>'credentialId' = $1`, [id]);
     await q(`UPDATE credential_versions SET created_at = now() - interval '2 hours' WHERE credential_id = $1 AND version = 2`, [id]);
-    const queues = idleQueues();
+    const queues = await idleQueues();
     const job = { name: 'revalidation-sweep', id: 'manual', timestamp: Date.now(), data: {} } as Job<Record<string, never>>;
     await revalidationSweep({ db: t.app.db, queues, log: w.deps.log, config: { validationMaxAgeHours: 24 } }, job);
     const mine = (await queues.credentials.getJobs(['waiting'], 0, -1)).filter((j) => j.data.credentialId === id);

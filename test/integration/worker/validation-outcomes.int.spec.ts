@@ -148,7 +148,11 @@ describe('retries', () => {
     expect(row.last_validation_outcome).toBe('VALID');
     expect(requestsFor(secret)).toBe(2);
     // The wait was a delay of this job, not a failed attempt: two starts, one (successful) attempt.
-    const job = await w.queues.credentials.getJob(`validate-credential-${id}-v1`);
+    // The row changes before the job is marked completed: read the job once it is.
+    const job = await eventually(async () => {
+      const found = await w.queues.credentials.getJob(`validate-credential-${id}-v1`);
+      return found && (await found.getState()) === 'completed' ? found : null;
+    });
     expect(job).toMatchObject({ attemptsStarted: 2, attemptsMade: 1, stacktrace: [] });
   });
 

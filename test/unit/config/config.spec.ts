@@ -1,12 +1,14 @@
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from '../../../src/config';
+import { ConfigError, embeddedPostgresSettingsFromEnv, loadConfig, queueSettingsFromEnv } from '../../../src/config';
+import { describeDatabaseUrl, queueSchemaOf } from '../../../src/config-values';
 
 const SECRETS = {
   KEYPLANE_ADMIN_TOKEN: 'admin-token-value-that-is-long-enough-0001',
   KEYPLANE_MASTER_KEYS: `1:${Buffer.alloc(32, 1).toString('base64')}`,
   KEYPLANE_FINGERPRINT_KEY: 'fingerprint-pepper-value-long-enough-0001',
+  DATABASE_URL: 'postgres://keyplane:pw@db.example:5432/keyplane',
 };
 
 describe('loadConfig', () => {
@@ -39,8 +41,10 @@ describe('loadConfig', () => {
   it('outside production generates missing secrets once into a private local file, with a warning', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'kp-config-')), 'dev-secrets.json');
     const warnings: string[] = [];
-    const first = loadConfig({ NODE_ENV: 'development', KEYPLANE_LOCAL_SECRETS_FILE: file }, (m) => warnings.push(m));
-    const second = loadConfig({ NODE_ENV: 'development', KEYPLANE_LOCAL_SECRETS_FILE: file }, () => undefined);
+    const first = loadConfig({ NODE_ENV: 'development', DATABASE_URL: SECRETS.DATABASE_URL, KEYPLANE_LOCAL_SECRETS_FILE: file }, (m) =>
+      warnings.push(m),
+    );
+    const second = loadConfig({ NODE_ENV: 'development', DATABASE_URL: SECRETS.DATABASE_URL, KEYPLANE_LOCAL_SECRETS_FILE: file }, () => undefined);
     expect(second.masterKeys).toBe(first.masterKeys);
     expect(second.adminToken).toBe(first.adminToken);
     expect(first.masterKeys).toMatch(/^1:[A-Za-z0-9+/]{43}=$/);
@@ -106,5 +110,67 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(config)).toBe(true);
     expect(config.graphql.introspection).toBe(true);
     expect(loadConfig({ ...SECRETS, NODE_ENV: 'production' }).graphql.introspection).toBe(false);
+  });
+});
+
+describe('database and queue backend (issue 11)', () => {
+  const prod = { ...SECRETS, NODE_ENV: 'production' };
+  const without = (env: Record<string, string>, name: string) => Object.fromEntries(Object.entries(env).filter(([k]) => k !== name));
+
+  it('DATABASE_URL is required; the message says npm start embeds one, except in production', () => {
+    expect(() => loadConfig(without(prod, 'DATABASE_URL'))).toThrow(
+      /DATABASE_URL is required in production \(an embedded PostgreSQL is never started there\)/,
+    );
+    expect(() => loadConfig(without({ ...SECRETS, NODE_ENV: 'development' }, 'DATABASE_URL'))).toThrow(
+      /run `npm start`, which starts an embedded PostgreSQL/,
+    );
+    expect(() => loadConfig({ ...prod, DATABASE_URL: 'not a url' })).toThrow(/DATABASE_URL \(/);
+    try {
+      loadConfig({ ...prod, DATABASE_URL: 'postgres://u:hunter2-secret@db/x y' });
+    } catch (error) {
+      expect((error as Error).message).not.toContain('hunter2');
+    }
+  });
+
+  it('the queue backend follows what is configured: postgres without REDIS_URL, redis with one, QUEUE_BACKEND wins', () => {
+    expect(loadConfig(prod).queue.backend).toBe('postgres');
+    expect(loadConfig(prod).redisUrl).toBeNull();
+    expect(loadConfig({ ...prod, REDIS_URL: 'redis://cache:6379' })).toMatchObject({ queue: { backend: 'redis' }, redisUrl: 'redis://cache:6379' });
+    expect(loadConfig({ ...prod, QUEUE_BACKEND: 'redis' })).toMatchObject({ queue: { backend: 'redis' }, redisUrl: 'redis://127.0.0.1:6379' });
+    // Explicitly postgres: a REDIS_URL left in the environment connects nothing.
+    expect(loadConfig({ ...prod, QUEUE_BACKEND: 'postgres', REDIS_URL: 'redis://cache:6379' })).toMatchObject({
+      queue: { backend: 'postgres' },
+      redisUrl: null,
+    });
+  });
+
+  it('an unknown QUEUE_BACKEND names the variable and the choices', () => {
+    expect(() => loadConfig({ ...prod, QUEUE_BACKEND: 'kafka' })).toThrow(/QUEUE_BACKEND \(expected "redis" or "postgres"\)/);
+  });
+
+  it('on postgres the queue prefix names a schema: a prefix that cannot is refused at start', () => {
+    expect(queueSchemaOf(loadConfig(prod).queue.prefix)).toBe('keyplane_queues');
+    expect(queueSchemaOf('Kp-Test-1')).toBe('kp_test_1_queues');
+    expect(() => loadConfig({ ...prod, QUEUE_PREFIX: '{keyplane}' })).toThrow(
+      /QUEUE_PREFIX \(with QUEUE_BACKEND=postgres it names a PostgreSQL schema/,
+    );
+    expect(loadConfig({ ...prod, QUEUE_PREFIX: '{keyplane}', REDIS_URL: 'redis://cache:6379' }).queue.prefix).toBe('{keyplane}');
+    expect(queueSettingsFromEnv({ QUEUE_PREFIX: 'kp-a' })).toEqual({ backend: 'postgres', prefix: 'kp-a' });
+    expect(() => queueSettingsFromEnv({ QUEUE_BACKEND: 'nope' })).toThrow(ConfigError);
+  });
+
+  it('start-up lines describe the database without its user or password', () => {
+    expect(describeDatabaseUrl('postgres://keyplane:pw-secret@db.example:6543/kp')).toBe('db.example:6543/kp');
+    expect(describeDatabaseUrl('postgres://db.example/kp')).toBe('db.example:5432/kp');
+    expect(describeDatabaseUrl('::')).toBe('(unparsable DATABASE_URL)');
+  });
+
+  it('the embedded PostgreSQL settings: a folder under the project and a loopback port, flagged in production', () => {
+    expect(embeddedPostgresSettingsFromEnv({})).toEqual({ dataDir: '.keyplane/postgres', port: 54329, database: 'keyplane', production: false });
+    expect(embeddedPostgresSettingsFromEnv({ NODE_ENV: 'production', KEYPLANE_EMBEDDED_PG_PORT: '6000' })).toMatchObject({
+      port: 6000,
+      production: true,
+    });
+    expect(() => embeddedPostgresSettingsFromEnv({ KEYPLANE_EMBEDDED_PG_PORT: '80' })).toThrow(/KEYPLANE_EMBEDDED_PG_PORT/);
   });
 });

@@ -6,6 +6,7 @@ import { Invalidations } from './db/invalidations';
 import { createRedisEvents } from './events/redis-events';
 import { outboundFor, outboundPolicyFor, watchOutbound } from './outbound';
 import { AlertService } from './modules/alert/alert.service';
+import { CheckAlertService } from './modules/alert/check-alert.service';
 import { KeyRescanService } from './modules/alert/key-rescan.service';
 import { RescanStatusReader } from './modules/alert/rescan-status';
 import { AuditService } from './modules/audit/audit.service';
@@ -106,6 +107,7 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
     platformKeys: new PlatformKeyService(db, box, providers),
     audit: new AuditService(db),
     alerts: new AlertService(db),
+    checkAlerts: new CheckAlertService(db),
     // Read-only view of the maintenance queue (rescan progress); app.close() closes it.
     keyRescans: new KeyRescanService(
       db,

@@ -41,6 +41,11 @@ export class CredentialVersion {
   @Field({ description: 'When this version was stored.' }) createdAt!: Date;
   @Field(() => Date, { nullable: true, description: 'When it started serving.' }) activatedAt!: Date | null;
   @Field(() => Date, { nullable: true, description: 'When it stopped serving or was destroyed.' }) retiredAt!: Date | null;
+  @Field(() => LastValidation, {
+    nullable: true,
+    description: "This version's own last check, if any. Only the serving version's shows on the credential (Credential.lastValidation).",
+  })
+  lastValidation?: LastValidation | null;
 }
 
 @ObjectType({ simpleResolvers: true, description: "A tenant's provider key. The key itself is write-only: only a redacted hint is ever returned." })

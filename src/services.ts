@@ -13,6 +13,7 @@ import { AuditService } from './modules/audit/audit.service';
 import { AuthService } from './modules/auth/auth.service';
 import { TenantScope } from './modules/auth/tenant-scope';
 import { CredentialService } from './modules/credential/credential.service';
+import { IdempotencyStore } from './modules/idempotency/idempotency.service';
 import { GatewayAttachmentService } from './modules/gateway/gateway-attachment.service';
 import { GatewayService } from './modules/gateway/gateway.service';
 import { GatewayConfigService } from './modules/gateway/gateway-config.service';
@@ -62,6 +63,8 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
   const scope = new TenantScope(db);
   // Live events for subscriptions: connects on the first subscriber; app.close() ends the streams.
   const events = createRedisEvents(config.redisUrl, config.queue.prefix, log);
+  // Answers of key-material mutations, per tenant and idempotency key (README: Idempotency keys).
+  const idempotency = new IdempotencyStore(db, fingerprinter);
   const keyTestCache = new KeyTestCache({ redis: keyCheckRedis, prefix: config.queue.prefix, ttlMs: config.keyChecks.cacheTtlMs, fingerprinter });
   return {
     security,
@@ -89,8 +92,9 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
     keyCheckRedis,
     keyChecks,
     keyTest: new KeyTestService(db, providers, config.providerTimeoutMs, outbound, { limiter: keyChecks, cache: keyTestCache }),
-    credentials: new CredentialService(db, { box, fingerprinter }, providers, keyChecks),
-    gateways: new GatewayService(db, box, urlPolicy),
+    idempotency,
+    credentials: new CredentialService(db, { box, fingerprinter }, providers, keyChecks, idempotency),
+    gateways: new GatewayService(db, box, urlPolicy, idempotency),
     gatewayAttachments: new GatewayAttachmentService(db),
     gatewayConfig: new GatewayConfigService(db, box, invalidations, config.cache, (details, message) => {
       log.warn(details, message);

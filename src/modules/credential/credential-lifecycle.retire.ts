@@ -2,6 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { auditInTx } from '../audit/audit.writer';
 import { SYSTEM_ACTOR } from '../auth/actor';
 import { bumpGatewaysInTx } from '../gateway/gateway-reload';
+import { forgetRequestsOfInTx } from '../idempotency/idempotency.service';
 import type { VersionState } from './credential.entity';
 import type { CheckedVersion, RetireDeps } from './credential-lifecycle.deps';
 
@@ -64,6 +65,11 @@ export async function revokeCredentialsInTx(tx: EntityManager, tenantId: string,
   );
   await tx.query('DELETE FROM gateway_credentials WHERE tenant_id = $1 AND ($2::uuid IS NULL OR credential_id = $2::uuid)', [tenantId, credentialId]);
   const destroyedVersions = await shredVersionsInTx(tx, tenantId, { credentialId: credentialId ?? undefined }, 'REVOKED');
+  await forgetRequestsOfInTx(
+    tx,
+    tenantId,
+    credentials.map((c) => c.id),
+  );
   return { credentials, destroyedVersions };
 }
 

@@ -125,7 +125,7 @@ export class CredentialResolver {
   rotateCredential(@Arg('input') input: RotateCredentialInput, @CurrentActor() actor: Actor, @Audit() audit: AuditActor) {
     return mutate(async () => {
       const tenantId = await this.s.scope.forObject(actor, 'credential', input.id, ['input', 'id']);
-      const rotated = await this.s.credentials.rotate(tenantId, audit, input.id, input.secret);
+      const rotated = await this.s.credentials.rotate(tenantId, audit, input.id, input.secret, input.idempotencyKey);
       return { credential: toCredential(rotated) };
     });
   }

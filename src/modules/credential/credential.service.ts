@@ -219,7 +219,8 @@ export class CredentialService {
   }
 
   /**
-   * "Check this key now": queues a validation of the serving version (and of a pending rotation),
+   * "Check this key now": queues a validation of the serving version (and of a pending rotation and
+   * a PREVIOUS key in its grace period),
    * with an id of its own so it never collides with the create/rotate or scheduled checks.
    */
   async requestValidation(tenantId: string, actor: AuditActor, id: string): Promise<CredentialEntity> {
@@ -227,7 +228,14 @@ export class CredentialService {
     return this.db.transaction(async (tx) => {
       const credential = await this.lockLive(tx, tenantId, id);
       const run = `manual${Date.now()}`;
-      const versions = [...new Set([credential.currentVersion ?? credential.latestVersion, credential.latestVersion])];
+      // A key still served in its grace period (PREVIOUS) is checked too: found invalid, it stops being served.
+      const previous: { version: number }[] = await tx.query(
+        `SELECT version FROM credential_versions WHERE tenant_id = $1 AND credential_id = $2 AND state = 'PREVIOUS'`,
+        [tenantId, id],
+      );
+      const versions = [
+        ...new Set([credential.currentVersion ?? credential.latestVersion, credential.latestVersion, ...previous.map((p) => p.version)]),
+      ];
       await enqueueManyInTx(
         tx,
         versions.map((version) => ({ name: 'validate-credential', payload: { tenantId, credentialId: id, version, sweep: run } })),

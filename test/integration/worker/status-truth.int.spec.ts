@@ -169,6 +169,24 @@ describe('a PREVIOUS key found INVALID', () => {
       ],
     });
   });
+  it('revalidateCredential checks the PREVIOUS key too, and retires it when the provider no longer takes it', async () => {
+    const c = await rotatedCredential();
+    fake.script(c.first, fake.respond.json(401, { error: { code: 'invalid_api_key' } }));
+    const res = await t.gql(
+      'mutation($input: RevalidateCredentialInput!) { revalidateCredential(input: $input) { userErrors { code } } }',
+      { input: { id: c.id } },
+      c.admin,
+    );
+    expect(res.data.revalidateCredential.userErrors).toEqual([]);
+    const [audit] = await q(`SELECT details FROM audit_events WHERE target_id = $1 AND action = 'CREDENTIAL_VALIDATION_REQUESTED'`, [c.id]);
+    expect(audit.details.versions).toEqual([2, 1]);
+    await eventually(async () => {
+      await w.relay();
+      const [v1] = await q('SELECT state FROM credential_versions WHERE credential_id = $1 AND version = 1', [c.id]);
+      return v1.state === 'RETIRED';
+    }, 10_000);
+    expect((await q('SELECT status, current_version FROM credentials WHERE id = $1', [c.id]))[0]).toEqual({ status: 'ACTIVE', current_version: 2 });
+  });
 });
 
 describe('a check that gives up after its last retry', () => {

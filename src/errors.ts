@@ -36,6 +36,12 @@ export const USER_ERROR_CODES = [
   'BUILT_IN_PROVIDER_PINNED',
   'HOST_CHANGED',
   'HOST_NOT_CONFIRMED',
+  /** An idempotencyKey that is empty, too long or holds control characters. */
+  'IDEMPOTENCY_KEY_INVALID',
+  /** The idempotencyKey was already used by this tenant, within its 24 hours, for a different request. */
+  'IDEMPOTENCY_KEY_REUSED',
+  /** A request with the same idempotencyKey is still being processed: retry shortly. */
+  'IDEMPOTENCY_KEY_IN_USE',
 ] as const;
 export type UserErrorCode = (typeof USER_ERROR_CODES)[number];
 

@@ -6,12 +6,14 @@ import { Invalidations } from './db/invalidations';
 import { createLiveEvents } from './events';
 import { outboundFor, outboundPolicyFor, watchOutbound } from './outbound';
 import { AlertService } from './modules/alert/alert.service';
+import { CheckAlertService } from './modules/alert/check-alert.service';
 import { KeyRescanService } from './modules/alert/key-rescan.service';
 import { RescanStatusReader } from './modules/alert/rescan-status';
 import { AuditService } from './modules/audit/audit.service';
 import { AuthService } from './modules/auth/auth.service';
 import { TenantScope } from './modules/auth/tenant-scope';
 import { CredentialService } from './modules/credential/credential.service';
+import { IdempotencyStore } from './modules/idempotency/idempotency.service';
 import { GatewayAttachmentService } from './modules/gateway/gateway-attachment.service';
 import { GatewayService } from './modules/gateway/gateway.service';
 import { GatewayConfigService } from './modules/gateway/gateway-config.service';
@@ -64,6 +66,8 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
   const scope = new TenantScope(db);
   // Live events for subscriptions: connects on the first subscriber; app.close() ends the streams.
   const events = createLiveEvents(config, log);
+  // Answers of key-material mutations, per tenant and idempotency key (README: Idempotency keys).
+  const idempotency = new IdempotencyStore(db, fingerprinter);
   const keyTestCache = new KeyTestCache({ store: keyCheckStore, prefix: config.queue.prefix, ttlMs: config.keyChecks.cacheTtlMs, fingerprinter });
   return {
     security,
@@ -92,8 +96,9 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
     keyCheckStore,
     keyChecks,
     keyTest: new KeyTestService(db, providers, config.providerTimeoutMs, outbound, { limiter: keyChecks, cache: keyTestCache }),
-    credentials: new CredentialService(db, { box, fingerprinter }, providers, keyChecks),
-    gateways: new GatewayService(db, box, urlPolicy),
+    idempotency,
+    credentials: new CredentialService(db, { box, fingerprinter }, providers, keyChecks, idempotency),
+    gateways: new GatewayService(db, box, urlPolicy, idempotency),
     gatewayAttachments: new GatewayAttachmentService(db),
     gatewayConfig: new GatewayConfigService(db, box, invalidations, config.cache, (details, message) => {
       log.warn(details, message);
@@ -110,6 +115,7 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
     platformKeys: new PlatformKeyService(db, box, providers),
     audit: new AuditService(db),
     alerts: new AlertService(db),
+    checkAlerts: new CheckAlertService(db),
     // Read-only view of the maintenance queue (rescan progress); app.close() closes it.
     keyRescans: new KeyRescanService(
       db,

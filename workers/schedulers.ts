@@ -5,7 +5,7 @@ import type { JobName } from '../src/queue/registry';
 interface SchedulerSpec {
   /** Stable: upserting by this id on every start-up (from any number of workers) keeps one scheduler. */
   id: string;
-  job: Extract<JobName, 'revalidation-sweep' | 'rotation-sweep' | 'retire-previous-sweep'>;
+  job: Extract<JobName, 'revalidation-sweep' | 'rotation-sweep' | 'retire-previous-sweep' | 'idempotency-sweep'>;
   pattern: string;
 }
 
@@ -15,6 +15,8 @@ export function schedulerSpecs(config: Pick<Config, 'sweepCron'>): SchedulerSpec
     { id: 'daily-rotation-reminders', job: 'rotation-sweep', pattern: config.sweepCron },
     // Hourly, so a grace period ends within the hour it was set to, not up to a day late.
     { id: 'hourly-retire-previous', job: 'retire-previous-sweep', pattern: '0 * * * *' },
+    // Expired answers are already ignored (and replaced on reuse); this only reclaims the rows.
+    { id: 'hourly-idempotency', job: 'idempotency-sweep', pattern: '30 * * * *' },
   ];
 }
 

@@ -34,4 +34,13 @@ export class Fingerprinter {
   fingerprintHex(secret: string): string {
     return this.fingerprint(secret).toString('hex');
   }
+
+  /**
+   * A keyed hash of anything else under the same pepper, in its own domain: the domain and a NUL
+   * come first, so it never equals a key's fingerprint and one domain's hash never matches another's.
+   * The data is taken as it is (no trimming).
+   */
+  keyedHash(domain: string, data: string): Buffer {
+    return createHmac('sha256', this.#pepper).update(`keyplane:${domain}\0`, 'utf8').update(data, 'utf8').digest();
+  }
 }

@@ -1,4 +1,5 @@
 import { KeyReuseAlertEntity } from '../modules/alert/alert.entity';
+import { CredentialCheckAlertEntity } from '../modules/alert/check-alert.entity';
 import { AuditEventEntity } from '../modules/audit/audit.entity';
 import { PlatformKeyEntity } from '../modules/platform-key/platform-key.entity';
 import { RotationReminderEntity } from '../modules/reminder/reminder.entity';
@@ -6,6 +7,7 @@ import { WebhookAttemptEntity, WebhookDeliveryEntity } from '../modules/webhook/
 import { CredentialEntity, CredentialVersionEntity } from '../modules/credential/credential.entity';
 import { GatewayCredentialEntity, GatewayEntity, GatewayProviderModeEntity } from '../modules/gateway/gateway.entity';
 import { OutboxEntity } from '../modules/outbox/outbox.entity';
+import { IdempotencyKeyEntity } from '../modules/idempotency/idempotency.entity';
 import { HostConfirmationEntity } from '../modules/provider/host-confirmation.entity';
 import { ProviderEntity } from '../modules/provider/provider.entity';
 import { TenantEntity } from '../modules/tenant/tenant.entity';
@@ -28,4 +30,6 @@ export const ENTITIES = [
   WebhookAttemptEntity,
   PlatformKeyEntity,
   HostConfirmationEntity,
+  CredentialCheckAlertEntity,
+  IdempotencyKeyEntity,
 ];

@@ -1,5 +1,6 @@
 import type { ClassType, ContainerType } from 'type-graphql';
 import { AlertResolver } from '../modules/alert/alert.resolver';
+import { CheckAlertResolver } from '../modules/alert/check-alert.resolver';
 import { AuditResolver } from '../modules/audit/audit.resolver';
 import { ViewerResolver } from '../modules/auth/viewer.resolver';
 import { CredentialResolver } from '../modules/credential/credential.resolver';
@@ -33,6 +34,7 @@ export const RESOLVERS: readonly ResolverFactory[] = [
   factory(GatewayAttachmentResolver, () => new GatewayAttachmentResolver()),
   factory(AuditResolver, (s) => new AuditResolver(s)),
   factory(AlertResolver, (s) => new AlertResolver(s)),
+  factory(CheckAlertResolver, (s) => new CheckAlertResolver(s)),
   factory(PlatformKeyResolver, (s) => new PlatformKeyResolver(s)),
   factory(ReminderResolver, (s) => new ReminderResolver(s)),
   factory(WebhookResolver, (s) => new WebhookResolver(s)),

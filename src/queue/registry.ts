@@ -38,6 +38,8 @@ export interface JobPayloads {
   'rotation-sweep': Record<string, never>;
   /** Scheduled: retire PREVIOUS key versions whose grace period has ended. */
   'retire-previous-sweep': Record<string, never>;
+  /** Scheduled: delete idempotency answers past their 24 hours. */
+  'idempotency-sweep': Record<string, never>;
   /** Started by a platform admin: fingerprint every stored key again, with progress. */
   'fingerprint-rescan': { requestedAt: string };
 }
@@ -85,6 +87,7 @@ export const JOBS: { [N in JobName]: JobSpec<N> } = {
   'revalidation-sweep': { queue: 'maintenance', jobId: () => 'revalidation-sweep' },
   'rotation-sweep': { queue: 'maintenance', jobId: () => 'rotation-sweep' },
   'retire-previous-sweep': { queue: 'maintenance', jobId: () => 'retire-previous-sweep' },
+  'idempotency-sweep': { queue: 'maintenance', jobId: () => 'idempotency-sweep' },
   'fingerprint-rescan': { queue: 'maintenance', jobId: (p) => `fingerprint-rescan-${p.requestedAt.replace(/[^0-9]/g, '')}` },
 };
 

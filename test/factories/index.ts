@@ -128,6 +128,16 @@ export async function insertKeyReuseAlert(
   return row.id as string;
 }
 
+/** A "could not check this key" alert, as the validation worker leaves it when a check gives up. */
+export async function insertCheckAlert(t: TestApp, input: { tenantId: string; credentialId: string; version?: number }): Promise<string> {
+  const [row] = await t.app.db.query(
+    `INSERT INTO credential_check_alerts (tenant_id, credential_id, version, kind, outcome, status)
+     VALUES ($1, $2, $3, 'CHECK_EXHAUSTED', 'PROVIDER_UNAVAILABLE', 'OPEN') RETURNING id`,
+    [input.tenantId, input.credentialId, input.version ?? 1],
+  );
+  return row.id as string;
+}
+
 /** A gateway reload message the sender gave up on (a dead letter), with its two failed attempts. */
 export async function insertDeadDelivery(t: TestApp, tenantId: string, gatewayId: string, configVersion = 2): Promise<string> {
   const payload = { type: 'gateway.config_changed', gatewayId, tenantId, configVersion, reason: 'MODE_CHANGED' };

@@ -6,6 +6,7 @@ import {
   createGateway,
   createToken,
   insertDeadDelivery,
+  insertCheckAlert,
   insertKeyReuseAlert,
   insertRotationReminder,
   openaiKey,
@@ -42,6 +43,7 @@ export interface RolesWorld {
   alertId: string;
   deliveryId: string;
   reminderId: string;
+  checkAlertId: string;
   platformKeyId: string;
 }
 let W: RolesWorld;
@@ -87,6 +89,7 @@ export function rolesWorld() {
     const alertId = await insertKeyReuseAlert(t, { tenantId: tenant.id, credentialId: cred2.id, secret: cred2Secret });
     const deliveryId = await insertDeadDelivery(t, tenant.id, gateway.id);
     const reminderId = await insertRotationReminder(t, { tenantId: tenant.id, credentialId: cred.id });
+    const checkAlertId = await insertCheckAlert(t, { tenantId: tenant.id, credentialId: cred.id });
     const platformKey = await createPlatformKey(t, custom.id);
     W = {
       tenantId: tenant.id,
@@ -103,6 +106,7 @@ export function rolesWorld() {
       alertId,
       deliveryId,
       reminderId,
+      checkAlertId,
       platformKeyId: platformKey.id,
     };
   });
@@ -234,6 +238,12 @@ export const READS: [string, string, () => Record<string, unknown>, () => object
     'query($id: ID!) { keyReuseAlerts(tenantId: $id) { nodes { id credential { id } } } }',
     () => ({ id: W.tenantId }),
     () => ({ keyReuseAlerts: { nodes: [{ id: W.alertId, credential: { id: W.cred2Id } }] } }),
+  ],
+  [
+    'credentialCheckAlerts',
+    'query($id: ID!) { credentialCheckAlerts(tenantId: $id) { nodes { id credential { id } } } }',
+    () => ({ id: W.tenantId }),
+    () => ({ credentialCheckAlerts: { nodes: [{ id: W.checkAlertId, credential: { id: W.credId } }] } }),
   ],
   [
     'rotationReminders',

@@ -5,6 +5,7 @@ import { deliverWebhook } from './deliver-webhook.processor';
 import { fingerprintCredential } from './fingerprint-credential.processor';
 import { fingerprintRescan } from './fingerprint-rescan.processor';
 import { gatewayReload } from './gateway-reload.processor';
+import { idempotencySweep } from './idempotency-sweep.processor';
 import { retirePreviousSweep } from './retire-previous-sweep.processor';
 import { revalidationSweep } from './revalidation-sweep.processor';
 import { rotationSweep } from './rotation-sweep.processor';
@@ -26,5 +27,6 @@ export const PROCESSORS: { [N in JobName]: Processor<N> | null } = {
   'revalidation-sweep': revalidationSweep,
   'rotation-sweep': rotationSweep,
   'retire-previous-sweep': retirePreviousSweep,
+  'idempotency-sweep': idempotencySweep,
   'fingerprint-rescan': fingerprintRescan,
 };

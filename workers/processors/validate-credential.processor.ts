@@ -83,7 +83,11 @@ export async function validateCredential(deps: ValidateDeps, job: Job<JobPayload
     throw new DelayedError();
   }
   if (!lastTry && RETRY.includes(result.outcome)) throw new TransientProviderError(result.outcome, result.retryAfterSeconds);
-  if (await recordOutcome(deps, { tenantId, credentialId, version }, result)) {
+  // Gave up: the provider stayed rate limited or unavailable through every retry. Recorded as it
+  // is, and the tenant is told (one alert per version), not only the outcome metric.
+  const exhausted = RETRY.includes(result.outcome);
+  if (exhausted) deps.log.warn({ tenantId, credentialId, version, outcome: result.outcome, attempts: job.attemptsMade + 1 }, 'key check gave up');
+  if (await recordOutcome(deps, { tenantId, credentialId, version }, result, { exhausted })) {
     await publishCredentialChanged(deps, tenantId, credentialId);
   }
   return { outcome: result.outcome };

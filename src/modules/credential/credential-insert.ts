@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { firstOf, GroupCommit } from '../../db/group-commit';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import type { AuditActor } from '../auth/actor';
 import { OUTBOX_COLUMNS, outboxParams, outboxRowsFrom, type OutboxJob } from '../outbox/outbox.writer';
 import { sealVersion, type KeyMaterialDeps, type SealedVersion } from './credential-material';
@@ -96,6 +96,19 @@ export class CredentialInserter {
   ) {}
 
   insert(actor: AuditActor, input: NewCredential): Promise<CredentialEntity | null> {
+    return new Promise((resolve, reject) => this.commits.add({ ...this.prepare(actor, input), resolve, reject }));
+  }
+
+  /**
+   * The same statement for one credential, alone, in the caller's transaction (an idempotent
+   * create claims its key first, in that transaction): no group commit.
+   */
+  async insertInTx(tx: EntityManager, actor: AuditActor, input: NewCredential): Promise<CredentialEntity | null> {
+    const item = { ...this.prepare(actor, input), resolve: () => undefined, reject: () => undefined };
+    return (await this.write([item], tx)).get(item.id) ?? null;
+  }
+
+  private prepare(actor: AuditActor, input: NewCredential): Omit<Prepared, 'resolve' | 'reject'> {
     const { secret, ...rest } = input;
     const id = randomUUID();
     const sealed = sealVersion(
@@ -108,7 +121,7 @@ export class CredentialInserter {
     const jobs: OutboxJob[] = [{ name: 'validate-credential', payload }];
     // The same audit row auditInTx writes; details carry the redacted hint only.
     const details = JSON.stringify({ provider: input.provider.slug, label: input.label, kind: input.kind, redactedKey: sealed.redactedKey });
-    return new Promise((resolve, reject) => this.commits.add({ id, input: rest, actor, sealed, details, jobs, resolve, reject }));
+    return { id, input: rest, actor, sealed, details, jobs };
   }
 
   private async insertBatch(batch: Prepared[]): Promise<void> {
@@ -120,8 +133,8 @@ export class CredentialInserter {
     }
   }
 
-  private async write(batch: Prepared[]): Promise<Map<string, CredentialEntity>> {
-    const rows: Record<string, unknown>[] = await this.db.query(INSERT_CREDENTIALS, [
+  private async write(batch: Prepared[], tx: Pick<EntityManager, 'query'> = this.db): Promise<Map<string, CredentialEntity>> {
+    const rows: Record<string, unknown>[] = await tx.query(INSERT_CREDENTIALS, [
       batch.map((b) => b.id),
       batch.map((b) => b.input.tenantId),
       batch.map((b) => b.input.provider.id),

@@ -22,7 +22,7 @@ WITH x AS (
   SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::text[], $6::text[])
            AS x(tenant_id, id, version, outcome, models, message)
 ), target AS (
-  SELECT c.id, x.outcome, x.models, x.message,
+  SELECT c.id, c.tenant_id, x.version, x.outcome, x.models, x.message,
          (c.last_validation_outcome IS DISTINCT FROM x.outcome
           OR to_jsonb(c.last_validation_models) IS DISTINCT FROM x.models::jsonb) AS changed
     FROM credentials c
@@ -34,6 +34,20 @@ WITH x AS (
                     AND v.validated_at IS NOT NULL)
    ORDER BY c.id
      FOR UPDATE OF c
+), version_result AS (
+  -- The serving version's own result too (credential_versions.last_*), as the full path records it.
+  UPDATE credential_versions v
+     SET last_validation_outcome = t.outcome, last_validated_at = now(),
+         last_validation_models = CASE WHEN t.models IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(t.models::jsonb)) END,
+         last_validation_message = t.message
+    FROM target t
+   WHERE v.tenant_id = t.tenant_id AND v.credential_id = t.id AND v.version = t.version
+), resolved AS (
+  -- A decisive answer ends the version's "could not check" alert (src/modules/alert/check-alert.writer.ts).
+  UPDATE credential_check_alerts a
+     SET status = 'RESOLVED', resolved_at = now(), updated_at = now()
+    FROM target t
+   WHERE a.tenant_id = t.tenant_id AND a.credential_id = t.id AND a.version = t.version AND a.status = 'OPEN'
 )
 UPDATE credentials c
    SET last_validation_outcome = t.outcome, last_validated_at = now(),

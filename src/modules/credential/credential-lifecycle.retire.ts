@@ -2,6 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { auditInTx } from '../audit/audit.writer';
 import { SYSTEM_ACTOR } from '../auth/actor';
 import { bumpGatewaysInTx } from '../gateway/gateway-reload';
+import { forgetRequestsOfInTx } from '../idempotency/idempotency.service';
 import type { VersionState } from './credential.entity';
 import type { CheckedVersion, RetireDeps } from './credential-lifecycle.deps';
 
@@ -64,6 +65,11 @@ export async function revokeCredentialsInTx(tx: EntityManager, tenantId: string,
   );
   await tx.query('DELETE FROM gateway_credentials WHERE tenant_id = $1 AND ($2::uuid IS NULL OR credential_id = $2::uuid)', [tenantId, credentialId]);
   const destroyedVersions = await shredVersionsInTx(tx, tenantId, { credentialId: credentialId ?? undefined }, 'REVOKED');
+  await forgetRequestsOfInTx(
+    tx,
+    tenantId,
+    credentials.map((c) => c.id),
+  );
   return { credentials, destroyedVersions };
 }
 
@@ -99,4 +105,32 @@ export function retireDuePreviousVersions(deps: RetireDeps, limit: number): Prom
     }
     return rows.map((r) => ({ tenantId: r.tenant_id, credentialId: r.credential_id, version: r.version }));
   });
+}
+
+/**
+ * A PREVIOUS version (still served through its grace period) was found INVALID: serving a key the
+ * provider rejects helps nobody, so it retires now, as at the end of its grace: material destroyed,
+ * the gateways using the credential reload without it, and the trail says why. Returns whether it
+ * was retired (false: it was no longer PREVIOUS).
+ */
+export async function retireInvalidPreviousInTx(tx: EntityManager, v: CheckedVersion, outcome: string): Promise<boolean> {
+  const { tenantId, credentialId, version } = v;
+  const rows = returned<{ version: number }>(
+    await tx.query(
+      `UPDATE credential_versions SET state = 'RETIRED', ${SHRED}
+        WHERE tenant_id = $1 AND credential_id = $2 AND version = $3 AND state = 'PREVIOUS'
+        RETURNING version`,
+      [tenantId, credentialId, version],
+    ),
+  );
+  if (rows.length === 0) return false;
+  const gateways = await bumpGatewaysInTx(tx, tenantId, { credentialId }, 'CREDENTIAL_INVALID');
+  await auditInTx(tx, SYSTEM_ACTOR, {
+    tenantId,
+    action: 'CREDENTIAL_VERSION_RETIRED',
+    targetType: 'CREDENTIAL',
+    targetId: credentialId,
+    details: { version, reason: 'found invalid during grace period', outcome, reloadedGateways: gateways.length },
+  });
+  return true;
 }

@@ -1,12 +1,13 @@
 import type { EntityManager } from 'typeorm';
 import type { KeyTestOutcome, KeyTestResult } from '../../providers/types';
+import { raiseCheckExhaustedInTx, resolveCheckAlertsInTx } from '../alert/check-alert.writer';
 import { auditInTx } from '../audit/audit.writer';
 import { SYSTEM_ACTOR } from '../auth/actor';
 import { bumpGatewaysInTx } from '../gateway/gateway-reload';
 import { enqueueInTx, OUTBOX_COLUMNS, outboxParams, outboxRowsFrom } from '../outbox/outbox.writer';
 import type { CredentialStatus, VersionState } from './credential.entity';
 import type { CheckedVersion, OutcomeDeps } from './credential-lifecycle.deps';
-import { shredVersionsInTx } from './credential-lifecycle.retire';
+import { retireInvalidPreviousInTx, shredVersionsInTx } from './credential-lifecycle.retire';
 
 /*
  * The credential state machine, used by the validation worker and the API alike. A version is
@@ -22,14 +23,22 @@ export const LIVE_VERSION_STATES: readonly VersionState[] = ['PENDING', 'ACTIVE'
 
 /**
  * Records one check. The common case, a serving key that still works, goes in a group commit with
- * other jobs' (ConfirmedOutcomes). Everything else is one transaction: the outcome on the
- * credential, a promotion or rejection of a pending version, and, when the serving key changes,
- * the audit event and gateway reloads. Every step re-reads state under the credential's row lock,
- * so a duplicate or late job (the version was superseded or revoked while its check ran) changes
- * nothing. A version's first working check also admits it to duplicate detection. Returns
+ * other jobs' (ConfirmedOutcomes). Everything else is one transaction: the outcome on its version,
+ * on the credential when that version is the one it shows (showsResultOf), a promotion or
+ * rejection of a pending version, the retirement of a PREVIOUS version found invalid, and, when
+ * the serving key changes, the audit event and gateway reloads. Every step re-reads state under
+ * the credential's row lock, so a duplicate or late job (the version was superseded or revoked
+ * while its check ran) changes nothing. A version's first working check also admits it to
+ * duplicate detection. `exhausted`: the check gave up after its last retry (the provider stayed
+ * rate limited or unavailable), which raises the version's "could not check" alert. Returns
  * whether a settings page has something new to show (a live event).
  */
-export async function recordOutcome(deps: OutcomeDeps, v: CheckedVersion, result: KeyTestResult): Promise<boolean> {
+export async function recordOutcome(
+  deps: OutcomeDeps,
+  v: CheckedVersion,
+  result: KeyTestResult,
+  opts: { exhausted?: boolean } = {},
+): Promise<boolean> {
   const { tenantId, credentialId, version } = v;
   if (WORKING.includes(result.outcome)) {
     const confirmed = await deps.confirmed.record(v, result);
@@ -56,23 +65,57 @@ export async function recordOutcome(deps: OutcomeDeps, v: CheckedVersion, result
       current = version;
     } else if (row.state === 'PENDING' && result.outcome === 'INVALID') {
       await rejectPendingInTx(tx, v, current);
+    } else if (row.state === 'PREVIOUS' && result.outcome === 'INVALID') {
+      await retireInvalidPreviousInTx(tx, v, result.outcome);
     }
+    await recordOnVersionInTx(tx, v, result);
     const status = statusAfter(result.outcome, row.state, current, version, credential.latest_version);
-    await tx.query(
-      `UPDATE credentials
-          SET status = COALESCE($3, status), last_validation_outcome = $4, last_validated_at = now(),
-              last_validation_models = $5, last_validation_message = $6, updated_at = now()
-        WHERE tenant_id = $1 AND id = $2`,
-      [tenantId, credentialId, status, result.outcome, result.models, result.message],
-    );
+    const shown = showsResultOf(current, credential.latest_version, version);
+    if (shown || status !== null) {
+      await tx.query(
+        `UPDATE credentials
+            SET status = COALESCE($3, status), updated_at = now(),
+                last_validation_outcome = CASE WHEN $7 THEN $4 ELSE last_validation_outcome END,
+                last_validated_at = CASE WHEN $7 THEN now() ELSE last_validated_at END,
+                last_validation_models = CASE WHEN $7 THEN $5::text[] ELSE last_validation_models END,
+                last_validation_message = CASE WHEN $7 THEN $6 ELSE last_validation_message END
+          WHERE tenant_id = $1 AND id = $2`,
+        [tenantId, credentialId, status, result.outcome, result.models, result.message, shown],
+      );
+    }
     if (status === 'INVALID' && credential.status !== 'INVALID' && version === current) {
       await invalidateInTx(tx, v, result.outcome, credential.status);
     } else if (status === 'ACTIVE' && credential.status === 'INVALID' && current === credential.current_version) {
       // The serving key works again (the provider had rejected it by mistake or it was restored).
       await bumpGatewaysInTx(tx, tenantId, { credentialId }, 'CREDENTIAL_ROTATED');
     }
+    if (opts.exhausted && TRANSIENT.includes(result.outcome)) await raiseCheckExhaustedInTx(tx, v, result.outcome);
+    else if (!TRANSIENT.includes(result.outcome)) await resolveCheckAlertsInTx(tx, v);
     return true;
   });
+}
+
+/** Outcomes that say nothing about the key: the check is retried, and may give up on them. */
+export const TRANSIENT: readonly KeyTestOutcome[] = ['RATE_LIMITED', 'PROVIDER_UNAVAILABLE'];
+
+/**
+ * Whether a check of `version` is what the credential shows (its lastValidation): the serving
+ * version's always; before any version serves, the newest's (the only candidate). A late result
+ * for any other version (a pending rotation, a PREVIOUS key in its grace period, an old job)
+ * stays on that version only.
+ */
+export function showsResultOf(current: number | null, latest: number, version: number): boolean {
+  return current === null ? version === latest : version === current;
+}
+
+/** Every check is kept on its own version, whatever the credential shows. */
+async function recordOnVersionInTx(tx: EntityManager, v: CheckedVersion, result: KeyTestResult): Promise<void> {
+  await tx.query(
+    `UPDATE credential_versions
+        SET last_validation_outcome = $4, last_validated_at = now(), last_validation_models = $5::text[], last_validation_message = $6
+      WHERE tenant_id = $1 AND credential_id = $2 AND version = $3`,
+    [v.tenantId, v.credentialId, v.version, result.outcome, result.models, result.message],
+  );
 }
 
 /** A rejected key never serves and is never checked again: nothing of it is kept. */

@@ -89,4 +89,14 @@ export class CredentialVersionEntity {
   @Column('timestamptz', { name: 'validated_at', nullable: true }) validatedAt!: Date | null;
   /** For a PREVIOUS version: gateways keep getting it (after the new one) until then. */
   @Column('timestamptz', { name: 'retire_after', nullable: true }) retireAfter!: Date | null;
+  /**
+   * This version's own last check. The credential's last_validation_* show only its serving
+   * version's (or, before any version serves, its newest's), so a late result for another version
+   * stays here and never changes what the credential shows.
+   */
+  @Column('text', { name: 'last_validation_outcome', nullable: true }) lastValidationOutcome!: KeyTestOutcome | null;
+  @Column('timestamptz', { name: 'last_validated_at', nullable: true }) lastValidatedAt!: Date | null;
+  @Column('text', { name: 'last_validation_models', array: true, nullable: true })
+  lastValidationModels!: string[] | null;
+  @Column('text', { name: 'last_validation_message', nullable: true }) lastValidationMessage!: string | null;
 }

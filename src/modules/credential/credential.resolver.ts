@@ -6,7 +6,7 @@ import { mutate } from '../../graphql/payload';
 import type { Services } from '../../services';
 import type { Actor, AuditActor } from '../auth/actor';
 import { Provider } from '../provider/provider.type';
-import type { CredentialEntity, CredentialKind, CredentialStatus } from './credential.entity';
+import type { CredentialEntity, CredentialKind, CredentialStatus, CredentialVersionEntity } from './credential.entity';
 import {
   CreateCredentialInput,
   Credential,
@@ -25,6 +25,31 @@ import {
 /** Entity -> API shape; a plain mapping so the API never grows a field by accident. */
 export function toCredential(c: CredentialEntity): Credential & { lastValidationRow: CredentialEntity } {
   return { ...c, version: c.latestVersion, activeVersion: c.currentVersion, lastValidationRow: c };
+}
+
+/** A version's metadata and its own last check; never its material or fingerprint. */
+export function toCredentialVersion(v: CredentialVersionEntity): CredentialVersion {
+  return {
+    version: v.version,
+    state: v.state,
+    redactedKey: v.redactedKey,
+    createdAt: v.createdAt,
+    activatedAt: v.activatedAt,
+    retiredAt: v.retiredAt,
+    lastValidation: toLastValidation(v),
+  };
+}
+
+function toLastValidation(
+  row: Pick<CredentialEntity, 'lastValidationOutcome' | 'lastValidatedAt' | 'lastValidationModels' | 'lastValidationMessage'>,
+) {
+  if (!row.lastValidationOutcome || !row.lastValidatedAt) return null;
+  return {
+    outcome: row.lastValidationOutcome,
+    checkedAt: row.lastValidatedAt,
+    models: row.lastValidationModels ?? [],
+    message: row.lastValidationMessage,
+  };
 }
 
 export type CredentialResolverDeps = Pick<Services, 'scope' | 'credentials'>;
@@ -61,21 +86,18 @@ export class CredentialResolver {
     return ctx.loaders.provider.load(c.providerId);
   }
 
-  @FieldResolver(() => LastValidation, { nullable: true, description: 'The last check against the provider, if any.' })
+  @FieldResolver(() => LastValidation, {
+    nullable: true,
+    description:
+      "The last check of the serving version (activeVersion) against the provider, if any; before a version serves, the newest version's. Other versions' checks are on versions { lastValidation }.",
+  })
   lastValidation(@Root() c: Credential & { lastValidationRow?: CredentialEntity }): LastValidation | null {
-    const row = c.lastValidationRow;
-    if (!row?.lastValidationOutcome || !row.lastValidatedAt) return null;
-    return {
-      outcome: row.lastValidationOutcome,
-      checkedAt: row.lastValidatedAt,
-      models: row.lastValidationModels ?? [],
-      message: row.lastValidationMessage,
-    };
+    return c.lastValidationRow ? toLastValidation(c.lastValidationRow) : null;
   }
 
-  @FieldResolver(() => [CredentialVersion], { description: 'Stored versions, newest first (metadata only).' })
-  versions(@Root() c: Credential) {
-    return this.s.credentials.versions(c.tenantId, c.id);
+  @FieldResolver(() => [CredentialVersion], { description: "Stored versions, newest first (metadata and each one's last check)." })
+  async versions(@Root() c: Credential) {
+    return (await this.s.credentials.versions(c.tenantId, c.id)).map(toCredentialVersion);
   }
 
   @Authorized('ADMIN')
@@ -103,7 +125,7 @@ export class CredentialResolver {
   rotateCredential(@Arg('input') input: RotateCredentialInput, @CurrentActor() actor: Actor, @Audit() audit: AuditActor) {
     return mutate(async () => {
       const tenantId = await this.s.scope.forObject(actor, 'credential', input.id, ['input', 'id']);
-      const rotated = await this.s.credentials.rotate(tenantId, audit, input.id, input.secret);
+      const rotated = await this.s.credentials.rotate(tenantId, audit, input.id, input.secret, input.idempotencyKey);
       return { credential: toCredential(rotated) };
     });
   }

@@ -14,7 +14,9 @@ import type { ProviderEntity } from '../provider/provider.entity';
 import { checkNewKey } from '../provider/new-key';
 import type { ProviderService } from '../provider/provider.service';
 import { TenantEntity } from '../tenant/tenant.entity';
+import type { IdempotencyStore } from '../idempotency/idempotency.service';
 import { CredentialInserter } from './credential-insert';
+import { credentialSnapshot, restoreCredential } from './credential-snapshot';
 import { insertVersionInTx, type KeyMaterialDeps } from './credential-material';
 import { retireSupersededPendingInTx, revokeCredentialsInTx } from './credential-lifecycle.retire';
 import { CredentialEntity, CredentialVersionEntity, type CredentialKind, type CredentialStatus } from './credential.entity';
@@ -32,6 +34,8 @@ export interface CreateCredential {
   kind?: CredentialKind | null;
   secret: string;
   rotationPeriodDays?: number | null;
+  /** A retry with the same key returns the first answer and writes nothing (README: Idempotency keys). */
+  idempotencyKey?: string | null;
 }
 
 export interface UpdateCredential {
@@ -52,6 +56,7 @@ export class CredentialService {
     private readonly providers: Pick<ProviderService, 'usable'>,
     /** Storing, rotating and re-checking a key each make the worker ask the provider: limited like testProviderKey. */
     private readonly limiter: Pick<KeyCheckLimiter, 'take'>,
+    private readonly idempotency: Pick<IdempotencyStore, 'request' | 'find' | 'claimInTx' | 'completeInTx'>,
   ) {
     this.inserter = new CredentialInserter(db, material);
   }
@@ -83,6 +88,17 @@ export class CredentialService {
   }
 
   async create(tenantId: string, actor: AuditActor, input: CreateCredential): Promise<CredentialEntity> {
+    // The request as the service reads it: an omitted field and its default are the same request.
+    const keyed = this.idempotency.request(tenantId, 'CREATE_CREDENTIAL', input.idempotencyKey, {
+      providerId: input.providerId,
+      label: input.label,
+      kind: input.kind ?? 'API_KEY',
+      secret: input.secret,
+      rotationPeriodDays: input.rotationPeriodDays ?? null,
+    });
+    // A replay costs no key check and writes nothing.
+    const replayed = keyed && (await this.idempotency.find(keyed));
+    if (replayed) return restoreCredential(replayed);
     await this.limiter.take({ tenantId, tokenId: actor.id ?? actor.type, kind: 'CREATE_CREDENTIAL' });
     const secret = await this.checkSecret(
       input.providerId,
@@ -90,15 +106,24 @@ export class CredentialService {
       ['input', 'providerId'],
       [nameRule(input.label, ['input', 'label'], 'LABEL'), rangeRule(input.rotationPeriodDays, ['input', 'rotationPeriodDays'], LIMITS.rotationDays)],
     );
+    const row = {
+      tenantId,
+      provider: secret.provider,
+      label: input.label.trim(),
+      kind: input.kind ?? 'API_KEY',
+      rotationPeriodDays: input.rotationPeriodDays ?? null,
+      secret: secret.value,
+    };
     try {
-      const created = await this.inserter.insert(actor, {
-        tenantId,
-        provider: secret.provider,
-        label: input.label.trim(),
-        kind: input.kind ?? 'API_KEY',
-        rotationPeriodDays: input.rotationPeriodDays ?? null,
-        secret: secret.value,
-      });
+      const created = keyed
+        ? await this.db.transaction(async (tx) => {
+            const earlier = await this.idempotency.claimInTx(tx, keyed);
+            if (earlier) return restoreCredential(earlier);
+            const inserted = await this.inserter.insertInTx(tx, actor, row);
+            if (inserted) await this.idempotency.completeInTx(tx, keyed, inserted.id, credentialSnapshot(inserted));
+            return inserted;
+          })
+        : await this.inserter.insert(actor, row);
       // The tenant was resolved by scope before this call: gone now means deleted in between.
       if (!created) throw new NotFoundError('Tenant', ['input', 'tenantId']);
       return created;
@@ -137,11 +162,17 @@ export class CredentialService {
    * Stores the new key as a pending version. The worker promotes it once it validates; until then
    * the current version keeps serving, so a bad new key never replaces a working one.
    */
-  async rotate(tenantId: string, actor: AuditActor, id: string, rawSecret: string): Promise<CredentialEntity> {
+  async rotate(tenantId: string, actor: AuditActor, id: string, rawSecret: string, idempotencyKey?: string | null): Promise<CredentialEntity> {
+    const keyed = this.idempotency.request(tenantId, 'ROTATE_CREDENTIAL', idempotencyKey, { id, secret: rawSecret });
+    // A retried rotation after a timeout: the first answer, no second rotation, reload or grace window.
+    const replayed = keyed && (await this.idempotency.find(keyed));
+    if (replayed) return restoreCredential(replayed);
     await this.limiter.take({ tenantId, tokenId: actor.id ?? actor.type, kind: 'ROTATE_CREDENTIAL' });
     const existing = await this.get(tenantId, id, ['input', 'id']);
     const { provider, value } = await this.checkSecret(existing.providerId, rawSecret, null, []);
     return this.db.transaction(async (tx) => {
+      const earlier = keyed && (await this.idempotency.claimInTx(tx, keyed));
+      if (earlier) return restoreCredential(earlier);
       const credential = await this.lockLive(tx, tenantId, id);
       await retireSupersededPendingInTx(tx, tenantId, id);
       const version = credential.latestVersion + 1;
@@ -163,6 +194,7 @@ export class CredentialService {
         targetId: id,
         details: { version, previousRedactedKey: previousHint, redactedKey: credential.redactedKey },
       });
+      if (keyed) await this.idempotency.completeInTx(tx, keyed, id, credentialSnapshot(credential));
       return credential;
     });
   }
@@ -187,7 +219,8 @@ export class CredentialService {
   }
 
   /**
-   * "Check this key now": queues a validation of the serving version (and of a pending rotation),
+   * "Check this key now": queues a validation of the serving version (and of a pending rotation and
+   * a PREVIOUS key in its grace period),
    * with an id of its own so it never collides with the create/rotate or scheduled checks.
    */
   async requestValidation(tenantId: string, actor: AuditActor, id: string): Promise<CredentialEntity> {
@@ -195,7 +228,14 @@ export class CredentialService {
     return this.db.transaction(async (tx) => {
       const credential = await this.lockLive(tx, tenantId, id);
       const run = `manual${Date.now()}`;
-      const versions = [...new Set([credential.currentVersion ?? credential.latestVersion, credential.latestVersion])];
+      // A key still served in its grace period (PREVIOUS) is checked too: found invalid, it stops being served.
+      const previous: { version: number }[] = await tx.query(
+        `SELECT version FROM credential_versions WHERE tenant_id = $1 AND credential_id = $2 AND state = 'PREVIOUS'`,
+        [tenantId, id],
+      );
+      const versions = [
+        ...new Set([credential.currentVersion ?? credential.latestVersion, credential.latestVersion, ...previous.map((p) => p.version)]),
+      ];
       await enqueueManyInTx(
         tx,
         versions.map((version) => ({ name: 'validate-credential', payload: { tenantId, credentialId: id, version, sweep: run } })),

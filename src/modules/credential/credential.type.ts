@@ -13,6 +13,10 @@ import {
 } from './credential.entity';
 import { KeyTestOutcomeEnum } from '../provider/provider.type';
 
+/** The idempotencyKey field of key-material mutations (README: Idempotency keys). */
+export const IDEMPOTENCY_KEY_DESCRIPTION =
+  'Optional, 1-255 characters, unique per request: a retry with the same key within 24 hours returns the first answer (never the key again) and changes nothing; the same key with a different request is IDEMPOTENCY_KEY_REUSED. Scoped to the tenant.';
+
 export const CredentialKindEnum = constEnum(CREDENTIAL_KINDS, { name: 'CredentialKind', description: 'What kind of secret a credential holds.' });
 export const CredentialStatusEnum = constEnum(CREDENTIAL_STATUSES, {
   name: 'CredentialStatus',
@@ -41,6 +45,11 @@ export class CredentialVersion {
   @Field({ description: 'When this version was stored.' }) createdAt!: Date;
   @Field(() => Date, { nullable: true, description: 'When it started serving.' }) activatedAt!: Date | null;
   @Field(() => Date, { nullable: true, description: 'When it stopped serving or was destroyed.' }) retiredAt!: Date | null;
+  @Field(() => LastValidation, {
+    nullable: true,
+    description: "This version's own last check, if any. Only the serving version's shows on the credential (Credential.lastValidation).",
+  })
+  lastValidation?: LastValidation | null;
 }
 
 @ObjectType({ simpleResolvers: true, description: "A tenant's provider key. The key itself is write-only: only a redacted hint is ever returned." })
@@ -76,6 +85,7 @@ export class CreateCredentialInput {
   @Field({ description: 'The key. Write-only: encrypted at rest, never returned.' }) secret!: string;
   @Field(() => Int, { nullable: true, description: 'Own rotation period in days; defaults to the tenant policy.' })
   rotationPeriodDays?: number | null;
+  @Field(() => String, { nullable: true, description: IDEMPOTENCY_KEY_DESCRIPTION }) idempotencyKey?: string | null;
 }
 
 @InputType({ description: 'Change credential metadata; omitted fields stay as they are.' })
@@ -90,6 +100,7 @@ export class UpdateCredentialInput {
 export class RotateCredentialInput {
   @Field(() => ID, { description: 'Credential id.' }) id!: string;
   @Field({ description: 'The new key. It serves once it validates; the old one serves until then.' }) secret!: string;
+  @Field(() => String, { nullable: true, description: IDEMPOTENCY_KEY_DESCRIPTION }) idempotencyKey?: string | null;
 }
 
 @InputType({ description: 'The credential to check against its provider again.' })

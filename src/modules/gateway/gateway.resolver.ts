@@ -101,7 +101,7 @@ export class GatewayResolver {
   rotateGatewayKey(@Arg('input') input: RotateGatewayKeyInput, @CurrentActor() actor: Actor, @Audit() audit: AuditActor) {
     return mutate(async () => {
       const tenantId = await this.s.scope.forObject(actor, 'gateway', input.id, ['input', 'id']);
-      return this.s.gateways.rotateKey(tenantId, audit, input.id);
+      return this.s.gateways.rotateKey(tenantId, audit, input.id, input.idempotencyKey);
     });
   }
 

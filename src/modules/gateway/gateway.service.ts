@@ -8,7 +8,9 @@ import { auditInTx } from '../audit/audit.writer';
 import type { AuditActor } from '../auth/actor';
 import { isUuid } from '../auth/tenant-scope';
 import { LIMITS, nameRule, optionalTextRule, slugRule, urlRule, type UrlPolicy } from '../common/rules';
+import type { IdempotencyStore } from '../idempotency/idempotency.service';
 import { bumpGatewaysInTx } from './gateway-reload';
+import { gatewaySnapshot, restoreGateway } from './gateway-snapshot';
 import { ProviderEntity } from '../provider/provider.entity';
 import { GatewayEntity, GatewayProviderModeEntity, type CredentialMode } from './gateway.entity';
 
@@ -26,6 +28,11 @@ export interface UpdateGateway {
   /** null removes the webhook; undefined leaves it. */
   webhookUrl?: string | null;
 }
+/** A key rotation's answer; gatewayKey is null on an idempotent replay (it was shown once). */
+export interface RotatedGatewayKey {
+  gateway: GatewayEntity;
+  gatewayKey: string | null;
+}
 /** Returned once, at creation or key rotation; only hashes and sealed copies are kept. */
 export interface GatewaySecrets {
   gateway: GatewayEntity;
@@ -38,6 +45,7 @@ export class GatewayService {
     private readonly db: DataSource,
     private readonly box: SecretBox,
     private readonly urlPolicy: UrlPolicy,
+    private readonly idempotency?: Pick<IdempotencyStore, 'request' | 'find' | 'claimInTx' | 'completeInTx'>,
   ) {}
 
   list(tenantId: string, args: PageArgs, filter: { lagging?: boolean | null } = {}): Promise<Page<GatewayEntity>> {
@@ -164,9 +172,18 @@ export class GatewayService {
     });
   }
 
-  async rotateKey(tenantId: string, actor: AuditActor, id: string): Promise<GatewaySecrets> {
+  /**
+   * With an idempotency key, a replay answers the same gateway with gatewayKey null: the new key
+   * is shown once, and only its hash is kept, so it cannot be shown again (README: Idempotency keys).
+   */
+  async rotateKey(tenantId: string, actor: AuditActor, id: string, idempotencyKey?: string | null): Promise<RotatedGatewayKey> {
+    const keyed = this.idempotency?.request(tenantId, 'ROTATE_GATEWAY_KEY', idempotencyKey, { id }) ?? null;
+    const replayed = keyed && (await this.idempotency!.find(keyed));
+    if (replayed) return { gateway: restoreGateway(replayed), gatewayKey: null };
     const gatewayKey = generateToken('kpg');
     return this.db.transaction(async (tx) => {
+      const earlier = keyed && (await this.idempotency!.claimInTx(tx, keyed));
+      if (earlier) return { gateway: restoreGateway(earlier), gatewayKey: null };
       const gateway = await lockGateway(tx, tenantId, id, ['input', 'id']);
       const previous = gateway.redactedKey;
       Object.assign(gateway, { keyHash: hashToken(gatewayKey), redactedKey: redactToken(gatewayKey), keyRotatedAt: new Date() });
@@ -178,6 +195,7 @@ export class GatewayService {
         targetId: id,
         details: { previousRedactedKey: previous, redactedKey: gateway.redactedKey },
       });
+      if (keyed) await this.idempotency!.completeInTx(tx, keyed, id, gatewaySnapshot(gateway));
       return { gateway, gatewayKey };
     });
   }

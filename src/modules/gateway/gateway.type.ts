@@ -96,6 +96,12 @@ export class UpdateGatewayInput {
 @InputType({ description: 'The gateway whose key to replace.' })
 export class RotateGatewayKeyInput {
   @Field(() => ID, { description: 'Gateway id.' }) id!: string;
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Optional, 1-255 characters, unique per request: a retry with the same key within 24 hours returns the same gateway with gatewayKey null (the key is shown once) and rotates nothing; the same key with a different request is IDEMPOTENCY_KEY_REUSED. Scoped to the tenant.',
+  })
+  idempotencyKey?: string | null;
 }
 
 @InputType({ description: 'Let a gateway use a credential.' })
@@ -124,7 +130,8 @@ export class CreateGatewayPayload extends Payload {
 @ObjectType({ simpleResolvers: true, description: 'Result of rotateGatewayKey. The new key is shown once.' })
 export class RotateGatewayKeyPayload extends Payload {
   @Field(() => Gateway, { nullable: true, description: 'The gateway.' }) gateway?: Gateway;
-  @Field(() => String, { nullable: true, description: 'The new key; the old one stops working now.' }) gatewayKey?: string;
+  @Field(() => String, { nullable: true, description: 'The new key; the old one stops working now. Null on an idempotent replay: it is shown once.' })
+  gatewayKey?: string | null;
 }
 
 @ObjectType({ simpleResolvers: true, description: 'Result of a gateway mutation.' })

@@ -7,6 +7,7 @@ import {
   createGateway,
   expectOk,
   insertDeadDelivery,
+  insertCheckAlert,
   insertKeyReuseAlert,
   insertRotationReminder,
   openaiKey,
@@ -28,6 +29,7 @@ interface Ids {
   alertId: string;
   deliveryId: string;
   reminderId: string;
+  checkAlertId: string;
 }
 interface World extends Ids {
   slug: string;
@@ -48,6 +50,7 @@ const random = (): Ids => ({
   alertId: randomUUID(),
   deliveryId: randomUUID(),
   reminderId: randomUUID(),
+  checkAlertId: randomUUID(),
 });
 /** The input type as the schema declares it (e.g. KeyReuseAlertInput! for acknowledgeKeyReuseAlert). */
 const inputTypeOf = (name: string) =>
@@ -75,6 +78,7 @@ async function world(sharedSecret: string): Promise<World> {
   const alertId = await insertKeyReuseAlert(t, { tenantId: tenant.id, credentialId: cred.id, secret: sharedSecret });
   const deliveryId = await insertDeadDelivery(t, tenant.id, gateway.id);
   const reminderId = await insertRotationReminder(t, { tenantId: tenant.id, credentialId: cred.id });
+  const checkAlertId = await insertCheckAlert(t, { tenantId: tenant.id, credentialId: cred.id });
   return {
     tenantId: tenant.id,
     slug: tenant.slug,
@@ -85,6 +89,7 @@ async function world(sharedSecret: string): Promise<World> {
     alertId,
     deliveryId,
     reminderId,
+    checkAlertId,
   };
 }
 
@@ -103,6 +108,8 @@ const OWNED_ROWS: Record<string, string> = {
   deliveries: 'SELECT * FROM webhook_deliveries WHERE tenant_id = $1 ORDER BY id',
   attempts: 'SELECT * FROM webhook_attempts WHERE tenant_id = $1 ORDER BY id',
   reminders: 'SELECT * FROM rotation_reminders WHERE tenant_id = $1 ORDER BY id',
+  checkAlerts: 'SELECT * FROM credential_check_alerts WHERE tenant_id = $1 ORDER BY id',
+  idempotency: 'SELECT * FROM idempotency_keys WHERE tenant_id = $1 ORDER BY key_hash',
 };
 async function snapshot(tenantId: string): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
@@ -129,6 +136,7 @@ const QUERIES: [string, string, (x: Ids) => string][] = [
   ['auditEvents', 'auditEvents(tenantId: $id) { nodes { id } }', (x) => x.tenantId],
   ['apiTokens', 'apiTokens(tenantId: $id, includeRevoked: true) { nodes { id } }', (x) => x.tenantId],
   ['keyReuseAlerts', 'keyReuseAlerts(tenantId: $id) { nodes { id status credential { id } } }', (x) => x.tenantId],
+  ['credentialCheckAlerts', 'credentialCheckAlerts(tenantId: $id) { nodes { id status credential { id } } }', (x) => x.tenantId],
   ['rotationReminders', 'rotationReminders(tenantId: $id) { nodes { id credential { id } } }', (x) => x.tenantId],
   ['webhookDeliveries', 'webhookDeliveries(tenantId: $id) { nodes { id status attempts { attempt } } }', (x) => x.tenantId],
   ['providerHosts', 'providerHosts(tenantId: $id) { providerId confirmedBaseUrl }', (x) => x.tenantId],
@@ -213,6 +221,7 @@ const LISTS: [string, string, (w: World) => string[], string][] = [
   ['apiTokens', 'includeRevoked: true', (w) => [w.tokenId], 'id tenantId'],
   ['auditEvents', '', () => [], 'id tenantId'],
   ['keyReuseAlerts', '', (w) => [w.alertId], 'id credential { tenantId }'],
+  ['credentialCheckAlerts', '', (w) => [w.checkAlertId], 'id credential { tenantId }'],
   ['rotationReminders', '', (w) => [w.reminderId], 'id credential { tenantId }'],
   ['webhookDeliveries', '', (w) => [w.deliveryId], 'id tenantId'],
 ];
@@ -232,7 +241,8 @@ test.each(LISTS)("%s(tenantId: A) lists only A's rows, never B's", async (field,
   expect(nodesA.filter((n) => n.tenantId !== A.tenantId || idsB.includes(n.id))).toEqual([]);
   if (field === 'credentials') expect(nodesA.map((n) => n.id)).toEqual([A.credId]);
   // Rows stored by the test itself: A has exactly its own one.
-  if (['keyReuseAlerts', 'rotationReminders', 'webhookDeliveries'].includes(field)) expect(nodesA.map((n) => n.id)).toEqual(known(A));
+  if (['keyReuseAlerts', 'credentialCheckAlerts', 'rotationReminders', 'webhookDeliveries'].includes(field))
+    expect(nodesA.map((n) => n.id)).toEqual(known(A));
 });
 
 test.each(LISTS)("a %s cursor taken from B's list reveals nothing in A's list", async (field, extra, _known, node) => {

@@ -63,7 +63,7 @@ async function runSweep(name: 'revalidation-sweep' | 'rotation-sweep' | 'retire-
 const activeCredential = (token: string, tenantId: string) => validatedCredential(t, w, fake, token, { tenantId, providerId });
 
 describe('schedulers', () => {
-  it('upserting at every start-up (here twice, and with a new cron) keeps exactly three, in UTC', async () => {
+  it('upserting at every start-up (here twice, and with a new cron) keeps exactly four, in UTC', async () => {
     const queues = await idleQueues();
     await upsertSchedulers(queues, { sweepCron: '0 3 * * *' });
     await upsertSchedulers(queues, { sweepCron: '0 3 * * *' });
@@ -73,10 +73,11 @@ describe('schedulers', () => {
     expect(summary).toEqual([
       { id: 'daily-revalidation', name: 'revalidation-sweep', pattern: '30 2 * * *', tz: 'UTC' },
       { id: 'daily-rotation-reminders', name: 'rotation-sweep', pattern: '30 2 * * *', tz: 'UTC' },
+      { id: 'hourly-idempotency', name: 'idempotency-sweep', pattern: '30 * * * *', tz: 'UTC' },
       { id: 'hourly-retire-previous', name: 'retire-previous-sweep', pattern: '0 * * * *', tz: 'UTC' },
     ]);
     // One next run per scheduler, not one per upsert.
-    expect(await queues.maintenance.getDelayedCount()).toBe(3);
+    expect(await queues.maintenance.getDelayedCount()).toBe(4);
   });
 });
 

@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
-import type { Config } from './config';
-import { Fingerprinter, parseKeyring, SecretBox } from './crypto';
+import { masterKeyring, type Config } from './config';
+import { Fingerprinter, SecretBox } from './crypto';
 import { Invalidations } from './db/invalidations';
 import { createRedisEvents } from './events/redis-events';
 import { outboundFor, outboundPolicyFor, watchOutbound } from './outbound';
@@ -32,7 +32,7 @@ import { WebhookService } from './modules/webhook/webhook.service';
 
 /** Wires the services once at start-up; each receives only what it uses. */
 export function createServices(config: Readonly<Config>, db: DataSource, log: Logger) {
-  const box = new SecretBox(parseKeyring(config.masterKeys));
+  const box = new SecretBox(masterKeyring(config));
   const fingerprinter = new Fingerprinter(Buffer.from(config.fingerprintKey, 'utf8'));
   // Caches below serve only while this listens (app.ts starts and closes it).
   const invalidations = new Invalidations(config.databaseUrl, log);

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
-import { Fingerprinter, parseKeyring, SecretBox } from '../src/crypto';
+import { Fingerprinter, SecretBox } from '../src/crypto';
+import { masterKeyring } from '../src/config';
 import { createRedisEvents } from '../src/events/redis-events';
 import { createDataSource } from '../src/db/data-source';
 import { exitOnStartFailure, loadConfigOrExit, onShutdown } from '../src/lifecycle';
@@ -24,7 +25,7 @@ async function main(): Promise<void> {
   // writes: a smaller pool makes them queue for connections (measured: 408 -> 586 jobs/s at 50).
   const db = createDataSource(config.databaseUrl, Math.max(config.databasePoolSize, config.queue.concurrency + 4));
   await db.initialize();
-  const box = new SecretBox(parseKeyring(config.masterKeys));
+  const box = new SecretBox(masterKeyring(config));
   const workerRedis = createRedis(config.redisUrl, 'worker');
   // The relay fails fast while Redis is down (and retries later) instead of holding outbox locks.
   const relayRedis = createRedis(config.redisUrl, 'producer');

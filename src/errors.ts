@@ -36,6 +36,10 @@ export const USER_ERROR_CODES = [
   'BUILT_IN_PROVIDER_PINNED',
   'HOST_CHANGED',
   'HOST_NOT_CONFIRMED',
+  /** A key rewrap is already queued or running; its job id is in the message. */
+  'KEY_REWRAP_RUNNING',
+  /** The key version cannot be retired: it is current, or records are still sealed under it. */
+  'KEY_VERSION_IN_USE',
 ] as const;
 export type UserErrorCode = (typeof USER_ERROR_CODES)[number];
 
@@ -91,6 +95,21 @@ export class RateLimitedError extends Error {
   override name = 'RateLimitedError';
   constructor(readonly retryAfterSeconds: number) {
     super('Too many key checks. Try again after retryAfter seconds.');
+  }
+}
+
+/**
+ * The operation needs something this process cannot reach yet, e.g. a record sealed under a KEK
+ * version missing from its keyring (a two-phase key change half rolled out). Retryable: GraphQL
+ * code SERVICE_UNAVAILABLE with extensions.retryAfter; HTTP 503 with Retry-After.
+ */
+export class ServiceUnavailableError extends Error {
+  override name = 'ServiceUnavailableError';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds = 30,
+  ) {
+    super(message);
   }
 }
 

@@ -15,6 +15,9 @@ import { CredentialService } from './modules/credential/credential.service';
 import { GatewayAttachmentService } from './modules/gateway/gateway-attachment.service';
 import { GatewayService } from './modules/gateway/gateway.service';
 import { GatewayConfigService } from './modules/gateway/gateway-config.service';
+import type { SkippedCredential } from './modules/gateway/gateway-config';
+import { KeyCustodyService } from './modules/key-custody/key-custody.service';
+import { markCredentialUnreadable } from './modules/key-custody/unreadable';
 import { LiveService } from './modules/live/live.service';
 import { PlatformKeyService } from './modules/platform-key/platform-key.service';
 import { HostConfirmationService } from './modules/provider/host-confirmation.service';
@@ -61,6 +64,9 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
   const scope = new TenantScope(db);
   // Live events for subscriptions: connects on the first subscriber; app.close() ends the streams.
   const events = createRedisEvents(config.redisUrl, config.queue.prefix, log);
+  const maintenanceReader = new RescanStatusReader(config.redisUrl, config.queue.prefix, (e) =>
+    log.warn({ err: { name: e.name, message: e.message } }, 'rescan status redis error'),
+  );
   const keyTestCache = new KeyTestCache({ redis: keyCheckRedis, prefix: config.queue.prefix, ttlMs: config.keyChecks.cacheTtlMs, fingerprinter });
   return {
     security,
@@ -102,17 +108,25 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
         targetId: gatewayId,
         throttleKey: `gateway:${gatewayId}`,
       });
+      // Tenant keys that do not open become visibly UNREADABLE (key custody, issue 15 item 6).
+      for (const s of (details.unreadable ?? []) as SkippedCredential[]) {
+        if (s.source !== 'TENANT') continue;
+        markCredentialUnreadable(
+          { db, security, publishChanged: (tenantId, credentialId) => events.publish('CREDENTIAL_CHANGED', { tenantId, credentialId }) },
+          details.tenantId as string,
+          s.credentialId,
+          null,
+          'gateway-config',
+        ).catch((error: Error) => log.warn({ err: { name: error.name, message: error.message } }, 'could not mark credential unreadable'));
+      }
     }),
     platformKeys: new PlatformKeyService(db, box, providers),
     audit: new AuditService(db),
     alerts: new AlertService(db),
     // Read-only view of the maintenance queue (rescan progress); app.close() closes it.
-    keyRescans: new KeyRescanService(
-      db,
-      new RescanStatusReader(config.redisUrl, config.queue.prefix, (e) =>
-        log.warn({ err: { name: e.name, message: e.message } }, 'rescan status redis error'),
-      ),
-    ),
+    keyRescans: new KeyRescanService(db, maintenanceReader),
+    // Master key custody (rewrap runs live in PostgreSQL; the reader only tells a lost job from a live one).
+    keyCustody: new KeyCustodyService(db, box, maintenanceReader),
     reminders: new ReminderService(db),
     webhooks: new WebhookService(db),
   };

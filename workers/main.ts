@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import { Fingerprinter, SecretBox } from '../src/crypto';
 import { masterKeyring } from '../src/config';
+import { assertKeyCustody } from '../src/modules/key-custody/startup-check';
+import { sealedRecordsGauge } from '../src/modules/key-custody/sealed-metric';
 import { createRedisEvents } from '../src/events/redis-events';
 import { createDataSource } from '../src/db/data-source';
 import { exitOnStartFailure, loadConfigOrExit, onShutdown } from '../src/lifecycle';
@@ -26,6 +28,8 @@ async function main(): Promise<void> {
   const db = createDataSource(config.databaseUrl, Math.max(config.databasePoolSize, config.queue.concurrency + 4));
   await db.initialize();
   const box = new SecretBox(masterKeyring(config));
+  // Fail closed before taking jobs (key custody): exits naming missing or wrong key versions.
+  await assertKeyCustody(db, box, log, { generatedKeys: config.masterKeysGenerated });
   const workerRedis = createRedis(config.redisUrl, 'worker');
   // The relay fails fast while Redis is down (and retries later) instead of holding outbox locks.
   const relayRedis = createRedis(config.redisUrl, 'producer');
@@ -63,7 +67,14 @@ async function main(): Promise<void> {
   const connected = () => relayRedis.status === 'ready';
   const metrics =
     config.queue.metricsPort > 0
-      ? await startWorkerMetrics({ port: config.queue.metricsPort, workers, queues, log, connected, extra: [outboundFailures, security.metric] })
+      ? await startWorkerMetrics({
+          port: config.queue.metricsPort,
+          workers,
+          queues,
+          log,
+          connected,
+          extra: [outboundFailures, security.metric, sealedRecordsGauge(db, log)],
+        })
       : null;
   log.info({ queues: workers.map((w) => w.name), metricsPort: metrics?.port ?? null }, 'keyplane worker started');
 

@@ -1,4 +1,5 @@
-import { MetricsTime, Worker, type Job } from 'bullmq';
+import { MetricsTime, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { KeyVersionUnavailableError } from '../src/crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { JOBS, QUEUES, type JobName, type QueueName } from '../src/queue/registry';
@@ -17,7 +18,10 @@ export function startWorkers(
       async (job: Job) => {
         const processor = PROCESSORS[job.name as JobName];
         if (!processor) throw new Error(`no processor for job ${job.name}`);
-        return (processor as (d: ProcessorDeps, j: Job) => Promise<unknown>)(deps, job);
+        // A record sealed under a KEK version this worker lacks: no retries burnt on it (key custody).
+        return (processor as (d: ProcessorDeps, j: Job) => Promise<unknown>)(deps, job).catch((error: unknown) => {
+          throw error instanceof KeyVersionUnavailableError ? new UnrecoverableError(error.message) : error;
+        });
       },
       {
         connection,

@@ -153,6 +153,11 @@ export class SecretBox {
     }
   }
 
+  /** The KEK versions this process holds, ascending. */
+  keyVersions(): number[] {
+    return this.keyring.versions();
+  }
+
   /** Whether this process can open records sealed under `kekVersion`. */
   hasKeyVersion(kekVersion: number): boolean {
     return this.keyring.has(kekVersion);

@@ -5,6 +5,7 @@ import { deliverWebhook } from './deliver-webhook.processor';
 import { fingerprintCredential } from './fingerprint-credential.processor';
 import { fingerprintRescan } from './fingerprint-rescan.processor';
 import { gatewayReload } from './gateway-reload.processor';
+import { keyRewrap } from './key-rewrap.processor';
 import { retirePreviousSweep } from './retire-previous-sweep.processor';
 import { revalidationSweep } from './revalidation-sweep.processor';
 import { rotationSweep } from './rotation-sweep.processor';
@@ -27,4 +28,5 @@ export const PROCESSORS: { [N in JobName]: Processor<N> | null } = {
   'rotation-sweep': rotationSweep,
   'retire-previous-sweep': retirePreviousSweep,
   'fingerprint-rescan': fingerprintRescan,
+  'key-rewrap': keyRewrap,
 };

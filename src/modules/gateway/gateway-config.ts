@@ -190,10 +190,6 @@ function tenantKeys(tenantId: string, rows: AttachedRow[], now: Date, open: Open
       skip('INVALID');
       continue;
     }
-    if (c.status === 'UNREADABLE') {
-      skip('UNREADABLE');
-      continue;
-    }
     const active = versions.find((v) => v.state === 'ACTIVE' && v.version === c.currentVersion);
     if (c.currentVersion == null || !active) {
       skip('NOT_VALIDATED');

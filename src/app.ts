@@ -2,7 +2,9 @@ import 'reflect-metadata';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
-import type { Config } from './config';
+import { masterKeyring, type Config } from './config';
+import { SecretBox } from './crypto';
+import { assertKeyCustody } from './modules/key-custody/startup-check';
 import { createDataSource } from './db/data-source';
 import { buildServer } from './http/server';
 import { pinBuiltInHosts } from './modules/provider/provider-hosts';
@@ -21,6 +23,11 @@ export async function createApp(config: Readonly<Config>, log: Logger): Promise<
   await db.initialize();
   // Before serving: a built-in provider's host is operator configuration, never an earlier API call.
   await pinBuiltInHosts(db, config.providerBaseUrls, log);
+  // Fail closed before serving: every KEK version in use is in the keyring and every key opens its check value.
+  await assertKeyCustody(db, new SecretBox(masterKeyring(config)), log, { generatedKeys: config.masterKeysGenerated }).catch(async (error) => {
+    await db.destroy();
+    throw error;
+  });
   const services = createServices(config, db, log);
   // A queue store this BullMQ cannot use (an unmigrated or newer schema) stops the start here.
   await services.queueBackend.assertUsable();

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ConfigError, isDnsServer, list, providerBaseUrls } from './config-values';
 
 export { ConfigError };
-import { formatKeyring, generateKeyMaterial } from './crypto';
+import { formatKeyring, generateKeyMaterial, KeyringError, parseCurrentVersion, parseKeyring, type Keyring } from './crypto';
 import { localSecrets } from './dev-secrets';
 import type { RequestLimits } from './graphql/request-guard';
 import { AddressPolicy } from './outbound/address-policy';
@@ -26,6 +26,8 @@ const Env = z.object({
   QUEUE_BACKEND: z.enum(['redis', 'postgres'], { message: 'expected "redis" or "postgres"' }).optional(),
   KEYPLANE_ADMIN_TOKEN: z.string().min(32).optional(),
   KEYPLANE_MASTER_KEYS: z.string().min(1).optional(),
+  // The KEK version new seals use (default: the highest in KEYPLANE_MASTER_KEYS). Not secret.
+  KEYPLANE_MASTER_KEY_CURRENT: z.string().optional(),
   KEYPLANE_FINGERPRINT_KEY: z.string().min(32).optional(),
   KEYPLANE_LOCAL_SECRETS_FILE: z.string().default('.keyplane/dev-secrets.json'),
   PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(60000).default(8000),
@@ -110,6 +112,10 @@ export interface Config {
   redisUrl: string | null;
   adminToken: string;
   masterKeys: string;
+  /** KEYPLANE_MASTER_KEY_CURRENT: the version new seals use; null: the highest in masterKeys. */
+  masterKeyCurrent: number | null;
+  /** Whether masterKeys was generated for local development (no KEYPLANE_MASTER_KEYS set). */
+  masterKeysGenerated: boolean;
   fingerprintKey: string;
   providerTimeoutMs: number;
   /** Browser origins allowed to call the API; empty: no CORS headers (same-origin or server-side callers). */
@@ -185,6 +191,11 @@ function requireDatabaseUrl(value: string | undefined, nodeEnv: string | undefin
       ? 'DATABASE_URL is required in production (an embedded PostgreSQL is never started there): set it to your PostgreSQL server'
       : 'DATABASE_URL is not set: run `npm start`, which starts an embedded PostgreSQL and sets it, or set DATABASE_URL to a PostgreSQL server',
   );
+}
+
+/** The master keyring the config names, with its current version. */
+export function masterKeyring(config: Pick<Config, 'masterKeys' | 'masterKeyCurrent'>): Keyring {
+  return parseKeyring(config.masterKeys, config.masterKeyCurrent);
 }
 
 /** For the migration CLI: the database address alone, without touching secrets. */
@@ -280,6 +291,12 @@ export function loadConfig(
     throw new ConfigError(`invalid configuration: ${names.join('; ')}`);
   }
   const e = parsed.data;
+  let masterKeyCurrent: number | null;
+  try {
+    masterKeyCurrent = parseCurrentVersion(e.KEYPLANE_MASTER_KEY_CURRENT);
+  } catch (error) {
+    throw new ConfigError(`invalid configuration: KEYPLANE_MASTER_KEY_CURRENT (${(error as Error).message})`);
+  }
   const missing = SECRET_VARS.filter((name) => !e[name]);
   let secrets: Partial<Record<SecretVar, string>> = e;
   if (missing.length > 0) {
@@ -290,6 +307,15 @@ export function loadConfig(
   }
   const databaseUrl = requireDatabaseUrl(e.DATABASE_URL, e.NODE_ENV);
   const backend = queueBackendOf(e);
+  if (masterKeyCurrent !== null) {
+    // Checked here so a typo fails at start naming the variable; the messages hold versions only.
+    try {
+      parseKeyring(secrets.KEYPLANE_MASTER_KEYS!, masterKeyCurrent);
+    } catch (error) {
+      const name = /current key version/.test((error as Error).message) ? 'KEYPLANE_MASTER_KEY_CURRENT' : 'KEYPLANE_MASTER_KEYS';
+      throw new ConfigError(`invalid configuration: ${name} (${(error as KeyringError).message})`);
+    }
+  }
   return Object.freeze({
     env: e.NODE_ENV,
     host: e.HOST,
@@ -300,6 +326,8 @@ export function loadConfig(
     redisUrl: backend === 'redis' ? (e.REDIS_URL ?? DEFAULT_REDIS_URL) : null,
     adminToken: secrets.KEYPLANE_ADMIN_TOKEN!,
     masterKeys: secrets.KEYPLANE_MASTER_KEYS!,
+    masterKeyCurrent,
+    masterKeysGenerated: !e.KEYPLANE_MASTER_KEYS,
     fingerprintKey: secrets.KEYPLANE_FINGERPRINT_KEY!,
     providerTimeoutMs: e.PROVIDER_TIMEOUT_MS,
     corsOrigins: list(e.CORS_ORIGINS),

@@ -42,6 +42,10 @@ export const USER_ERROR_CODES = [
   'IDEMPOTENCY_KEY_REUSED',
   /** A request with the same idempotencyKey is still being processed: retry shortly. */
   'IDEMPOTENCY_KEY_IN_USE',
+  /** A key rewrap is already queued or running; its job id is in the message. */
+  'KEY_REWRAP_RUNNING',
+  /** The key version cannot be retired: it is current, or records are still sealed under it. */
+  'KEY_VERSION_IN_USE',
 ] as const;
 export type UserErrorCode = (typeof USER_ERROR_CODES)[number];
 
@@ -97,6 +101,21 @@ export class RateLimitedError extends Error {
   override name = 'RateLimitedError';
   constructor(readonly retryAfterSeconds: number) {
     super('Too many key checks. Try again after retryAfter seconds.');
+  }
+}
+
+/**
+ * The operation needs something this process cannot reach yet, e.g. a record sealed under a KEK
+ * version missing from its keyring (a two-phase key change half rolled out). Retryable: GraphQL
+ * code SERVICE_UNAVAILABLE with extensions.retryAfter; HTTP 503 with Retry-After.
+ */
+export class ServiceUnavailableError extends Error {
+  override name = 'ServiceUnavailableError';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds = 30,
+  ) {
+    super(message);
   }
 }
 

@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
-import type { Config } from './config';
-import { Fingerprinter, parseKeyring, SecretBox } from './crypto';
+import { masterKeyring, type Config } from './config';
+import { Fingerprinter, SecretBox } from './crypto';
 import { Invalidations } from './db/invalidations';
 import { createLiveEvents } from './events';
 import { outboundFor, outboundPolicyFor, watchOutbound } from './outbound';
@@ -17,6 +17,9 @@ import { IdempotencyStore } from './modules/idempotency/idempotency.service';
 import { GatewayAttachmentService } from './modules/gateway/gateway-attachment.service';
 import { GatewayService } from './modules/gateway/gateway.service';
 import { GatewayConfigService } from './modules/gateway/gateway-config.service';
+import type { SkippedCredential } from './modules/gateway/gateway-config';
+import { KeyCustodyService } from './modules/key-custody/key-custody.service';
+import { markCredentialUnreadable } from './modules/key-custody/unreadable';
 import { LiveService } from './modules/live/live.service';
 import { PlatformKeyService } from './modules/platform-key/platform-key.service';
 import { HostConfirmationService } from './modules/provider/host-confirmation.service';
@@ -35,7 +38,7 @@ import { createQueueBackend } from './queue/backend';
 
 /** Wires the services once at start-up; each receives only what it uses. */
 export function createServices(config: Readonly<Config>, db: DataSource, log: Logger) {
-  const box = new SecretBox(parseKeyring(config.masterKeys));
+  const box = new SecretBox(masterKeyring(config));
   const fingerprinter = new Fingerprinter(Buffer.from(config.fingerprintKey, 'utf8'));
   // Caches below serve only while this listens (app.ts starts and closes it).
   const invalidations = new Invalidations(config.databaseUrl, log);
@@ -68,6 +71,9 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
   const events = createLiveEvents(config, log);
   // Answers of key-material mutations, per tenant and idempotency key (README: Idempotency keys).
   const idempotency = new IdempotencyStore(db, fingerprinter);
+  const maintenanceReader = new RescanStatusReader(queueBackend, (e) =>
+    log.warn({ err: { name: e.name, message: e.message } }, 'maintenance queue status: queue error'),
+  );
   const keyTestCache = new KeyTestCache({ store: keyCheckStore, prefix: config.queue.prefix, ttlMs: config.keyChecks.cacheTtlMs, fingerprinter });
   return {
     security,
@@ -111,16 +117,26 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
         targetId: gatewayId,
         throttleKey: `gateway:${gatewayId}`,
       });
+      // Tenant keys that do not open become visibly UNREADABLE (key custody, issue 15 item 6).
+      for (const s of (details.unreadable ?? []) as SkippedCredential[]) {
+        if (s.source !== 'TENANT') continue;
+        markCredentialUnreadable(
+          { db, security, publishChanged: (tenantId, credentialId) => events.publish('CREDENTIAL_CHANGED', { tenantId, credentialId }) },
+          details.tenantId as string,
+          s.credentialId,
+          null,
+          'gateway-config',
+        ).catch((error: Error) => log.warn({ err: { name: error.name, message: error.message } }, 'could not mark credential unreadable'));
+      }
     }),
     platformKeys: new PlatformKeyService(db, box, providers),
     audit: new AuditService(db),
     alerts: new AlertService(db),
     checkAlerts: new CheckAlertService(db),
     // Read-only view of the maintenance queue (rescan progress); app.close() closes it.
-    keyRescans: new KeyRescanService(
-      db,
-      new RescanStatusReader(queueBackend, (e) => log.warn({ err: { name: e.name, message: e.message } }, 'rescan status: queue error')),
-    ),
+    keyRescans: new KeyRescanService(db, maintenanceReader),
+    // Master key custody (rewrap runs live in PostgreSQL; the reader only tells a lost job from a live one).
+    keyCustody: new KeyCustodyService(db, box, maintenanceReader),
     reminders: new ReminderService(db),
     webhooks: new WebhookService(db),
   };

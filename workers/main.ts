@@ -1,5 +1,8 @@
 import 'reflect-metadata';
-import { Fingerprinter, parseKeyring, SecretBox } from '../src/crypto';
+import { Fingerprinter, SecretBox } from '../src/crypto';
+import { masterKeyring } from '../src/config';
+import { assertKeyCustody } from '../src/modules/key-custody/startup-check';
+import { sealedRecordsGauge } from '../src/modules/key-custody/sealed-metric';
 import { createLiveEvents } from '../src/events';
 import { createDataSource } from '../src/db/data-source';
 import { exitOnStartFailure, loadConfigOrExit, onShutdown } from '../src/lifecycle';
@@ -25,7 +28,9 @@ async function main(): Promise<void> {
   // writes: a smaller pool makes them queue for connections (measured: 408 -> 586 jobs/s at 50).
   const db = createDataSource(config.databaseUrl, Math.max(config.databasePoolSize, config.queue.concurrency + 4));
   await db.initialize();
-  const box = new SecretBox(parseKeyring(config.masterKeys));
+  const box = new SecretBox(masterKeyring(config));
+  // Fail closed before taking jobs (key custody): exits naming missing or wrong key versions.
+  await assertKeyCustody(db, box, log, { generatedKeys: config.masterKeysGenerated });
   // QUEUE_BACKEND: Redis, or BullMQ's schema on PostgreSQL (src/queue/backend.ts). The relay's
   // queues fail fast while the store is down (and retry later) instead of holding outbox locks.
   const backend = createQueueBackend(config, log);
@@ -63,7 +68,14 @@ async function main(): Promise<void> {
   const connected = () => backend.connected();
   const metrics =
     config.queue.metricsPort > 0
-      ? await startWorkerMetrics({ port: config.queue.metricsPort, workers, queues, log, connected, extra: [outboundFailures, security.metric] })
+      ? await startWorkerMetrics({
+          port: config.queue.metricsPort,
+          workers,
+          queues,
+          log,
+          connected,
+          extra: [outboundFailures, security.metric, sealedRecordsGauge(db, log)],
+        })
       : null;
   log.info(
     {

@@ -1,4 +1,5 @@
-import { MetricsTime, type Job, type Worker } from 'bullmq';
+import { MetricsTime, UnrecoverableError, type Job, type Worker } from 'bullmq';
+import { KeyVersionUnavailableError } from '../src/crypto';
 import type { Logger } from 'pino';
 import type { QueueBackend } from '../src/queue/backend';
 import { JOBS, QUEUES, type JobName, type QueueName } from '../src/queue/registry';
@@ -17,7 +18,10 @@ export function startWorkers(
       async (job: Job) => {
         const processor = PROCESSORS[job.name as JobName];
         if (!processor) throw new Error(`no processor for job ${job.name}`);
-        return (processor as (d: ProcessorDeps, j: Job) => Promise<unknown>)(deps, job);
+        // A record sealed under a KEK version this worker lacks: no retries burnt on it (key custody).
+        return (processor as (d: ProcessorDeps, j: Job) => Promise<unknown>)(deps, job).catch((error: unknown) => {
+          throw error instanceof KeyVersionUnavailableError ? new UnrecoverableError(error.message) : error;
+        });
       },
       {
         concurrency: options.concurrency ?? 10,

@@ -1,6 +1,6 @@
 // The only entry point to Keyplane's crypto: import from 'src/crypto', never from its files.
-export { KeyringError, parseKeyring, formatKeyring, generateKeyMaterial, type Keyring } from './keyring';
-export { SecretBox, DecryptError, type SealContext, type Sealed } from './secret-box';
+export { KeyringError, parseKeyring, parseCurrentVersion, formatKeyring, generateKeyMaterial, type Keyring } from './keyring';
+export { SecretBox, DecryptError, KeyVersionUnavailableError, type SealContext, type Sealed } from './secret-box';
 export { SEALS, SEAL_KINDS, type SealKind, type SealRef } from './seal-catalogue';
 export { Fingerprinter, normalizeSecret } from './fingerprint';
 export { redactSecret, redactToken, scrubText, MIN_CHARS_FOR_TAIL, REDACTED } from './redact';

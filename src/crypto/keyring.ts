@@ -17,8 +17,12 @@ export class KeyringError extends Error {
 }
 
 export interface Keyring {
-  /** Highest version; new seals use it. */
+  /**
+   * The version new seals use: the highest one, unless the operator names another
+   * (KEYPLANE_MASTER_KEY_CURRENT), which lets a new version be installed everywhere before it is used.
+   */
   readonly current: number;
+  has(version: number): boolean;
   /** A copy of the key, so callers may zero-fill it after use. */
   get(version: number): Buffer;
   versions(): number[];
@@ -30,9 +34,13 @@ class StaticKeyring implements Keyring {
   readonly #keys: ReadonlyMap<number, Buffer>;
   readonly current: number;
 
-  constructor(keys: Map<number, Buffer>) {
+  constructor(keys: Map<number, Buffer>, current?: number) {
     this.#keys = keys;
-    this.current = Math.max(...keys.keys());
+    this.current = current ?? Math.max(...keys.keys());
+  }
+
+  has(version: number): boolean {
+    return this.#keys.has(version);
   }
 
   get(version: number): Buffer {
@@ -46,8 +54,11 @@ class StaticKeyring implements Keyring {
   }
 }
 
-/** Parses `VERSION:BASE64[,VERSION:BASE64...]`; a bare `BASE64` entry is version 1. */
-export function parseKeyring(spec: string): Keyring {
+/**
+ * Parses `VERSION:BASE64[,VERSION:BASE64...]`; a bare `BASE64` entry is version 1. `current` picks the
+ * version new seals use (default: the highest); it must be in the ring.
+ */
+export function parseKeyring(spec: string, current?: number | null): Keyring {
   const entries = spec.split(',').map((e) => e.trim());
   if (entries.length === 1 && entries[0] === '') throw new KeyringError('keyring is empty');
 
@@ -72,7 +83,23 @@ export function parseKeyring(spec: string): Keyring {
     if (keys.has(version)) throw new KeyringError(`${where}: duplicate key version ${version}`);
     keys.set(version, key);
   });
-  return new StaticKeyring(keys);
+  if (current != null && !keys.has(current)) {
+    for (const key of keys.values()) key.fill(0);
+    throw new KeyringError(`current key version ${Number(current)} is not in the keyring`);
+  }
+  return new StaticKeyring(keys, current ?? undefined);
+}
+
+/**
+ * The current-version setting (KEYPLANE_MASTER_KEY_CURRENT): unset or empty is null (the highest
+ * version); otherwise a positive integer. Pure, so config.ts and the CLI agree.
+ */
+export function parseCurrentVersion(text: string | undefined): number | null {
+  if (text === undefined || text.trim() === '') return null;
+  const t = text.trim();
+  if (!/^[1-9][0-9]*$/.test(t) || Number(t) > MAX_VERSION)
+    throw new KeyringError(`current key version must be a positive integer up to ${MAX_VERSION}`);
+  return Number(t);
 }
 
 /** The text parseKeyring reads (`KEYPLANE_MASTER_KEYS`), for `[version, base64 key]` entries. */

@@ -19,10 +19,25 @@ export interface Sealed {
 
 /** The only error `open`/`rewrap` throw: one fixed message, no cause, so nothing about the input leaks. */
 export class DecryptError extends Error {
-  override readonly name = 'DecryptError';
-  readonly code = 'DECRYPT_FAILED';
+  override readonly name: string = 'DecryptError';
+  readonly code: string = 'DECRYPT_FAILED';
   constructor() {
     super('secret could not be decrypted');
+  }
+}
+
+/**
+ * The record is sealed under a KEK version this process's keyring lacks. Not tampering and not
+ * transient in the usual sense: nothing opens it until the keyring gains the version, so callers
+ * answer SERVICE_UNAVAILABLE (API) or stop at once (workers) instead of retrying or marking the
+ * record unreadable. A DecryptError, so code that only knows "does not open" still fails closed.
+ */
+export class KeyVersionUnavailableError extends DecryptError {
+  override readonly name: string = 'KeyVersionUnavailableError';
+  override readonly code: string = 'KEK_VERSION_UNAVAILABLE';
+  constructor(readonly kekVersion: number) {
+    super();
+    this.message = `sealed under key version ${kekVersion}, which is not in this process's keyring`;
   }
 }
 
@@ -99,9 +114,9 @@ function decrypt(key: Buffer, blob: Buffer, aad: Buffer): Buffer {
 export class SecretBox {
   constructor(private readonly keyring: Keyring) {}
 
-  seal(plaintext: string, ctx: SealContext): Sealed {
+  /** `kekVersion` (default: the current one) is for key custody's per-version check values only. */
+  seal(plaintext: string, ctx: SealContext, kekVersion: number = this.keyring.current): Sealed {
     assertContext(ctx);
-    const kekVersion = this.keyring.current;
     const kek = this.keyring.get(kekVersion);
     const dataKey = randomBytes(KEY_BYTES);
     const pt = Buffer.from(plaintext, 'utf8');
@@ -130,20 +145,42 @@ export class SecretBox {
       }
       pt = decrypt(dataKey, ct.subarray(1), dataAad(ctx));
       return pt.toString('utf8');
-    } catch {
-      throw new DecryptError();
+    } catch (error) {
+      throw error instanceof KeyVersionUnavailableError ? error : new DecryptError();
     } finally {
       dataKey?.fill(0);
       pt?.fill(0);
     }
   }
 
-  /** Re-wraps the data key under the current KEK; the ciphertext bytes are carried over unchanged. */
+  /** The KEK versions this process holds, ascending. */
+  keyVersions(): number[] {
+    return this.keyring.versions();
+  }
+
+  /** Whether this process can open records sealed under `kekVersion`. */
+  hasKeyVersion(kekVersion: number): boolean {
+    return this.keyring.has(kekVersion);
+  }
+
+  /** The version new seals use. */
+  get currentKeyVersion(): number {
+    return this.keyring.current;
+  }
+
+  /**
+   * Re-wraps the data key under the current KEK; the ciphertext bytes are carried over unchanged.
+   * The ciphertext is authenticated first (and the plaintext wiped): a record that would not open
+   * is never given a fresh wrap that makes it look healthy.
+   */
   rewrap(sealed: Sealed, ctx: SealContext): Sealed {
     let dataKey: Buffer | undefined;
     let kek: Buffer | undefined;
     try {
       dataKey = this.unwrap(sealed, ctx);
+      const ct = sealed.ciphertext;
+      if (!Buffer.isBuffer(ct) || ct.length < 1 + IV_BYTES + TAG_BYTES || ct[0] !== FORMAT_V1) throw new Error('bad ciphertext');
+      decrypt(dataKey, ct.subarray(1), dataAad(ctx)).fill(0);
       const kekVersion = this.keyring.current;
       kek = this.keyring.get(kekVersion);
       return {
@@ -151,8 +188,8 @@ export class SecretBox {
         wrappedKey: encrypt(kek, dataKey, wrapAad(ctx, kekVersion)),
         ciphertext: Buffer.from(sealed.ciphertext),
       };
-    } catch {
-      throw new DecryptError();
+    } catch (error) {
+      throw error instanceof KeyVersionUnavailableError ? error : new DecryptError();
     } finally {
       dataKey?.fill(0);
       kek?.fill(0);
@@ -164,6 +201,7 @@ export class SecretBox {
     assertContext(ctx);
     if (!isUint32(sealed?.kekVersion) || !Buffer.isBuffer(sealed.wrappedKey)) throw new Error('bad envelope');
     if (sealed.wrappedKey.length !== WRAPPED_KEY_BYTES) throw new Error('bad wrapped key');
+    if (!this.keyring.has(sealed.kekVersion)) throw new KeyVersionUnavailableError(sealed.kekVersion);
     const kek = this.keyring.get(sealed.kekVersion);
     try {
       return decrypt(kek, sealed.wrappedKey, wrapAad(ctx, sealed.kekVersion));

@@ -1,7 +1,8 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
-import { AccessError, BadRequestError, DomainError, DomainErrors, RateLimitedError } from '../errors';
+import { KeyVersionUnavailableError } from '../crypto';
+import { AccessError, BadRequestError, DomainError, DomainErrors, RateLimitedError, ServiceUnavailableError } from '../errors';
 import { maskMessage, schemaNames } from './mask';
 import { RequestLimitError } from './request-guard';
 
@@ -19,6 +20,9 @@ const KNOWN_GRAPHQL_CODES = new Set([
   'QUERY_TOO_COMPLEX',
   'TOO_MANY_KEY_CHECKS',
 ]);
+
+export const KEY_VERSION_UNAVAILABLE_MESSAGE = 'A stored secret is sealed under a master key version this server does not hold yet. Try again later.';
+export const KEY_VERSION_RETRY_SECONDS = 30;
 
 /**
  * Codes whose message graphql-js or Apollo wrote from the request itself (see mask.ts), and what a
@@ -51,6 +55,18 @@ export function createFormatError(log: Logger, schema: GraphQLSchema) {
     }
     if (original instanceof RateLimitedError) {
       return { ...base, message: original.message, extensions: { code: 'RATE_LIMITED', retryAfter: original.retryAfterSeconds } };
+    }
+    if (original instanceof ServiceUnavailableError) {
+      return { ...base, message: original.message, extensions: { code: 'SERVICE_UNAVAILABLE', retryAfter: original.retryAfterSeconds } };
+    }
+    if (original instanceof KeyVersionUnavailableError) {
+      // Not the caller's fault and not tampering: the keyring of this API lacks a version. Retryable.
+      log.warn({ kekVersion: original.kekVersion, path: formatted.path }, 'record sealed under a key version this process lacks');
+      return {
+        ...base,
+        message: KEY_VERSION_UNAVAILABLE_MESSAGE,
+        extensions: { code: 'SERVICE_UNAVAILABLE', retryAfter: KEY_VERSION_RETRY_SECONDS },
+      };
     }
     if (original instanceof DomainErrors) {
       return { ...base, message: original.errors[0]?.message ?? 'Invalid input.', extensions: { code: 'BAD_USER_INPUT' } };

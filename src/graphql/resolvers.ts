@@ -5,6 +5,7 @@ import { AuditResolver } from '../modules/audit/audit.resolver';
 import { ViewerResolver } from '../modules/auth/viewer.resolver';
 import { CredentialResolver } from '../modules/credential/credential.resolver';
 import { GatewayAttachmentResolver, GatewayResolver } from '../modules/gateway/gateway.resolver';
+import { KeyCustodyResolver } from '../modules/key-custody/key-custody.resolver';
 import { LiveResolver } from '../modules/live/live.resolver';
 import { PlatformKeyResolver } from '../modules/platform-key/platform-key.resolver';
 import { HostConfirmationResolver } from '../modules/provider/host-confirmation.resolver';
@@ -39,6 +40,7 @@ export const RESOLVERS: readonly ResolverFactory[] = [
   factory(ReminderResolver, (s) => new ReminderResolver(s)),
   factory(WebhookResolver, (s) => new WebhookResolver(s)),
   factory(LiveResolver, (s) => new LiveResolver(s)),
+  factory(KeyCustodyResolver, (s) => new KeyCustodyResolver(s)),
 ];
 
 /** Every resolver built once, at start-up, with its dependencies (constructor injection, no framework). */

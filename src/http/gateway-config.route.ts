@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { HttpObserver } from './metrics';
-import { safeError } from '../graphql/errors';
+import { KeyVersionUnavailableError } from '../crypto';
+import { KEY_VERSION_RETRY_SECONDS, KEY_VERSION_UNAVAILABLE_MESSAGE, safeError } from '../graphql/errors';
 import type { Services } from '../services';
 
 export interface GatewayConfigRouteDeps {
@@ -37,6 +38,14 @@ export function registerGatewayConfigRoute(app: FastifyInstance, deps: GatewayCo
       if (result.kind === 'NOT_MODIFIED') return reply.code(304).send();
       return reply.code(200).send(result.body);
     } catch (error) {
+      if (error instanceof KeyVersionUnavailableError) {
+        // Never a config with the key left out: the gateway keeps its copy and asks again.
+        request.log.warn({ kekVersion: error.kekVersion }, 'gateway config: a served key is sealed under a key version this process lacks');
+        return reply
+          .code(503)
+          .header('retry-after', String(KEY_VERSION_RETRY_SECONDS))
+          .send({ error: { code: 'SERVICE_UNAVAILABLE', message: KEY_VERSION_UNAVAILABLE_MESSAGE } });
+      }
       request.log.error({ err: safeError(error) }, 'gateway config pull failed');
       return reply.code(500).send({ error: { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error.' } });
     }

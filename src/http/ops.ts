@@ -9,6 +9,7 @@ import { registerDashboard } from './dashboard';
 import { registerHealthRoutes } from './health';
 import { createApiMetrics, instrumentHttp, registerMetricsRoute, type HttpObserver } from './metrics';
 import { createOpsGuard } from './ops-auth';
+import { sealedRecordsGauge } from '../modules/key-custody/sealed-metric';
 import { registerOutboxGauges, registerQueueGauges } from '../queue/queue-metrics';
 
 export interface OpsDeps {
@@ -40,6 +41,7 @@ export async function registerOps(
   registerQueueGauges(metrics.registry, queues, log, () => backend.connected());
   registerOutboxGauges(metrics.registry, db, log);
   metrics.registry.registerMetric(services.outboundFailures);
+  metrics.registry.registerMetric(sealedRecordsGauge(db, log));
 
   const guard = createOpsGuard(config, services.auth, services.security);
   registerHealthRoutes(app, db, backend);

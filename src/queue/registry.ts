@@ -42,6 +42,8 @@ export interface JobPayloads {
   'idempotency-sweep': Record<string, never>;
   /** Started by a platform admin: fingerprint every stored key again, with progress. */
   'fingerprint-rescan': { requestedAt: string };
+  /** Started by a platform admin or `npm run keys -- rewrap`: rewrap every sealed record to the current KEK (run state in key_rewrap_runs). */
+  'key-rewrap': { requestedAt: string };
 }
 export type JobName = keyof JobPayloads;
 
@@ -89,6 +91,7 @@ export const JOBS: { [N in JobName]: JobSpec<N> } = {
   'retire-previous-sweep': { queue: 'maintenance', jobId: () => 'retire-previous-sweep' },
   'idempotency-sweep': { queue: 'maintenance', jobId: () => 'idempotency-sweep' },
   'fingerprint-rescan': { queue: 'maintenance', jobId: (p) => `fingerprint-rescan-${p.requestedAt.replace(/[^0-9]/g, '')}` },
+  'key-rewrap': { queue: 'maintenance', jobId: (p) => `key-rewrap-${p.requestedAt.replace(/[^0-9]/g, '')}` },
 };
 
 export function jobOptions<N extends JobName>(name: N, payload: JobPayloads[N]): JobsOptions {

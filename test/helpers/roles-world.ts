@@ -201,6 +201,7 @@ export const MUTATIONS: [string, () => Record<string, unknown>][] = [
   ['createPlatformKey', () => ({ providerId: W.customProviderId, label: uniqueSlug('pk'), secret: openaiKey(), priority: 7 })],
   ['revokePlatformKey', () => ({ id: W.platformKeyId })],
   ['startKeyRescan', () => ({ reason: 'roles check' })],
+  ['startKeyRewrap', () => ({ reason: 'roles check' })],
 ];
 
 /** Reads a VIEWER may do: [name, document, variables, what the data must contain]. */
@@ -300,4 +301,8 @@ export const PLATFORM_ONLY: [string, string, () => Record<string, unknown>][] = 
   ['revokePlatformKey', mutationDoc('revokePlatformKey'), () => ({ input: { id: W.platformKeyId } })],
   ['startKeyRescan', mutationDoc('startKeyRescan'), () => ({ input: { reason: 'nope' } })],
   ['startKeyRescan (no input)', 'mutation { startKeyRescan { jobId userErrors { code } } }', () => ({})],
+  ['startKeyRewrap', mutationDoc('startKeyRewrap'), () => ({ input: { reason: 'nope' } })],
+  ['startKeyRewrap (no input)', 'mutation { startKeyRewrap { jobId userErrors { code } } }', () => ({})],
+  ['keyRewrap', 'query($id: ID!) { keyRewrap(jobId: $id) { jobId state failures { id } } }', () => ({ id: 'key-rewrap-1' })],
+  ['keyCustody', '{ keyCustody { currentVersion versions { version records } } }', () => ({})],
 ];

@@ -6,6 +6,7 @@ import { fingerprintCredential } from './fingerprint-credential.processor';
 import { fingerprintRescan } from './fingerprint-rescan.processor';
 import { gatewayReload } from './gateway-reload.processor';
 import { idempotencySweep } from './idempotency-sweep.processor';
+import { keyRewrap } from './key-rewrap.processor';
 import { retirePreviousSweep } from './retire-previous-sweep.processor';
 import { revalidationSweep } from './revalidation-sweep.processor';
 import { rotationSweep } from './rotation-sweep.processor';
@@ -29,4 +30,5 @@ export const PROCESSORS: { [N in JobName]: Processor<N> | null } = {
   'retire-previous-sweep': retirePreviousSweep,
   'idempotency-sweep': idempotencySweep,
   'fingerprint-rescan': fingerprintRescan,
+  'key-rewrap': keyRewrap,
 };

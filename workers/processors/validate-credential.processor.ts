@@ -2,7 +2,8 @@ import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { LIVE_VERSION_STATES, recordOutcome } from '../../src/modules/credential/credential-lifecycle';
 import type { OutcomeDeps } from '../../src/modules/credential/credential-lifecycle.deps';
 import type { VersionState } from '../../src/modules/credential/credential.entity';
-import { SEALS } from '../../src/crypto';
+import { KeyVersionUnavailableError, SEALS } from '../../src/crypto';
+import { markCredentialUnreadable } from '../../src/modules/key-custody/unreadable';
 import { outboundFor } from '../../src/outbound';
 import { testKey } from '../../src/providers/registry';
 import type { KeyTestOutcome } from '../../src/providers/types';
@@ -55,16 +56,17 @@ export async function validateCredential(deps: ValidateDeps, job: Job<JobPayload
       SEALS.credentialVersion.context({ tenantId, objectId: credentialId, version }),
     );
   } catch (error) {
-    // Tampered, moved, or sealed under a KEK version this process lacks: the job fails as before.
-    deps.security.record({
-      kind: 'DECRYPT_FAILED',
+    // Neither is worth a retry. A KEK version this process lacks is the operator's to fix (its own
+    // error, nothing marked); a key that does not open (tampered, moved) makes the credential UNREADABLE.
+    if (error instanceof KeyVersionUnavailableError) throw new UnrecoverableError(error.message);
+    await markCredentialUnreadable(
+      { db: deps.db, security: deps.security, publishChanged: (t, c) => publishCredentialChanged(deps, t, c) },
       tenantId,
-      targetType: 'credential',
-      targetId: credentialId,
-      details: { version, kekVersion: row.kek_version },
-      throttleKey: `${credentialId}:${version}`,
-    });
-    throw error;
+      credentialId,
+      version,
+      'validation',
+    );
+    throw new UnrecoverableError('stored key could not be decrypted');
   }
   const result = await testKey(
     { baseUrl: row.confirmed_base_url, authScheme: row.auth_scheme, apiShape: row.api_shape },

@@ -5,7 +5,8 @@ import type { KeyTestOutcome } from '../../providers/types';
 
 export const CREDENTIAL_KINDS = ['API_KEY', 'OAUTH_TOKEN'] as const;
 export type CredentialKind = (typeof CREDENTIAL_KINDS)[number];
-export const CREDENTIAL_STATUSES = ['PENDING_VALIDATION', 'ACTIVE', 'INVALID', 'REVOKED'] as const;
+/** UNREADABLE: its stored key no longer opens (tampered, moved); only a rotation brings it back. */
+export const CREDENTIAL_STATUSES = ['PENDING_VALIDATION', 'ACTIVE', 'INVALID', 'REVOKED', 'UNREADABLE'] as const;
 export type CredentialStatus = (typeof CREDENTIAL_STATUSES)[number];
 export const VERSION_STATES = ['PENDING', 'ACTIVE', 'PREVIOUS', 'RETIRED', 'REJECTED', 'REVOKED'] as const;
 export type VersionState = (typeof VERSION_STATES)[number];
@@ -22,7 +23,7 @@ export type VersionState = (typeof VERSION_STATES)[number];
 @Index('ix_credentials_provider_live', ['providerId', 'tenantId'], { where: '"revoked_at" IS NULL' })
 @Index('ix_credentials_tenant_provider_revoked', ['tenantId', 'providerId'], { where: '"revoked_at" IS NOT NULL' })
 @Check('ck_credentials_kind', `"kind" IN ('API_KEY', 'OAUTH_TOKEN')`)
-@Check('ck_credentials_status', `"status" IN ('PENDING_VALIDATION', 'ACTIVE', 'INVALID', 'REVOKED')`)
+@Check('ck_credentials_status', `"status" IN ('PENDING_VALIDATION', 'ACTIVE', 'INVALID', 'REVOKED', 'UNREADABLE')`)
 @Check('ck_credentials_rotation_period_days', `"rotation_period_days" BETWEEN 1 AND 3650`)
 export class CredentialEntity {
   @PrimaryGeneratedColumn('uuid') id!: string;
@@ -61,6 +62,8 @@ export class CredentialEntity {
 @Entity({ name: 'credential_versions' })
 @Index('uq_credential_versions_version', ['credentialId', 'version'], { unique: true })
 @Index('ix_credential_versions_tenant', ['tenantId'])
+// Key custody: distinct KEK versions by loose index scan, rows per version (migration 1795900300000).
+@Index('ix_credential_versions_kek_version', ['kekVersion'], { where: '"kek_version" IS NOT NULL' })
 @Index('ix_credential_versions_fingerprint', ['fingerprint'], { where: '"fingerprint" IS NOT NULL' })
 // The duplicate-key match reads only validated keys (issue 14).
 @Index('ix_credential_versions_validated_fingerprint', ['fingerprint'], { where: '"fingerprint" IS NOT NULL AND "validated_at" IS NOT NULL' })

@@ -1,4 +1,4 @@
-import { SEALS, type Sealed, type SealContext } from '../../crypto';
+import { KeyVersionUnavailableError, SEALS, type Sealed, type SealContext } from '../../crypto';
 import type { AuthScheme } from '../../providers/types';
 import type { CredentialStatus, VersionState } from '../credential/credential.entity';
 import type { ByokMode } from '../tenant/tenant.entity';
@@ -212,7 +212,10 @@ function tenantKeys(tenantId: string, rows: AttachedRow[], now: Date, open: Open
           key: open(v.sealed, context),
         });
       }
-    } catch {
+    } catch (error) {
+      // A KEK version this process lacks: the whole pull fails as unavailable (503, retry) rather
+      // than serve a config missing this key (gateway-config.route.ts).
+      if (error instanceof KeyVersionUnavailableError) throw error;
       // Wiped or undecryptable material: reported as skipped, never served half.
       skip('UNREADABLE');
       continue;
@@ -230,7 +233,8 @@ function platformKeys(rows: PlatformKeyRow[], open: Opener) {
     try {
       if (!k.sealed) throw new Error('no material');
       key = open(k.sealed, SEALS.platformKey.context({ objectId: k.id }));
-    } catch {
+    } catch (error) {
+      if (error instanceof KeyVersionUnavailableError) throw error;
       skipped.push({ source: 'PLATFORM', platformKeyId: k.id, label: k.label, reason: 'UNREADABLE' });
       continue;
     }

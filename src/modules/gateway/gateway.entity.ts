@@ -21,6 +21,7 @@ export type CredentialMode = (typeof CREDENTIAL_MODES)[number];
 @Index('uq_gateways_tenant_slug', ['tenantId', 'slug'], { unique: true })
 @Index('uq_gateways_key_hash', ['keyHash'], { unique: true })
 @Index('ix_gateways_tenant_created', ['tenantId', 'createdAt', 'id'])
+@Index('ix_gateways_signing_kek_version', ['signingKekVersion'], { where: '"signing_kek_version" IS NOT NULL' })
 @Check('ck_gateways_credential_mode', `"credential_mode" IN ('USER_PROVIDED', 'BUNDLED', 'HYBRID')`)
 export class GatewayEntity {
   @PrimaryGeneratedColumn('uuid') id!: string;

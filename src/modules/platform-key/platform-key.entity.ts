@@ -7,6 +7,7 @@ import { ProviderEntity } from '../provider/provider.entity';
  */
 @Entity({ name: 'platform_keys' })
 @Index('ix_platform_keys_provider', ['providerId', 'priority'])
+@Index('ix_platform_keys_kek_version', ['kekVersion'], { where: '"kek_version" IS NOT NULL' })
 export class PlatformKeyEntity {
   @PrimaryGeneratedColumn('uuid') id!: string;
   @Column('uuid', { name: 'provider_id' }) providerId!: string;

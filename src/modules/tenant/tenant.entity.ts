@@ -5,6 +5,7 @@ export type ByokMode = (typeof BYOK_MODES)[number];
 
 @Entity({ name: 'tenants' })
 @Index('uq_tenants_slug', ['slug'], { unique: true })
+@Index('ix_tenants_notification_kek_version', ['notificationKekVersion'], { where: '"notification_kek_version" IS NOT NULL' })
 @Check('ck_tenants_byok_mode', `"byok_mode" IN ('PLATFORM', 'BYOK', 'HYBRID')`)
 @Check('ck_tenants_rotation_policy_days', `"rotation_policy_days" BETWEEN 1 AND 3650`)
 export class TenantEntity {

@@ -167,6 +167,24 @@ describe('master key rotation', () => {
       expect(() => open(rotatedApp.app.services.box, { ...oldRow, kek_version: 2 })).toThrow(DecryptError);
     } finally {
       await rotatedApp.close();
+      // The database outlives this suite: move the version-2 rows back under version 1 and forget
+      // key 2, or every later API (keyring 1 only) would rightly refuse to start (key custody).
+      const back = new SecretBox(parseKeyring(`1:${oldKey},2:${newKey}`, 1));
+      const rows: (VersionRow & { id: string })[] = await t.app.db.query(
+        'SELECT id, tenant_id, credential_id, version, kek_version, wrapped_key, ciphertext FROM credential_versions WHERE kek_version = 2',
+      );
+      for (const row of rows) {
+        const sealed = back.rewrap(
+          { kekVersion: row.kek_version, wrappedKey: row.wrapped_key, ciphertext: row.ciphertext },
+          SEALS.credentialVersion.context({ tenantId: row.tenant_id, objectId: row.credential_id, version: row.version }),
+        );
+        await t.app.db.query('UPDATE credential_versions SET kek_version = $2, wrapped_key = $3 WHERE id = $1', [
+          row.id,
+          sealed.kekVersion,
+          sealed.wrappedKey,
+        ]);
+      }
+      await t.app.db.query('DELETE FROM kek_check_values WHERE key_version = 2');
     }
   });
 });

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
-import { KeyringError, formatKeyring, generateKeyMaterial, parseKeyring } from '../../../src/crypto';
+import { KeyringError, formatKeyring, generateKeyMaterial, parseCurrentVersion, parseKeyring } from '../../../src/crypto';
 
 const key = (n = 32) => randomBytes(n).toString('base64');
 
-function keyringError(spec: string): KeyringError {
+function keyringError(spec: string, current?: number): KeyringError {
   try {
-    parseKeyring(spec);
+    parseKeyring(spec, current);
   } catch (e) {
     expect(e).toBeInstanceOf(KeyringError);
     return e as KeyringError;
@@ -94,5 +94,41 @@ describe('parseKeyring', () => {
     expect(ring.current).toBe(7);
     expect(ring.get(1).toString('base64')).toBe(a);
     expect(ring.get(7).toString('base64')).toBe(b);
+  });
+});
+
+describe('current key version (KEYPLANE_MASTER_KEY_CURRENT)', () => {
+  const [a, b] = [generateKeyMaterial(), generateKeyMaterial()];
+
+  it('defaults to the highest version', () => {
+    expect(parseKeyring(`1:${a},2:${b}`).current).toBe(2);
+    expect(parseKeyring(`1:${a},2:${b}`, null).current).toBe(2);
+  });
+
+  it('takes the configured version when it is in the ring (two-phase change: install, then make current)', () => {
+    const ring = parseKeyring(`1:${a},2:${b}`, 1);
+    expect(ring.current).toBe(1);
+    expect(ring.has(2)).toBe(true);
+    expect(ring.has(3)).toBe(false);
+  });
+
+  it('refuses a current version the ring lacks, naming the version and no key text', () => {
+    const err = keyringError(`1:${a},2:${b}`, 3);
+    expect(err.message).toBe('current key version 3 is not in the keyring');
+    expect(err.message).not.toContain(a.slice(0, 8));
+  });
+
+  it.each([
+    [undefined, null],
+    ['', null],
+    ['  ', null],
+    ['1', 1],
+    [' 42 ', 42],
+  ])('parseCurrentVersion(%p) is %p', (text, want) => {
+    expect(parseCurrentVersion(text)).toBe(want);
+  });
+
+  it.each(['0', '-1', '1.5', 'two', '4294967296', '01'])('parseCurrentVersion refuses %p', (text) => {
+    expect(() => parseCurrentVersion(text)).toThrow(KeyringError);
   });
 });

@@ -1,4 +1,12 @@
-import { DecryptError, SecretBox, generateKeyMaterial, parseKeyring, type SealContext, type Sealed } from '../../../src/crypto';
+import {
+  DecryptError,
+  KeyVersionUnavailableError,
+  SecretBox,
+  generateKeyMaterial,
+  parseKeyring,
+  type SealContext,
+  type Sealed,
+} from '../../../src/crypto';
 
 const k1 = generateKeyMaterial();
 const k2 = generateKeyMaterial();
@@ -86,7 +94,7 @@ describe('SecretBox', () => {
       expectDecryptError(() => box.open({ ...sealed, wrappedKey: sealed.wrappedKey.subarray(0, n) }, ctx));
     }
     expectDecryptError(() => box.open({ ...sealed, kekVersion: -1 }, ctx));
-    expectDecryptError(() => box.open({ ...sealed, kekVersion: 2 }, ctx));
+    expect(() => box.open({ ...sealed, kekVersion: 2 }, ctx)).toThrow(KeyVersionUnavailableError);
     expectDecryptError(() => box.open({ ...sealed, ciphertext: 'x' } as unknown as Sealed, ctx));
     expectDecryptError(() => box.open(null as unknown as Sealed, ctx));
   });
@@ -116,8 +124,28 @@ describe('SecretBox', () => {
 
   it('cannot open a v1 row with a keyring that lacks v1', () => {
     const old = boxV1().seal(SECRET, ctx);
-    expectDecryptError(() => new SecretBox(parseKeyring(`2:${k2}`)).open(old, ctx));
-    expectDecryptError(() => new SecretBox(parseKeyring(`1:${k2}`)).open(old, ctx));
+    // A version the ring lacks is its own error (still a DecryptError): nothing was tampered with.
+    expect(() => new SecretBox(parseKeyring(`2:${k2}`)).open(old, ctx)).toThrow(KeyVersionUnavailableError);
+    expect(() => new SecretBox(parseKeyring(`2:${k2}`)).rewrap(old, ctx)).toThrow(KeyVersionUnavailableError);
+    expect(() => new SecretBox(parseKeyring(`2:${k2}`)).open(old, ctx)).toThrow(DecryptError);
+    // A wrong key under the right version is a plain DecryptError.
+    const wrong = expectDecryptError(() => new SecretBox(parseKeyring(`1:${k2}`)).open(old, ctx));
+    expect(wrong).not.toBeInstanceOf(KeyVersionUnavailableError);
+  });
+
+  it('rewrap refuses a record whose ciphertext was tampered with (the wrap alone would still open)', () => {
+    const old = boxV1().seal(SECRET, ctx);
+    const ciphertext = Buffer.from(old.ciphertext);
+    ciphertext[ciphertext.length - 1] ^= 1;
+    expectDecryptError(() => boxV1V2().rewrap({ ...old, ciphertext }, ctx));
+  });
+
+  it('seals under the configured current version, not the highest', () => {
+    const box = new SecretBox(parseKeyring(`1:${k1},2:${k2}`, 1));
+    expect(box.seal(SECRET, ctx).kekVersion).toBe(1);
+    expect(box.currentKeyVersion).toBe(1);
+    expect(box.hasKeyVersion(2)).toBe(true);
+    expect(box.hasKeyVersion(3)).toBe(false);
   });
 
   it('DecryptError carries no plaintext, ciphertext or cause', () => {

@@ -1,0 +1,33 @@
+import { Arg, Authorized, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Audit } from '../../graphql/params';
+import { mutate } from '../../graphql/payload';
+import type { Services } from '../../services';
+import type { AuditActor } from '../auth/actor';
+import { KeyCustody, KeyRewrapStatus, StartKeyRewrapInput, StartKeyRewrapPayload } from './key-custody.type';
+
+export type KeyCustodyResolverDeps = Pick<Services, 'keyCustody'>;
+
+@Resolver()
+export class KeyCustodyResolver {
+  constructor(private readonly s: KeyCustodyResolverDeps) {}
+
+  @Authorized('PLATFORM_ADMIN')
+  @Mutation(() => StartKeyRewrapPayload, {
+    description: 'Rewrap every sealed record to the current master key version, in the background (platform admins only).',
+  })
+  startKeyRewrap(@Audit() audit: AuditActor, @Arg('input', () => StartKeyRewrapInput, { nullable: true }) input?: StartKeyRewrapInput) {
+    return mutate(() => this.s.keyCustody.startRewrap(audit, input?.reason));
+  }
+
+  @Authorized('PLATFORM_ADMIN')
+  @Query(() => KeyRewrapStatus, { description: 'Progress of a master key rewrap (platform admins only).' })
+  keyRewrap(@Arg('jobId', () => ID) jobId: string) {
+    return this.s.keyCustody.rewrapStatus(jobId);
+  }
+
+  @Authorized('PLATFORM_ADMIN')
+  @Query(() => KeyCustody, { description: 'Master key versions, records sealed under each, and running rewraps (platform admins only).' })
+  keyCustody() {
+    return this.s.keyCustody.custody();
+  }
+}

@@ -1,0 +1,155 @@
+import { escapeIdentifier as ident } from 'pg';
+import type { DataSource, EntityManager } from 'typeorm';
+import { KeyVersionUnavailableError, SEAL_KINDS, type SealKind, type SecretBox } from '../../crypto';
+import { emptyCounts, MAX_LISTED_FAILURES, parseProgress, type RewrapFailure, type RewrapProgress } from './rewrap-progress';
+
+export const REWRAP_PAGE_SIZE = 500;
+
+/** A record that did not open while rewrapping (ids only), for the caller to report. */
+export type UnreadableRecord = RewrapFailure & { tenantId: string | null; objectId: string; version: number | null };
+
+export interface RewrapEngineDeps {
+  db: DataSource;
+  box: Pick<SecretBox, 'rewrap' | 'currentKeyVersion'>;
+}
+
+interface PageRow {
+  id: string;
+  o: string;
+  t: string | null;
+  v: number | null;
+  kek: number;
+  w: Buffer | null;
+  c: Buffer | null;
+}
+
+const pkTypes = new Map<string, string>();
+
+/** The SQL type of a kind's primary key, for the keyset cursor and the unnest() of the update. */
+async function pkType(db: EntityManager, kind: SealKind): Promise<string> {
+  const key = `${kind.table}.${kind.primaryKey}`;
+  let type = pkTypes.get(key);
+  if (!type) {
+    const [row]: { t: string }[] = await db.query(
+      `SELECT format_type(a.atttypid, a.atttypmod) AS t FROM pg_attribute a WHERE a.attrelid = $1::regclass AND a.attname = $2 AND NOT a.attisdropped`,
+      [kind.table, kind.primaryKey],
+    );
+    if (!row || !/^[a-z ]+$/.test(row.t)) throw new Error(`unsupported primary key type for ${kind.kind}`);
+    pkTypes.set(key, (type = row.t));
+  }
+  return type;
+}
+
+/**
+ * One page of one kind, in its own transaction, together with the run's progress: a resumed job
+ * continues after the last committed page, so no record is wrapped twice and no count is counted twice.
+ *
+ * The write is a compare-and-set on the row's old KEK version and wrapped key: a record rotated,
+ * revoked (material wiped) or deleted since it was read is not matched, so it is never overwritten
+ * or brought back. Every seal draws a fresh data key and IV, so the wrapped key alone identifies
+ * the material that was read. Returns false once the kind has no rows left.
+ */
+export async function rewrapPage(
+  deps: RewrapEngineDeps,
+  runId: string,
+  kind: SealKind,
+  pageSize = REWRAP_PAGE_SIZE,
+  hooks: { beforeWrite?: (ids: string[]) => Promise<void>; unreadable?: UnreadableRecord[] } = {},
+): Promise<boolean> {
+  return deps.db.transaction(async (tx) => {
+    // The run row is the lock: two copies of the job (a stalled one and its retry) take turns, and
+    // each reads the cursor the other committed.
+    const [run]: { state: string; progress: unknown }[] = await tx.query('SELECT state, progress FROM key_rewrap_runs WHERE id = $1 FOR UPDATE', [
+      runId,
+    ]);
+    if (!run || run.state !== 'RUNNING') return false;
+    const progress = parseProgress(run.progress);
+    const target = deps.box.currentKeyVersion;
+    const mine = (progress.kinds[kind.kind] ??= { after: null, done: false, byVersion: {} });
+    if (mine.done) return false;
+
+    const type = await pkType(tx, kind);
+    const col = ident;
+    const [pk, kek, wrapped] = [col(kind.primaryKey), col(kind.columns.kekVersion), col(kind.columns.wrappedKey)];
+    const tenant = 'column' in kind.tenant ? `${col(kind.tenant.column)}::text` : 'NULL';
+    const version = 'column' in kind.version ? col(kind.version.column) : 'NULL';
+    // Records already under the target are only counted: their material is not even read.
+    const rows: PageRow[] = await tx.query(
+      `SELECT ${pk}::text AS id, ${col(kind.objectColumn)}::text AS o, ${tenant} AS t, ${version} AS v, ${kek} AS kek,
+              CASE WHEN ${kek} = $3 THEN NULL ELSE ${wrapped} END AS w,
+              CASE WHEN ${kek} = $3 THEN NULL ELSE ${col(kind.columns.ciphertext)} END AS c
+         FROM ${col(kind.table)}
+        WHERE ${kek} IS NOT NULL AND ($1::${type} IS NULL OR ${pk} > $1::${type})
+        ORDER BY ${pk} LIMIT $2`,
+      [mine.after, pageSize, target],
+    );
+    if (rows.length === 0) {
+      mine.done = true;
+      await save(tx, runId, progress);
+      return false;
+    }
+
+    const updates: { id: string; oldVersion: number; oldWrapped: Buffer; newWrapped: Buffer }[] = [];
+    const count = (v: number) => (mine.byVersion[String(v)] ??= emptyCounts());
+    for (const r of rows) {
+      const c = count(r.kek);
+      c.scanned++;
+      if (r.kek === target) {
+        c.alreadyCurrent++;
+        continue;
+      }
+      try {
+        if (!r.w || !r.c) throw new Error('no material');
+        const ctx = kind.context({ objectId: r.o, tenantId: r.t ?? undefined, version: r.v ?? undefined } as never);
+        const next = deps.box.rewrap({ kekVersion: r.kek, wrappedKey: r.w, ciphertext: r.c }, ctx);
+        updates.push({ id: r.id, oldVersion: r.kek, oldWrapped: r.w, newWrapped: next.wrappedKey });
+      } catch (error) {
+        // Counted and listed (bounded), never skipped silently, never fatal to the job; no bytes.
+        c.failed++;
+        const failure: RewrapFailure = {
+          kind: kind.kind,
+          id: r.id,
+          kekVersion: r.kek,
+          reason: error instanceof KeyVersionUnavailableError ? 'KEY_VERSION_UNAVAILABLE' : 'UNREADABLE',
+        };
+        progress.failuresTotal++;
+        if (progress.failures.length < MAX_LISTED_FAILURES) progress.failures.push(failure);
+        hooks.unreadable?.push({ ...failure, tenantId: r.t, objectId: r.o, version: r.v });
+      }
+    }
+    await hooks.beforeWrite?.(updates.map((u) => u.id));
+    if (updates.length > 0) {
+      const written: { id: string }[] = await tx
+        .query(
+          `UPDATE ${col(kind.table)} AS s SET ${kek} = $1, ${wrapped} = u.new_w
+           FROM unnest($2::${type}[], $3::int[], $4::bytea[], $5::bytea[]) AS u(id, old_v, old_w, new_w)
+          WHERE s.${pk} = u.id AND s.${kek} = u.old_v AND s.${wrapped} = u.old_w
+          RETURNING s.${pk}::text AS id`,
+          [target, updates.map((u) => u.id), updates.map((u) => u.oldVersion), updates.map((u) => u.oldWrapped), updates.map((u) => u.newWrapped)],
+        )
+        .then((r) => rowsOf<{ id: string }>(r));
+      const done = new Set(written.map((w) => w.id));
+      for (const u of updates) count(u.oldVersion)[done.has(u.id) ? 'rewrapped' : 'changed']++;
+    }
+    mine.after = rows[rows.length - 1].id;
+    if (rows.length < pageSize) mine.done = true;
+    progress.pages++;
+    await save(tx, runId, progress);
+    return !mine.done;
+  });
+}
+
+async function save(tx: EntityManager, runId: string, progress: RewrapProgress): Promise<void> {
+  await tx.query('UPDATE key_rewrap_runs SET progress = $2::jsonb, updated_at = now() WHERE id = $1', [runId, JSON.stringify(progress)]);
+}
+
+/** TypeORM returns [rows, count] for UPDATE ... RETURNING. */
+function rowsOf<T>(result: unknown): T[] {
+  if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') return result[0] as T[];
+  return result as T[];
+}
+
+/** Every kind of the catalogue, in catalogue order: a kind added later is covered with no new code. */
+export function rewrapKinds(): readonly SealKind[] {
+  return SEAL_KINDS;
+}

@@ -1,4 +1,5 @@
 import { KeyReuseAlertEntity } from '../modules/alert/alert.entity';
+import { WebhookEndpointAlertEntity } from '../modules/alert/webhook-endpoint-alert.entity';
 import { AuditEventEntity } from '../modules/audit/audit.entity';
 import { PlatformKeyEntity } from '../modules/platform-key/platform-key.entity';
 import { RotationReminderEntity } from '../modules/reminder/reminder.entity';
@@ -28,4 +29,5 @@ export const ENTITIES = [
   WebhookAttemptEntity,
   PlatformKeyEntity,
   HostConfirmationEntity,
+  WebhookEndpointAlertEntity,
 ];

@@ -103,6 +103,7 @@ const OWNED_ROWS: Record<string, string> = {
   deliveries: 'SELECT * FROM webhook_deliveries WHERE tenant_id = $1 ORDER BY id',
   attempts: 'SELECT * FROM webhook_attempts WHERE tenant_id = $1 ORDER BY id',
   reminders: 'SELECT * FROM rotation_reminders WHERE tenant_id = $1 ORDER BY id',
+  endpointAlerts: 'SELECT * FROM webhook_endpoint_alerts WHERE tenant_id = $1 ORDER BY id',
 };
 async function snapshot(tenantId: string): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
@@ -132,6 +133,7 @@ const QUERIES: [string, string, (x: Ids) => string][] = [
   ['rotationReminders', 'rotationReminders(tenantId: $id) { nodes { id credential { id } } }', (x) => x.tenantId],
   ['webhookDeliveries', 'webhookDeliveries(tenantId: $id) { nodes { id status attempts { attempt } } }', (x) => x.tenantId],
   ['providerHosts', 'providerHosts(tenantId: $id) { providerId confirmedBaseUrl }', (x) => x.tenantId],
+  ['webhookEndpointAlerts', 'webhookEndpointAlerts(tenantId: $id) { nodes { id reason } }', (x) => x.tenantId],
 ];
 
 test.each(QUERIES)("query %s on B's object is NOT_FOUND, byte-identical to a random id", async (_name, selection, pick) => {
@@ -169,6 +171,8 @@ const MUTATIONS: [string, string, (x: Ids) => Record<string, unknown>][] = [
   ['acknowledgeKeyReuseAlert', 'NOT_FOUND', (x) => ({ id: x.alertId })],
   ['dismissKeyReuseAlert', 'NOT_FOUND', (x) => ({ id: x.alertId })],
   ['replayWebhookDelivery', 'NOT_FOUND', (x) => ({ id: x.deliveryId })],
+  ['enableGatewayWebhook', 'NOT_FOUND', (x) => ({ gatewayId: x.gwId })],
+  ['enableTenantNotifications', 'NOT_FOUND', (x) => ({ tenantId: x.tenantId })],
   // Another tenant's confirmation would release its keys: as unknown as a random tenant.
   ['confirmProviderHost', 'NOT_FOUND', (x) => ({ tenantId: x.tenantId, providerId: openai, baseUrl: 'https://api.openai.com' })],
 ];

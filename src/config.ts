@@ -72,6 +72,10 @@ const Env = z.object({
   SWEEP_CRON: z.string().min(9).default('0 3 * * *'),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60000).default(5000),
   WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6),
+  // A receiver's Retry-After (429, 503) is honoured up to this many seconds (src/modules/webhook/retry-after.ts).
+  WEBHOOK_RETRY_AFTER_MAX_SECONDS: z.coerce.number().int().min(1).max(86_400).default(3600),
+  // Deliveries dead in a row (each after all its tries) before an endpoint is disabled; 0: never by count.
+  WEBHOOK_DISABLE_AFTER_FAILURES: z.coerce.number().int().min(0).max(10_000).default(10),
   OUTBOUND_ALLOW: z.string().default(''),
   // Unset: the NODE_ENV default below; set (even empty): exactly that list.
   OUTBOUND_ALLOW_DESTINATIONS: z.string().optional(),
@@ -127,7 +131,12 @@ export interface Config {
   validationMaxAgeHours: number;
   rotationGraceHours: number;
   sweepCron: string;
-  webhook: { timeoutMs: number; maxAttempts: number };
+  /**
+   * Webhook delivery. retryAfterMaxMs bounds how long a receiver's Retry-After may push the next try
+   * (WEBHOOK_RETRY_AFTER_MAX_SECONDS); disableAfterFailures is how many deliveries in a row may die
+   * before the endpoint is disabled (WEBHOOK_DISABLE_AFTER_FAILURES, 0: never by count; a 410 always does).
+   */
+  webhook: { timeoutMs: number; maxAttempts: number; retryAfterMaxMs: number; disableAfterFailures: number };
   /**
    * Outbound requests (webhooks, key checks): https on port 443 to public addresses, plus
    * allowDestinations (OUTBOUND_ALLOW_DESTINATIONS: scheme://host[:port] entries), reaching private
@@ -343,7 +352,12 @@ export function loadConfig(
     validationMaxAgeHours: e.VALIDATION_MAX_AGE_HOURS,
     rotationGraceHours: e.ROTATION_GRACE_HOURS,
     sweepCron: e.SWEEP_CRON,
-    webhook: Object.freeze({ timeoutMs: e.WEBHOOK_TIMEOUT_MS, maxAttempts: e.WEBHOOK_MAX_ATTEMPTS }),
+    webhook: Object.freeze({
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
+      retryAfterMaxMs: e.WEBHOOK_RETRY_AFTER_MAX_SECONDS * 1000,
+      disableAfterFailures: e.WEBHOOK_DISABLE_AFTER_FAILURES,
+    }),
     outbound: outboundFrom(e),
     graphql: Object.freeze({
       maxDepth: e.GRAPHQL_MAX_DEPTH,

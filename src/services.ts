@@ -35,6 +35,8 @@ import { TenantService } from './modules/tenant/tenant.service';
 import { TokenService } from './modules/token/token.service';
 import { WebhookService } from './modules/webhook/webhook.service';
 import { createQueueBackend } from './queue/backend';
+import { WebhookEndpointService } from './modules/webhook/webhook-endpoint.service';
+import { WebhookEndpointAlertService } from './modules/alert/webhook-endpoint-alert.service';
 
 /** Wires the services once at start-up; each receives only what it uses. */
 export function createServices(config: Readonly<Config>, db: DataSource, log: Logger) {
@@ -139,6 +141,8 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
     keyCustody: new KeyCustodyService(db, box, maintenanceReader),
     reminders: new ReminderService(db),
     webhooks: new WebhookService(db),
+    webhookEndpoints: new WebhookEndpointService(db),
+    endpointAlerts: new WebhookEndpointAlertService(db),
   };
 }
 

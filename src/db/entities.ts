@@ -1,5 +1,6 @@
 import { KeyReuseAlertEntity } from '../modules/alert/alert.entity';
 import { CredentialCheckAlertEntity } from '../modules/alert/check-alert.entity';
+import { WebhookEndpointAlertEntity } from '../modules/alert/webhook-endpoint-alert.entity';
 import { AuditEventEntity } from '../modules/audit/audit.entity';
 import { PlatformKeyEntity } from '../modules/platform-key/platform-key.entity';
 import { RotationReminderEntity } from '../modules/reminder/reminder.entity';
@@ -32,4 +33,5 @@ export const ENTITIES = [
   HostConfirmationEntity,
   CredentialCheckAlertEntity,
   IdempotencyKeyEntity,
+  WebhookEndpointAlertEntity,
 ];

@@ -6,6 +6,7 @@ import type { EventPublisher, LiveEventName, LiveEvents } from './types';
 const FIELDS: { [E in LiveEventName]: (keyof LiveEvents[E] & string)[] } = {
   CREDENTIAL_CHANGED: ['tenantId', 'credentialId'],
   KEY_REUSE_ALERT: ['tenantId', 'alertId'],
+  WEBHOOK_ENDPOINT_DISABLED: ['tenantId', 'alertId'],
 };
 export const LIVE_EVENT_NAMES = Object.keys(FIELDS) as LiveEventName[];
 

@@ -7,6 +7,8 @@ export interface LiveEvents {
   CREDENTIAL_CHANGED: { tenantId: string; credentialId: string };
   /** A key reuse alert was raised or reopened on one of the tenant's credentials. */
   KEY_REUSE_ALERT: { tenantId: string; alertId: string };
+  /** Keyplane stopped sending to one of the tenant's webhook endpoints (a webhook endpoint alert was raised). */
+  WEBHOOK_ENDPOINT_DISABLED: { tenantId: string; alertId: string };
 }
 export type LiveEventName = keyof LiveEvents;
 

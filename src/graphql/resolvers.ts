@@ -1,6 +1,7 @@
 import type { ClassType, ContainerType } from 'type-graphql';
 import { AlertResolver } from '../modules/alert/alert.resolver';
 import { CheckAlertResolver } from '../modules/alert/check-alert.resolver';
+import { WebhookEndpointAlertResolver } from '../modules/alert/webhook-endpoint-alert.resolver';
 import { AuditResolver } from '../modules/audit/audit.resolver';
 import { ViewerResolver } from '../modules/auth/viewer.resolver';
 import { CredentialResolver } from '../modules/credential/credential.resolver';
@@ -39,6 +40,7 @@ export const RESOLVERS: readonly ResolverFactory[] = [
   factory(PlatformKeyResolver, (s) => new PlatformKeyResolver(s)),
   factory(ReminderResolver, (s) => new ReminderResolver(s)),
   factory(WebhookResolver, (s) => new WebhookResolver(s)),
+  factory(WebhookEndpointAlertResolver, (s) => new WebhookEndpointAlertResolver(s)),
   factory(LiveResolver, (s) => new LiveResolver(s)),
   factory(KeyCustodyResolver, (s) => new KeyCustodyResolver(s)),
 ];

@@ -19,6 +19,8 @@ export const RELOAD_REASONS = [
   'PLATFORM_KEYS_CHANGED',
   /** The tenant confirmed a provider's new host: its keys of that provider are served again. */
   'PROVIDER_HOST_CONFIRMED',
+  /** The gateway's disabled webhook was re-enabled: its latest version is announced once. */
+  'WEBHOOK_REENABLED',
 ] as const;
 export type ReloadReason = (typeof RELOAD_REASONS)[number];
 
@@ -29,7 +31,11 @@ export interface JobPayloads {
   /** Compare a version that just validated with every other validated key; raise alerts. Queued by the validation worker. */
   'fingerprint-credential': { tenantId: string; credentialId: string; version: number };
   /** Tell one gateway (signed webhook) that its config changed. Bursts coalesce per gateway. */
-  'gateway-reload': { tenantId: string; gatewayId: string; configVersion: number; reason: ReloadReason };
+  /**
+   * `resend` (the re-enabled webhook's disabled-at, epoch ms) announces the latest version again
+   * even if its delivery had died or been held; the job id keeps it apart from the version's first job.
+   */
+  'gateway-reload': { tenantId: string; gatewayId: string; configVersion: number; reason: ReloadReason; resend?: number };
   /** (Re)send one stored webhook delivery: reminders, and replays of dead letters. */
   'deliver-webhook': { tenantId: string; deliveryId: string; replay: number };
   /** Scheduled: enqueue validate-credential for every key whose last check is too old. */
@@ -75,7 +81,7 @@ export const JOBS: { [N in JobName]: JobSpec<N> } = {
   },
   'gateway-reload': {
     queue: 'gateways',
-    jobId: (p) => `gateway-reload-${p.gatewayId}-c${p.configVersion}`,
+    jobId: (p) => `gateway-reload-${p.gatewayId}-c${p.configVersion}${p.resend ? `-e${p.resend}` : ''}`,
     // Debounce: a burst of changes to one gateway becomes one notification of the newest version.
     options: (p) => ({
       delay: RELOAD_COALESCE_MS,

@@ -18,6 +18,8 @@ export interface ReceivedWebhook {
   path: string;
   headers: IncomingHttpHeaders;
   body: string;
+  /** When the request arrived (epoch ms), for tests of retry timing. */
+  at: number;
 }
 
 export interface WebhookSink {
@@ -52,7 +54,13 @@ export async function startWebhookSink(): Promise<WebhookSink> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://sink');
-      requests.push({ method: req.method ?? '', path: url.pathname, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      requests.push({
+        method: req.method ?? '',
+        path: url.pathname,
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        at: Date.now(),
+      });
       const answer = byPath.get(url.pathname)?.shift() ?? script.shift() ?? fallback;
       if ('hang' in answer) return; // never answered; close() destroys the socket
       res.writeHead(answer.status, { 'content-type': 'text/plain', ...answer.headers });

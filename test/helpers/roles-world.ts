@@ -190,6 +190,9 @@ export const MUTATIONS: [string, () => Record<string, unknown>][] = [
   ['createGateway', () => ({ tenantId: W.tenantId, name: 'Second', slug: uniqueSlug('gw') })],
   ['updateGateway', () => ({ id: W.gwId, name: 'Renamed', webhookUrl: 'https://hooks.example.com/reload' })],
   ['rotateGatewayKey', () => ({ id: W.gwId })],
+  // Neither endpoint is disabled here: a no-op that still needs ADMIN.
+  ['enableGatewayWebhook', () => ({ gatewayId: W.gwId })],
+  ['enableTenantNotifications', () => ({ tenantId: W.tenantId })],
   ['attachCredential', () => ({ gatewayId: W.gwId, credentialId: W.cred2Id, priority: 5 })],
   ['detachCredential', () => ({ gatewayId: W.gwId, credentialId: W.credId })],
   ['revalidateCredential', () => ({ id: W.credId })],
@@ -257,6 +260,12 @@ export const READS: [string, string, () => Record<string, unknown>, () => object
     'query($id: ID!) { webhookDeliveries(tenantId: $id) { nodes { id status } } }',
     () => ({ id: W.tenantId }),
     () => ({ webhookDeliveries: { nodes: [{ id: W.deliveryId, status: 'DEAD' }] } }),
+  ],
+  [
+    'webhookEndpointAlerts',
+    'query($id: ID!) { webhookEndpointAlerts(tenantId: $id) { nodes { id } } }',
+    () => ({ id: W.tenantId }),
+    () => ({ webhookEndpointAlerts: { nodes: [] } }),
   ],
   [
     'providerHosts',

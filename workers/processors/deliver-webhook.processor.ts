@@ -1,11 +1,12 @@
 import { refuseStaleOrForeign } from './foreign-job';
-import { UnrecoverableError, type Job } from 'bullmq';
+import { Backoffs, DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { JobPayloads } from '../../src/queue/registry';
+import { nextTryDelayMs } from '../../src/modules/webhook/retry-after';
 import { attemptDelivery, type AttemptOutcome, type DeliveryRow, type SenderDeps } from '../../src/modules/webhook/webhook-sender';
 import type { DeliveryStatus, ErrorClass, WebhookKind } from '../../src/modules/webhook/webhook.entity';
 import type { ProcessorDeps } from './deps';
 
-export type DeliverDeps = Pick<ProcessorDeps, 'db' | 'box' | 'security'> & SenderDeps;
+export type DeliverDeps = Pick<ProcessorDeps, 'db' | 'box' | 'security' | 'events'> & SenderDeps;
 
 /** A failed attempt BullMQ should retry with backoff. Class and status only: never the receiver's body. */
 export class WebhookRetryError extends Error {
@@ -20,18 +21,51 @@ export class WebhookRetryError extends Error {
 
 /**
  * This job's last try: WEBHOOK_MAX_ATTEMPTS, capped by the job's own BullMQ attempts. Tries started
- * count, so a stalled-and-restarted try is not a free extra one.
+ * count, so a stalled-and-restarted try is not a free extra one (nor a try put off by Retry-After).
  */
 export function isLastTry(job: Pick<Job, 'attemptsMade' | 'attemptsStarted' | 'opts'>, maxAttempts: number): boolean {
   const limit = Math.min(maxAttempts, job.opts.attempts ?? 1);
   return Math.max(job.attemptsMade + 1, job.attemptsStarted ?? 0) >= limit;
 }
 
-/** Turns a recorded attempt into the job's result: done, retry later, or dead (no more tries). */
-export function settle(outcome: AttemptOutcome): { status: DeliveryStatus; attempt: number } {
-  if (outcome.status === 'DELIVERED') return { status: outcome.status, attempt: outcome.attempt };
+type RetryJob = Pick<Job, 'attemptsMade' | 'attemptsStarted' | 'opts' | 'token' | 'moveToDelayed'>;
+
+/**
+ * Turns a recorded attempt into the job's result: done, held (endpoint disabled), retry later, or
+ * dead (no more tries). An endpoint this attempt disabled is announced first: it is committed.
+ */
+export async function settle(
+  deps: Pick<DeliverDeps, 'events' | 'config'>,
+  job: RetryJob,
+  outcome: AttemptOutcome,
+): Promise<{ status: DeliveryStatus; attempt: number }> {
+  if (outcome.disabled) {
+    // A hint for open settings pages; the alert row is the record.
+    await deps.events.publish('WEBHOOK_ENDPOINT_DISABLED', { tenantId: outcome.disabled.tenantId, alertId: outcome.disabled.alertId });
+  }
+  if (outcome.status === 'DELIVERED' || outcome.status === 'HELD') return { status: outcome.status, attempt: outcome.attempt };
   if (outcome.status === 'DEAD') throw new UnrecoverableError(`webhook delivery dead-lettered (${outcome.errorClass ?? 'UNKNOWN'})`);
-  throw new WebhookRetryError(outcome.errorClass, outcome.statusCode);
+  const error = new WebhookRetryError(outcome.errorClass, outcome.statusCode);
+  if (outcome.retryAfterMs !== null) await retryAfter(job, outcome.retryAfterMs, deps.config.webhook.retryAfterMaxMs, error);
+  throw error;
+}
+
+/**
+ * The receiver named when to come back (429/503 Retry-After): the job is put off until then
+ * (bounded, never sooner than our backoff) with BullMQ's moveToDelayed + DelayedError.
+ *
+ * Why not a thrown error and a custom backoff strategy: that needs a custom backoff type on every
+ * webhook job and a strategy on every worker, for one header. Why this does not burn a try
+ * wrongly: moveToDelayed skips BullMQ's attemptsMade, but the try just made still counts once,
+ * in attemptsStarted (which isLastTry reads) and in the delivery's recorded attempts; throwing as
+ * well would have counted it twice and let the queue's own limit end the job early.
+ */
+async function retryAfter(job: RetryJob, retryAfterMs: number, maxMs: number, error: Error): Promise<never> {
+  const tried = Math.max(job.attemptsStarted ?? 0, job.attemptsMade + 1);
+  const backoff = Backoffs.normalize(job.opts.backoff ?? 0);
+  const backoffMs = backoff ? Number((await Backoffs.calculate(backoff, tried, error, job as Job)) ?? 0) : 0;
+  await job.moveToDelayed(Date.now() + nextTryDelayMs(retryAfterMs, backoffMs, maxMs), job.token);
+  throw new DelayedError('webhook receiver asked to retry later (Retry-After)');
 }
 
 interface Row {
@@ -45,8 +79,9 @@ interface Row {
 }
 
 /**
- * (Re)sends one stored delivery: rotation reminders, and admin replays of dead letters. A job for a
- * delivery already settled, or superseded by a newer replay, ends without side effects.
+ * (Re)sends one stored delivery: rotation reminders, admin replays of dead letters, and what an
+ * endpoint's re-enabling releases. A job for a delivery already settled, held, or superseded by a
+ * newer replay, ends without side effects.
  */
 export async function deliverWebhook(deps: DeliverDeps, job: Job<JobPayloads['deliver-webhook']>) {
   const { tenantId, deliveryId, replay } = job.data;
@@ -58,7 +93,7 @@ export async function deliverWebhook(deps: DeliverDeps, job: Job<JobPayloads['de
   const row = rows[0];
   if (!row) return refuseStaleOrForeign(deps, job, { table: 'webhook_deliveries', id: deliveryId, tenantId }, 'no such delivery');
   if (row.replay_count !== replay) return { skipped: 'SUPERSEDED' };
-  if (row.status === 'DELIVERED' || row.status === 'DEAD') return { skipped: row.status };
+  if (row.status === 'DELIVERED' || row.status === 'DEAD' || row.status === 'HELD') return { skipped: row.status };
   const delivery: DeliveryRow = { id: row.id, tenantId: row.tenant_id, kind: row.kind, targetId: row.target_id, payload: row.payload };
-  return settle(await attemptDelivery(deps, delivery, isLastTry(job, deps.config.webhook.maxAttempts)));
+  return settle(deps, job, await attemptDelivery(deps, delivery, isLastTry(job, deps.config.webhook.maxAttempts)));
 }

@@ -16,19 +16,24 @@ export const reloadDedupeKey = (gatewayId: string, configVersion: number): strin
  * A gateway without a webhook URL gets no delivery row at all: it learns by pulling its config.
  */
 export async function gatewayReload(deps: DeliverDeps, job: Job<JobPayloads['gateway-reload']>) {
-  const { tenantId, gatewayId, configVersion, reason } = job.data;
-  const gateways: { config_version: number; webhook_url: string | null }[] = await deps.db.query(
-    'SELECT config_version, webhook_url FROM gateways WHERE tenant_id = $1 AND id = $2',
+  const { tenantId, gatewayId, configVersion, reason, resend } = job.data;
+  const gateways: { config_version: number; webhook_url: string | null; disabled: boolean }[] = await deps.db.query(
+    'SELECT config_version, webhook_url, webhook_disabled_at IS NOT NULL AS disabled FROM gateways WHERE tenant_id = $1 AND id = $2',
     [tenantId, gatewayId],
   );
   const gateway = gateways[0];
   // Forged (wrong tenant) or stale (gateway deleted) jobs end here without side effects.
   if (!gateway) return refuseStaleOrForeign(deps, job, { table: 'gateways', id: gatewayId, tenantId }, 'no such gateway');
   if (!gateway.webhook_url) return { skipped: 'NO_URL' };
+  // Tries started, not attemptsMade: a try put off by Retry-After does not count in attemptsMade.
+  const firstTry = Math.max(job.attemptsMade, (job.attemptsStarted ?? 1) - 1) === 0;
+  // Disabled (410, or dead deliveries in a row): no delivery row at all. Nothing is lost: a reload
+  // message only says "pull again", and re-enabling announces the latest version (resend below).
+  if (gateway.disabled && firstTry) return { skipped: 'DISABLED' };
 
   // The first try announces the newest version and pins it in the job, so retries keep working on
   // that one delivery (a later change has a job of its own) instead of leaving it RETRYING forever.
-  const version = job.attemptsMade === 0 ? Math.max(gateway.config_version, configVersion) : configVersion;
+  const version = firstTry ? Math.max(gateway.config_version, configVersion) : configVersion;
   if (version !== configVersion) await job.updateData({ ...job.data, configVersion: version });
   const payload = { type: RELOAD_EVENT, gatewayId, tenantId, configVersion: version, reason };
   const dedupeKey = reloadDedupeKey(gatewayId, version);
@@ -45,8 +50,18 @@ export async function gatewayReload(deps: DeliverDeps, job: Job<JobPayloads['gat
   );
   const row = rows[0];
   if (!row) throw new UnrecoverableError('dedupe key taken by another delivery');
+  // A re-enabled webhook missed this version: its dead or held message goes again (same webhook-id),
+  // as a replay would; a newer replay count supersedes any deliver-webhook job still around for it.
+  if (resend && firstTry && (row.status === 'DEAD' || row.status === 'HELD')) {
+    await deps.db.query(
+      `UPDATE webhook_deliveries SET status = 'PENDING', replay_count = replay_count + 1, dead_at = NULL, updated_at = now()
+        WHERE tenant_id = $1 AND id = $2 AND status IN ('DEAD', 'HELD')`,
+      [tenantId, row.id],
+    );
+    row.status = 'PENDING';
+  }
   // Settled by an earlier job for the same version: sending again would be a duplicate.
-  if (row.status === 'DELIVERED' || row.status === 'DEAD') return { skipped: row.status };
+  if (row.status === 'DELIVERED' || row.status === 'DEAD' || row.status === 'HELD') return { skipped: row.status };
   const delivery: DeliveryRow = { id: row.id, tenantId, kind: 'GATEWAY_RELOAD', targetId: gatewayId, payload: row.payload };
-  return settle(await attemptDelivery(deps, delivery, isLastTry(job, deps.config.webhook.maxAttempts)));
+  return settle(deps, job, await attemptDelivery(deps, delivery, isLastTry(job, deps.config.webhook.maxAttempts)));
 }

@@ -13,6 +13,7 @@ import {
 import { CredentialEntity } from '../credential/credential.entity';
 import { ProviderEntity } from '../provider/provider.entity';
 import { TenantEntity } from '../tenant/tenant.entity';
+import type { WebhookDisabledReason } from '../webhook/endpoint';
 
 export const CREDENTIAL_MODES = ['USER_PROVIDED', 'BUNDLED', 'HYBRID'] as const;
 export type CredentialMode = (typeof CREDENTIAL_MODES)[number];
@@ -23,6 +24,8 @@ export type CredentialMode = (typeof CREDENTIAL_MODES)[number];
 @Index('ix_gateways_tenant_created', ['tenantId', 'createdAt', 'id'])
 @Index('ix_gateways_signing_kek_version', ['signingKekVersion'], { where: '"signing_kek_version" IS NOT NULL' })
 @Check('ck_gateways_credential_mode', `"credential_mode" IN ('USER_PROVIDED', 'BUNDLED', 'HYBRID')`)
+@Check('ck_gateways_webhook_disabled_reason', `"webhook_disabled_reason" IN ('GONE', 'CONSECUTIVE_FAILURES')`)
+@Check('ck_gateways_webhook_disabled', `("webhook_disabled_at" IS NULL) = ("webhook_disabled_reason" IS NULL)`)
 export class GatewayEntity {
   @PrimaryGeneratedColumn('uuid') id!: string;
   @Column('uuid', { name: 'tenant_id' }) tenantId!: string;
@@ -50,6 +53,11 @@ export class GatewayEntity {
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
   @Column('timestamptz', { name: 'key_rotated_at', nullable: true }) keyRotatedAt!: Date | null;
+  /** Set when the receiver answered 410 or too many deliveries died in a row; nothing is sent until re-enabled. */
+  @Column('timestamptz', { name: 'webhook_disabled_at', nullable: true }) webhookDisabledAt!: Date | null;
+  @Column('text', { name: 'webhook_disabled_reason', nullable: true }) webhookDisabledReason!: WebhookDisabledReason | null;
+  /** Deliveries dead in a row since the last one delivered (or the last re-enable). */
+  @Column('int', { name: 'webhook_consecutive_failures', default: 0 }) webhookConsecutiveFailures!: number;
 }
 
 @Entity({ name: 'gateway_credentials' })

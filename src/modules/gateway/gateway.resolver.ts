@@ -14,6 +14,7 @@ import {
   CreateGatewayInput,
   CreateGatewayPayload,
   DetachCredentialInput,
+  EnableGatewayWebhookInput,
   Gateway,
   GatewayAttachment,
   GatewayConnection,
@@ -28,7 +29,7 @@ import {
 import type { GatewayProviderModeEntity } from './gateway.entity';
 import { gatewayDrift } from './gateway-config';
 
-export type GatewayResolverDeps = Pick<Services, 'scope' | 'gateways' | 'gatewayAttachments'>;
+export type GatewayResolverDeps = Pick<Services, 'scope' | 'gateways' | 'gatewayAttachments' | 'webhookEndpoints'>;
 
 @Resolver(() => Gateway)
 export class GatewayResolver {
@@ -102,6 +103,18 @@ export class GatewayResolver {
     return mutate(async () => {
       const tenantId = await this.s.scope.forObject(actor, 'gateway', input.id, ['input', 'id']);
       return this.s.gateways.rotateKey(tenantId, audit, input.id, input.idempotencyKey);
+    });
+  }
+
+  @Authorized('ADMIN')
+  @Mutation(() => GatewayPayload, {
+    description:
+      "Re-enable a gateway's disabled webhook: resets its failure count and sends one reload notification of the latest config version. Audited; a no-op when not disabled.",
+  })
+  enableGatewayWebhook(@Arg('input') input: EnableGatewayWebhookInput, @CurrentActor() actor: Actor, @Audit() audit: AuditActor) {
+    return mutate(async () => {
+      const tenantId = await this.s.scope.forObject(actor, 'gateway', input.gatewayId, ['input', 'gatewayId']);
+      return { gateway: await this.s.webhookEndpoints.enableGateway(tenantId, audit, input.gatewayId) };
     });
   }
 

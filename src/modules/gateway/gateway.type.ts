@@ -3,6 +3,8 @@ import { ConnectionType } from '../../graphql/connection';
 import { constEnum } from '../../graphql/const-enum';
 import { Payload } from '../../graphql/payload';
 import { Provider } from '../provider/provider.type';
+import type { WebhookDisabledReason } from '../webhook/endpoint';
+import { WebhookDisabledReasonEnum } from '../webhook/endpoint.type';
 import { CREDENTIAL_MODES, type CredentialMode } from './gateway.entity';
 
 export const CredentialModeEnum = constEnum(CREDENTIAL_MODES, {
@@ -28,6 +30,15 @@ export class Gateway {
   @Field(() => Int, { nullable: true, description: 'The config version the gateway last pulled; null if it never pulled.' })
   pulledConfigVersion!: number | null;
   @Field(() => Date, { nullable: true, description: 'When the gateway last pulled its config.' }) pulledAt!: Date | null;
+  @Field(() => Date, {
+    nullable: true,
+    description: 'When Keyplane stopped sending reload notifications to webhookUrl; null while it sends them. enableGatewayWebhook resumes.',
+  })
+  webhookDisabledAt!: Date | null;
+  @Field(() => WebhookDisabledReasonEnum, { nullable: true, description: 'Why the webhook is disabled; null while enabled.' })
+  webhookDisabledReason!: WebhookDisabledReason | null;
+  @Field(() => Int, { description: 'Reload notifications given up in a row since the last one delivered (or the last re-enable).' })
+  webhookConsecutiveFailures!: number;
 }
 
 @ObjectType({ simpleResolvers: true, description: 'Whether a gateway has picked up its latest config version.' })
@@ -116,6 +127,11 @@ export class AttachCredentialInput {
 export class DetachCredentialInput {
   @Field(() => ID, { description: 'Gateway id.' }) gatewayId!: string;
   @Field(() => ID, { description: 'Credential id.' }) credentialId!: string;
+}
+
+@InputType({ description: 'The gateway whose disabled webhook to re-enable.' })
+export class EnableGatewayWebhookInput {
+  @Field(() => ID, { description: 'Gateway id.' }) gatewayId!: string;
 }
 
 @ObjectType({ simpleResolvers: true, description: 'Result of createGateway. The key and signing secret are shown once.' })

@@ -4,9 +4,11 @@ import { liveOf } from '../../graphql/subscriptions';
 import type { LiveEvents } from '../../events/types';
 import type { Services } from '../../services';
 import { toCredential } from '../credential/credential.resolver';
+import { toEndpointAlert } from '../alert/webhook-endpoint-alert.resolver';
+import { WebhookEndpointAlertEvent } from '../alert/webhook-endpoint-alert.type';
 import { CredentialEvent, KeyReuseAlertEvent } from './live.type';
 
-export type LiveResolverDeps = Pick<Services, 'credentials' | 'live'>;
+export type LiveResolverDeps = Pick<Services, 'credentials' | 'live' | 'endpointAlerts'>;
 
 /**
  * Live updates for settings pages, over WebSocket only. Subscribing checks the tenant like any
@@ -36,5 +38,18 @@ export class LiveResolver {
   async keyReuseAlertRaised(@Arg('tenantId', () => ID) tenantId: string, @Root() event: LiveEvents['KEY_REUSE_ALERT']): Promise<KeyReuseAlertEvent> {
     const credentialId = await this.s.live.alertCredentialId(tenantId, event.alertId);
     return { tenantId, alertId: event.alertId, credentialId };
+  }
+
+  @Authorized()
+  @Subscription(() => WebhookEndpointAlertEvent, {
+    description: "Keyplane stopped sending to one of the tenant's webhook endpoints (410 Gone, or too many failed deliveries in a row).",
+    subscribe: ({ args, context }) => liveOf(context).subscribe(actorOf(context), 'WEBHOOK_ENDPOINT_DISABLED', args.tenantId),
+  })
+  async webhookEndpointDisabled(
+    @Arg('tenantId', () => ID) tenantId: string,
+    @Root() event: LiveEvents['WEBHOOK_ENDPOINT_DISABLED'],
+  ): Promise<WebhookEndpointAlertEvent> {
+    const alert = await this.s.endpointAlerts.get(tenantId, event.alertId);
+    return { tenantId, alertId: alert.id, alert: toEndpointAlert(alert) };
   }
 }

@@ -7,6 +7,8 @@ import type { Actor, AuditActor } from '../auth/actor';
 import {
   CreateTenantInput,
   CreateTenantPayload,
+  EnableTenantNotificationsInput,
+  EnableTenantNotificationsPayload,
   RevertToPlatformKeysInput,
   RevertToPlatformKeysPayload,
   Tenant,
@@ -15,7 +17,7 @@ import {
   UpdateTenantPayload,
 } from './tenant.type';
 
-export type TenantResolverDeps = Pick<Services, 'scope' | 'tenants' | 'revert'>;
+export type TenantResolverDeps = Pick<Services, 'scope' | 'tenants' | 'revert' | 'webhookEndpoints'>;
 
 @Resolver(() => Tenant)
 export class TenantResolver {
@@ -45,6 +47,18 @@ export class TenantResolver {
     return mutate(async () => {
       const tenantId = await this.s.scope.forTenant(actor, input.id, ['input', 'id']);
       return this.s.tenants.update(tenantId, audit, input);
+    });
+  }
+
+  @Authorized('ADMIN')
+  @Mutation(() => EnableTenantNotificationsPayload, {
+    description:
+      "Re-enable the tenant's disabled notification webhook: resets its failure count and sends the notifications it missed. Audited; a no-op when not disabled.",
+  })
+  enableTenantNotifications(@Arg('input') input: EnableTenantNotificationsInput, @CurrentActor() actor: Actor, @Audit() audit: AuditActor) {
+    return mutate(async () => {
+      const tenantId = await this.s.scope.forTenant(actor, input.tenantId, ['input', 'tenantId']);
+      return { tenant: await this.s.webhookEndpoints.enableTenantNotifications(tenantId, audit) };
     });
   }
 

@@ -2,6 +2,8 @@ import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { ConnectionType } from '../../graphql/connection';
 import { constEnum } from '../../graphql/const-enum';
 import { Payload } from '../../graphql/payload';
+import type { WebhookDisabledReason } from '../webhook/endpoint';
+import { WebhookDisabledReasonEnum } from '../webhook/endpoint.type';
 import { BYOK_MODES, type ByokMode } from './tenant.entity';
 
 export const ByokModeEnum = constEnum(BYOK_MODES, {
@@ -21,6 +23,16 @@ export class Tenant {
   notificationWebhookUrl!: string | null;
   @Field({ description: 'When the tenant was created.' }) createdAt!: Date;
   @Field({ description: 'When the tenant was last changed.' }) updatedAt!: Date;
+  @Field(() => Date, {
+    nullable: true,
+    description:
+      'When Keyplane stopped sending to notificationWebhookUrl; null while it sends. Messages are HELD meanwhile; enableTenantNotifications sends them.',
+  })
+  notificationWebhookDisabledAt!: Date | null;
+  @Field(() => WebhookDisabledReasonEnum, { nullable: true, description: 'Why the notification webhook is disabled; null while enabled.' })
+  notificationWebhookDisabledReason!: WebhookDisabledReason | null;
+  @Field(() => Int, { description: 'Notifications given up in a row since the last one delivered (or the last re-enable).' })
+  notificationWebhookConsecutiveFailures!: number;
 }
 
 export const TenantConnection = ConnectionType(Tenant, 'Tenant');
@@ -52,6 +64,16 @@ export class UpdateTenantInput {
 export class RevertToPlatformKeysInput {
   @Field(() => ID, { description: 'Tenant id.' }) tenantId!: string;
   @Field({ description: "The tenant's slug, typed by the user to confirm. Irreversible." }) confirm!: string;
+}
+
+@InputType({ description: 'The tenant whose disabled notification webhook to re-enable.' })
+export class EnableTenantNotificationsInput {
+  @Field(() => ID, { description: 'Tenant id.' }) tenantId!: string;
+}
+
+@ObjectType({ simpleResolvers: true, description: 'Result of enableTenantNotifications.' })
+export class EnableTenantNotificationsPayload extends Payload {
+  @Field(() => Tenant, { nullable: true, description: 'The tenant, its notification webhook enabled.' }) tenant?: Tenant;
 }
 
 @ObjectType({ simpleResolvers: true, description: 'Result of createTenant.' })

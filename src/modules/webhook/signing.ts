@@ -6,6 +6,8 @@ import type { WebhookDeliveryEntity } from './webhook.entity';
 export interface WebhookTarget {
   url: string;
   secret: string;
+  /** The endpoint is disabled (410, or too many dead deliveries in a row): nothing may be sent to it. */
+  disabled: boolean;
 }
 
 type Delivery = Pick<WebhookDeliveryEntity, 'tenantId' | 'kind' | 'targetId'>;
@@ -15,6 +17,7 @@ interface SealedRow {
   kek_version: number | null;
   wrapped_key: Buffer | null;
   ciphertext: Buffer | null;
+  disabled_at: Date | null;
 }
 
 /**
@@ -27,13 +30,14 @@ export async function webhookTargetFor(db: Pick<DataSource, 'query'>, box: Secre
   const rows: SealedRow[] = gateway
     ? await db.query(
         `SELECT webhook_url AS url, signing_kek_version AS kek_version, signing_wrapped_key AS wrapped_key,
-                signing_ciphertext AS ciphertext
+                signing_ciphertext AS ciphertext, webhook_disabled_at AS disabled_at
            FROM gateways WHERE tenant_id = $1 AND id = $2`,
         [d.tenantId, d.targetId],
       )
     : await db.query(
         `SELECT notification_webhook_url AS url, notification_kek_version AS kek_version,
-                notification_wrapped_key AS wrapped_key, notification_ciphertext AS ciphertext
+                notification_wrapped_key AS wrapped_key, notification_ciphertext AS ciphertext,
+                notification_webhook_disabled_at AS disabled_at
            FROM tenants WHERE id = $1`,
         [d.tenantId],
       );
@@ -43,5 +47,5 @@ export async function webhookTargetFor(db: Pick<DataSource, 'query'>, box: Secre
     ? SEALS.gatewaySigning.context({ tenantId: d.tenantId, objectId: d.targetId })
     : SEALS.tenantNotification.context({ tenantId: d.tenantId, objectId: d.tenantId });
   const secret = box.open({ kekVersion: row.kek_version, wrappedKey: row.wrapped_key, ciphertext: row.ciphertext }, context);
-  return { url: row.url, secret };
+  return { url: row.url, secret, disabled: row.disabled_at !== null };
 }

@@ -3,7 +3,8 @@ import { TenantEntity } from '../tenant/tenant.entity';
 
 export const WEBHOOK_KINDS = ['GATEWAY_RELOAD', 'ROTATION_REMINDER'] as const;
 export type WebhookKind = (typeof WEBHOOK_KINDS)[number];
-export const DELIVERY_STATUSES = ['PENDING', 'DELIVERED', 'RETRYING', 'DEAD'] as const;
+/** HELD: not sent because its endpoint is disabled; re-enabling the endpoint sends it (nothing is lost). */
+export const DELIVERY_STATUSES = ['PENDING', 'DELIVERED', 'RETRYING', 'DEAD', 'HELD'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 /** UNREACHABLE covers every cause of "no answer" (blocked, unknown name, refused, reset, timeout, TLS) on purpose. */
 export const ERROR_CLASSES = ['UNREACHABLE', 'HTTP_4XX', 'HTTP_5XX', 'REDIRECT', 'INVALID_URL', 'NO_URL'] as const;
@@ -18,7 +19,7 @@ export type ErrorClass = (typeof ERROR_CLASSES)[number];
 @Index('ix_webhook_deliveries_target', ['targetId', 'createdAt'])
 @Index('uq_webhook_deliveries_dedupe', ['dedupeKey'], { unique: true })
 @Check('ck_webhook_deliveries_kind', `"kind" IN ('GATEWAY_RELOAD', 'ROTATION_REMINDER')`)
-@Check('ck_webhook_deliveries_status', `"status" IN ('PENDING', 'DELIVERED', 'RETRYING', 'DEAD')`)
+@Check('ck_webhook_deliveries_status', `"status" IN ('PENDING', 'DELIVERED', 'RETRYING', 'DEAD', 'HELD')`)
 export class WebhookDeliveryEntity {
   @PrimaryGeneratedColumn('uuid') id!: string;
   @Column('uuid', { name: 'tenant_id' }) tenantId!: string;

@@ -6,7 +6,10 @@ import { DELIVERY_STATUSES, ERROR_CLASSES, WEBHOOK_KINDS, type DeliveryStatus, t
 
 export const DeliveryStatusEnum = constEnum(DELIVERY_STATUSES, {
   name: 'WebhookDeliveryStatus',
-  description: 'Where a webhook message is: not sent yet, delivered, being retried, or given up (dead letter).',
+  description: 'Where a webhook message is: not sent yet, delivered, being retried, given up (dead letter), or held.',
+  valuesConfig: {
+    HELD: { description: 'Not sent: its endpoint is disabled. Re-enabling the endpoint sends it (for a gateway, its latest config version).' },
+  },
 });
 export const WebhookKindEnum = constEnum(WEBHOOK_KINDS, {
   name: 'WebhookKind',
@@ -61,7 +64,7 @@ export class WebhookDelivery {
   @Field({ description: 'The `type` field of the message body, e.g. gateway.config_changed.' }) eventType!: string;
   @Field(() => Int, { nullable: true, description: 'The config version announced (GATEWAY_RELOAD).' }) configVersion!: number | null;
   @Field(() => String, { nullable: true, description: 'Why the gateway must reload (GATEWAY_RELOAD).' }) reason!: string | null;
-  @Field(() => DeliveryStatusEnum, { description: 'PENDING, DELIVERED, RETRYING or DEAD.' }) status!: DeliveryStatus;
+  @Field(() => DeliveryStatusEnum, { description: 'PENDING, DELIVERED, RETRYING, DEAD or HELD.' }) status!: DeliveryStatus;
   @Field(() => Int, { description: 'Attempts made so far, across replays.' }) attemptCount!: number;
   @Field(() => Int, { nullable: true, description: 'HTTP status of the last attempt.' }) lastStatusCode!: number | null;
   @Field(() => WebhookErrorClassEnum, { nullable: true, description: 'Error class of the last attempt.' })

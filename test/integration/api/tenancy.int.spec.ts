@@ -110,6 +110,7 @@ const OWNED_ROWS: Record<string, string> = {
   reminders: 'SELECT * FROM rotation_reminders WHERE tenant_id = $1 ORDER BY id',
   checkAlerts: 'SELECT * FROM credential_check_alerts WHERE tenant_id = $1 ORDER BY id',
   idempotency: 'SELECT * FROM idempotency_keys WHERE tenant_id = $1 ORDER BY key_hash',
+  endpointAlerts: 'SELECT * FROM webhook_endpoint_alerts WHERE tenant_id = $1 ORDER BY id',
 };
 async function snapshot(tenantId: string): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
@@ -140,6 +141,7 @@ const QUERIES: [string, string, (x: Ids) => string][] = [
   ['rotationReminders', 'rotationReminders(tenantId: $id) { nodes { id credential { id } } }', (x) => x.tenantId],
   ['webhookDeliveries', 'webhookDeliveries(tenantId: $id) { nodes { id status attempts { attempt } } }', (x) => x.tenantId],
   ['providerHosts', 'providerHosts(tenantId: $id) { providerId confirmedBaseUrl }', (x) => x.tenantId],
+  ['webhookEndpointAlerts', 'webhookEndpointAlerts(tenantId: $id) { nodes { id reason } }', (x) => x.tenantId],
 ];
 
 test.each(QUERIES)("query %s on B's object is NOT_FOUND, byte-identical to a random id", async (_name, selection, pick) => {
@@ -177,6 +179,8 @@ const MUTATIONS: [string, string, (x: Ids) => Record<string, unknown>][] = [
   ['acknowledgeKeyReuseAlert', 'NOT_FOUND', (x) => ({ id: x.alertId })],
   ['dismissKeyReuseAlert', 'NOT_FOUND', (x) => ({ id: x.alertId })],
   ['replayWebhookDelivery', 'NOT_FOUND', (x) => ({ id: x.deliveryId })],
+  ['enableGatewayWebhook', 'NOT_FOUND', (x) => ({ gatewayId: x.gwId })],
+  ['enableTenantNotifications', 'NOT_FOUND', (x) => ({ tenantId: x.tenantId })],
   // Another tenant's confirmation would release its keys: as unknown as a random tenant.
   ['confirmProviderHost', 'NOT_FOUND', (x) => ({ tenantId: x.tenantId, providerId: openai, baseUrl: 'https://api.openai.com' })],
 ];

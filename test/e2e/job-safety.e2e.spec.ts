@@ -24,7 +24,7 @@ import {
   type Capture,
 } from './e2e-support';
 import { attachCredential, revokeCredential, rotateCredential } from '../factories/credentials';
-import { onPostgresQueues, prepareQueueNamespace } from '../helpers/queue-backend';
+import { dropQueueNamespace, onPostgresQueues, prepareQueueNamespace } from '../helpers/queue-backend';
 import { queueSchemaOf } from '../../src/config-values';
 
 /*
@@ -269,7 +269,10 @@ describe('canary keys never reach the queue store, process output or webhooks', 
         ),
       );
     } finally {
+      // The planted canary must not outlive this test: later leak scans read the whole store.
+      await Promise.all(Object.values(probe.queues).map((q) => q.obliterate({ force: true })));
       await probe.close();
+      await dropQueueNamespace(`${prefix}-probe`);
     }
   }, 60_000);
 });

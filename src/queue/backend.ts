@@ -145,10 +145,13 @@ class RedisQueues implements QueueBackend {
 /**
  * Pool sizes. Every Queue and Worker object on this backend owns a small pool (BullMQ's
  * PostgreSQL backend pins search_path per pool, so one cannot be shared across schemas), and a
- * Worker also holds one LISTEN connection. They are sized so a worker process (5 queues) and an
- * API stay well inside PostgreSQL's default 100 connections; idle ones close after 10 s.
+ * Worker also holds one LISTEN connection of its own. A producer-side queue runs one statement at a
+ * time (the relay adds in order; the API only reads counts), so one connection each; a worker
+ * gets up to 4. A worker process (4 worker queues, 5 producer queues) so holds at most 25 queue
+ * connections besides its DATABASE_POOL_SIZE, and an API 5; idle ones close after 10 s (README:
+ * Deployment shapes, connection budget).
  */
-const PRODUCER_POOL = 2;
+const PRODUCER_POOL = 1;
 const WORKER_POOL_MAX = 4;
 const IDLE_MS = 10_000;
 

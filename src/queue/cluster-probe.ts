@@ -42,11 +42,13 @@ async function probe(target: ClusterTarget, { host, port }: { host: string; port
     ...(target.password ? { password: target.password } : {}),
     ...(target.tls ? { tls: { servername: host } } : {}),
   });
-  redis.on('error', () => undefined);
+  // The socket's own error (ECONNREFUSED, ENOTFOUND...) comes as an event; connect() rejects vaguer.
+  let socketError: (Error & { code?: string }) | null = null;
+  redis.on('error', (error: Error & { code?: string }) => (socketError ??= error));
   try {
     await redis.connect();
   } catch (error) {
-    const e = error as Error & { code?: string };
+    const e = (socketError ?? error) as Error & { code?: string };
     const authRefused = /NOAUTH|WRONGPASS|invalid password|invalid username/i.test(e.message);
     redis.disconnect();
     return authRefused ? { node, reachable: true, authRefused } : { node, reachable: false, error: e.code ?? e.name };

@@ -22,6 +22,15 @@ const Env = z.object({
   DATABASE_URL: z.string().url().optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   REDIS_URL: z.string().url().optional(),
+  // A Redis Cluster instead of one server (README "Running at scale"): seed nodes, host:port,...
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || (list(v).length > 0 && list(v).every(isHostPort)), 'a comma-separated list of host:port'),
+  // Cluster credentials and TLS, as managed clusters need (with REDIS_URL they go in the URL).
+  REDIS_USERNAME: z.string().min(1).optional(),
+  REDIS_PASSWORD: z.string().min(1).optional(),
+  REDIS_TLS: z.enum(['true', 'false']).default('false'),
   // Where BullMQ keeps jobs, and with it live events and shared key-check limits (src/queue/backend.ts).
   QUEUE_BACKEND: z.enum(['redis', 'postgres'], { message: 'expected "redis" or "postgres"' }).optional(),
   KEYPLANE_ADMIN_TOKEN: z.string().min(32).optional(),
@@ -112,8 +121,10 @@ export interface Config {
   logLevel: string;
   databaseUrl: string;
   databasePoolSize: number;
-  /** null on the postgres queue backend: nothing then connects to Redis. */
+  /** null on the postgres queue backend and with a cluster: nothing then connects to one Redis. */
   redisUrl: string | null;
+  /** REDIS_CLUSTER_NODES: every Redis user connects to this Redis Cluster instead (src/queue/connection.ts). */
+  redisCluster: RedisClusterSettings | null;
   adminToken: string;
   masterKeys: string;
   /** KEYPLANE_MASTER_KEY_CURRENT: the version new seals use; null: the highest in masterKeys. */
@@ -175,6 +186,45 @@ export interface Config {
 }
 
 export type QueueBackendKind = 'redis' | 'postgres';
+
+/** A Redis Cluster's seed nodes (any reachable one suffices to learn the rest) and its credentials. */
+export interface RedisClusterSettings {
+  nodes: { host: string; port: number }[];
+  username: string | null;
+  password: string | null;
+  tls: boolean;
+}
+
+function isHostPort(entry: string): boolean {
+  const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(entry);
+  return m !== null && Number(m[2]) > 0 && Number(m[2]) < 65536;
+}
+
+/**
+ * REDIS_CLUSTER_NODES, checked against the rest: a cluster is the redis queue backend, instead of
+ * REDIS_URL, and Keyplane puts hash tags around the prefix itself (src/queue/key-layout.ts), so a
+ * prefix with braces would move keys between slots it does not control. Values are never printed.
+ */
+function redisClusterFrom(e: z.infer<typeof Env>, backend: QueueBackendKind): RedisClusterSettings | null {
+  if (!e.REDIS_CLUSTER_NODES) return null;
+  if (backend !== 'redis') throw new ConfigError('invalid configuration: REDIS_CLUSTER_NODES is set but QUEUE_BACKEND is not "redis"');
+  if (e.REDIS_URL)
+    throw new ConfigError('invalid configuration: set REDIS_URL (one Redis server) or REDIS_CLUSTER_NODES (a Redis Cluster), not both');
+  if (/[{}]/.test(e.QUEUE_PREFIX)) {
+    throw new ConfigError(
+      'invalid configuration: QUEUE_PREFIX must not contain "{" or "}" with REDIS_CLUSTER_NODES (Keyplane adds the Redis Cluster hash tags itself, one per queue)',
+    );
+  }
+  return {
+    nodes: list(e.REDIS_CLUSTER_NODES).map((entry) => {
+      const at = entry.lastIndexOf(':');
+      return { host: entry.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(entry.slice(at + 1)) };
+    }),
+    username: e.REDIS_USERNAME ?? null,
+    password: e.REDIS_PASSWORD ?? null,
+    tls: e.REDIS_TLS === 'true',
+  };
+}
 
 /** On PostgreSQL the prefix names BullMQ's schema (queueSchemaOf): it must make a plain identifier. */
 function queuePrefixFor(backend: QueueBackendKind, prefix: string): string {
@@ -242,7 +292,7 @@ export function embeddedPostgresSettingsFromEnv(env: NodeJS.ProcessEnv = process
 
 /** For `npm run migrate`: the queue backend and prefix alone, without touching secrets. */
 export function queueSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): { backend: QueueBackendKind; prefix: string } {
-  const parsed = Env.pick({ QUEUE_BACKEND: true, REDIS_URL: true, QUEUE_PREFIX: true }).safeParse(env);
+  const parsed = Env.pick({ QUEUE_BACKEND: true, REDIS_URL: true, REDIS_CLUSTER_NODES: true, QUEUE_PREFIX: true }).safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(`invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')} (${i.message})`).join('; ')}`);
   }
@@ -251,11 +301,11 @@ export function queueSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): { ba
 }
 
 /**
- * The queue backend, decided here only: QUEUE_BACKEND when set, else postgres when no REDIS_URL is
- * configured (one engine to run and back up) and redis when one is.
+ * The queue backend, decided here only: QUEUE_BACKEND when set, else postgres when no REDIS_URL or
+ * REDIS_CLUSTER_NODES is configured (one engine to run and back up) and redis when one is.
  */
-export function queueBackendOf(e: { QUEUE_BACKEND?: QueueBackendKind; REDIS_URL?: string }): QueueBackendKind {
-  return e.QUEUE_BACKEND ?? (e.REDIS_URL ? 'redis' : 'postgres');
+export function queueBackendOf(e: { QUEUE_BACKEND?: QueueBackendKind; REDIS_URL?: string; REDIS_CLUSTER_NODES?: string }): QueueBackendKind {
+  return e.QUEUE_BACKEND ?? (e.REDIS_URL || e.REDIS_CLUSTER_NODES ? 'redis' : 'postgres');
 }
 
 /**
@@ -316,6 +366,7 @@ export function loadConfig(
   }
   const databaseUrl = requireDatabaseUrl(e.DATABASE_URL, e.NODE_ENV);
   const backend = queueBackendOf(e);
+  const redisCluster = redisClusterFrom(e, backend);
   if (masterKeyCurrent !== null) {
     // Checked here so a typo fails at start naming the variable; the messages hold versions only.
     try {
@@ -332,7 +383,8 @@ export function loadConfig(
     logLevel: e.LOG_LEVEL,
     databaseUrl,
     databasePoolSize: e.DATABASE_POOL_SIZE,
-    redisUrl: backend === 'redis' ? (e.REDIS_URL ?? DEFAULT_REDIS_URL) : null,
+    redisUrl: backend === 'redis' && !redisCluster ? (e.REDIS_URL ?? DEFAULT_REDIS_URL) : null,
+    redisCluster: redisCluster && Object.freeze(redisCluster),
     adminToken: secrets.KEYPLANE_ADMIN_TOKEN!,
     masterKeys: secrets.KEYPLANE_MASTER_KEYS!,
     masterKeyCurrent,

@@ -41,9 +41,16 @@ export function instrumentWorkers(registry: Registry, workers: Worker[]): void {
     labelNames: ['job', 'result'] as const,
     registers: [registry],
   });
+  const stalled = new Counter({
+    name: 'keyplane_jobs_stalled_total',
+    help: 'Jobs whose worker stopped renewing their lock (crash, SIGKILL, a blocked event loop), moved back to wait by this worker.',
+    labelNames: ['queue'] as const,
+    registers: [registry],
+  });
 
   for (const worker of workers) {
     const queue = worker.name;
+    worker.on('stalled', () => stalled.inc({ queue }));
     worker.on('completed', (job: Job, value: unknown) => {
       const took = seconds(job);
       if (took !== null) duration.observe({ queue, name: jobName(job), result: 'completed' }, took);

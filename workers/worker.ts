@@ -39,6 +39,8 @@ export function startWorkers(
         'job failed',
       ),
     );
+    // A job whose worker died (lock lapsed) moved back to wait by this one, on either backend.
+    worker.on('stalled', (jobId: string) => log.warn({ queue, jobId }, 'stalled job taken over'));
     worker.on('error', (error) => log.error({ queue, err: { name: error.name, message: error.message } }, 'worker error'));
     return worker;
   });

@@ -10,14 +10,16 @@ import {
   type Processor,
   type WorkerOptions,
 } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { randomBytes } from 'node:crypto';
 import { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { Config, QueueBackendKind } from '../config';
 import { queueSchemaOf } from '../config-values';
-import { createRedis } from './connection';
+import { judgeCluster, probeClusterNodes } from './cluster-probe';
+import { createRedis, redisTargetOf, type RedisClient, type RedisTarget } from './connection';
 import { DEFAULT_JOB_OPTIONS } from './job-options';
-import type { QueueName } from './registry';
+import { queueKeyPrefix } from './key-layout';
+import { QUEUES, type QueueName } from './registry';
 
 export type WorkerSettings = Omit<WorkerOptions, 'connection' | 'prefix'>;
 export interface QueueSettings {
@@ -61,13 +63,13 @@ export class QueueStoreError extends Error {
 }
 
 export function createQueueBackend(
-  config: { queue: Pick<Config['queue'], 'backend' | 'prefix'> } & Pick<Config, 'redisUrl' | 'databaseUrl'>,
+  config: { queue: Pick<Config['queue'], 'backend' | 'prefix'> } & Pick<Config, 'redisUrl' | 'databaseUrl'> & Partial<Pick<Config, 'redisCluster'>>,
   log?: Pick<Logger, 'warn'>,
 ): QueueBackend {
   const warn = throttled(log, `queue backend ${config.queue.backend} unreachable`);
   return config.queue.backend === 'postgres'
     ? new PostgresQueues(config.databaseUrl, config.queue.prefix, warn)
-    : new RedisQueues(config.redisUrl!, config.queue.prefix, warn);
+    : new RedisQueues(redisTargetOf(config), config.queue.prefix, warn, log);
 }
 
 /** Connections report every failed reconnect; a line a minute is enough to see the store is down. */
@@ -83,30 +85,42 @@ function throttled(log: Pick<Logger, 'warn'> | undefined, message: string) {
 class RedisQueues implements QueueBackend {
   readonly kind = 'redis' as const;
   readonly where: string;
-  private producer: Redis | null = null;
-  private blocking: Redis | null = null;
+  private readonly cluster: boolean;
+  private producer: RedisClient | null = null;
+  private blocking: RedisClient | null = null;
+  /** Readiness writes this and reads it back, in each queue's slot (a cluster: each queue's shard). */
+  private readonly probeValue = randomBytes(8).toString('hex');
 
   constructor(
-    private readonly url: string,
+    private readonly target: RedisTarget,
     private readonly prefix: string,
     private readonly onError: (error: Error) => void,
+    private readonly log?: Pick<Logger, 'warn'>,
   ) {
-    this.where = `redis (prefix ${prefix})`;
+    this.cluster = target.kind === 'cluster';
+    this.where = this.cluster
+      ? `redis cluster (${target.kind === 'cluster' ? target.nodes.length : 0} seed nodes, prefix {${prefix}-<queue>})`
+      : `redis (prefix ${prefix})`;
   }
 
   /** Fail-fast connection (see connection.ts): queue reads and adds never wait for Redis. */
-  private producerConnection(): Redis {
+  private producerConnection(): RedisClient {
     if (!this.producer) {
-      this.producer = createRedis(this.url, 'producer');
+      this.producer = createRedis(this.target, 'producer');
       this.producer.on('error', this.onError);
     }
     return this.producer;
   }
 
+  /** Each queue's keys under a hash tag of its own on a cluster (key-layout.ts). */
+  private prefixOf(name: QueueName): string {
+    return queueKeyPrefix(this.prefix, name, this.cluster);
+  }
+
   queue(name: QueueName, options: QueueSettings = {}): Queue {
     return new Queue(name, {
       connection: this.producerConnection(),
-      prefix: this.prefix,
+      prefix: this.prefixOf(name),
       defaultJobOptions: options.defaultJobOptions ?? DEFAULT_JOB_OPTIONS,
       skipMetasUpdate: options.view === true,
     });
@@ -114,18 +128,36 @@ class RedisQueues implements QueueBackend {
 
   worker(name: QueueName, processor: Processor, settings: WorkerSettings): Worker {
     if (!this.blocking) {
-      this.blocking = createRedis(this.url, 'worker');
+      this.blocking = createRedis(this.target, 'worker');
       this.blocking.on('error', this.onError);
     }
-    return new Worker(name, processor, { ...settings, connection: this.blocking, prefix: this.prefix });
+    return new Worker(name, processor, { ...settings, connection: this.blocking, prefix: this.prefixOf(name) });
   }
 
   async assertUsable(): Promise<void> {
-    // BullMQ checks the server version itself and waits for Redis rather than failing.
+    // One server: BullMQ checks the server version itself and waits for Redis rather than failing.
+    // A cluster: a node list that cannot be right stops the start; an unreachable or failed cluster
+    // is said once, clearly, and waited for (as one server is).
+    if (this.target.kind !== 'cluster') return;
+    const verdict = judgeCluster(await probeClusterNodes(this.target));
+    if (verdict.fatal) throw new QueueStoreError(`queue backend redis: ${verdict.fatal}`);
+    if (verdict.warning) this.log?.warn(`queue backend redis: ${verdict.warning}`);
   }
 
+  /**
+   * Readiness means the queues can be served: a key is written and read back in every queue's
+   * slot, which on a cluster reaches each queue's master and fails while its slots have none
+   * (cluster state fail, CLUSTERDOWN) or while it cannot write (a replica, READONLY).
+   */
   async ping(): Promise<void> {
-    await this.producerConnection().ping();
+    const redis = this.producerConnection();
+    const keys = this.cluster ? QUEUES.map((q) => `${this.prefixOf(q)}:readyz`) : [`${this.prefix}:readyz`];
+    await Promise.all(
+      keys.map(async (key) => {
+        await redis.set(key, this.probeValue, 'PX', 10_000);
+        if ((await redis.get(key)) !== this.probeValue) throw new QueueStoreError(`queue backend redis: ${key} did not read back what was written`);
+      }),
+    );
   }
 
   connected(): boolean {

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { Client } from 'pg';
 import { loadConfig, type QueueBackendKind } from '../../src/config';
 import { queueSchemaOf } from '../../src/config-values';
@@ -6,7 +6,8 @@ import { migrateQueueSchema } from '../../src/db/migrate';
 import { createLiveEvents } from '../../src/events';
 import { liveChannelOf } from '../../src/events/pg-events';
 import { createQueueBackend, type QueueBackend } from '../../src/queue/backend';
-import { TEST_DATABASE_URL, TEST_ENV, TEST_QUEUE_BACKEND, TEST_REDIS_URL } from './test-env';
+import { liveChannel } from '../../src/queue/key-layout';
+import { TEST_DATABASE_URL, TEST_ENV, TEST_QUEUE_BACKEND, TEST_REDIS_CLUSTER, TEST_REDIS_URL } from './test-env';
 
 /**
  * The suites run on the queue backend named by KEYPLANE_TEST_QUEUE_BACKEND (redis by default;
@@ -21,11 +22,39 @@ export function testQueueConfig(prefix: string) {
 }
 
 export function testQueueBackend(prefix: string): QueueBackend {
+  const config = testQueueConfig(prefix);
   return createQueueBackend({
-    queue: { ...testQueueConfig(prefix).queue, backend: TEST_QUEUE_BACKEND as QueueBackendKind },
-    redisUrl: TEST_REDIS_URL,
+    queue: { ...config.queue, backend: TEST_QUEUE_BACKEND as QueueBackendKind },
+    redisUrl: TEST_REDIS_CLUSTER ? null : TEST_REDIS_URL,
+    redisCluster: config.redisCluster,
     databaseUrl: TEST_DATABASE_URL,
   });
+}
+
+/**
+ * Every key under a pattern on the test Redis: one server, or each master of the test cluster
+ * (KEYS runs per node on a cluster). `use` gets a client that routes the keys it is given.
+ */
+async function onTestRedis<T>(pattern: string, use: (redis: Redis | Cluster, keys: string[]) => Promise<T>): Promise<T> {
+  if (!TEST_REDIS_CLUSTER) {
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      return await use(redis, await redis.keys(pattern));
+    } finally {
+      redis.disconnect();
+    }
+  }
+  const cluster = new Cluster(TEST_REDIS_CLUSTER.split(',').map((s) => ({ host: s.split(':')[0], port: Number(s.split(':')[1]) })));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      cluster.once('ready', () => resolve());
+      cluster.once('error', reject);
+    });
+    const keys = (await Promise.all(cluster.nodes('master').map((node) => node.keys(pattern)))).flat();
+    return await use(cluster, keys);
+  } finally {
+    cluster.disconnect();
+  }
 }
 
 export function testLiveEvents(prefix: string) {
@@ -55,13 +84,9 @@ export async function dropQueueNamespace(prefix: string, databaseUrl = TEST_DATA
  */
 export async function keyCheckStoreEntries(prefix: string): Promise<{ key: string; value: string }[]> {
   if (!onPostgresQueues) {
-    const redis = new Redis(TEST_REDIS_URL);
-    try {
-      const keys = await redis.keys(`${prefix}:*`);
-      return await Promise.all(keys.map(async (key) => ({ key, value: (await redis.type(key)) === 'string' ? ((await redis.get(key)) ?? '') : '' })));
-    } finally {
-      redis.disconnect();
-    }
+    return onTestRedis(`${prefix}:*`, (redis, keys) =>
+      Promise.all(keys.map(async (key) => ({ key, value: (await redis.type(key)) === 'string' ? ((await redis.get(key)) ?? '') : '' }))),
+    );
   }
   const client = new Client({ connectionString: TEST_DATABASE_URL });
   await client.connect();
@@ -80,13 +105,8 @@ export async function keyCheckStoreEntries(prefix: string): Promise<{ key: strin
 /** Removes what keyCheckStoreEntries would list. */
 export async function clearKeyCheckStore(prefix: string): Promise<void> {
   if (!onPostgresQueues) {
-    const redis = new Redis(TEST_REDIS_URL);
-    try {
-      const keys = await redis.keys(`${prefix}:*`);
-      if (keys.length) await redis.del(...keys);
-    } finally {
-      redis.disconnect();
-    }
+    // One DEL per key: on a cluster the keys of several tenants live in several slots.
+    await onTestRedis(`${prefix}:*`, (redis, keys) => Promise.all(keys.map((key) => redis.del(key))));
     return;
   }
   const client = new Client({ connectionString: TEST_DATABASE_URL });
@@ -102,12 +122,10 @@ export async function clearKeyCheckStore(prefix: string): Promise<void> {
 /** Sends a raw message on the live-events channel of a prefix, as a stranger on the store could. */
 export async function rawLivePublish(prefix: string, event: string, message: string): Promise<void> {
   if (!onPostgresQueues) {
-    const redis = new Redis(TEST_REDIS_URL);
-    try {
-      await redis.publish(`${prefix}:live:${event}`, message);
-    } finally {
-      redis.disconnect();
-    }
+    await onTestRedis(`${prefix}:live:none`, async (redis) => {
+      if (redis instanceof Cluster) await redis.spublish(liveChannel(prefix, event, true), message);
+      else await redis.publish(liveChannel(prefix, event, false), message);
+    });
     return;
   }
   const client = new Client({ connectionString: TEST_DATABASE_URL });

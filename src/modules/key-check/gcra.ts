@@ -31,8 +31,8 @@ export function gcra(tat: number | undefined, now: number, rate: Rate): { waitMs
  * Both buckets (tenant, token) in one atomic step: a request consumes from both or from neither,
  * so a refused request costs nothing. Refusals of one tenant+token are counted in their own key
  * over the repeat window. Time is the Redis server's (TIME), so API processes with skewed clocks
- * share one notion of "now". Keys: 1 tenant bucket, 2 token bucket, 3 refusal counter (one hash
- * slot is not assumed: a Redis Cluster deployment would need {hash tags} on them).
+ * share one notion of "now". Keys: 1 tenant bucket, 2 token bucket, 3 refusal counter, all under
+ * one hash tag (key-layout.ts keyCheckKeys), so the script runs on a Redis Cluster too.
  * ARGV: tenant interval, tenant tolerance, token interval, token tolerance, refusal window (ms).
  * Returns {allowed 0|1, wait ms, refusals in the window}.
  */

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../config';
 import { RateLimitedError } from '../../errors';
+import { keyCheckKeys } from '../../queue/key-layout';
 import { interval, tolerance, type Rate } from './gcra';
 import type { KeyCheckStore } from './key-check-store';
 import { MemoryBuckets } from './memory-buckets';
@@ -54,11 +55,8 @@ export class KeyCheckLimiter {
   /** Throws RateLimitedError (retryAfter in whole seconds) when either bucket is empty. */
   async take(subject: KeyCheckSubject): Promise<void> {
     const tenant = subject.tenantId ?? 'platform';
-    const keys = {
-      tenant: `${this.deps.prefix}:key-checks:tenant:${tenant}`,
-      token: `${this.deps.prefix}:key-checks:token:${subject.tokenId}`,
-      refused: `${this.deps.prefix}:key-checks:refused:${tenant}:${subject.tokenId}`,
-    };
+    // One hash tag (the tenant) for the three keys of the atomic step: valid on a Redis Cluster.
+    const keys = keyCheckKeys(this.deps.prefix, tenant, subject.tokenId);
     const { allowed, waitMs, refused } = (await this.viaStore(keys)) ?? this.viaMemory(keys);
     if (allowed) return;
     if (refused === this.deps.limits.repeatThreshold) this.repeated(subject, refused);

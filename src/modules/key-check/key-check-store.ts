@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import type { Config } from '../../config';
 import { TAKE_SCRIPT } from './gcra';
+import { redisTargetOf, type RedisClient } from '../../queue/connection';
 import { createKeyCheckRedis } from './key-check-redis';
 
 /** One two-bucket take (see gcra.ts): allowed, ms to wait, refusals of this tenant+token in the window. */
@@ -32,11 +32,11 @@ export interface KeyCheckStore {
 }
 
 type TakeRaw = [number, number, number];
-interface LimiterRedis extends Redis {
+type LimiterRedis = RedisClient & {
   keyplaneKeyCheckTake(tenantKey: string, tokenKey: string, refusedKey: string, ...args: (string | number)[]): Promise<TakeRaw>;
-}
+};
 
-export function redisKeyCheckStore(redis: Redis): KeyCheckStore {
+export function redisKeyCheckStore(redis: RedisClient): KeyCheckStore {
   const r = redis as LimiterRedis;
   r.defineCommand('keyplaneKeyCheckTake', { numberOfKeys: 3, lua: TAKE_SCRIPT });
   return {
@@ -104,6 +104,9 @@ export function pgKeyCheckStore(db: Pick<DataSource, 'query'>): KeyCheckStore {
 }
 
 /** The store on the queue backend's engine (QUEUE_BACKEND): no Redis connection on postgres. */
-export function createKeyCheckStore(config: Pick<Config, 'queue' | 'redisUrl'>, db: Pick<DataSource, 'query'>): KeyCheckStore {
-  return config.queue.backend === 'postgres' ? pgKeyCheckStore(db) : redisKeyCheckStore(createKeyCheckRedis(config.redisUrl!));
+export function createKeyCheckStore(
+  config: Pick<Config, 'queue' | 'redisUrl'> & Partial<Pick<Config, 'redisCluster'>>,
+  db: Pick<DataSource, 'query'>,
+): KeyCheckStore {
+  return config.queue.backend === 'postgres' ? pgKeyCheckStore(db) : redisKeyCheckStore(createKeyCheckRedis(redisTargetOf(config)));
 }

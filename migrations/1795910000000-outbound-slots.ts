@@ -50,7 +50,7 @@ export class OutboundSlots1795910000000 implements MigrationInterface {
         SELECT failures, open_until INTO c_failures, c_open FROM outbound_circuits WHERE key = p_circuit AND expires_at > now_ts;
         IF FOUND THEN
           IF c_open IS NOT NULL AND c_open > now_ts THEN
-            RETURN QUERY SELECT false, 'BACKOFF'::text, extract(epoch FROM c_open - now_ts) * 1000;
+            RETURN QUERY SELECT false, 'BACKOFF'::text, (extract(epoch FROM c_open - now_ts) * 1000)::float8;
             RETURN;
           END IF;
           IF c_failures >= p_backoff_after THEN

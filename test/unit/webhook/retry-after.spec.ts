@@ -55,6 +55,7 @@ describe('nextTryDelayMs', () => {
 describe('webhook settings', () => {
   const base = {
     NODE_ENV: 'test',
+    DATABASE_URL: 'postgres://u@127.0.0.1:5432/db',
     KEYPLANE_ADMIN_TOKEN: 'x'.repeat(40),
     KEYPLANE_MASTER_KEYS: `1:${Buffer.alloc(32, 1).toString('base64')}`,
     KEYPLANE_FINGERPRINT_KEY: 'y'.repeat(40),

@@ -22,9 +22,10 @@ import { idleRss } from './scenarios/idle-rss';
 import { integrations } from './scenarios/integrations';
 import { validationJobs } from './scenarios/validation-jobs';
 import { queueBackends } from './scenarios/queue-backends';
+import { noisyNeighbour } from './scenarios/noisy-neighbour';
 import { FULL_SCENARIOS } from './scenarios/full';
 
-const QUICK: Scenario[] = [idleRss, graphqlHttp, integrations, createCredential, validationJobs, gatewayConfig, queueBackends];
+const QUICK: Scenario[] = [idleRss, graphqlHttp, integrations, createCredential, validationJobs, gatewayConfig, queueBackends, noisyNeighbour];
 
 const log = (message: string) => process.stdout.write(`${message}\n`);
 

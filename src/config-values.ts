@@ -73,3 +73,14 @@ export function describeDatabaseUrl(url: string): string {
     return '(unparsable DATABASE_URL)';
   }
 }
+
+/**
+ * The isolation settings, checked together: a backoff whose maximum is below its base would make
+ * OUTBOUND_BACKOFF_BASE_MS silently mean less than it says.
+ */
+export function isolationSettings<T extends { backoffBaseMs: number; backoffMaxMs: number }>(s: T): Readonly<T> {
+  if (s.backoffMaxMs < s.backoffBaseMs) {
+    throw new ConfigError('invalid configuration: OUTBOUND_BACKOFF_MAX_MS (must be at least OUTBOUND_BACKOFF_BASE_MS)');
+  }
+  return Object.freeze({ ...s });
+}

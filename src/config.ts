@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { ConfigError, isDnsServer, list, providerBaseUrls } from './config-values';
+import { ConfigError, isDnsServer, isolationSettings, list, providerBaseUrls } from './config-values';
 
 export { ConfigError };
 import { formatKeyring, generateKeyMaterial, KeyringError, parseCurrentVersion, parseKeyring, type Keyring } from './crypto';
@@ -8,6 +8,7 @@ import { localSecrets } from './dev-secrets';
 import type { RequestLimits } from './graphql/request-guard';
 import { AddressPolicy } from './outbound/address-policy';
 import { DestinationPolicy } from './outbound/destination-policy';
+import type { IsolationSettings } from './outbound/isolation/slots';
 
 /**
  * The only reader of process.env. Parsed once, typed, frozen; a bad value fails fast naming the
@@ -95,6 +96,13 @@ const Env = z.object({
     .string()
     .default('')
     .refine((v) => list(v).every(isDnsServer), 'each entry is an IP address, optionally with :port ([v6]:port)'),
+  // Isolation between tenants on the worker's outbound paths (src/outbound/isolation).
+  OUTBOUND_MAX_PER_TENANT: z.coerce.number().int().min(1).max(1000).default(4),
+  OUTBOUND_MAX_PER_DESTINATION: z.coerce.number().int().min(1).max(1000).default(4),
+  OUTBOUND_BACKOFF_AFTER: z.coerce.number().int().min(1).max(1000).default(3),
+  OUTBOUND_BACKOFF_BASE_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
+  OUTBOUND_BACKOFF_MAX_MS: z.coerce.number().int().min(100).max(86_400_000).default(300_000),
+  OUTBOUND_DEFER_MS: z.coerce.number().int().min(10).max(60_000).default(500),
   CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
   CACHE_MAX_ENTRIES: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
   SECURITY_EVENT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
@@ -155,6 +163,12 @@ export interface Config {
    * allowLoopback (OUTBOUND_ALLOW_LOOPBACK, logged at start). See README "Outbound requests".
    */
   outbound: { allowDestinations: string[]; allowAddresses: string[]; allowLoopback: boolean; dnsTimeoutMs: number; dnsServers: string[] };
+  /**
+   * Isolation between tenants on the webhook and key-check paths (README "Isolation between
+   * tenants"): concurrent calls per tenant and per host:port, and the backoff of a destination that
+   * keeps not answering (after `backoffAfter` in a row: base, doubling, up to max).
+   */
+  outboundIsolation: IsolationSettings;
   /** Security events: one per kind and place per window; failed authentications per source before one is recorded. */
   security: { windowMs: number; authFailureThreshold: number };
   graphql: { maxDepth: number; maxComplexity: number; introspection: boolean; pageSizeMax: number; limits: Readonly<RequestLimits> };
@@ -411,6 +425,14 @@ export function loadConfig(
       disableAfterFailures: e.WEBHOOK_DISABLE_AFTER_FAILURES,
     }),
     outbound: outboundFrom(e),
+    outboundIsolation: isolationSettings({
+      maxPerTenant: e.OUTBOUND_MAX_PER_TENANT,
+      maxPerDestination: e.OUTBOUND_MAX_PER_DESTINATION,
+      backoffAfter: e.OUTBOUND_BACKOFF_AFTER,
+      backoffBaseMs: e.OUTBOUND_BACKOFF_BASE_MS,
+      backoffMaxMs: e.OUTBOUND_BACKOFF_MAX_MS,
+      deferMs: e.OUTBOUND_DEFER_MS,
+    }),
     graphql: Object.freeze({
       maxDepth: e.GRAPHQL_MAX_DEPTH,
       maxComplexity: e.GRAPHQL_MAX_COMPLEXITY,

@@ -10,6 +10,7 @@ import { createLogger } from '../src/logger';
 import { ConfirmedOutcomes } from '../src/modules/credential/credential-lifecycle.confirm';
 import { SecurityEvents } from '../src/modules/security/security-events';
 import { logOutboundPolicy, outboundFor, watchOutbound } from '../src/outbound';
+import { createOutboundGate } from '../src/outbound/isolation';
 import { createQueueBackend } from '../src/queue/backend';
 import { describeDatabaseUrl } from '../src/config-values';
 import { closeQueues, createQueues } from '../src/queue/queues';
@@ -58,6 +59,8 @@ async function main(): Promise<void> {
     timeoutMs: config.providerTimeoutMs,
     confirmed,
     versions: new VersionReader(db),
+    // Outbound slots per tenant and destination, on the queue backend's engine, shared by every worker.
+    gate: createOutboundGate(config, db, log),
   };
   const workers = startWorkers(backend, deps, log, {
     concurrency: config.queue.concurrency,
@@ -95,6 +98,7 @@ async function main(): Promise<void> {
     await security.flush();
     await events.close();
     await closeQueues(queues);
+    await deps.gate.close();
     await backend.close();
     await db.destroy();
   });

@@ -24,10 +24,14 @@ export const RELOAD_REASONS = [
 ] as const;
 export type ReloadReason = (typeof RELOAD_REASONS)[number];
 
+/**
+ * Jobs that call out carry `deferred`: how often the job was put back for want of an outbound slot
+ * (workers/processors/outbound-slot.ts), so those starts are not counted as tries. Never in job ids.
+ */
 export interface JobPayloads {
   /** Check one stored key version against its provider. */
   /** `sweep` (a scheduled re-check's run id) keeps re-checks apart from the create/rotate check. */
-  'validate-credential': { tenantId: string; credentialId: string; version: number; sweep?: string };
+  'validate-credential': { tenantId: string; credentialId: string; version: number; sweep?: string; deferred?: number };
   /** Compare a version that just validated with every other validated key; raise alerts. Queued by the validation worker. */
   'fingerprint-credential': { tenantId: string; credentialId: string; version: number };
   /** Tell one gateway (signed webhook) that its config changed. Bursts coalesce per gateway. */
@@ -35,9 +39,9 @@ export interface JobPayloads {
    * `resend` (the re-enabled webhook's disabled-at, epoch ms) announces the latest version again
    * even if its delivery had died or been held; the job id keeps it apart from the version's first job.
    */
-  'gateway-reload': { tenantId: string; gatewayId: string; configVersion: number; reason: ReloadReason; resend?: number };
+  'gateway-reload': { tenantId: string; gatewayId: string; configVersion: number; reason: ReloadReason; resend?: number; deferred?: number };
   /** (Re)send one stored webhook delivery: reminders, and replays of dead letters. */
-  'deliver-webhook': { tenantId: string; deliveryId: string; replay: number };
+  'deliver-webhook': { tenantId: string; deliveryId: string; replay: number; deferred?: number };
   /** Scheduled: enqueue validate-credential for every key whose last check is too old. */
   'revalidation-sweep': Record<string, never>;
   /** Scheduled: record rotation reminders at 14, 7 and 1 days before rotate-by, and overdue. */

@@ -18,6 +18,7 @@ import { dropQueueNamespace, prepareQueueNamespace, testQueueBackend } from './q
 export { TEST_REDIS_URL } from './test-env';
 import { ConfirmedOutcomes } from '../../src/modules/credential/credential-lifecycle.confirm';
 import { VersionReader } from '../../workers/processors/version-reader';
+import { createOutboundGate } from '../../src/outbound/isolation';
 
 export interface TestWorkers {
   prefix: string;
@@ -77,6 +78,7 @@ export async function startTestWorkers(
     timeoutMs: options.timeoutMs ?? 1000,
     confirmed: new ConfirmedOutcomes(t.app.db),
     versions: new VersionReader(t.app.db),
+    gate: createOutboundGate(config, t.app.db),
   };
   const workers = startWorkers(backend, deps, deps.log, { concurrency: options.concurrency ?? 5 });
   const outboundLogs: string[] = [];
@@ -104,6 +106,7 @@ export async function startTestWorkers(
       await Promise.all(workers.map((w) => w.close()));
       await Promise.all(Object.values(queues).map((q) => q.obliterate({ force: true })));
       await closeQueues(queues);
+      await deps.gate.close();
       await Promise.all(replaced.map((q) => q.close()));
       await backend.close();
       await dropQueueNamespace(prefix);

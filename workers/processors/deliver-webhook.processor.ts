@@ -2,11 +2,12 @@ import { refuseStaleOrForeign } from './foreign-job';
 import { Backoffs, DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { JobPayloads } from '../../src/queue/registry';
 import { nextTryDelayMs } from '../../src/modules/webhook/retry-after';
-import { attemptDelivery, type AttemptOutcome, type DeliveryRow, type SenderDeps } from '../../src/modules/webhook/webhook-sender';
+import { attemptDelivery, type AdmitCall, type AttemptOutcome, type DeliveryRow, type SenderDeps } from '../../src/modules/webhook/webhook-sender';
 import type { DeliveryStatus, ErrorClass, WebhookKind } from '../../src/modules/webhook/webhook.entity';
 import type { ProcessorDeps } from './deps';
+import { admitOrPutBack, triesStarted } from './outbound-slot';
 
-export type DeliverDeps = Pick<ProcessorDeps, 'db' | 'box' | 'security' | 'events'> & SenderDeps;
+export type DeliverDeps = Pick<ProcessorDeps, 'db' | 'box' | 'security' | 'events' | 'gate'> & SenderDeps;
 
 /** A failed attempt BullMQ should retry with backoff. Class and status only: never the receiver's body. */
 export class WebhookRetryError extends Error {
@@ -21,14 +22,20 @@ export class WebhookRetryError extends Error {
 
 /**
  * This job's last try: WEBHOOK_MAX_ATTEMPTS, capped by the job's own BullMQ attempts. Tries started
- * count, so a stalled-and-restarted try is not a free extra one (nor a try put off by Retry-After).
+ * count, so a stalled-and-restarted try is not a free extra one (nor a try put off by Retry-After);
+ * starts that only waited for an outbound slot do not (triesStarted).
  */
-export function isLastTry(job: Pick<Job, 'attemptsMade' | 'attemptsStarted' | 'opts'>, maxAttempts: number): boolean {
+export function isLastTry(job: Pick<Job, 'attemptsMade' | 'attemptsStarted' | 'opts' | 'data'>, maxAttempts: number): boolean {
   const limit = Math.min(maxAttempts, job.opts.attempts ?? 1);
-  return Math.max(job.attemptsMade + 1, job.attemptsStarted ?? 0) >= limit;
+  return triesStarted(job) >= limit;
 }
 
-type RetryJob = Pick<Job, 'attemptsMade' | 'attemptsStarted' | 'opts' | 'token' | 'moveToDelayed'>;
+/** Each webhook call of this job waits for its tenant's and destination's slots (src/outbound/isolation). */
+export function webhookSlot(deps: Pick<DeliverDeps, 'gate' | 'config'>, job: Job<{ tenantId: string; deferred?: number }>): AdmitCall {
+  return (url) => admitOrPutBack(deps.gate, job, { pool: 'webhook', url, callTimeoutMs: deps.config.webhook.timeoutMs });
+}
+
+type RetryJob = Pick<Job, 'attemptsMade' | 'attemptsStarted' | 'opts' | 'token' | 'moveToDelayed' | 'data'>;
 
 /**
  * Turns a recorded attempt into the job's result: done, held (endpoint disabled), retry later, or
@@ -61,7 +68,7 @@ export async function settle(
  * well would have counted it twice and let the queue's own limit end the job early.
  */
 async function retryAfter(job: RetryJob, retryAfterMs: number, maxMs: number, error: Error): Promise<never> {
-  const tried = Math.max(job.attemptsStarted ?? 0, job.attemptsMade + 1);
+  const tried = triesStarted(job);
   const backoff = Backoffs.normalize(job.opts.backoff ?? 0);
   const backoffMs = backoff ? Number((await Backoffs.calculate(backoff, tried, error, job as Job)) ?? 0) : 0;
   await job.moveToDelayed(Date.now() + nextTryDelayMs(retryAfterMs, backoffMs, maxMs), job.token);
@@ -95,5 +102,5 @@ export async function deliverWebhook(deps: DeliverDeps, job: Job<JobPayloads['de
   if (row.replay_count !== replay) return { skipped: 'SUPERSEDED' };
   if (row.status === 'DELIVERED' || row.status === 'DEAD' || row.status === 'HELD') return { skipped: row.status };
   const delivery: DeliveryRow = { id: row.id, tenantId: row.tenant_id, kind: row.kind, targetId: row.target_id, payload: row.payload };
-  return settle(deps, job, await attemptDelivery(deps, delivery, isLastTry(job, deps.config.webhook.maxAttempts)));
+  return settle(deps, job, await attemptDelivery(deps, delivery, isLastTry(job, deps.config.webhook.maxAttempts), webhookSlot(deps, job)));
 }

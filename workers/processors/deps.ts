@@ -6,6 +6,7 @@ import type { EventPublisher } from '../../src/events/types';
 import type { SecurityEvents } from '../../src/modules/security/security-events';
 import type { ConfirmedOutcomes } from '../../src/modules/credential/credential-lifecycle.confirm';
 import type { Queues } from '../../src/queue/queues';
+import type { OutboundGate } from '../../src/outbound/isolation';
 import type { VersionReader } from './version-reader';
 
 /** What processors may use. Each processor takes only the fields it needs (Pick<>). */
@@ -26,4 +27,6 @@ export interface ProcessorDeps {
   confirmed: ConfirmedOutcomes;
   /** Batched reads of the versions validation jobs check (one per process). */
   versions: VersionReader;
+  /** Outbound slots per tenant and destination, shared by every worker process (src/outbound/isolation). */
+  gate: OutboundGate;
 }

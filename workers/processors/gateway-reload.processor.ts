@@ -3,7 +3,8 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import type { DeliveryStatus } from '../../src/modules/webhook/webhook.entity';
 import { attemptDelivery, type DeliveryRow } from '../../src/modules/webhook/webhook-sender';
 import type { JobPayloads } from '../../src/queue/registry';
-import { isLastTry, settle, type DeliverDeps } from './deliver-webhook.processor';
+import { isLastTry, settle, webhookSlot, type DeliverDeps } from './deliver-webhook.processor';
+import { triesStarted } from './outbound-slot';
 
 export const RELOAD_EVENT = 'gateway.config_changed';
 
@@ -26,7 +27,9 @@ export async function gatewayReload(deps: DeliverDeps, job: Job<JobPayloads['gat
   if (!gateway) return refuseStaleOrForeign(deps, job, { table: 'gateways', id: gatewayId, tenantId }, 'no such gateway');
   if (!gateway.webhook_url) return { skipped: 'NO_URL' };
   // Tries started, not attemptsMade: a try put off by Retry-After does not count in attemptsMade.
-  const firstTry = Math.max(job.attemptsMade, (job.attemptsStarted ?? 1) - 1) === 0;
+  // A job put back for want of an outbound slot did not try, but it has pinned its version and
+  // made its delivery row already: its next start must keep them, or that row would be left PENDING.
+  const firstTry = triesStarted(job) === 1 && !job.data.deferred;
   // Disabled (410, or dead deliveries in a row): no delivery row at all. Nothing is lost: a reload
   // message only says "pull again", and re-enabling announces the latest version (resend below).
   if (gateway.disabled && firstTry) return { skipped: 'DISABLED' };
@@ -63,5 +66,5 @@ export async function gatewayReload(deps: DeliverDeps, job: Job<JobPayloads['gat
   // Settled by an earlier job for the same version: sending again would be a duplicate.
   if (row.status === 'DELIVERED' || row.status === 'DEAD' || row.status === 'HELD') return { skipped: row.status };
   const delivery: DeliveryRow = { id: row.id, tenantId, kind: 'GATEWAY_RELOAD', targetId: gatewayId, payload: row.payload };
-  return settle(deps, job, await attemptDelivery(deps, delivery, isLastTry(job, deps.config.webhook.maxAttempts)));
+  return settle(deps, job, await attemptDelivery(deps, delivery, isLastTry(job, deps.config.webhook.maxAttempts), webhookSlot(deps, job)));
 }

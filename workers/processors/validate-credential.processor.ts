@@ -11,8 +11,9 @@ import type { JobPayloads } from '../../src/queue/registry';
 import { publishCredentialChanged } from './credential-events';
 import type { ProcessorDeps } from './deps';
 import { refuseStaleOrForeign } from './foreign-job';
+import { admitOrPutBack, triesStarted } from './outbound-slot';
 
-export type ValidateDeps = Pick<ProcessorDeps, 'db' | 'box' | 'timeoutMs' | 'events' | 'log' | 'versions' | 'security'> &
+export type ValidateDeps = Pick<ProcessorDeps, 'db' | 'box' | 'timeoutMs' | 'events' | 'log' | 'versions' | 'security' | 'gate'> &
   OutcomeDeps & { config: Pick<ProcessorDeps['config'], 'outbound'> };
 
 const RETRY: KeyTestOutcome[] = ['RATE_LIMITED', 'PROVIDER_UNAVAILABLE'];
@@ -68,15 +69,24 @@ export async function validateCredential(deps: ValidateDeps, job: Job<JobPayload
     );
     throw new UnrecoverableError('stored key could not be decrypted');
   }
-  const result = await testKey(
-    { baseUrl: row.confirmed_base_url, authScheme: row.auth_scheme, apiShape: row.api_shape },
-    secret,
-    // The guarded client: a custom base URL on a private or metadata address is refused before connecting.
-    { timeoutMs: deps.timeoutMs, outbound: outboundFor(deps.config), tenantId },
-  );
+  // One tenant's many hanging provider hosts must not hold every validation worker: the check
+  // waits for its tenant's and host's slots, or goes back to the queue (src/outbound/isolation).
+  const slot = await admitOrPutBack(deps.gate, job, { pool: 'provider', url: row.confirmed_base_url, callTimeoutMs: deps.timeoutMs });
+  let result;
+  try {
+    result = await testKey(
+      { baseUrl: row.confirmed_base_url, authScheme: row.auth_scheme, apiShape: row.api_shape },
+      secret,
+      // The guarded client: a custom base URL on a private or metadata address is refused before connecting.
+      { timeoutMs: deps.timeoutMs, outbound: outboundFor(deps.config), tenantId },
+    );
+  } finally {
+    // No HTTP status and unavailable: no answer came (common.ts maps every unreachable call so).
+    await slot.leave({ unreachable: !result || (result.outcome === 'PROVIDER_UNAVAILABLE' && result.httpStatus === null) });
+  }
   // Tries started, not failures: a delayed (rate-limited) try counts too, so a provider that keeps
-  // answering 429 cannot keep a job alive forever.
-  const lastTry = Math.max(job.attemptsMade + 1, job.attemptsStarted ?? 0) >= (job.opts.attempts ?? 1);
+  // answering 429 cannot keep a job alive forever. Starts that only waited for a slot do not.
+  const lastTry = triesStarted(job) >= (job.opts.attempts ?? 1);
   if (!lastTry && result.outcome === 'RATE_LIMITED' && result.retryAfterSeconds !== null) {
     // Honour retry-after for this key only: rate-limiting the whole queue would let one tenant's
     // busy provider account stall every other tenant's checks.

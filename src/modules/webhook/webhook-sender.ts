@@ -34,6 +34,13 @@ type Classified = { statusCode: number | null; errorClass: ErrorClass | null; la
  */
 const PERMANENT: readonly ErrorClass[] = ['INVALID_URL', 'NO_URL'];
 
+/**
+ * Waits for (or refuses, by throwing) the outbound slots of the call about to go to `url`
+ * (workers/processors/outbound-slot.ts). It runs before anything is sent or recorded, so a refusal
+ * leaves the delivery as it was; `leave` is told whether an answer came.
+ */
+export type AdmitCall = (url: string) => Promise<{ leave(outcome: { unreachable: boolean }): Promise<void> }>;
+
 export type DeliveryRow = Pick<WebhookDeliveryEntity, 'id' | 'tenantId' | 'kind' | 'targetId' | 'payload'>;
 
 /** Standard Webhooks message id; a replay reuses it, so receivers can drop duplicates. */
@@ -47,7 +54,7 @@ export const GONE = 410;
  * a failure then dead-letters the delivery; permanent failures (and 410) dead-letter it at once.
  * While the endpoint is disabled nothing is sent: the delivery is HELD for its re-enabling.
  */
-export async function attemptDelivery(deps: SenderDeps, delivery: DeliveryRow, final: boolean): Promise<AttemptOutcome> {
+export async function attemptDelivery(deps: SenderDeps, delivery: DeliveryRow, final: boolean, admit?: AdmitCall): Promise<AttemptOutcome> {
   const target = await webhookTargetFor(deps.db, deps.box, delivery);
   if (!target) return record(deps, delivery, { statusCode: null, errorClass: 'NO_URL', latencyMs: 0 }, 'DEAD');
   if (target.disabled) return hold(deps.db, delivery);
@@ -59,14 +66,21 @@ export async function attemptDelivery(deps: SenderDeps, delivery: DeliveryRow, f
     'user-agent': 'Keyplane-Webhooks/1',
     ...signedHeaders(target.secret, messageId(delivery.id), Math.floor(Date.now() / 1000), body),
   };
-  const res = await outboundFor(deps.config).request(target.url, {
-    method: 'POST',
-    headers,
-    body,
-    timeoutMs: deps.config.webhook.timeoutMs,
-    tag: { purpose: 'webhook', tenantId: delivery.tenantId, refId: delivery.id },
-  });
-  const result = classify(res);
+  const slot = await admit?.(target.url);
+  let res: OutboundResult | undefined;
+  try {
+    res = await outboundFor(deps.config).request(target.url, {
+      method: 'POST',
+      headers,
+      body,
+      timeoutMs: deps.config.webhook.timeoutMs,
+      tag: { purpose: 'webhook', tenantId: delivery.tenantId, refId: delivery.id },
+    });
+  } finally {
+    // Any answer, whatever its status, is an answer: only a call that got none counts against the destination.
+    await slot?.leave({ unreachable: res?.kind !== 'response' });
+  }
+  const result = classify(res!);
   const dies = final || result.statusCode === GONE || (result.errorClass !== null && PERMANENT.includes(result.errorClass));
   const status = result.errorClass === null ? 'DELIVERED' : dies ? 'DEAD' : 'RETRYING';
   return record(deps, delivery, result, status);

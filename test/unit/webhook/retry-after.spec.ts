@@ -55,10 +55,10 @@ describe('nextTryDelayMs', () => {
 describe('webhook settings', () => {
   const base = {
     NODE_ENV: 'test',
+    DATABASE_URL: 'postgres://u@127.0.0.1:5432/db',
     KEYPLANE_ADMIN_TOKEN: 'x'.repeat(40),
     KEYPLANE_MASTER_KEYS: `1:${Buffer.alloc(32, 1).toString('base64')}`,
     KEYPLANE_FINGERPRINT_KEY: 'y'.repeat(40),
-    DATABASE_URL: 'postgres://db.example/keyplane',
   };
 
   it('defaults: Retry-After bounded at 3600 s, disabled after 10 dead deliveries in a row', () => {

@@ -1,0 +1,112 @@
+import { randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import { createDataSource } from '../../../src/db/data-source';
+import { createSlotStore, type SlotStore } from '../../../src/outbound/isolation/slot-store';
+import { slotKeys, type SlotLimits } from '../../../src/outbound/isolation/slots';
+import { onPostgresQueues, testQueueConfig } from '../../helpers/queue-backend';
+import { TEST_DATABASE_URL } from '../../helpers/test-env';
+
+/**
+ * The shared slot store of the backend under test (Redis script, or PostgreSQL functions) runs the
+ * steps of the reference (slots.ts `decide`, `afterOutcome`): limits, leases that lapse when their
+ * holder crashed, the circuit, and atomic takes under contention.
+ */
+const LIMITS: SlotLimits = { tenant: 2, destination: 4, tenantDestination: 2 };
+const BACKOFF = { backoffAfter: 3, backoffBaseMs: 400, backoffMaxMs: 5_000 };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let db: DataSource;
+let store: SlotStore;
+let prefix: string;
+
+beforeAll(async () => {
+  db = createDataSource(TEST_DATABASE_URL, 4);
+  await db.initialize();
+  prefix = `kp-slots-${randomUUID().slice(0, 8)}`;
+  store = createSlotStore(testQueueConfig(prefix), db);
+});
+afterAll(async () => {
+  await store.close();
+  if (onPostgresQueues) await db.query('DELETE FROM outbound_slots WHERE starts_with(key, $1)', [`${prefix}:`]);
+  await db.destroy();
+});
+
+const keysFor = (tenant: string, dest = 'hooks.test:443') => slotKeys(prefix, 'webhook', tenant, dest);
+const take = (tenant: string, holder: string, opts: { dest?: string; leaseMs?: number; limits?: SlotLimits } = {}) =>
+  store.acquire({
+    keys: keysFor(tenant, opts.dest),
+    holder,
+    limits: opts.limits ?? LIMITS,
+    leaseMs: opts.leaseMs ?? 10_000,
+    backoffAfter: BACKOFF.backoffAfter,
+  });
+const report = (tenant: string, unreachable: boolean, dest?: string) =>
+  store.report({ circuit: keysFor(tenant, dest).circuit, unreachable, ...BACKOFF });
+
+it("holds a tenant to its limit, and frees a crashed holder's slots when its lease lapses", async () => {
+  const t = `t-${randomUUID()}`;
+  expect(await take(t, 'q:1', { leaseMs: 600, dest: 'a.test:80' })).toEqual({ granted: true });
+  expect(await take(t, 'q:2', { leaseMs: 600, dest: 'b.test:80' })).toEqual({ granted: true });
+  // Nobody releases q:1 and q:2 (their worker "crashed").
+  const refused = await take(t, 'q:3', { dest: 'c.test:80' });
+  expect(refused).toMatchObject({ granted: false, reason: 'TENANT' });
+  expect(refused.granted === false && refused.retryInMs).toBeLessThanOrEqual(600);
+  // Another tenant is not held up.
+  expect(await take(`t-${randomUUID()}`, 'q:4', { dest: 'c.test:80' })).toEqual({ granted: true });
+  await sleep(700);
+  expect(await take(t, 'q:3', { dest: 'c.test:80' })).toEqual({ granted: true });
+});
+
+it('gives a slot back on release, and lets a restarted holder keep its own', async () => {
+  const t = `t-${randomUUID()}`;
+  expect(await take(t, 'q:1')).toEqual({ granted: true });
+  expect(await take(t, 'q:1')).toEqual({ granted: true }); // the same job again: no second slot
+  expect(await take(t, 'q:2')).toEqual({ granted: true });
+  expect(await take(t, 'q:3')).toMatchObject({ granted: false, reason: 'TENANT' });
+  await store.release(keysFor(t), 'q:1');
+  expect(await take(t, 'q:3')).toEqual({ granted: true });
+});
+
+it('limits one destination across tenants, one tenant to its share', async () => {
+  const dest = `${randomUUID()}.test:443`;
+  const [a, b, c] = [1, 2, 3].map(() => `t-${randomUUID()}`);
+  const wide = { ...LIMITS, tenant: 10 };
+  expect(await take(a, 'q:1', { dest, limits: wide })).toEqual({ granted: true });
+  expect(await take(a, 'q:2', { dest, limits: wide })).toEqual({ granted: true });
+  expect(await take(a, 'q:3', { dest, limits: wide })).toMatchObject({ granted: false, reason: 'TENANT_DESTINATION' });
+  expect(await take(b, 'q:4', { dest, limits: wide })).toEqual({ granted: true });
+  expect(await take(b, 'q:5', { dest, limits: wide })).toEqual({ granted: true });
+  expect(await take(c, 'q:6', { dest, limits: wide })).toMatchObject({ granted: false, reason: 'DESTINATION' });
+});
+
+it('backs off a destination after N unanswered calls, probes it with one call, and recovers on an answer', async () => {
+  const t = `t-${randomUUID()}`;
+  for (let i = 0; i < 3; i++) await report(t, true);
+  const refused = await take(t, 'q:1');
+  expect(refused).toMatchObject({ granted: false, reason: 'BACKOFF' });
+  expect(refused.granted === false && refused.retryInMs).toBeGreaterThan(200);
+  // Calls already in flight when it opened do not lengthen the window.
+  await report(t, true);
+  await sleep(450);
+  expect(await take(t, 'q:1')).toEqual({ granted: true }); // the probe
+  expect(await take(t, 'q:2')).toMatchObject({ granted: false, reason: 'TENANT_DESTINATION' });
+  await report(t, true); // the probe got no answer: twice as long
+  await store.release(keysFor(t), 'q:1');
+  const again = await take(t, 'q:2');
+  expect(again).toMatchObject({ granted: false, reason: 'BACKOFF' });
+  expect(again.granted === false && again.retryInMs).toBeGreaterThan(500);
+  await sleep(850);
+  expect(await take(t, 'q:2')).toEqual({ granted: true });
+  await report(t, false);
+  await store.release(keysFor(t), 'q:2');
+  // Closed: the tenant's full share again.
+  expect(await take(t, 'q:3')).toEqual({ granted: true });
+  expect(await take(t, 'q:4')).toEqual({ granted: true });
+});
+
+it('grants exactly the limit to concurrent takes', async () => {
+  const t = `t-${randomUUID()}`;
+  const limits = { tenant: 4, destination: 100, tenantDestination: 100 };
+  const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => take(t, `q:${i}`, { limits })));
+  expect(replies.filter((r) => r.granted)).toHaveLength(4);
+});

@@ -212,6 +212,8 @@ test('the tables cover every tenant-scoped operation in the schema', () => {
     'startKeyRewrap',
     'keyRewrap',
     'keyCustody',
+    'startPepperRekey',
+    'pepperRekey',
   ];
   const unscoped = ['viewer', 'providers', 'testProviderKey']; // name no tenant and no tenant-owned id
   const queries = Object.keys(schema.getQueryType()!.getFields()).filter((n) => ![...platformOnly, ...unscoped].includes(n));

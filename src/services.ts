@@ -38,6 +38,7 @@ import { createQueueBackend } from './queue/backend';
 import { WebhookEndpointService } from './modules/webhook/webhook-endpoint.service';
 import { WebhookEndpointAlertService } from './modules/alert/webhook-endpoint-alert.service';
 import { PepperRekeyService } from './modules/key-custody/pepper-rekey.service';
+import { SigningSecretService } from './modules/webhook/signing-secret.service';
 
 /** Wires the services once at start-up; each receives only what it uses. */
 export function createServices(config: Readonly<Config>, db: DataSource, log: Logger) {
@@ -108,6 +109,8 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
     idempotency,
     credentials: new CredentialService(db, { box, fingerprinter }, providers, keyChecks, idempotency),
     gateways: new GatewayService(db, box, urlPolicy, idempotency),
+    // Webhook signing-secret rotation with an overlap (issue 15 item 5).
+    signingSecrets: new SigningSecretService(db, box),
     gatewayAttachments: new GatewayAttachmentService(db),
     gatewayConfig: new GatewayConfigService(db, box, invalidations, config.cache, (details, message) => {
       log.warn(details, message);

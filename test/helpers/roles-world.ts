@@ -190,6 +190,8 @@ export const MUTATIONS: [string, () => Record<string, unknown>][] = [
   ['createGateway', () => ({ tenantId: W.tenantId, name: 'Second', slug: uniqueSlug('gw') })],
   ['updateGateway', () => ({ id: W.gwId, name: 'Renamed', webhookUrl: 'https://hooks.example.com/reload' })],
   ['rotateGatewayKey', () => ({ id: W.gwId })],
+  ['rotateGatewayWebhookSecret', () => ({ gatewayId: W.gwId })],
+  ['rotateTenantNotificationSecret', () => ({ tenantId: W.tenantId })],
   // Neither endpoint is disabled here: a no-op that still needs ADMIN.
   ['enableGatewayWebhook', () => ({ gatewayId: W.gwId })],
   ['enableTenantNotifications', () => ({ tenantId: W.tenantId })],

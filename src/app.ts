@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
-import { masterKeyring, type Config } from './config';
+import { fingerprinterFor, masterKeyring, type Config } from './config';
 import { SecretBox } from './crypto';
 import { assertKeyCustody } from './modules/key-custody/startup-check';
 import { createDataSource } from './db/data-source';
@@ -24,7 +24,10 @@ export async function createApp(config: Readonly<Config>, log: Logger): Promise<
   // Before serving: a built-in provider's host is operator configuration, never an earlier API call.
   await pinBuiltInHosts(db, config.providerBaseUrls, log);
   // Fail closed before serving: every KEK version in use is in the keyring and every key opens its check value.
-  await assertKeyCustody(db, new SecretBox(masterKeyring(config)), log, { generatedKeys: config.masterKeysGenerated }).catch(async (error) => {
+  await assertKeyCustody(db, new SecretBox(masterKeyring(config)), log, {
+    generatedKeys: config.masterKeysGenerated,
+    fingerprinter: fingerprinterFor(config),
+  }).catch(async (error) => {
     await db.destroy();
     throw error;
   });

@@ -3,7 +3,16 @@ import { z } from 'zod';
 import { ConfigError, isDnsServer, isolationSettings, list, providerBaseUrls } from './config-values';
 
 export { ConfigError };
-import { formatKeyring, generateKeyMaterial, KeyringError, parseCurrentVersion, parseKeyring, type Keyring } from './crypto';
+import {
+  formatKeyring,
+  generateKeyMaterial,
+  KeyringError,
+  parseCurrentVersion,
+  parseKeyring,
+  parsePepperRing,
+  type Fingerprinter,
+  type Keyring,
+} from './crypto';
 import { localSecrets } from './dev-secrets';
 import type { RequestLimits } from './graphql/request-guard';
 import { AddressPolicy } from './outbound/address-policy';
@@ -38,7 +47,10 @@ const Env = z.object({
   KEYPLANE_MASTER_KEYS: z.string().min(1).optional(),
   // The KEK version new seals use (default: the highest in KEYPLANE_MASTER_KEYS). Not secret.
   KEYPLANE_MASTER_KEY_CURRENT: z.string().optional(),
+  // A versioned pepper ring (`1:<secret>,2:<secret>`) or one plain secret (version 1).
   KEYPLANE_FINGERPRINT_KEY: z.string().min(32).optional(),
+  // The pepper version new fingerprints use (default: the highest). Not secret.
+  KEYPLANE_FINGERPRINT_KEY_CURRENT: z.string().optional(),
   KEYPLANE_LOCAL_SECRETS_FILE: z.string().default('.keyplane/dev-secrets.json'),
   PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(60000).default(8000),
   GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(10),
@@ -140,6 +152,8 @@ export interface Config {
   /** Whether masterKeys was generated for local development (no KEYPLANE_MASTER_KEYS set). */
   masterKeysGenerated: boolean;
   fingerprintKey: string;
+  /** KEYPLANE_FINGERPRINT_KEY_CURRENT: the pepper version new fingerprints use; null: the highest. */
+  fingerprintKeyCurrent: number | null;
   providerTimeoutMs: number;
   /** Browser origins allowed to call the API; empty: no CORS headers (same-origin or server-side callers). */
   corsOrigins: string[];
@@ -271,6 +285,11 @@ export function masterKeyring(config: Pick<Config, 'masterKeys' | 'masterKeyCurr
   return parseKeyring(config.masterKeys, config.masterKeyCurrent);
 }
 
+/** The fingerprint pepper ring the config names, with its current version. */
+export function fingerprinterFor(config: Pick<Config, 'fingerprintKey' | 'fingerprintKeyCurrent'>): Fingerprinter {
+  return parsePepperRing(config.fingerprintKey, config.fingerprintKeyCurrent);
+}
+
 /** For the migration CLI: the database address alone, without touching secrets. */
 export function databaseUrlFromEnv(env: NodeJS.ProcessEnv = process.env): string {
   const parsed = Env.shape.DATABASE_URL.safeParse(env.DATABASE_URL);
@@ -370,6 +389,14 @@ export function loadConfig(
   } catch (error) {
     throw new ConfigError(`invalid configuration: KEYPLANE_MASTER_KEY_CURRENT (${(error as Error).message})`);
   }
+  let fingerprintKeyCurrent: number | null;
+  try {
+    fingerprintKeyCurrent = parseCurrentVersion(e.KEYPLANE_FINGERPRINT_KEY_CURRENT);
+  } catch (error) {
+    throw new ConfigError(
+      `invalid configuration: KEYPLANE_FINGERPRINT_KEY_CURRENT (${(error as Error).message.replace('key version', 'pepper version')})`,
+    );
+  }
   const missing = SECRET_VARS.filter((name) => !e[name]);
   let secrets: Partial<Record<SecretVar, string>> = e;
   if (missing.length > 0) {
@@ -390,6 +417,13 @@ export function loadConfig(
       throw new ConfigError(`invalid configuration: ${name} (${(error as KeyringError).message})`);
     }
   }
+  try {
+    // Parsed here so a malformed entry fails at start naming the variable; messages hold positions and versions only.
+    parsePepperRing(secrets.KEYPLANE_FINGERPRINT_KEY!, fingerprintKeyCurrent);
+  } catch (error) {
+    const name = /current pepper version/.test((error as Error).message) ? 'KEYPLANE_FINGERPRINT_KEY_CURRENT' : 'KEYPLANE_FINGERPRINT_KEY';
+    throw new ConfigError(`invalid configuration: ${name} (${(error as Error).message})`);
+  }
   return Object.freeze({
     env: e.NODE_ENV,
     host: e.HOST,
@@ -404,6 +438,7 @@ export function loadConfig(
     masterKeyCurrent,
     masterKeysGenerated: !e.KEYPLANE_MASTER_KEYS,
     fingerprintKey: secrets.KEYPLANE_FINGERPRINT_KEY!,
+    fingerprintKeyCurrent,
     providerTimeoutMs: e.PROVIDER_TIMEOUT_MS,
     corsOrigins: list(e.CORS_ORIGINS),
     opsReadonlyToken: e.KEYPLANE_OPS_READONLY_TOKEN ?? null,

@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
-import { masterKeyring, type Config } from './config';
-import { Fingerprinter, SecretBox } from './crypto';
+import { fingerprinterFor, masterKeyring, type Config } from './config';
+import { SecretBox } from './crypto';
 import { Invalidations } from './db/invalidations';
 import { createLiveEvents } from './events';
 import { outboundFor, outboundPolicyFor, watchOutbound } from './outbound';
@@ -37,11 +37,13 @@ import { WebhookService } from './modules/webhook/webhook.service';
 import { createQueueBackend } from './queue/backend';
 import { WebhookEndpointService } from './modules/webhook/webhook-endpoint.service';
 import { WebhookEndpointAlertService } from './modules/alert/webhook-endpoint-alert.service';
+import { PepperRekeyService } from './modules/key-custody/pepper-rekey.service';
+import { SigningSecretService } from './modules/webhook/signing-secret.service';
 
 /** Wires the services once at start-up; each receives only what it uses. */
 export function createServices(config: Readonly<Config>, db: DataSource, log: Logger) {
   const box = new SecretBox(masterKeyring(config));
-  const fingerprinter = new Fingerprinter(Buffer.from(config.fingerprintKey, 'utf8'));
+  const fingerprinter = fingerprinterFor(config);
   // Caches below serve only while this listens (app.ts starts and closes it).
   const invalidations = new Invalidations(config.databaseUrl, log);
   const urlPolicy = outboundPolicyFor(config);
@@ -107,6 +109,8 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
     idempotency,
     credentials: new CredentialService(db, { box, fingerprinter }, providers, keyChecks, idempotency),
     gateways: new GatewayService(db, box, urlPolicy, idempotency),
+    // Webhook signing-secret rotation with an overlap (issue 15 item 5).
+    signingSecrets: new SigningSecretService(db, box),
     gatewayAttachments: new GatewayAttachmentService(db),
     gatewayConfig: new GatewayConfigService(db, box, invalidations, config.cache, (details, message) => {
       log.warn(details, message);
@@ -138,7 +142,9 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
     // Read-only view of the maintenance queue (rescan progress); app.close() closes it.
     keyRescans: new KeyRescanService(db, maintenanceReader),
     // Master key custody (rewrap runs live in PostgreSQL; the reader only tells a lost job from a live one).
-    keyCustody: new KeyCustodyService(db, box, maintenanceReader),
+    keyCustody: new KeyCustodyService(db, box, maintenanceReader, fingerprinter),
+    // Fingerprint pepper rotation: recompute stored fingerprints under the current pepper (issue 15 item 4).
+    pepperRekeys: new PepperRekeyService(db, maintenanceReader, fingerprinter.currentVersion),
     reminders: new ReminderService(db),
     webhooks: new WebhookService(db),
     webhookEndpoints: new WebhookEndpointService(db),

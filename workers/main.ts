@@ -1,6 +1,6 @@
 import 'reflect-metadata';
-import { Fingerprinter, SecretBox } from '../src/crypto';
-import { masterKeyring } from '../src/config';
+import { SecretBox } from '../src/crypto';
+import { fingerprinterFor, masterKeyring } from '../src/config';
 import { assertKeyCustody } from '../src/modules/key-custody/startup-check';
 import { sealedRecordsGauge } from '../src/modules/key-custody/sealed-metric';
 import { createLiveEvents } from '../src/events';
@@ -31,7 +31,8 @@ async function main(): Promise<void> {
   await db.initialize();
   const box = new SecretBox(masterKeyring(config));
   // Fail closed before taking jobs (key custody): exits naming missing or wrong key versions.
-  await assertKeyCustody(db, box, log, { generatedKeys: config.masterKeysGenerated });
+  const fingerprinter = fingerprinterFor(config);
+  await assertKeyCustody(db, box, log, { generatedKeys: config.masterKeysGenerated, fingerprinter });
   // QUEUE_BACKEND: Redis, or BullMQ's schema on PostgreSQL (src/queue/backend.ts). The relay's
   // queues fail fast while the store is down (and retry later) instead of holding outbox locks.
   const backend = createQueueBackend(config, log);
@@ -39,7 +40,6 @@ async function main(): Promise<void> {
   const queues = createQueues(backend);
   await upsertSchedulers(queues, config);
   const relay = startRelay(db, queues, log);
-  const fingerprinter = new Fingerprinter(Buffer.from(config.fingerprintKey, 'utf8'));
   // Live events for open settings pages (GraphQL subscriptions on the API), ids only.
   const events = createLiveEvents(config, log);
   const confirmed = new ConfirmedOutcomes(db);

@@ -101,6 +101,32 @@ export const SEALS = Object.freeze({
     version: { fixed: 1 },
     columns: { kekVersion: 'notification_kek_version', wrappedKey: 'notification_wrapped_key', ciphertext: 'notification_ciphertext' },
   }),
+  /** A gateway's replaced signing secret, kept sealed for the overlap window of a rotation, then wiped. */
+  gatewaySigningPrevious: sealKind({
+    kind: 'gateway-signing-secret-previous',
+    purpose: 'gateway-signing-secret-previous',
+    table: 'gateways',
+    primaryKey: 'id',
+    objectColumn: 'id',
+    tenant: { column: 'tenant_id' },
+    version: { fixed: 1 },
+    columns: { kekVersion: 'previous_signing_kek_version', wrappedKey: 'previous_signing_wrapped_key', ciphertext: 'previous_signing_ciphertext' },
+  }),
+  /** A tenant's replaced notification signing secret, kept sealed for the overlap window of a rotation, then wiped. */
+  tenantNotificationPrevious: sealKind({
+    kind: 'tenant-notification-secret-previous',
+    purpose: 'tenant-notification-signing-secret-previous',
+    table: 'tenants',
+    primaryKey: 'id',
+    objectColumn: 'id',
+    tenant: { column: 'id' },
+    version: { fixed: 1 },
+    columns: {
+      kekVersion: 'previous_notification_kek_version',
+      wrappedKey: 'previous_notification_wrapped_key',
+      ciphertext: 'previous_notification_ciphertext',
+    },
+  }),
 });
 
 /** Every kind, for jobs and tests that must cover all sealed rows. */

@@ -54,6 +54,8 @@ export interface JobPayloads {
   'fingerprint-rescan': { requestedAt: string };
   /** Started by a platform admin or `npm run keys -- rewrap`: rewrap every sealed record to the current KEK (run state in key_rewrap_runs). */
   'key-rewrap': { requestedAt: string };
+  /** Started by a platform admin: recompute every stored fingerprint under the current pepper version, with progress. */
+  'fingerprint-rekey': { requestedAt: string };
 }
 export type JobName = keyof JobPayloads;
 
@@ -102,6 +104,7 @@ export const JOBS: { [N in JobName]: JobSpec<N> } = {
   'idempotency-sweep': { queue: 'maintenance', jobId: () => 'idempotency-sweep' },
   'fingerprint-rescan': { queue: 'maintenance', jobId: (p) => `fingerprint-rescan-${p.requestedAt.replace(/[^0-9]/g, '')}` },
   'key-rewrap': { queue: 'maintenance', jobId: (p) => `key-rewrap-${p.requestedAt.replace(/[^0-9]/g, '')}` },
+  'fingerprint-rekey': { queue: 'maintenance', jobId: (p) => `fingerprint-rekey-${p.requestedAt.replace(/[^0-9]/g, '')}` },
 };
 
 export function jobOptions<N extends JobName>(name: N, payload: JobPayloads[N]): JobsOptions {

@@ -160,7 +160,7 @@ export async function state(): Promise<Record<string, unknown>> {
   out.newProvider = await t.app.db.query('SELECT id FROM providers WHERE slug = $1', [NEW_PROVIDER_SLUG]);
   out.customProvider = await t.app.db.query('SELECT * FROM providers WHERE id = $1', [W.customProviderId]);
   out.platformKeys = await t.app.db.query('SELECT * FROM platform_keys WHERE provider_id = $1 ORDER BY id', [W.customProviderId]);
-  out.rescans = await t.app.db.query("SELECT count(*)::int AS n FROM outbox WHERE job_name = 'fingerprint-rescan'");
+  out.rescans = await t.app.db.query("SELECT count(*)::int AS n FROM outbox WHERE job_name IN ('fingerprint-rescan', 'fingerprint-rekey')");
   out.auditByTenantTokens = await t.app.db.query(
     "SELECT count(*)::int AS n FROM audit_events WHERE actor_type = 'API_TOKEN' AND actor_id = ANY($1)",
     [[W.viewerTokenId, W.adminTokenId]],
@@ -190,6 +190,8 @@ export const MUTATIONS: [string, () => Record<string, unknown>][] = [
   ['createGateway', () => ({ tenantId: W.tenantId, name: 'Second', slug: uniqueSlug('gw') })],
   ['updateGateway', () => ({ id: W.gwId, name: 'Renamed', webhookUrl: 'https://hooks.example.com/reload' })],
   ['rotateGatewayKey', () => ({ id: W.gwId })],
+  ['rotateGatewayWebhookSecret', () => ({ gatewayId: W.gwId })],
+  ['rotateTenantNotificationSecret', () => ({ tenantId: W.tenantId })],
   // Neither endpoint is disabled here: a no-op that still needs ADMIN.
   ['enableGatewayWebhook', () => ({ gatewayId: W.gwId })],
   ['enableTenantNotifications', () => ({ tenantId: W.tenantId })],
@@ -205,6 +207,7 @@ export const MUTATIONS: [string, () => Record<string, unknown>][] = [
   ['revokePlatformKey', () => ({ id: W.platformKeyId })],
   ['startKeyRescan', () => ({ reason: 'roles check' })],
   ['startKeyRewrap', () => ({ reason: 'roles check' })],
+  ['startPepperRekey', () => ({ reason: 'roles check' })],
 ];
 
 /** Reads a VIEWER may do: [name, document, variables, what the data must contain]. */
@@ -314,4 +317,7 @@ export const PLATFORM_ONLY: [string, string, () => Record<string, unknown>][] = 
   ['startKeyRewrap (no input)', 'mutation { startKeyRewrap { jobId userErrors { code } } }', () => ({})],
   ['keyRewrap', 'query($id: ID!) { keyRewrap(jobId: $id) { jobId state failures { id } } }', () => ({ id: 'key-rewrap-1' })],
   ['keyCustody', '{ keyCustody { currentVersion versions { version records } } }', () => ({})],
+  ['startPepperRekey', mutationDoc('startPepperRekey'), () => ({ input: { reason: 'nope' } })],
+  ['startPepperRekey (no input)', 'mutation { startPepperRekey { jobId userErrors { code } } }', () => ({})],
+  ['pepperRekey', 'query($id: ID!) { pepperRekey(jobId: $id) { jobId state } }', () => ({ id: 'fingerprint-rekey-1' })],
 ];

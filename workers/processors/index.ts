@@ -3,6 +3,7 @@ import type { JobName, JobPayloads } from '../../src/queue/registry';
 import type { ProcessorDeps } from './deps';
 import { deliverWebhook } from './deliver-webhook.processor';
 import { fingerprintCredential } from './fingerprint-credential.processor';
+import { fingerprintRekey } from './fingerprint-rekey.processor';
 import { fingerprintRescan } from './fingerprint-rescan.processor';
 import { gatewayReload } from './gateway-reload.processor';
 import { idempotencySweep } from './idempotency-sweep.processor';
@@ -31,4 +32,5 @@ export const PROCESSORS: { [N in JobName]: Processor<N> | null } = {
   'idempotency-sweep': idempotencySweep,
   'fingerprint-rescan': fingerprintRescan,
   'key-rewrap': keyRewrap,
+  'fingerprint-rekey': fingerprintRekey,
 };

@@ -1,5 +1,6 @@
 import type { Job } from 'bullmq';
 import { retireDuePreviousVersions } from '../../src/modules/credential/credential-lifecycle.retire';
+import { wipeExpiredRotationLeftovers } from '../../src/modules/webhook/signing-secret.service';
 import type { JobPayloads } from '../../src/queue/registry';
 import { publishCredentialChanged } from './credential-events';
 import type { ProcessorDeps } from './deps';
@@ -17,6 +18,8 @@ export async function retirePreviousSweep(deps: RetireSweepDeps, job: Job<JobPay
     for (const r of batch) await publishCredentialChanged(deps, r.tenantId, r.credentialId);
     if (batch.length < RETIRE_PAGE) break;
   }
-  deps.log.info({ job: job.name, jobId: job.id, retired }, 'retire-previous sweep done');
-  return { retired };
+  // Rotated signing secrets past their overlap and gateway keys past their grace (issue 15 item 5).
+  const wiped = await wipeExpiredRotationLeftovers(deps.db);
+  deps.log.info({ job: job.name, jobId: job.id, retired, wipedSecrets: wiped.secrets, endedKeyGraces: wiped.keys }, 'retire-previous sweep done');
+  return { retired, wipedSecrets: wiped.secrets, endedKeyGraces: wiped.keys };
 }

@@ -17,6 +17,7 @@ export type AlertStatus = (typeof ALERT_STATUSES)[number];
 @Index('uq_key_reuse_alerts_credential_scope', ['credentialId', 'scope'], { unique: true })
 @Index('ix_key_reuse_alerts_tenant_created', ['tenantId', 'createdAt', 'id'])
 @Index('ix_key_reuse_alerts_fingerprint', ['fingerprint'])
+@Index('ix_key_reuse_alerts_pepper_version', ['pepperVersion'])
 @Check('ck_key_reuse_alerts_severity', `"severity" IN ('INFO', 'WARNING', 'HIGH')`)
 @Check('ck_key_reuse_alerts_scope', `"scope" IN ('SAME_TENANT', 'OTHER_TENANT')`)
 @Check('ck_key_reuse_alerts_status', `"status" IN ('OPEN', 'ACKNOWLEDGED', 'DISMISSED', 'RESOLVED')`)
@@ -31,6 +32,8 @@ export class KeyReuseAlertEntity {
   @JoinColumn({ name: 'credential_id', foreignKeyConstraintName: 'fk_key_reuse_alerts_credential' })
   credential?: CredentialEntity;
   @Column('bytea') fingerprint!: Buffer;
+  /** The pepper version of `fingerprint` (it follows the key's rows when they are rekeyed). */
+  @Column('int', { name: 'pepper_version', default: 1 }) pepperVersion!: number;
   @Column('text') severity!: AlertSeverity;
   @Column('text') scope!: AlertScope;
   @Column('text') status!: AlertStatus;

@@ -51,13 +51,17 @@ export async function reconcileFingerprint(
 ): Promise<ReconcileResult> {
   return db.transaction(async (tx) => {
     await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended(encode($1::bytea, 'hex'), 0))`, [fingerprint]);
-    const rows: { credential_id: string; tenant_id: string; kind: GroupMember['kind'] }[] = await tx.query(
-      `SELECT DISTINCT c.id AS credential_id, c.tenant_id, c.kind
+    const rows: { credential_id: string; tenant_id: string; kind: GroupMember['kind']; pepper_version: number }[] = await tx.query(
+      `SELECT DISTINCT c.id AS credential_id, c.tenant_id, c.kind, v.pepper_version
          FROM credential_versions v JOIN credentials c ON c.id = v.credential_id AND c.tenant_id = v.tenant_id
         WHERE v.fingerprint = $1 AND ${LIVE_SQL('v', 'c')}`,
       [fingerprint],
     );
-    const group: GroupMember[] = rows.map((r) => ({ credentialId: r.credential_id, tenantId: r.tenant_id, kind: r.kind }));
+    const group: GroupMember[] = [
+      ...new Map(rows.map((r) => [r.credential_id, { credentialId: r.credential_id, tenantId: r.tenant_id, kind: r.kind }])).values(),
+    ];
+    // Alerts carry the pepper version of the fingerprint they follow (one fingerprint: one version).
+    const pepperVersion = rows[0]?.pepper_version ?? 1;
     // Locked in id order, so jobs on different fingerprints that share a credential cannot deadlock.
     const existing: AlertRow[] = await tx.query(
       `SELECT id, tenant_id, credential_id, scope, status, fingerprint, status_changed_at FROM key_reuse_alerts
@@ -69,7 +73,7 @@ export async function reconcileFingerprint(
       for (const want of desiredAlerts(member, group)) {
         const found = existing.find((a) => a.credential_id === member.credentialId && a.scope === want.scope) ?? null;
         const action = alertAction(found && { status: found.status, statusChangedAt: found.status_changed_at }, member, want.scope, registration);
-        const raised = await applyAction(tx, action, found?.id ?? null, member, want, fingerprint);
+        const raised = await applyAction(tx, action, found?.id ?? null, member, want, fingerprint, pepperVersion);
         if (raised) result.raised.push({ tenantId: member.tenantId, alertId: raised });
       }
     }
@@ -93,16 +97,17 @@ async function applyAction(
   member: GroupMember,
   want: { scope: AlertScope; severity: AlertSeverity },
   fingerprint: Buffer,
+  pepperVersion: number,
 ): Promise<string | null> {
   if (action === 'NONE') return null;
   if (action === 'CREATE') {
     // A row created meanwhile by a job on another of this credential's keys stays as it is.
     const [row]: { id: string }[] = await tx.query(
-      `INSERT INTO key_reuse_alerts (tenant_id, credential_id, fingerprint, severity, scope, status, last_seen_at)
-       VALUES ($1, $2, $3, $4, $5, 'OPEN', now())
+      `INSERT INTO key_reuse_alerts (tenant_id, credential_id, fingerprint, pepper_version, severity, scope, status, last_seen_at)
+       VALUES ($1, $2, $3, $6, $4, $5, 'OPEN', now())
        ON CONFLICT (credential_id, scope) DO NOTHING
        RETURNING id`,
-      [member.tenantId, member.credentialId, fingerprint, want.severity, want.scope],
+      [member.tenantId, member.credentialId, fingerprint, want.severity, want.scope, pepperVersion],
     );
     return row?.id ?? null;
   }
@@ -110,19 +115,19 @@ async function applyAction(
     await tx.query(
       `UPDATE key_reuse_alerts
           SET status = 'OPEN', reopen_count = reopen_count + 1, status_changed_at = now(), status_changed_by = $2,
-              severity = $3, fingerprint = $4, last_seen_at = now(), updated_at = now()
+              severity = $3, fingerprint = $4, pepper_version = $5, last_seen_at = now(), updated_at = now()
         WHERE id = $1`,
-      [alertId, SYSTEM, want.severity, fingerprint],
+      [alertId, SYSTEM, want.severity, fingerprint, pepperVersion],
     );
     return alertId;
   }
   // The tenant's own event: only last_seen_at moves unless the severity or the matching fingerprint really changed.
   await tx.query(
     `UPDATE key_reuse_alerts
-        SET last_seen_at = now(), severity = $2, fingerprint = $3,
+        SET last_seen_at = now(), severity = $2, fingerprint = $3, pepper_version = $4,
             updated_at = CASE WHEN severity <> $2 OR fingerprint <> $3 THEN now() ELSE updated_at END
       WHERE id = $1`,
-    [alertId, want.severity, fingerprint],
+    [alertId, want.severity, fingerprint, pepperVersion],
   );
   return null;
 }
@@ -133,8 +138,8 @@ async function applyAction(
  */
 async function repointOrResolve(tx: EntityManager, alert: AlertRow): Promise<boolean> {
   const tenantMatch = alert.scope === 'SAME_TENANT' ? 'd.tenant_id = c.tenant_id' : 'd.tenant_id <> c.tenant_id';
-  const [other]: { fingerprint: Buffer }[] = await tx.query(
-    `SELECT v.fingerprint FROM credential_versions v JOIN credentials c ON c.id = v.credential_id AND c.tenant_id = v.tenant_id
+  const [other]: { fingerprint: Buffer; pepper_version: number }[] = await tx.query(
+    `SELECT v.fingerprint, v.pepper_version FROM credential_versions v JOIN credentials c ON c.id = v.credential_id AND c.tenant_id = v.tenant_id
       WHERE v.credential_id = $1 AND ${LIVE_SQL('v', 'c')}
         AND EXISTS (SELECT 1 FROM credential_versions w JOIN credentials d ON d.id = w.credential_id AND d.tenant_id = w.tenant_id
                      WHERE w.fingerprint = v.fingerprint AND d.id <> c.id AND ${tenantMatch} AND ${LIVE_SQL('w', 'd')})
@@ -142,9 +147,10 @@ async function repointOrResolve(tx: EntityManager, alert: AlertRow): Promise<boo
     [alert.credential_id],
   );
   if (other) {
-    await tx.query('UPDATE key_reuse_alerts SET fingerprint = $2, last_seen_at = now(), updated_at = now() WHERE id = $1', [
+    await tx.query('UPDATE key_reuse_alerts SET fingerprint = $2, pepper_version = $3, last_seen_at = now(), updated_at = now() WHERE id = $1', [
       alert.id,
       other.fingerprint,
+      other.pepper_version,
     ]);
     return false;
   }

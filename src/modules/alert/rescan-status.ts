@@ -6,6 +6,9 @@ export interface RescanJobView {
   state: RescanState;
   processed: number | null;
   total: number | null;
+  /** Only jobs that report them (the pepper rekey). */
+  rekeyed?: number | null;
+  failed?: number | null;
 }
 
 const STATE: Record<string, RescanState> = {
@@ -35,13 +38,10 @@ export class RescanStatusReader {
     const job = await this.maintenance().getJob(jobId);
     if (!job) return null;
     const state = STATE[await job.getState()] ?? 'WAITING';
-    const progress = job.progress as { processed?: unknown; total?: unknown } | number | null;
+    const progress = job.progress as { processed?: unknown; total?: unknown; rekeyed?: unknown; failed?: unknown } | number | null;
     const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-    return {
-      state,
-      processed: typeof progress === 'object' && progress ? num(progress.processed) : null,
-      total: typeof progress === 'object' && progress ? num(progress.total) : null,
-    };
+    const p = typeof progress === 'object' && progress ? progress : {};
+    return { state, processed: num(p.processed), total: num(p.total), rekeyed: num(p.rekeyed), failed: num(p.failed) };
   }
 
   async close(): Promise<void> {

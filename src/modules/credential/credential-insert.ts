@@ -30,9 +30,10 @@ WITH x AS (
   RETURNING *
 ), version AS (
   INSERT INTO credential_versions
-    (tenant_id, credential_id, version, state, kek_version, wrapped_key, ciphertext, fingerprint, redacted_key)
-  SELECT c.tenant_id, c.id, 1, 'PENDING', x.kek_version, x.wrapped_key, x.ciphertext, x.fingerprint, c.redacted_key
+    (tenant_id, credential_id, version, state, kek_version, wrapped_key, ciphertext, fingerprint, pepper_version, redacted_key)
+  SELECT c.tenant_id, c.id, 1, 'PENDING', x.kek_version, x.wrapped_key, x.ciphertext, x.fingerprint, p.pepper_version, c.redacted_key
     FROM credential c JOIN x ON x.id = c.id
+    JOIN unnest($22::int[]) WITH ORDINALITY AS p(pepper_version, n) ON p.n = x.n
 ), host AS (
   -- A tenant's first key of a provider goes to the host it saw; later keys join whatever it confirmed.
   INSERT INTO provider_host_confirmations (tenant_id, provider_id, base_url)
@@ -152,6 +153,7 @@ export class CredentialInserter {
       batch.map((b) => b.actor.requestId),
       ...outboxParams(batch.flatMap((b) => b.jobs)),
       batch.map((b) => b.input.provider.baseUrl),
+      batch.map((b) => b.sealed.pepperVersion),
     ]);
     return new Map(rows.map((row) => [row.id as string, hydrate(this.db, row)]));
   }

@@ -13,6 +13,8 @@ export interface SealedVersion {
   wrappedKey: Buffer;
   ciphertext: Buffer;
   fingerprint: Buffer;
+  /** The pepper version of `fingerprint`: always the current one for a new key. */
+  pepperVersion: number;
   redactedKey: string;
 }
 
@@ -28,6 +30,7 @@ export function sealVersion(
     wrappedKey: sealed.wrappedKey,
     ciphertext: sealed.ciphertext,
     fingerprint: deps.fingerprinter.fingerprint(secret),
+    pepperVersion: deps.fingerprinter.currentVersion,
     redactedKey: redactSecret(secret, row.keyPrefixes),
   };
 }

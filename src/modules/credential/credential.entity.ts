@@ -67,6 +67,8 @@ export class CredentialEntity {
 @Index('ix_credential_versions_fingerprint', ['fingerprint'], { where: '"fingerprint" IS NOT NULL' })
 // The duplicate-key match reads only validated keys (issue 14).
 @Index('ix_credential_versions_validated_fingerprint', ['fingerprint'], { where: '"fingerprint" IS NOT NULL AND "validated_at" IS NOT NULL' })
+// Pepper rotation: distinct pepper versions by loose index scan, rows left to rekey (migration 1795930100000).
+@Index('ix_credential_versions_pepper_version', ['pepperVersion'], { where: '"fingerprint" IS NOT NULL' })
 @Check('ck_credential_versions_state', `"state" IN ('PENDING', 'ACTIVE', 'PREVIOUS', 'RETIRED', 'REJECTED', 'REVOKED')`)
 export class CredentialVersionEntity {
   @PrimaryGeneratedColumn('uuid') id!: string;
@@ -84,6 +86,8 @@ export class CredentialVersionEntity {
   @Column('bytea', { name: 'wrapped_key', nullable: true }) wrappedKey!: Buffer | null;
   @Column('bytea', { nullable: true }) ciphertext!: Buffer | null;
   @Column('bytea', { nullable: true }) fingerprint!: Buffer | null;
+  /** The fingerprint pepper version the fingerprint was computed under (KEYPLANE_FINGERPRINT_KEY). */
+  @Column('int', { name: 'pepper_version', default: 1 }) pepperVersion!: number;
   @Column('text', { name: 'redacted_key' }) redactedKey!: string;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @Column('timestamptz', { name: 'activated_at', nullable: true }) activatedAt!: Date | null;

@@ -21,6 +21,8 @@ export interface LoadedConfig {
   pulledConfigVersion: number | null;
   pulledAt: Date | null;
   dbNow: Date;
+  /** A rotated key's grace end: a cached answer for it must not outlive it. */
+  previousKeyExpiresAt: Date | null;
   /** Sealed material is present (and openable) only when loaded with `material`. */
   input: ResolveInput;
   material: boolean;
@@ -38,6 +40,7 @@ function buildSql(gatewayWhere: string, material: boolean): string {
   // Every row is filtered by the gateway's tenant, even where a join would already imply it.
   return `
 SELECT g.id, g.tenant_id, g.credential_mode, g.config_version, g.pulled_config_version, g.pulled_at, t.byok_mode, now() AS db_now,
+  g.previous_key_expires_at,
   (SELECT json_agg(a ORDER BY a.provider_id, a.priority, a.attached_at, a.credential_id, a.version DESC) FROM (
      SELECT gc.provider_id, gc.priority, gc.created_at AS attached_at, c.id AS credential_id, c.tenant_id, c.label,
             c.status, c.current_version, c.revoked_at IS NOT NULL AS revoked, v.version, v.state, v.retire_after, v.redacted_key,
@@ -75,8 +78,10 @@ SELECT g.id, g.tenant_id, g.credential_mode, g.config_version, g.pulled_config_v
 }
 
 // Prepared (named) statements: planning this query costs more than running it, and it runs on every poll.
-const META = { name: 'gateway-config-by-key', text: buildSql('g.key_hash = $1', false) };
-const FULL = { name: 'gateway-config-by-key-full', text: buildSql('g.key_hash = $1', true) };
+// The current key, or a rotated one during its grace period (rotateGatewayKey graceHours).
+const BY_KEY = `(g.key_hash = $1 OR (g.previous_key_hash = $1 AND g.previous_key_expires_at > now()))`;
+const META = { name: 'gateway-config-by-key', text: buildSql(BY_KEY, false) };
+const FULL = { name: 'gateway-config-by-key-full', text: buildSql(BY_KEY, true) };
 const BY_ID = { name: 'gateway-config-by-id-full', text: buildSql('g.tenant_id = $1 AND g.id = $2', true) };
 
 export class GatewayConfigLoader {
@@ -113,6 +118,7 @@ function toLoaded(row: Record<string, any>, material: boolean): LoadedConfig {
     pulledConfigVersion: row.pulled_config_version,
     pulledAt: row.pulled_at,
     dbNow: row.db_now,
+    previousKeyExpiresAt: row.previous_key_expires_at ?? null,
     material,
     input: {
       gateway,

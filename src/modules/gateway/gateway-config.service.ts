@@ -124,6 +124,8 @@ export class GatewayConfigService {
     };
     // What is served changes by itself when a PREVIOUS version's grace period ends.
     const ends = loaded.input.attached.flatMap((a) => (a.retireAfter && a.retireAfter.getTime() > now ? [a.retireAfter.getTime() - now] : []));
+    // A rotated key stops authenticating when its grace ends: no cached 304 may answer it after that.
+    if (loaded.previousKeyExpiresAt && loaded.previousKeyExpiresAt.getTime() > now) ends.push(loaded.previousKeyExpiresAt.getTime() - now);
     this.known.set(ticket, key, known.tenantId, known, ends.length ? Math.min(...ends) : Infinity);
     return known;
   }

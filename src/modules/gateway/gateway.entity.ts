@@ -23,6 +23,8 @@ export type CredentialMode = (typeof CREDENTIAL_MODES)[number];
 @Index('uq_gateways_key_hash', ['keyHash'], { unique: true })
 @Index('ix_gateways_tenant_created', ['tenantId', 'createdAt', 'id'])
 @Index('ix_gateways_signing_kek_version', ['signingKekVersion'], { where: '"signing_kek_version" IS NOT NULL' })
+@Index('ix_gateways_previous_signing_kek_version', ['previousSigningKekVersion'], { where: '"previous_signing_kek_version" IS NOT NULL' })
+@Index('ix_gateways_previous_key_hash', ['previousKeyHash'], { where: '"previous_key_hash" IS NOT NULL' })
 @Check('ck_gateways_credential_mode', `"credential_mode" IN ('USER_PROVIDED', 'BUNDLED', 'HYBRID')`)
 @Check('ck_gateways_webhook_disabled_reason', `"webhook_disabled_reason" IN ('GONE', 'CONSECUTIVE_FAILURES')`)
 @Check('ck_gateways_webhook_disabled', `("webhook_disabled_at" IS NULL) = ("webhook_disabled_reason" IS NULL)`)
@@ -44,6 +46,14 @@ export class GatewayEntity {
   @Column('int', { name: 'signing_kek_version' }) signingKekVersion!: number;
   @Column('bytea', { name: 'signing_wrapped_key' }) signingWrappedKey!: Buffer;
   @Column('bytea', { name: 'signing_ciphertext' }) signingCiphertext!: Buffer;
+  /** The secret a rotation replaced, sealed too: deliveries carry both signatures until previous_signing_expires_at. */
+  @Column('int', { name: 'previous_signing_kek_version', nullable: true }) previousSigningKekVersion!: number | null;
+  @Column('bytea', { name: 'previous_signing_wrapped_key', nullable: true }) previousSigningWrappedKey!: Buffer | null;
+  @Column('bytea', { name: 'previous_signing_ciphertext', nullable: true }) previousSigningCiphertext!: Buffer | null;
+  @Column('timestamptz', { name: 'previous_signing_expires_at', nullable: true }) previousSigningExpiresAt!: Date | null;
+  /** The key a rotation replaced (its hash): still pulls config until previous_key_expires_at (graceHours). */
+  @Column('bytea', { name: 'previous_key_hash', nullable: true }) previousKeyHash!: Buffer | null;
+  @Column('timestamptz', { name: 'previous_key_expires_at', nullable: true }) previousKeyExpiresAt!: Date | null;
   @Column('int', { name: 'config_version', default: 1 }) configVersion!: number;
   /** When config_version last changed: drift is measured from here. */
   @Column('timestamptz', { name: 'config_changed_at', default: () => 'now()' }) configChangedAt!: Date;

@@ -23,13 +23,15 @@ import {
   GatewayProviderMode,
   RotateGatewayKeyInput,
   RotateGatewayKeyPayload,
+  RotateGatewayWebhookSecretInput,
+  RotateGatewayWebhookSecretPayload,
   SetGatewayProviderModeInput,
   UpdateGatewayInput,
 } from './gateway.type';
 import type { GatewayProviderModeEntity } from './gateway.entity';
 import { gatewayDrift } from './gateway-config';
 
-export type GatewayResolverDeps = Pick<Services, 'scope' | 'gateways' | 'gatewayAttachments' | 'webhookEndpoints'>;
+export type GatewayResolverDeps = Pick<Services, 'scope' | 'gateways' | 'gatewayAttachments' | 'webhookEndpoints' | 'signingSecrets'>;
 
 @Resolver(() => Gateway)
 export class GatewayResolver {
@@ -98,11 +100,25 @@ export class GatewayResolver {
   }
 
   @Authorized('ADMIN')
-  @Mutation(() => RotateGatewayKeyPayload, { description: "Replace a gateway's own key. Returns the new key once." })
+  @Mutation(() => RotateGatewayKeyPayload, {
+    description: "Replace a gateway's own key. Returns the new key once; the old one keeps pulling config for graceHours (default 0).",
+  })
   rotateGatewayKey(@Arg('input') input: RotateGatewayKeyInput, @CurrentActor() actor: Actor, @Audit() audit: AuditActor) {
     return mutate(async () => {
       const tenantId = await this.s.scope.forObject(actor, 'gateway', input.id, ['input', 'id']);
-      return this.s.gateways.rotateKey(tenantId, audit, input.id, input.idempotencyKey);
+      return this.s.gateways.rotateKey(tenantId, audit, input.id, input.idempotencyKey, input.graceHours);
+    });
+  }
+
+  @Authorized('ADMIN')
+  @Mutation(() => RotateGatewayWebhookSecretPayload, {
+    description:
+      "Replace a gateway's webhook signing secret. Returns the new secret once; reload webhooks carry both signatures for overlapHours (default 24). Audited.",
+  })
+  rotateGatewayWebhookSecret(@Arg('input') input: RotateGatewayWebhookSecretInput, @CurrentActor() actor: Actor, @Audit() audit: AuditActor) {
+    return mutate(async () => {
+      const tenantId = await this.s.scope.forObject(actor, 'gateway', input.gatewayId, ['input', 'gatewayId']);
+      return this.s.signingSecrets.rotateGateway(tenantId, audit, input.gatewayId, input.overlapHours);
     });
   }
 

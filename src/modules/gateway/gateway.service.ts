@@ -7,7 +7,7 @@ import { collect, DomainError, NotFoundError } from '../../errors';
 import { auditInTx } from '../audit/audit.writer';
 import type { AuditActor } from '../auth/actor';
 import { isUuid } from '../auth/tenant-scope';
-import { LIMITS, nameRule, optionalTextRule, slugRule, urlRule, type UrlPolicy } from '../common/rules';
+import { LIMITS, nameRule, optionalTextRule, rangeRule, slugRule, urlRule, type UrlPolicy } from '../common/rules';
 import type { IdempotencyStore } from '../idempotency/idempotency.service';
 import { bumpGatewaysInTx } from './gateway-reload';
 import { gatewaySnapshot, restoreGateway } from './gateway-snapshot';
@@ -32,7 +32,12 @@ export interface UpdateGateway {
 export interface RotatedGatewayKey {
   gateway: GatewayEntity;
   gatewayKey: string | null;
+  /** Until when the replaced key still pulls config (graceHours); null: it stopped at once. */
+  previousKeyExpiresAt?: Date | null;
 }
+
+/** How long a replaced gateway key may keep pulling config, so a fleet can roll to the new one. */
+export const KEY_GRACE_HOURS = { min: 0, max: 7 * 24 } as const;
 /** Returned once, at creation or key rotation; only hashes and sealed copies are kept. */
 export interface GatewaySecrets {
   gateway: GatewayEntity;
@@ -176,8 +181,17 @@ export class GatewayService {
    * With an idempotency key, a replay answers the same gateway with gatewayKey null: the new key
    * is shown once, and only its hash is kept, so it cannot be shown again (README: Idempotency keys).
    */
-  async rotateKey(tenantId: string, actor: AuditActor, id: string, idempotencyKey?: string | null): Promise<RotatedGatewayKey> {
-    const keyed = this.idempotency?.request(tenantId, 'ROTATE_GATEWAY_KEY', idempotencyKey, { id }) ?? null;
+  async rotateKey(
+    tenantId: string,
+    actor: AuditActor,
+    id: string,
+    idempotencyKey?: string | null,
+    graceHours?: number | null,
+  ): Promise<RotatedGatewayKey> {
+    collect([rangeRule(graceHours, ['input', 'graceHours'], KEY_GRACE_HOURS)]);
+    const grace = graceHours ?? 0;
+    // The request a key stands for includes the grace only when one is asked (older keys stay valid).
+    const keyed = this.idempotency?.request(tenantId, 'ROTATE_GATEWAY_KEY', idempotencyKey, grace ? { id, graceHours: grace } : { id }) ?? null;
     const replayed = keyed && (await this.idempotency!.find(keyed));
     if (replayed) return { gateway: restoreGateway(replayed), gatewayKey: null };
     const gatewayKey = generateToken('kpg');
@@ -186,17 +200,32 @@ export class GatewayService {
       if (earlier) return { gateway: restoreGateway(earlier), gatewayKey: null };
       const gateway = await lockGateway(tx, tenantId, id, ['input', 'id']);
       const previous = gateway.redactedKey;
-      Object.assign(gateway, { keyHash: hashToken(gatewayKey), redactedKey: redactToken(gatewayKey), keyRotatedAt: new Date() });
+      // Grace 0: the old key stops now (its hash is gone, and the change drops cached answers).
+      const [{ until }]: { until: Date | null }[] = await tx.query(
+        `SELECT CASE WHEN $1::int > 0 THEN now() + make_interval(hours => $1::int) END AS until`,
+        [grace],
+      );
+      Object.assign(gateway, {
+        previousKeyHash: until ? gateway.keyHash : null,
+        previousKeyExpiresAt: until,
+        keyHash: hashToken(gatewayKey),
+        redactedKey: redactToken(gatewayKey),
+        keyRotatedAt: new Date(),
+      });
       await tx.save(gateway);
       await auditInTx(tx, actor, {
         tenantId,
         action: 'GATEWAY_KEY_ROTATED',
         targetType: 'GATEWAY',
         targetId: id,
-        details: { previousRedactedKey: previous, redactedKey: gateway.redactedKey },
+        details: {
+          previousRedactedKey: previous,
+          redactedKey: gateway.redactedKey,
+          ...(until ? { graceHours: grace, previousKeyExpiresAt: until.toISOString() } : {}),
+        },
       });
       if (keyed) await this.idempotency!.completeInTx(tx, keyed, id, gatewaySnapshot(gateway));
-      return { gateway, gatewayKey };
+      return { gateway, gatewayKey, previousKeyExpiresAt: until };
     });
   }
 }

@@ -113,6 +113,22 @@ export class RotateGatewayKeyInput {
       'Optional, 1-255 characters, unique per request: a retry with the same key within 24 hours returns the same gateway with gatewayKey null (the key is shown once) and rotates nothing; the same key with a different request is IDEMPOTENCY_KEY_REUSED. Scoped to the tenant.',
   })
   idempotencyKey?: string | null;
+  @Field(() => Int, {
+    nullable: true,
+    description:
+      'Hours (0-168, default 0) during which the replaced key still pulls config, so a fleet can roll to the new key. 0: the old key stops working now.',
+  })
+  graceHours?: number | null;
+}
+
+@InputType({ description: 'The gateway whose webhook signing secret to replace.' })
+export class RotateGatewayWebhookSecretInput {
+  @Field(() => ID, { description: 'Gateway id.' }) gatewayId!: string;
+  @Field(() => Int, {
+    nullable: true,
+    description: 'Hours (0-168, default 24) during which every reload webhook carries the old signature too. 0: the old secret stops now.',
+  })
+  overlapHours?: number | null;
 }
 
 @InputType({ description: 'Let a gateway use a credential.' })
@@ -146,8 +162,25 @@ export class CreateGatewayPayload extends Payload {
 @ObjectType({ simpleResolvers: true, description: 'Result of rotateGatewayKey. The new key is shown once.' })
 export class RotateGatewayKeyPayload extends Payload {
   @Field(() => Gateway, { nullable: true, description: 'The gateway.' }) gateway?: Gateway;
-  @Field(() => String, { nullable: true, description: 'The new key; the old one stops working now. Null on an idempotent replay: it is shown once.' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'The new key; the old one stops working now, or at previousKeyExpiresAt. Null on an idempotent replay: it is shown once.',
+  })
   gatewayKey?: string | null;
+  @Field(() => Date, { nullable: true, description: 'Until when the replaced key still pulls config (graceHours); null: it stopped now.' })
+  previousKeyExpiresAt?: Date | null;
+}
+
+@ObjectType({ simpleResolvers: true, description: 'Result of rotateGatewayWebhookSecret. The new secret is shown once.' })
+export class RotateGatewayWebhookSecretPayload extends Payload {
+  @Field(() => Gateway, { nullable: true, description: 'The gateway.' }) gateway?: Gateway;
+  @Field(() => String, { nullable: true, description: 'The new whsec_ secret that signs reload webhooks (Standard Webhooks). Shown once.' })
+  signingSecret?: string;
+  @Field(() => Date, {
+    nullable: true,
+    description: "Until when webhooks also carry the old secret's signature (webhook-signature lists both); null: the old secret stopped now.",
+  })
+  previousSecretExpiresAt?: Date | null;
 }
 
 @ObjectType({ simpleResolvers: true, description: 'Result of a gateway mutation.' })

@@ -3,9 +3,17 @@ import { Audit } from '../../graphql/params';
 import { mutate } from '../../graphql/payload';
 import type { Services } from '../../services';
 import type { AuditActor } from '../auth/actor';
-import { KeyCustody, KeyRewrapStatus, StartKeyRewrapInput, StartKeyRewrapPayload } from './key-custody.type';
+import {
+  KeyCustody,
+  KeyRewrapStatus,
+  PepperRekeyStatus,
+  StartKeyRewrapInput,
+  StartKeyRewrapPayload,
+  StartPepperRekeyInput,
+  StartPepperRekeyPayload,
+} from './key-custody.type';
 
-export type KeyCustodyResolverDeps = Pick<Services, 'keyCustody'>;
+export type KeyCustodyResolverDeps = Pick<Services, 'keyCustody' | 'pepperRekeys'>;
 
 @Resolver()
 export class KeyCustodyResolver {
@@ -29,5 +37,19 @@ export class KeyCustodyResolver {
   @Query(() => KeyCustody, { description: 'Master key versions, records sealed under each, and running rewraps (platform admins only).' })
   keyCustody() {
     return this.s.keyCustody.custody();
+  }
+
+  @Authorized('PLATFORM_ADMIN')
+  @Mutation(() => StartPepperRekeyPayload, {
+    description: 'Recompute every stored key fingerprint under the current fingerprint pepper version, in the background (platform admins only).',
+  })
+  startPepperRekey(@Audit() audit: AuditActor, @Arg('input', () => StartPepperRekeyInput, { nullable: true }) input?: StartPepperRekeyInput) {
+    return mutate(() => this.s.pepperRekeys.start(audit, input?.reason));
+  }
+
+  @Authorized('PLATFORM_ADMIN')
+  @Query(() => PepperRekeyStatus, { description: 'Progress of a fingerprint pepper rekey (platform admins only).' })
+  pepperRekey(@Arg('jobId', () => ID) jobId: string) {
+    return this.s.pepperRekeys.status(jobId);
   }
 }

@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
-import type { SecretBox } from '../../crypto';
+import type { Fingerprinter, SecretBox } from '../../crypto';
+import { pepperCounts } from '../alert/pepper-remap';
 import { collect, DomainError, NotFoundError } from '../../errors';
 import { JOBS } from '../../queue/registry';
 import type { RescanStatusReader } from '../alert/rescan-status';
@@ -28,6 +29,9 @@ export interface CustodyView {
   currentVersion: number;
   versions: { version: number; current: boolean; inKeyring: boolean; records: number; byKind: { kind: string; count: number }[] }[];
   runningRewraps: RewrapStatusView[];
+  currentPepperVersion: number;
+  /** Fingerprint pepper versions: in the ring or used by stored fingerprints, with records per table. */
+  pepperVersions: { version: number; current: boolean; inKeyring: boolean; records: number; byTable: { table: string; count: number }[] }[];
 }
 
 const REWRAP_JOB_ID = /^key-rewrap-[0-9]{1,20}$/;
@@ -48,6 +52,7 @@ export class KeyCustodyService {
     private readonly db: DataSource,
     private readonly box: Pick<SecretBox, 'keyVersions' | 'currentKeyVersion'>,
     private readonly reader: Pick<RescanStatusReader, 'find'>,
+    private readonly fingerprinter: Pick<Fingerprinter, 'versions' | 'currentVersion'> = { versions: () => [1], currentVersion: 1 },
   ) {}
 
   /**
@@ -102,7 +107,23 @@ export class KeyCustodyService {
     const ring = new Set(this.box.keyVersions());
     const all = new Set([...ring, ...counts.map((c) => c.kekVersion), ...checked.map((c) => c.key_version)]);
     const running: RunRow[] = await this.db.query(`SELECT * FROM key_rewrap_runs WHERE state IN ('QUEUED', 'RUNNING') ORDER BY requested_at`);
+    const peppers = await pepperCounts(this.db);
+    const pepperRing = new Set(this.fingerprinter.versions());
+    const pepperCurrent = this.fingerprinter.currentVersion;
     return {
+      currentPepperVersion: pepperCurrent,
+      pepperVersions: [...new Set([...pepperRing, ...peppers.map((p) => p.pepperVersion)])]
+        .sort((a, b) => a - b)
+        .map((version) => {
+          const mine = peppers.filter((p) => p.pepperVersion === version);
+          return {
+            version,
+            current: version === pepperCurrent,
+            inKeyring: pepperRing.has(version),
+            records: mine.reduce((n, p) => n + p.count, 0),
+            byTable: mine.map((p) => ({ table: p.table, count: p.count })),
+          };
+        }),
       currentVersion: this.box.currentKeyVersion,
       versions: [...all]
         .sort((a, b) => a - b)

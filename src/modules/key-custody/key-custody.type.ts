@@ -1,6 +1,8 @@
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { constEnum } from '../../graphql/const-enum';
 import { Payload } from '../../graphql/payload';
+import { RescanStateEnum } from '../alert/alert.type';
+import type { RescanState } from '../alert/key-reuse.rules';
 import { REWRAP_STATES, type RewrapState } from './rewrap-progress';
 
 export const KeyRewrapStateEnum = constEnum(REWRAP_STATES, {
@@ -61,12 +63,51 @@ export class KekVersionCustody {
   @Field(() => [SealedRecordCount], { description: 'Records sealed under it, per kind.' }) byKind!: SealedRecordCount[];
 }
 
+@ObjectType({ simpleResolvers: true, description: 'Stored fingerprints of one table under one pepper version.' })
+export class PepperRecordCount {
+  @Field({ description: 'Table: credential_versions or key_reuse_alerts.' }) table!: string;
+  @Field(() => Int, { description: 'Records.' }) count!: number;
+}
+
+@ObjectType({ simpleResolvers: true, description: 'One fingerprint pepper version (KEYPLANE_FINGERPRINT_KEY).' })
+export class PepperVersionCustody {
+  @Field(() => Int, { description: 'Version number.' }) version!: number;
+  @Field({ description: 'New fingerprints use it (on this API process).' }) current!: boolean;
+  @Field({ description: "Whether this API process's pepper ring holds it." }) inKeyring!: boolean;
+  @Field(() => Int, { description: 'Stored fingerprints computed under it.' }) records!: number;
+  @Field(() => [PepperRecordCount], { description: 'Stored fingerprints under it, per table.' }) byTable!: PepperRecordCount[];
+}
+
+@ObjectType({ simpleResolvers: true, description: 'Progress of a fingerprint pepper rekey.' })
+export class PepperRekeyStatus {
+  @Field(() => ID, { description: 'The rekey job id.' }) jobId!: string;
+  @Field(() => RescanStateEnum, { description: 'QUEUED until the worker picks the job up.' }) state!: RescanState;
+  @Field(() => Int, { nullable: true, description: 'Key versions under an older pepper examined so far.' }) processed!: number | null;
+  @Field(() => Int, { nullable: true, description: 'Key versions under an older pepper when the job started.' }) total!: number | null;
+  @Field(() => Int, { nullable: true, description: 'Stored key versions moved to the current pepper (holders of one key move together).' })
+  rekeyed!: number | null;
+  @Field(() => Int, { nullable: true, description: 'Key versions that did not open: left under their pepper version.' }) failed!: number | null;
+}
+
+@InputType({ description: 'Why the pepper rekey is started (for the audit trail).' })
+export class StartPepperRekeyInput {
+  @Field(() => String, { nullable: true, description: 'Free text, kept in the audit row.' }) reason?: string | null;
+}
+
+@ObjectType({ simpleResolvers: true, description: 'Result of starting a fingerprint pepper rekey.' })
+export class StartPepperRekeyPayload extends Payload {
+  @Field(() => ID, { nullable: true, description: 'Pass to pepperRekey to follow progress.' }) jobId?: string;
+}
+
 @ObjectType({ simpleResolvers: true, description: 'Master key custody (platform admins only).' })
 export class KeyCustody {
   @Field(() => Int, { description: 'The version new seals use.' }) currentVersion!: number;
   @Field(() => [KekVersionCustody], { description: 'Versions in the keyring, in the database, or with a check value.' })
   versions!: KekVersionCustody[];
   @Field(() => [KeyRewrapStatus], { description: 'Rewraps queued or running.' }) runningRewraps!: KeyRewrapStatus[];
+  @Field(() => Int, { description: 'The fingerprint pepper version new fingerprints use.' }) currentPepperVersion!: number;
+  @Field(() => [PepperVersionCustody], { description: 'Fingerprint pepper versions in the ring or used by stored fingerprints.' })
+  pepperVersions!: PepperVersionCustody[];
 }
 
 @InputType({ description: 'Why the rewrap is started (for the audit trail).' })

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { SEAL_KINDS, type SecretBox } from '../../crypto';
+import { SEAL_KINDS, type Fingerprinter, type SecretBox } from '../../crypto';
+import { pepperCounts, pepperVersionsInUse } from '../alert/pepper-remap';
 import { checkKeyVersions } from './check-values';
 import { countsUnder, describeCounts, versionsInUse, type Queryable } from './sealed-rows';
 
@@ -18,7 +19,7 @@ export async function assertKeyCustody(
   db: Queryable,
   box: Pick<SecretBox, 'open' | 'seal' | 'keyVersions' | 'hasKeyVersion' | 'currentKeyVersion'>,
   log: Pick<Logger, 'info'>,
-  options: { generatedKeys?: boolean } = {},
+  options: { generatedKeys?: boolean; fingerprinter?: Pick<Fingerprinter, 'hasVersion' | 'versions' | 'currentVersion'> } = {},
 ): Promise<void> {
   const inUse = new Set<number>();
   for (const kind of SEAL_KINDS) for (const v of await versionsInUse(db, kind)) inUse.add(v);
@@ -40,8 +41,40 @@ export async function assertKeyCustody(
       `KEYPLANE_MASTER_KEYS: the key given for version(s) ${wrong.join(', ')} is not the key this database was sealed with (its check value does not open). Refusing to start.${hint}`,
     );
   }
+  const pepperInUse = options.fingerprinter ? await assertPepperVersions(db, options.fingerprinter) : undefined;
   log.info(
-    { kekVersions: box.keyVersions(), currentKekVersion: box.currentKeyVersion, kekVersionsInUse: [...inUse].sort((a, b) => a - b) },
+    {
+      ...(options.fingerprinter ? { pepperVersions: options.fingerprinter.versions(), pepperVersionsInUse: pepperInUse } : {}),
+      kekVersions: box.keyVersions(),
+      currentKekVersion: box.currentKeyVersion,
+      kekVersionsInUse: [...inUse].sort((a, b) => a - b),
+    },
     'key custody checked',
   );
+}
+
+/**
+ * Every fingerprint pepper version stored fingerprints use must be in KEYPLANE_FINGERPRINT_KEY:
+ * without it a new key could not be compared with them, and duplicates would go unseen.
+ */
+async function assertPepperVersions(db: Queryable, fingerprinter: Pick<Fingerprinter, 'hasVersion'>): Promise<number[]> {
+  const inUse = await pepperVersionsInUse(db);
+  const missing = inUse.filter((v) => !fingerprinter.hasVersion(v));
+  if (missing.length > 0) {
+    const counts = await pepperCounts(db, missing);
+    const described = missing
+      .map(
+        (v) =>
+          `version ${v}: ${counts
+            .filter((c) => c.pepperVersion === v)
+            .map((c) => `${c.table} ${c.count}`)
+            .join(', ')}`,
+      )
+      .join('; ');
+    throw new KeyCustodyError(
+      `KEYPLANE_FINGERPRINT_KEY lacks pepper version(s) ${missing.join(', ')}, which stored fingerprints use (${described}). ` +
+        'Add the missing version(s) to the pepper ring of every API and worker (or finish a pepper rekey with a process that has the current one), then start again.',
+    );
+  }
+  return inUse;
 }

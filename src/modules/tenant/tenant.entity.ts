@@ -7,6 +7,9 @@ export type ByokMode = (typeof BYOK_MODES)[number];
 @Entity({ name: 'tenants' })
 @Index('uq_tenants_slug', ['slug'], { unique: true })
 @Index('ix_tenants_notification_kek_version', ['notificationKekVersion'], { where: '"notification_kek_version" IS NOT NULL' })
+@Index('ix_tenants_previous_notification_kek_version', ['previousNotificationKekVersion'], {
+  where: '"previous_notification_kek_version" IS NOT NULL',
+})
 @Check('ck_tenants_byok_mode', `"byok_mode" IN ('PLATFORM', 'BYOK', 'HYBRID')`)
 @Check('ck_tenants_rotation_policy_days', `"rotation_policy_days" BETWEEN 1 AND 3650`)
 @Check('ck_tenants_notification_webhook_disabled_reason', `"notification_webhook_disabled_reason" IN ('GONE', 'CONSECUTIVE_FAILURES')`)
@@ -22,6 +25,11 @@ export class TenantEntity {
   @Column('int', { name: 'notification_kek_version', nullable: true }) notificationKekVersion!: number | null;
   @Column('bytea', { name: 'notification_wrapped_key', nullable: true }) notificationWrappedKey!: Buffer | null;
   @Column('bytea', { name: 'notification_ciphertext', nullable: true }) notificationCiphertext!: Buffer | null;
+  /** The secret a rotation replaced, sealed too: notifications carry both signatures until previous_notification_expires_at. */
+  @Column('int', { name: 'previous_notification_kek_version', nullable: true }) previousNotificationKekVersion!: number | null;
+  @Column('bytea', { name: 'previous_notification_wrapped_key', nullable: true }) previousNotificationWrappedKey!: Buffer | null;
+  @Column('bytea', { name: 'previous_notification_ciphertext', nullable: true }) previousNotificationCiphertext!: Buffer | null;
+  @Column('timestamptz', { name: 'previous_notification_expires_at', nullable: true }) previousNotificationExpiresAt!: Date | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
   /** Set when the receiver answered 410 or too many deliveries died in a row; messages are HELD until re-enabled. */

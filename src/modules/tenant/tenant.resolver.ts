@@ -9,6 +9,8 @@ import {
   CreateTenantPayload,
   EnableTenantNotificationsInput,
   EnableTenantNotificationsPayload,
+  RotateTenantNotificationSecretInput,
+  RotateTenantNotificationSecretPayload,
   RevertToPlatformKeysInput,
   RevertToPlatformKeysPayload,
   Tenant,
@@ -17,7 +19,7 @@ import {
   UpdateTenantPayload,
 } from './tenant.type';
 
-export type TenantResolverDeps = Pick<Services, 'scope' | 'tenants' | 'revert' | 'webhookEndpoints'>;
+export type TenantResolverDeps = Pick<Services, 'scope' | 'tenants' | 'revert' | 'webhookEndpoints' | 'signingSecrets'>;
 
 @Resolver(() => Tenant)
 export class TenantResolver {
@@ -59,6 +61,18 @@ export class TenantResolver {
     return mutate(async () => {
       const tenantId = await this.s.scope.forTenant(actor, input.tenantId, ['input', 'tenantId']);
       return { tenant: await this.s.webhookEndpoints.enableTenantNotifications(tenantId, audit) };
+    });
+  }
+
+  @Authorized('ADMIN')
+  @Mutation(() => RotateTenantNotificationSecretPayload, {
+    description:
+      "Replace the tenant's notification signing secret. Returns the new secret once; notifications carry both signatures for overlapHours (default 24). Audited.",
+  })
+  rotateTenantNotificationSecret(@Arg('input') input: RotateTenantNotificationSecretInput, @CurrentActor() actor: Actor, @Audit() audit: AuditActor) {
+    return mutate(async () => {
+      const tenantId = await this.s.scope.forTenant(actor, input.tenantId, ['input', 'tenantId']);
+      return this.s.signingSecrets.rotateTenant(tenantId, audit, input.overlapHours);
     });
   }
 

@@ -71,6 +71,28 @@ export class EnableTenantNotificationsInput {
   @Field(() => ID, { description: 'Tenant id.' }) tenantId!: string;
 }
 
+@InputType({ description: 'The tenant whose notification signing secret to replace.' })
+export class RotateTenantNotificationSecretInput {
+  @Field(() => ID, { description: 'Tenant id.' }) tenantId!: string;
+  @Field(() => Int, {
+    nullable: true,
+    description: 'Hours (0-168, default 24) during which every notification carries the old signature too. 0: the old secret stops now.',
+  })
+  overlapHours?: number | null;
+}
+
+@ObjectType({ simpleResolvers: true, description: 'Result of rotateTenantNotificationSecret. The new secret is shown once.' })
+export class RotateTenantNotificationSecretPayload extends Payload {
+  @Field(() => Tenant, { nullable: true, description: 'The tenant.' }) tenant?: Tenant;
+  @Field(() => String, { nullable: true, description: 'The new whsec_ secret that signs notification webhooks (Standard Webhooks). Shown once.' })
+  notificationSigningSecret?: string;
+  @Field(() => Date, {
+    nullable: true,
+    description: "Until when notifications also carry the old secret's signature (webhook-signature lists both); null: the old secret stopped now.",
+  })
+  previousSecretExpiresAt?: Date | null;
+}
+
 @ObjectType({ simpleResolvers: true, description: 'Result of enableTenantNotifications.' })
 export class EnableTenantNotificationsPayload extends Payload {
   @Field(() => Tenant, { nullable: true, description: 'The tenant, its notification webhook enabled.' }) tenant?: Tenant;

@@ -1,10 +1,10 @@
 import type { DataSource } from 'typeorm';
 import type { Config } from '../../config';
 import type { SecretBox } from '../../crypto';
-import { outboundFor, signedHeaders, type OutboundResult } from '../../outbound';
+import { outboundFor, type OutboundResult } from '../../outbound';
 import { endpointOf, settleEndpointInTx, type EndpointDisabled } from './endpoint-health';
 import { retryAfterOf } from './retry-after';
-import { webhookTargetFor } from './signing';
+import { webhookSignatureHeaders, webhookTargetFor } from './signing';
 import type { DeliveryStatus, ErrorClass, WebhookDeliveryEntity } from './webhook.entity';
 
 export interface SenderDeps {
@@ -64,7 +64,7 @@ export async function attemptDelivery(deps: SenderDeps, delivery: DeliveryRow, f
   const headers = {
     'content-type': 'application/json',
     'user-agent': 'Keyplane-Webhooks/1',
-    ...signedHeaders(target.secret, messageId(delivery.id), Math.floor(Date.now() / 1000), body),
+    ...webhookSignatureHeaders(target, messageId(delivery.id), Math.floor(Date.now() / 1000), body),
   };
   const slot = await admit?.(target.url);
   let res: OutboundResult | undefined;

@@ -170,6 +170,9 @@ const MUTATIONS: [string, string, (x: Ids) => Record<string, unknown>][] = [
   ['createGateway', 'NOT_FOUND', (x) => ({ tenantId: x.tenantId, name: 'Intruder', slug: 'intruder' })],
   ['updateGateway', 'NOT_FOUND', (x) => ({ id: x.gwId, name: 'Hijacked', webhookUrl: 'https://attacker.example/hook' })],
   ['rotateGatewayKey', 'NOT_FOUND', (x) => ({ id: x.gwId })],
+  ['rotateGatewayKey (grace)', 'NOT_FOUND', (x) => ({ id: x.gwId, graceHours: 24 })],
+  ['rotateGatewayWebhookSecret', 'NOT_FOUND', (x) => ({ gatewayId: x.gwId, overlapHours: 24 })],
+  ['rotateTenantNotificationSecret', 'NOT_FOUND', (x) => ({ tenantId: x.tenantId, overlapHours: 24 })],
   ['attachCredential (A gateway, B credential)', 'NOT_FOUND', (x) => ({ gatewayId: A.gwId, credentialId: x.credId })],
   ['attachCredential (B gateway, A credential)', 'NOT_FOUND', (x) => ({ gatewayId: x.gwId, credentialId: A.credId })],
   ['detachCredential (B gateway, B credential)', 'NOT_FOUND', (x) => ({ gatewayId: x.gwId, credentialId: x.credId })],
@@ -212,6 +215,8 @@ test('the tables cover every tenant-scoped operation in the schema', () => {
     'startKeyRewrap',
     'keyRewrap',
     'keyCustody',
+    'startPepperRekey',
+    'pepperRekey',
   ];
   const unscoped = ['viewer', 'providers', 'testProviderKey']; // name no tenant and no tenant-owned id
   const queries = Object.keys(schema.getQueryType()!.getFields()).filter((n) => ![...platformOnly, ...unscoped].includes(n));

@@ -94,6 +94,24 @@ beforeAll(async () => {
     'updateTenant',
   );
   secrets.push(notify.notificationSigningSecret);
+  // Rotations with an overlap: the replaced secrets are sealed catalogue kinds of their own (issue 15 item 5).
+  const rotatedGw = await expectOk<{ signingSecret: string }>(
+    t.gql(
+      'mutation($input: RotateGatewayWebhookSecretInput!) { rotateGatewayWebhookSecret(input: $input) { signingSecret userErrors { code } } }',
+      { input: { gatewayId: gw.id } },
+      tenant.admin,
+    ),
+    'rotateGatewayWebhookSecret',
+  );
+  const rotatedTenant = await expectOk<{ notificationSigningSecret: string }>(
+    t.gql(
+      'mutation($input: RotateTenantNotificationSecretInput!) { rotateTenantNotificationSecret(input: $input) { notificationSigningSecret userErrors { code } } }',
+      { input: { tenantId: tenant.id } },
+      tenant.admin,
+    ),
+    'rotateTenantNotificationSecret',
+  );
+  secrets.push(rotatedGw.signingSecret, rotatedTenant.notificationSigningSecret);
   // A provider of our own: this platform key reaches no other suite's gateways.
   const provider = await createProvider(t, { slug: uniqueSlug('custody') });
   const pk = await createPlatformKey(t, provider.id);

@@ -30,6 +30,17 @@ const WRITTEN_BEFORE: Record<keyof typeof SEALS, { ref: { tenantId: string; obje
     wrapped: 'j0B785W7z2PBkZjjQU30b4u/9JFa9h2xqGqXX39/afSN9FowlZAadwFEdyw5STGQvX9NE08JiPNXUF0s',
     ct: 'AQyl00curuaw1Q6kpGeUTgxfHN9XAnPVqr4pyGACdvFavyECgr0WQwPZ3IMFEyVqf6Ut9rAv',
   },
+  // Added with signing-secret rotation (issue 15 item 5): pinned from their first release on.
+  gatewaySigningPrevious: {
+    ref: { tenantId: T, objectId: O, version: 3 },
+    wrapped: 'jutDm9qxlgcJBkDWN/RZSLGPSCf8jrAjfMm86mqgUBZ9NpK8Szpc/hBgrHlJw/bUFC336CqJiuqF2+Yv',
+    ct: 'AaEIyiusseYb5OyWfdD+4pScvhZHgokHMpX9yl1JvrYj6XRUeMiiztJhpfI9lvrA4/zNguGBuu4bJQ==',
+  },
+  tenantNotificationPrevious: {
+    ref: { tenantId: T, objectId: T, version: 3 },
+    wrapped: 'T+W/D0PfMNskY1XS9CYrjBXnkrlCYwNeXMSgLMYgswdT5ENXe+7x49bQXgAVCrr8UqyjuYg7SgMLe1SW',
+    ct: 'AYOHFHHcvLhrM0kmgyEt8c3GZ8gxwVMnPOxADYBVHz3eCOZzYoSzhjNks6PFGV3xjGUms3WcgsE7Poc6xk8=',
+  },
 };
 
 function expectNotOpen(sealed: Sealed, ctx: SealContext) {

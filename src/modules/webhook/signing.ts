@@ -46,6 +46,6 @@ export async function webhookTargetFor(db: Pick<DataSource, 'query'>, box: Secre
   const context = gateway
     ? SEALS.gatewaySigning.context({ tenantId: d.tenantId, objectId: d.targetId })
     : SEALS.tenantNotification.context({ tenantId: d.tenantId, objectId: d.tenantId });
-  const secret = box.open({ kekVersion: row.kek_version, wrappedKey: row.wrapped_key, ciphertext: row.ciphertext }, context);
+  const secret = await box.open({ kekVersion: row.kek_version, wrappedKey: row.wrapped_key, ciphertext: row.ciphertext }, context);
   return { url: row.url, secret, disabled: row.disabled_at !== null };
 }

@@ -1,9 +1,22 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError, isDnsServer, list, providerBaseUrls } from './config-values';
 
 export { ConfigError };
-import { formatKeyring, generateKeyMaterial, KeyringError, parseCurrentVersion, parseKeyring, type Keyring } from './crypto';
+import {
+  formatKeyring,
+  generateKeyMaterial,
+  kekRingFrom,
+  KeyringError,
+  parseCurrentVersion,
+  parseKeyring,
+  parsePkcs11KeyLabels,
+  SecretText,
+  type KekSettings,
+  type Keyring,
+  type Pkcs11Settings,
+} from './crypto';
 import { localSecrets } from './dev-secrets';
 import type { RequestLimits } from './graphql/request-guard';
 import { AddressPolicy } from './outbound/address-policy';
@@ -29,6 +42,16 @@ const Env = z.object({
   // The KEK version new seals use (default: the highest in KEYPLANE_MASTER_KEYS). Not secret.
   KEYPLANE_MASTER_KEY_CURRENT: z.string().optional(),
   KEYPLANE_FINGERPRINT_KEY: z.string().min(32).optional(),
+  // Where KEKs live (docs/kek-providers.md): local (KEYPLANE_MASTER_KEYS) or pkcs11 (an HSM; local keys may stay for the move).
+  KEYPLANE_KEK_PROVIDER: z.enum(['local', 'pkcs11'], { message: 'expected "local" or "pkcs11"' }).default('local'),
+  KEYPLANE_PKCS11_MODULE: z.string().min(1).optional(),
+  KEYPLANE_PKCS11_TOKEN_LABEL: z.string().min(1).max(32).optional(),
+  KEYPLANE_PKCS11_PIN: z.string().min(1).optional(),
+  KEYPLANE_PKCS11_PIN_FILE: z.string().min(1).optional(),
+  // VERSION[:LABEL],... : the KEK versions held in the token; a bare version gets KEYPLANE_PKCS11_KEY_LABEL.
+  KEYPLANE_PKCS11_KEY_VERSIONS: z.string().min(1).optional(),
+  KEYPLANE_PKCS11_KEY_LABEL: z.string().includes('{version}', { message: 'must contain {version}' }).default('keyplane-kek-{version}'),
+  KEYPLANE_PKCS11_SESSIONS: z.coerce.number().int().min(1).max(64).default(4),
   KEYPLANE_LOCAL_SECRETS_FILE: z.string().default('.keyplane/dev-secrets.json'),
   PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(60000).default(8000),
   GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(10),
@@ -120,6 +143,8 @@ export interface Config {
   masterKeyCurrent: number | null;
   /** Whether masterKeys was generated for local development (no KEYPLANE_MASTER_KEYS set). */
   masterKeysGenerated: boolean;
+  /** KEYPLANE_KEK_PROVIDER and, for pkcs11, the token and the KEK versions it holds (masterKeys is '' when only the HSM holds keys). */
+  kek: KekSettings['kek'];
   fingerprintKey: string;
   providerTimeoutMs: number;
   /** Browser origins allowed to call the API; empty: no CORS headers (same-origin or server-side callers). */
@@ -202,9 +227,43 @@ function requireDatabaseUrl(value: string | undefined, nodeEnv: string | undefin
   );
 }
 
-/** The master keyring the config names, with its current version. */
+/** The master keyring the config names, with its current version (local keys only; see kekRingFrom for the whole ring). */
 export function masterKeyring(config: Pick<Config, 'masterKeys' | 'masterKeyCurrent'>): Keyring {
   return parseKeyring(config.masterKeys, config.masterKeyCurrent);
+}
+
+/**
+ * KEYPLANE_KEK_PROVIDER=pkcs11: module, token, PIN (or a file holding it) and key versions are all
+ * required. Messages name the variable, never the PIN or the file's content.
+ */
+function kekFrom(e: z.infer<typeof Env>): KekSettings['kek'] {
+  if (e.KEYPLANE_KEK_PROVIDER !== 'pkcs11') return Object.freeze({ provider: 'local' as const, pkcs11: null });
+  const need = (['KEYPLANE_PKCS11_MODULE', 'KEYPLANE_PKCS11_TOKEN_LABEL', 'KEYPLANE_PKCS11_KEY_VERSIONS'] as const).filter((n) => !e[n]);
+  if (!e.KEYPLANE_PKCS11_PIN === !e.KEYPLANE_PKCS11_PIN_FILE) need.push('exactly one of KEYPLANE_PKCS11_PIN, KEYPLANE_PKCS11_PIN_FILE' as never);
+  if (need.length) throw new ConfigError(`invalid configuration: KEYPLANE_KEK_PROVIDER=pkcs11 needs ${need.join(', ')}`);
+  let pin: string;
+  if (e.KEYPLANE_PKCS11_PIN_FILE) {
+    try {
+      pin = readFileSync(e.KEYPLANE_PKCS11_PIN_FILE, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      throw new ConfigError(`invalid configuration: KEYPLANE_PKCS11_PIN_FILE cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    if (!pin) throw new ConfigError('invalid configuration: KEYPLANE_PKCS11_PIN_FILE is empty');
+  } else pin = e.KEYPLANE_PKCS11_PIN!;
+  let keyLabels: Map<number, string>;
+  try {
+    keyLabels = parsePkcs11KeyLabels(e.KEYPLANE_PKCS11_KEY_VERSIONS!, e.KEYPLANE_PKCS11_KEY_LABEL);
+  } catch (error) {
+    throw new ConfigError(`invalid configuration: KEYPLANE_PKCS11_KEY_VERSIONS (${(error as Error).message})`);
+  }
+  const pkcs11: Pkcs11Settings = Object.freeze({
+    modulePath: e.KEYPLANE_PKCS11_MODULE!,
+    tokenLabel: e.KEYPLANE_PKCS11_TOKEN_LABEL!,
+    pin: new SecretText(pin),
+    keyLabels,
+    sessions: e.KEYPLANE_PKCS11_SESSIONS,
+  });
+  return Object.freeze({ provider: 'pkcs11' as const, pkcs11 });
 }
 
 /** For the migration CLI: the database address alone, without touching secrets. */
@@ -306,7 +365,9 @@ export function loadConfig(
   } catch (error) {
     throw new ConfigError(`invalid configuration: KEYPLANE_MASTER_KEY_CURRENT (${(error as Error).message})`);
   }
-  const missing = SECRET_VARS.filter((name) => !e[name]);
+  const kek = kekFrom(e);
+  // With an HSM, local keys are optional: present only while records move off them.
+  const missing = SECRET_VARS.filter((name) => !e[name] && !(name === 'KEYPLANE_MASTER_KEYS' && kek.provider === 'pkcs11'));
   let secrets: Partial<Record<SecretVar, string>> = e;
   if (missing.length > 0) {
     if (e.NODE_ENV === 'production') {
@@ -316,14 +377,25 @@ export function loadConfig(
   }
   const databaseUrl = requireDatabaseUrl(e.DATABASE_URL, e.NODE_ENV);
   const backend = queueBackendOf(e);
-  if (masterKeyCurrent !== null) {
-    // Checked here so a typo fails at start naming the variable; the messages hold versions only.
-    try {
-      parseKeyring(secrets.KEYPLANE_MASTER_KEYS!, masterKeyCurrent);
-    } catch (error) {
-      const name = /current key version/.test((error as Error).message) ? 'KEYPLANE_MASTER_KEY_CURRENT' : 'KEYPLANE_MASTER_KEYS';
-      throw new ConfigError(`invalid configuration: ${name} (${(error as KeyringError).message})`);
-    }
+  const masterKeys = secrets.KEYPLANE_MASTER_KEYS ?? '';
+  // Checked here so a typo fails at start naming the variable; the messages hold versions only.
+  // Nothing connects yet: the HSM is reached at start (app.ts, workers/main.ts).
+  try {
+    kekRingFrom({ masterKeys, masterKeyCurrent, kek });
+  } catch (error) {
+    const message = (error as KeyringError).message;
+    const name = /KEYPLANE_/.test(message)
+      ? 'KEYPLANE_KEK_PROVIDER'
+      : /current key version/.test(message)
+        ? 'KEYPLANE_MASTER_KEY_CURRENT'
+        : /configured twice/.test(message)
+          ? 'KEYPLANE_MASTER_KEYS, KEYPLANE_PKCS11_KEY_VERSIONS'
+          : /no key version/.test(message)
+            ? 'KEYPLANE_MASTER_KEYS'
+            : masterKeys && !kek.pkcs11
+              ? 'KEYPLANE_MASTER_KEYS'
+              : 'KEYPLANE_MASTER_KEYS or KEYPLANE_PKCS11_KEY_VERSIONS';
+    throw new ConfigError(`invalid configuration: ${name} (${message})`);
   }
   return Object.freeze({
     env: e.NODE_ENV,
@@ -334,9 +406,10 @@ export function loadConfig(
     databasePoolSize: e.DATABASE_POOL_SIZE,
     redisUrl: backend === 'redis' ? (e.REDIS_URL ?? DEFAULT_REDIS_URL) : null,
     adminToken: secrets.KEYPLANE_ADMIN_TOKEN!,
-    masterKeys: secrets.KEYPLANE_MASTER_KEYS!,
+    masterKeys,
     masterKeyCurrent,
-    masterKeysGenerated: !e.KEYPLANE_MASTER_KEYS,
+    masterKeysGenerated: !e.KEYPLANE_MASTER_KEYS && kek.provider === 'local',
+    kek,
     fingerprintKey: secrets.KEYPLANE_FINGERPRINT_KEY!,
     providerTimeoutMs: e.PROVIDER_TIMEOUT_MS,
     corsOrigins: list(e.CORS_ORIGINS),

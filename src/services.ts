@@ -39,8 +39,9 @@ import { WebhookEndpointService } from './modules/webhook/webhook-endpoint.servi
 import { WebhookEndpointAlertService } from './modules/alert/webhook-endpoint-alert.service';
 
 /** Wires the services once at start-up; each receives only what it uses. */
-export function createServices(config: Readonly<Config>, db: DataSource, log: Logger) {
-  const box = new SecretBox(masterKeyring(config));
+export function createServices(config: Readonly<Config>, db: DataSource, log: Logger, sealer?: SecretBox) {
+  // app.ts passes the box it verified at start (its HSM connection included).
+  const box = sealer ?? new SecretBox(masterKeyring(config));
   const fingerprinter = new Fingerprinter(Buffer.from(config.fingerprintKey, 'utf8'));
   // Caches below serve only while this listens (app.ts starts and closes it).
   const invalidations = new Invalidations(config.databaseUrl, log);

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Fingerprinter, SecretBox } from '../src/crypto';
-import { masterKeyring } from '../src/config';
+import { openKekRing } from '../src/modules/key-custody/kek-ring';
 import { assertKeyCustody } from '../src/modules/key-custody/startup-check';
 import { sealedRecordsGauge } from '../src/modules/key-custody/sealed-metric';
 import { createLiveEvents } from '../src/events';
@@ -28,7 +28,9 @@ async function main(): Promise<void> {
   // writes: a smaller pool makes them queue for connections (measured: 408 -> 586 jobs/s at 50).
   const db = createDataSource(config.databaseUrl, Math.max(config.databasePoolSize, config.queue.concurrency + 4));
   await db.initialize();
-  const box = new SecretBox(masterKeyring(config));
+  // The HSM (KEYPLANE_KEK_PROVIDER=pkcs11) is reached here: a wrong PIN, module or label stops the start.
+  const keks = await openKekRing(config, log);
+  const box = new SecretBox(keks);
   // Fail closed before taking jobs (key custody): exits naming missing or wrong key versions.
   await assertKeyCustody(db, box, log, { generatedKeys: config.masterKeysGenerated });
   // QUEUE_BACKEND: Redis, or BullMQ's schema on PostgreSQL (src/queue/backend.ts). The relay's
@@ -97,6 +99,7 @@ async function main(): Promise<void> {
     await closeQueues(queues);
     await backend.close();
     await db.destroy();
+    await keks.close();
   });
 }
 

@@ -1,12 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 /**
- * A private SoftHSM2 token for one test file: its own folder and config (SOFTHSM2_CONF), a token
+ * A private SoftHSM2 token for one test file, in the run's temp folder (prepareSoftHsmFolder):
  * initialized with softhsm2-util, AES key objects created through pkcs11js in a child process
- * (scripts/pkcs11-create-kek.js), all removed by stop(). Real PKCS#11, no mocks.
+ * (scripts/pkcs11-create-kek.js), deleted by stop(). Real PKCS#11, no mocks.
  */
 export interface SoftHsm {
   modulePath: string;
@@ -37,23 +38,36 @@ export function softHsmModule(): string | null {
 
 const SCRIPT = resolve(__dirname, '../../scripts/pkcs11-create-kek.js');
 
-export function startSoftHsm(options: { tokenLabel?: string; pin?: string } = {}): SoftHsm {
+/**
+ * Jest's global setup: a temp folder for SoftHSM2 tokens and its config, named by SOFTHSM2_CONF in
+ * the real environment. It has to be set there, not in a test file: a test file's process.env is a
+ * copy that the native module (which reads the variable with getenv at C_Initialize) never sees.
+ * The folder goes when the process exits.
+ */
+export function prepareSoftHsmFolder(): void {
+  if (!softHsmModule() || process.env.KEYPLANE_TEST_SOFTHSM_DIR) return;
+  const dir = mkdtempSync(join(tmpdir(), 'keyplane-softhsm-'));
+  mkdirSync(join(dir, 'tokens'));
+  writeFileSync(
+    join(dir, 'softhsm2.conf'),
+    `directories.tokendir = ${join(dir, 'tokens')}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`,
+  );
+  process.env.KEYPLANE_TEST_SOFTHSM_DIR = dir;
+  process.env.SOFTHSM2_CONF = join(dir, 'softhsm2.conf');
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+}
+
+/** A fresh token of its own in the run's SoftHSM2 folder; stop() deletes it. */
+export function startSoftHsm(options: { pin?: string } = {}): SoftHsm {
   const modulePath = softHsmModule();
   if (!modulePath) throw new Error('SoftHSM2 is not installed (apt-get install softhsm2)');
-  const dir = mkdtempSync(join(tmpdir(), 'keyplane-softhsm-'));
+  const dir = process.env.KEYPLANE_TEST_SOFTHSM_DIR;
+  if (!dir || process.env.SOFTHSM2_CONF !== join(dir, 'softhsm2.conf'))
+    throw new Error('SoftHSM2 folder not prepared (test/helpers/global-setup.ts)');
   const tokens = join(dir, 'tokens');
-  const conf = join(dir, 'softhsm2.conf');
-  execFileSync('mkdir', ['-p', tokens]);
-  writeFileSync(conf, `directories.tokendir = ${tokens}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`);
-  const previousConf = process.env.SOFTHSM2_CONF;
-  // SoftHSM reads it at C_Initialize: set before any provider in this process starts.
-  process.env.SOFTHSM2_CONF = conf;
-  const tokenLabel = options.tokenLabel ?? 'keyplane-test';
-  const pin = options.pin ?? `pin-${Math.random().toString(36).slice(2, 10)}`;
-  execFileSync('softhsm2-util', ['--init-token', '--free', '--label', tokenLabel, '--pin', pin, '--so-pin', `so-${pin}`], {
-    env: { ...process.env, SOFTHSM2_CONF: conf },
-    stdio: 'ignore',
-  });
+  const tokenLabel = `kp-${randomBytes(6).toString('hex')}`;
+  const pin = options.pin ?? `pin-${randomBytes(6).toString('hex')}`;
+  execFileSync('softhsm2-util', ['--init-token', '--free', '--label', tokenLabel, '--pin', pin, '--so-pin', `so-${pin}`], { stdio: 'ignore' });
   const base = { KEYPLANE_PKCS11_MODULE: modulePath, KEYPLANE_PKCS11_TOKEN_LABEL: tokenLabel, KEYPLANE_PKCS11_PIN: pin };
   return {
     modulePath,
@@ -62,16 +76,12 @@ export function startSoftHsm(options: { tokenLabel?: string; pin?: string } = {}
     env: (versions, extra = {}) => ({ KEYPLANE_KEK_PROVIDER: 'pkcs11', ...base, KEYPLANE_PKCS11_KEY_VERSIONS: versions, ...extra }),
     createKey(label, opts = {}) {
       execFileSync(process.execPath, [SCRIPT, '--label', label, ...(opts.extractable ? ['--extractable'] : [])], {
-        env: { ...process.env, ...base, SOFTHSM2_CONF: conf },
+        env: { ...process.env, ...base },
         stdio: ['ignore', 'ignore', 'pipe'],
       });
     },
     unplug: () => renameSync(tokens, `${tokens}.away`),
     restore: () => renameSync(`${tokens}.away`, tokens),
-    stop() {
-      if (previousConf === undefined) delete process.env.SOFTHSM2_CONF;
-      else process.env.SOFTHSM2_CONF = previousConf;
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop: () => execFileSync('softhsm2-util', ['--delete-token', '--token', tokenLabel], { stdio: 'ignore' }),
   };
 }

@@ -22,9 +22,11 @@ import { idleRss } from './scenarios/idle-rss';
 import { integrations } from './scenarios/integrations';
 import { validationJobs } from './scenarios/validation-jobs';
 import { queueBackends } from './scenarios/queue-backends';
+import { kekProviders } from './scenarios/kek-providers';
 import { FULL_SCENARIOS } from './scenarios/full';
 
-const QUICK: Scenario[] = [idleRss, graphqlHttp, integrations, createCredential, validationJobs, gatewayConfig, queueBackends];
+// kekProviders last: it starts an API with an HSM key version and removes what it sealed under it.
+const QUICK: Scenario[] = [idleRss, graphqlHttp, integrations, createCredential, validationJobs, gatewayConfig, queueBackends, kekProviders];
 
 const log = (message: string) => process.stdout.write(`${message}\n`);
 

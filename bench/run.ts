@@ -23,9 +23,21 @@ import { integrations } from './scenarios/integrations';
 import { validationJobs } from './scenarios/validation-jobs';
 import { queueBackends } from './scenarios/queue-backends';
 import { noisyNeighbour } from './scenarios/noisy-neighbour';
+import { kekProviders } from './scenarios/kek-providers';
 import { FULL_SCENARIOS } from './scenarios/full';
 
-const QUICK: Scenario[] = [idleRss, graphqlHttp, integrations, createCredential, validationJobs, gatewayConfig, queueBackends, noisyNeighbour];
+// kekProviders last: it starts an API with an HSM key version and removes what it sealed under it.
+const QUICK: Scenario[] = [
+  idleRss,
+  graphqlHttp,
+  integrations,
+  createCredential,
+  validationJobs,
+  gatewayConfig,
+  queueBackends,
+  noisyNeighbour,
+  kekProviders,
+];
 
 const log = (message: string) => process.stdout.write(`${message}\n`);
 

@@ -2,8 +2,9 @@ import 'reflect-metadata';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
-import { fingerprinterFor, masterKeyring, type Config } from './config';
+import { fingerprinterFor, type Config } from './config';
 import { SecretBox } from './crypto';
+import { openKekRing } from './modules/key-custody/kek-ring';
 import { assertKeyCustody } from './modules/key-custody/startup-check';
 import { createDataSource } from './db/data-source';
 import { buildServer } from './http/server';
@@ -23,15 +24,21 @@ export async function createApp(config: Readonly<Config>, log: Logger): Promise<
   await db.initialize();
   // Before serving: a built-in provider's host is operator configuration, never an earlier API call.
   await pinBuiltInHosts(db, config.providerBaseUrls, log);
-  // Fail closed before serving: every KEK version in use is in the keyring and every key opens its check value.
-  await assertKeyCustody(db, new SecretBox(masterKeyring(config)), log, {
-    generatedKeys: config.masterKeysGenerated,
-    fingerprinter: fingerprinterFor(config),
-  }).catch(async (error) => {
+  // Fail closed before serving: the HSM (if any) answers with every key, every KEK version in use is
+  // in the keyring, and every key opens its check value.
+  const keks = await openKekRing(config, log).catch(async (error) => {
     await db.destroy();
     throw error;
   });
-  const services = createServices(config, db, log);
+  const box = new SecretBox(keks);
+  await assertKeyCustody(db, box, log, { generatedKeys: config.masterKeysGenerated, fingerprinter: fingerprinterFor(config) }).catch(
+    async (error) => {
+      await keks.close();
+      await db.destroy();
+      throw error;
+    },
+  );
+  const services = createServices(config, db, log, box);
   // A queue store this BullMQ cannot use (an unmigrated or newer schema) stops the start here.
   await services.queueBackend.assertUsable();
   await services.invalidations.start();
@@ -53,6 +60,7 @@ export async function createApp(config: Readonly<Config>, log: Logger): Promise<
       await services.keyCheckStore.close();
       await services.queueBackend.close();
       await db.destroy();
+      await keks.close();
     },
   };
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError, isDnsServer, isolationSettings, list, providerBaseUrls } from './config-values';
 
@@ -6,12 +7,17 @@ export { ConfigError };
 import {
   formatKeyring,
   generateKeyMaterial,
+  kekRingFrom,
   KeyringError,
   parseCurrentVersion,
   parseKeyring,
   parsePepperRing,
+  parsePkcs11KeyLabels,
+  SecretText,
   type Fingerprinter,
+  type KekSettings,
   type Keyring,
+  type Pkcs11Settings,
 } from './crypto';
 import { localSecrets } from './dev-secrets';
 import type { RequestLimits } from './graphql/request-guard';
@@ -51,6 +57,16 @@ const Env = z.object({
   KEYPLANE_FINGERPRINT_KEY: z.string().min(32).optional(),
   // The pepper version new fingerprints use (default: the highest). Not secret.
   KEYPLANE_FINGERPRINT_KEY_CURRENT: z.string().optional(),
+  // Where KEKs live (docs/kek-providers.md): local (KEYPLANE_MASTER_KEYS) or pkcs11 (an HSM; local keys may stay for the move).
+  KEYPLANE_KEK_PROVIDER: z.enum(['local', 'pkcs11'], { message: 'expected "local" or "pkcs11"' }).default('local'),
+  KEYPLANE_PKCS11_MODULE: z.string().min(1).optional(),
+  KEYPLANE_PKCS11_TOKEN_LABEL: z.string().min(1).max(32).optional(),
+  KEYPLANE_PKCS11_PIN: z.string().min(1).optional(),
+  KEYPLANE_PKCS11_PIN_FILE: z.string().min(1).optional(),
+  // VERSION[:LABEL],... : the KEK versions held in the token; a bare version gets KEYPLANE_PKCS11_KEY_LABEL.
+  KEYPLANE_PKCS11_KEY_VERSIONS: z.string().min(1).optional(),
+  KEYPLANE_PKCS11_KEY_LABEL: z.string().includes('{version}', { message: 'must contain {version}' }).default('keyplane-kek-{version}'),
+  KEYPLANE_PKCS11_SESSIONS: z.coerce.number().int().min(1).max(64).default(4),
   KEYPLANE_LOCAL_SECRETS_FILE: z.string().default('.keyplane/dev-secrets.json'),
   PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(60000).default(8000),
   GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(10),
@@ -151,6 +167,8 @@ export interface Config {
   masterKeyCurrent: number | null;
   /** Whether masterKeys was generated for local development (no KEYPLANE_MASTER_KEYS set). */
   masterKeysGenerated: boolean;
+  /** KEYPLANE_KEK_PROVIDER and, for pkcs11, the token and the KEK versions it holds (masterKeys is '' when only the HSM holds keys). */
+  kek: KekSettings['kek'];
   fingerprintKey: string;
   /** KEYPLANE_FINGERPRINT_KEY_CURRENT: the pepper version new fingerprints use; null: the highest. */
   fingerprintKeyCurrent: number | null;
@@ -280,7 +298,7 @@ function requireDatabaseUrl(value: string | undefined, nodeEnv: string | undefin
   );
 }
 
-/** The master keyring the config names, with its current version. */
+/** The master keyring the config names, with its current version (local keys only; see kekRingFrom for the whole ring). */
 export function masterKeyring(config: Pick<Config, 'masterKeys' | 'masterKeyCurrent'>): Keyring {
   return parseKeyring(config.masterKeys, config.masterKeyCurrent);
 }
@@ -288,6 +306,40 @@ export function masterKeyring(config: Pick<Config, 'masterKeys' | 'masterKeyCurr
 /** The fingerprint pepper ring the config names, with its current version. */
 export function fingerprinterFor(config: Pick<Config, 'fingerprintKey' | 'fingerprintKeyCurrent'>): Fingerprinter {
   return parsePepperRing(config.fingerprintKey, config.fingerprintKeyCurrent);
+}
+
+/**
+ * KEYPLANE_KEK_PROVIDER=pkcs11: module, token, PIN (or a file holding it) and key versions are all
+ * required. Messages name the variable, never the PIN or the file's content.
+ */
+function kekFrom(e: z.infer<typeof Env>): KekSettings['kek'] {
+  if (e.KEYPLANE_KEK_PROVIDER !== 'pkcs11') return Object.freeze({ provider: 'local' as const, pkcs11: null });
+  const need = (['KEYPLANE_PKCS11_MODULE', 'KEYPLANE_PKCS11_TOKEN_LABEL', 'KEYPLANE_PKCS11_KEY_VERSIONS'] as const).filter((n) => !e[n]);
+  if (!e.KEYPLANE_PKCS11_PIN === !e.KEYPLANE_PKCS11_PIN_FILE) need.push('exactly one of KEYPLANE_PKCS11_PIN, KEYPLANE_PKCS11_PIN_FILE' as never);
+  if (need.length) throw new ConfigError(`invalid configuration: KEYPLANE_KEK_PROVIDER=pkcs11 needs ${need.join(', ')}`);
+  let pin: string;
+  if (e.KEYPLANE_PKCS11_PIN_FILE) {
+    try {
+      pin = readFileSync(e.KEYPLANE_PKCS11_PIN_FILE, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      throw new ConfigError(`invalid configuration: KEYPLANE_PKCS11_PIN_FILE cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    if (!pin) throw new ConfigError('invalid configuration: KEYPLANE_PKCS11_PIN_FILE is empty');
+  } else pin = e.KEYPLANE_PKCS11_PIN!;
+  let keyLabels: Map<number, string>;
+  try {
+    keyLabels = parsePkcs11KeyLabels(e.KEYPLANE_PKCS11_KEY_VERSIONS!, e.KEYPLANE_PKCS11_KEY_LABEL);
+  } catch (error) {
+    throw new ConfigError(`invalid configuration: KEYPLANE_PKCS11_KEY_VERSIONS (${(error as Error).message})`);
+  }
+  const pkcs11: Pkcs11Settings = Object.freeze({
+    modulePath: e.KEYPLANE_PKCS11_MODULE!,
+    tokenLabel: e.KEYPLANE_PKCS11_TOKEN_LABEL!,
+    pin: new SecretText(pin),
+    keyLabels,
+    sessions: e.KEYPLANE_PKCS11_SESSIONS,
+  });
+  return Object.freeze({ provider: 'pkcs11' as const, pkcs11 });
 }
 
 /** For the migration CLI: the database address alone, without touching secrets. */
@@ -397,7 +449,9 @@ export function loadConfig(
       `invalid configuration: KEYPLANE_FINGERPRINT_KEY_CURRENT (${(error as Error).message.replace('key version', 'pepper version')})`,
     );
   }
-  const missing = SECRET_VARS.filter((name) => !e[name]);
+  const kek = kekFrom(e);
+  // With an HSM, local keys are optional: present only while records move off them.
+  const missing = SECRET_VARS.filter((name) => !e[name] && !(name === 'KEYPLANE_MASTER_KEYS' && kek.provider === 'pkcs11'));
   let secrets: Partial<Record<SecretVar, string>> = e;
   if (missing.length > 0) {
     if (e.NODE_ENV === 'production') {
@@ -408,14 +462,25 @@ export function loadConfig(
   const databaseUrl = requireDatabaseUrl(e.DATABASE_URL, e.NODE_ENV);
   const backend = queueBackendOf(e);
   const redisCluster = redisClusterFrom(e, backend);
-  if (masterKeyCurrent !== null) {
-    // Checked here so a typo fails at start naming the variable; the messages hold versions only.
-    try {
-      parseKeyring(secrets.KEYPLANE_MASTER_KEYS!, masterKeyCurrent);
-    } catch (error) {
-      const name = /current key version/.test((error as Error).message) ? 'KEYPLANE_MASTER_KEY_CURRENT' : 'KEYPLANE_MASTER_KEYS';
-      throw new ConfigError(`invalid configuration: ${name} (${(error as KeyringError).message})`);
-    }
+  const masterKeys = secrets.KEYPLANE_MASTER_KEYS ?? '';
+  // Checked here so a typo fails at start naming the variable; the messages hold versions only.
+  // Nothing connects yet: the HSM is reached at start (app.ts, workers/main.ts).
+  try {
+    kekRingFrom({ masterKeys, masterKeyCurrent, kek });
+  } catch (error) {
+    const message = (error as KeyringError).message;
+    const name = /KEYPLANE_/.test(message)
+      ? 'KEYPLANE_KEK_PROVIDER'
+      : /current key version/.test(message)
+        ? 'KEYPLANE_MASTER_KEY_CURRENT'
+        : /configured twice/.test(message)
+          ? 'KEYPLANE_MASTER_KEYS, KEYPLANE_PKCS11_KEY_VERSIONS'
+          : /no key version/.test(message)
+            ? 'KEYPLANE_MASTER_KEYS'
+            : masterKeys && !kek.pkcs11
+              ? 'KEYPLANE_MASTER_KEYS'
+              : 'KEYPLANE_MASTER_KEYS or KEYPLANE_PKCS11_KEY_VERSIONS';
+    throw new ConfigError(`invalid configuration: ${name} (${message})`);
   }
   try {
     // Parsed here so a malformed entry fails at start naming the variable; messages hold positions and versions only.
@@ -434,9 +499,10 @@ export function loadConfig(
     redisUrl: backend === 'redis' && !redisCluster ? (e.REDIS_URL ?? DEFAULT_REDIS_URL) : null,
     redisCluster: redisCluster && Object.freeze(redisCluster),
     adminToken: secrets.KEYPLANE_ADMIN_TOKEN!,
-    masterKeys: secrets.KEYPLANE_MASTER_KEYS!,
+    masterKeys,
     masterKeyCurrent,
-    masterKeysGenerated: !e.KEYPLANE_MASTER_KEYS,
+    masterKeysGenerated: !e.KEYPLANE_MASTER_KEYS && kek.provider === 'local',
+    kek,
     fingerprintKey: secrets.KEYPLANE_FINGERPRINT_KEY!,
     fingerprintKeyCurrent,
     providerTimeoutMs: e.PROVIDER_TIMEOUT_MS,

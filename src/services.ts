@@ -41,8 +41,9 @@ import { PepperRekeyService } from './modules/key-custody/pepper-rekey.service';
 import { SigningSecretService } from './modules/webhook/signing-secret.service';
 
 /** Wires the services once at start-up; each receives only what it uses. */
-export function createServices(config: Readonly<Config>, db: DataSource, log: Logger) {
-  const box = new SecretBox(masterKeyring(config));
+export function createServices(config: Readonly<Config>, db: DataSource, log: Logger, sealer?: SecretBox) {
+  // app.ts passes the box it verified at start (its HSM connection included).
+  const box = sealer ?? new SecretBox(masterKeyring(config));
   const fingerprinter = fingerprinterFor(config);
   // Caches below serve only while this listens (app.ts starts and closes it).
   const invalidations = new Invalidations(config.databaseUrl, log);

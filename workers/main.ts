@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { SecretBox } from '../src/crypto';
-import { fingerprinterFor, masterKeyring } from '../src/config';
+import { fingerprinterFor } from '../src/config';
+import { openKekRing } from '../src/modules/key-custody/kek-ring';
 import { assertKeyCustody } from '../src/modules/key-custody/startup-check';
 import { sealedRecordsGauge } from '../src/modules/key-custody/sealed-metric';
 import { createLiveEvents } from '../src/events';
@@ -29,7 +30,9 @@ async function main(): Promise<void> {
   // writes: a smaller pool makes them queue for connections (measured: 408 -> 586 jobs/s at 50).
   const db = createDataSource(config.databaseUrl, Math.max(config.databasePoolSize, config.queue.concurrency + 4));
   await db.initialize();
-  const box = new SecretBox(masterKeyring(config));
+  // The HSM (KEYPLANE_KEK_PROVIDER=pkcs11) is reached here: a wrong PIN, module or label stops the start.
+  const keks = await openKekRing(config, log);
+  const box = new SecretBox(keks);
   // Fail closed before taking jobs (key custody): exits naming missing or wrong key versions.
   const fingerprinter = fingerprinterFor(config);
   await assertKeyCustody(db, box, log, { generatedKeys: config.masterKeysGenerated, fingerprinter });
@@ -101,6 +104,7 @@ async function main(): Promise<void> {
     await deps.gate.close();
     await backend.close();
     await db.destroy();
+    await keks.close();
   });
 }
 

@@ -1,25 +1,38 @@
-import { MetricsTime, UnrecoverableError, type Job, type Worker } from 'bullmq';
-import { KeyVersionUnavailableError } from '../src/crypto';
+import { DelayedError, MetricsTime, UnrecoverableError, type Job, type Worker } from 'bullmq';
+import { KekUnavailableError, KeyVersionUnavailableError } from '../src/crypto';
 import type { Logger } from 'pino';
 import type { QueueBackend } from '../src/queue/backend';
 import { JOBS, QUEUES, type JobName, type QueueName } from '../src/queue/registry';
 import { PROCESSORS, type ProcessorDeps } from './processors';
+
+/** How long a job waits when the HSM is unreachable before it runs again. */
+export const KEK_RETRY_DELAY_MS = 15_000;
 
 /** One BullMQ worker per queue, dispatching by job name to the registry's processor. */
 export function startWorkers(
   backend: Pick<QueueBackend, 'worker'>,
   deps: ProcessorDeps,
   log: Logger,
-  options: { concurrency?: number; lockDurationMs?: number; stalledIntervalMs?: number },
+  options: { concurrency?: number; lockDurationMs?: number; stalledIntervalMs?: number; kekRetryDelayMs?: number },
 ): Worker[] {
   return QUEUES.filter((queue) => hasProcessors(queue)).map((queue) => {
     const worker = backend.worker(
       queue,
-      async (job: Job) => {
+      async (job: Job, token?: string) => {
         const processor = PROCESSORS[job.name as JobName];
         if (!processor) throw new Error(`no processor for job ${job.name}`);
-        // A record sealed under a KEK version this worker lacks: no retries burnt on it (key custody).
-        return (processor as (d: ProcessorDeps, j: Job) => Promise<unknown>)(deps, job).catch((error: unknown) => {
+        return (processor as (d: ProcessorDeps, j: Job) => Promise<unknown>)(deps, job).catch(async (error: unknown) => {
+          // The HSM holding the KEK is unreachable: the job waits and runs again, however long the
+          // outage, without spending an attempt (moveToDelayed skips the attempt count).
+          if (error instanceof KekUnavailableError) {
+            log.warn(
+              { queue, job: job.name, jobId: job.id, kekVersion: error.kekVersion, reason: error.reason },
+              'key store unavailable: job delayed',
+            );
+            await job.moveToDelayed(Date.now() + (options.kekRetryDelayMs ?? KEK_RETRY_DELAY_MS), token);
+            throw new DelayedError();
+          }
+          // A record sealed under a KEK version this worker lacks: no retries burnt on it (key custody).
           throw error instanceof KeyVersionUnavailableError ? new UnrecoverableError(error.message) : error;
         });
       },

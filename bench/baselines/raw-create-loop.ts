@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     const started = performance.now();
     const id = randomUUID();
     const key = benchKey(tag, n++);
-    const sealed = box.seal(key, SEALS.credentialVersion.context({ tenantId, objectId: id, version: 1 }));
+    const sealed = await box.seal(key, SEALS.credentialVersion.context({ tenantId, objectId: id, version: 1 }));
     const fingerprint = fingerprinter.fingerprint(key);
     await pool.query(
       `INSERT INTO bench_raw_credentials (id, tenant_id, kek_version, wrapped_key, ciphertext, fingerprint, redacted_key)

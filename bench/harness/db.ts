@@ -108,7 +108,7 @@ export async function seedCredentials(
     for (let i = start; i < Math.min(o.count, start + batch); i++) {
       const id = randomUUID();
       const key = benchKey(o.tag, i);
-      const sealed = box.seal(key, SEALS.credentialVersion.context({ tenantId: o.tenantId, objectId: id, version: 1 }));
+      const sealed = await box.seal(key, SEALS.credentialVersion.context({ tenantId: o.tenantId, objectId: id, version: 1 }));
       const hint = redactSecret(key, o.provider.prefixes);
       const c = creds.length;
       credValues.push(

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
-import { masterKeyring, type Config } from '../config';
-import { SecretBox } from '../crypto';
+import type { Config } from '../config';
+import { kekRingFrom, SecretBox } from '../crypto';
 import { createDataSource } from '../db/data-source';
 import { DomainError } from '../errors';
 import { loadConfigOrExit } from '../lifecycle';
@@ -35,7 +35,7 @@ export async function runKeysCli(argv: string[], config: Readonly<Config>, out: 
   await db.initialize();
   const backend = createQueueBackend(config);
   const reader = new RescanStatusReader(backend, () => undefined);
-  const custody = new KeyCustodyService(db, new SecretBox(masterKeyring(config)), reader);
+  const custody = new KeyCustodyService(db, new SecretBox(kekRingFrom(config)), reader); // versions only: no HSM connection
   try {
     if (command === 'status') {
       const view = await custody.custody();

@@ -1,7 +1,7 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
-import { KeyVersionUnavailableError } from '../crypto';
+import { KekUnavailableError, KeyVersionUnavailableError } from '../crypto';
 import { AccessError, BadRequestError, DomainError, DomainErrors, RateLimitedError, ServiceUnavailableError } from '../errors';
 import { maskMessage, schemaNames } from './mask';
 import { RequestLimitError } from './request-guard';
@@ -23,6 +23,7 @@ const KNOWN_GRAPHQL_CODES = new Set([
 
 export const KEY_VERSION_UNAVAILABLE_MESSAGE = 'A stored secret is sealed under a master key version this server does not hold yet. Try again later.';
 export const KEY_VERSION_RETRY_SECONDS = 30;
+export const KEK_UNAVAILABLE_MESSAGE = 'The key store holding the master key is unavailable. Try again later.';
 
 /**
  * Codes whose message graphql-js or Apollo wrote from the request itself (see mask.ts), and what a
@@ -58,6 +59,14 @@ export function createFormatError(log: Logger, schema: GraphQLSchema) {
     }
     if (original instanceof ServiceUnavailableError) {
       return { ...base, message: original.message, extensions: { code: 'SERVICE_UNAVAILABLE', retryAfter: original.retryAfterSeconds } };
+    }
+    if (original instanceof KekUnavailableError) {
+      // The HSM is unreachable or refused the session: the reason is a PKCS#11 code, never a PIN.
+      log.warn(
+        { kekVersion: original.kekVersion, provider: original.provider, reason: original.reason, path: formatted.path },
+        'key store unavailable',
+      );
+      return { ...base, message: KEK_UNAVAILABLE_MESSAGE, extensions: { code: 'SERVICE_UNAVAILABLE', retryAfter: KEY_VERSION_RETRY_SECONDS } };
     }
     if (original instanceof KeyVersionUnavailableError) {
       // Not the caller's fault and not tampering: the keyring of this API lacks a version. Retryable.

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { HttpObserver } from './metrics';
-import { KeyVersionUnavailableError } from '../crypto';
-import { KEY_VERSION_RETRY_SECONDS, KEY_VERSION_UNAVAILABLE_MESSAGE, safeError } from '../graphql/errors';
+import { KekUnavailableError, KeyVersionUnavailableError } from '../crypto';
+import { KEK_UNAVAILABLE_MESSAGE, KEY_VERSION_RETRY_SECONDS, KEY_VERSION_UNAVAILABLE_MESSAGE, safeError } from '../graphql/errors';
 import type { Services } from '../services';
 
 export interface GatewayConfigRouteDeps {
@@ -40,11 +40,15 @@ export function registerGatewayConfigRoute(app: FastifyInstance, deps: GatewayCo
     } catch (error) {
       if (error instanceof KeyVersionUnavailableError) {
         // Never a config with the key left out: the gateway keeps its copy and asks again.
-        request.log.warn({ kekVersion: error.kekVersion }, 'gateway config: a served key is sealed under a key version this process lacks');
+        const hsm = error instanceof KekUnavailableError;
+        request.log.warn(
+          hsm ? { kekVersion: error.kekVersion, reason: error.reason } : { kekVersion: error.kekVersion },
+          hsm ? 'gateway config: key store unavailable' : 'gateway config: a served key is sealed under a key version this process lacks',
+        );
         return reply
           .code(503)
           .header('retry-after', String(KEY_VERSION_RETRY_SECONDS))
-          .send({ error: { code: 'SERVICE_UNAVAILABLE', message: KEY_VERSION_UNAVAILABLE_MESSAGE } });
+          .send({ error: { code: 'SERVICE_UNAVAILABLE', message: hsm ? KEK_UNAVAILABLE_MESSAGE : KEY_VERSION_UNAVAILABLE_MESSAGE } });
       }
       request.log.error({ err: safeError(error) }, 'gateway config pull failed');
       return reply.code(500).send({ error: { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error.' } });

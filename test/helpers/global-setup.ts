@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Client } from 'pg';
 import { createDataSource } from '../../src/db/data-source';
+import { prepareSoftHsmFolder } from './softhsm';
 import { PG_ADMIN_URL, TEST_DATABASE_URL, TEST_DB } from './test-env';
 
 /**
@@ -9,6 +10,7 @@ import { PG_ADMIN_URL, TEST_DATABASE_URL, TEST_DB } from './test-env';
  * the second call finds the database ready and keeps it.
  */
 export default async function globalSetup(): Promise<void> {
+  prepareSoftHsmFolder();
   if (process.env.KEYPLANE_TEST_DB_READY === TEST_DB) return;
   const admin = new Client({ connectionString: PG_ADMIN_URL });
   await admin.connect();

@@ -66,7 +66,7 @@ export async function fingerprintRekey(
     if (page.length === 0) break;
     after = page[page.length - 1].id;
     for (const row of page) {
-      const target = withOpenedKey(
+      const target = await withOpenedKey(
         deps.box,
         {
           tenantId: row.tenant_id,

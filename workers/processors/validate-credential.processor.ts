@@ -2,7 +2,7 @@ import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { LIVE_VERSION_STATES, recordOutcome } from '../../src/modules/credential/credential-lifecycle';
 import type { OutcomeDeps } from '../../src/modules/credential/credential-lifecycle.deps';
 import type { VersionState } from '../../src/modules/credential/credential.entity';
-import { KeyVersionUnavailableError, SEALS } from '../../src/crypto';
+import { KekUnavailableError, KeyVersionUnavailableError, SEALS } from '../../src/crypto';
 import { markCredentialUnreadable } from '../../src/modules/key-custody/unreadable';
 import { outboundFor } from '../../src/outbound';
 import { testKey } from '../../src/providers/registry';
@@ -52,13 +52,15 @@ export async function validateCredential(deps: ValidateDeps, job: Job<JobPayload
   }
   let secret: string;
   try {
-    secret = deps.box.open(
+    secret = await deps.box.open(
       { kekVersion: row.kek_version, wrappedKey: row.wrapped_key, ciphertext: row.ciphertext },
       SEALS.credentialVersion.context({ tenantId, objectId: credentialId, version }),
     );
   } catch (error) {
     // Neither is worth a retry. A KEK version this process lacks is the operator's to fix (its own
     // error, nothing marked); a key that does not open (tampered, moved) makes the credential UNREADABLE.
+    // An HSM that cannot be reached: retried later without spending an attempt (workers/worker.ts).
+    if (error instanceof KekUnavailableError) throw error;
     if (error instanceof KeyVersionUnavailableError) throw new UnrecoverableError(error.message);
     await markCredentialUnreadable(
       { db: deps.db, security: deps.security, publishChanged: (t, c) => publishCredentialChanged(deps, t, c) },

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { SEALS, type Fingerprinter, type SecretBox } from '../../crypto';
+import { KeyVersionUnavailableError, SEALS, type Fingerprinter, type SecretBox } from '../../crypto';
 
 /** What these helpers need: a DataSource or a transaction's EntityManager. */
 interface Queryable {
@@ -97,15 +97,18 @@ export interface SealedVersionRow {
  * Runs `use` with the version's plaintext key, opened in memory only; null when it has no material
  * or does not open (the caller counts it). The plaintext is never logged, stored or returned.
  */
-export function withOpenedKey<T>(box: Pick<SecretBox, 'open'>, row: SealedVersionRow, use: (secret: string) => T): T | null {
+export async function withOpenedKey<T>(box: Pick<SecretBox, 'open'>, row: SealedVersionRow, use: (secret: string) => T): Promise<T | null> {
   if (row.kekVersion == null || !row.wrappedKey || !row.ciphertext) return null;
   let secret: string;
   try {
-    secret = box.open(
+    secret = await box.open(
       { kekVersion: row.kekVersion, wrappedKey: row.wrappedKey, ciphertext: row.ciphertext },
       SEALS.credentialVersion.context({ tenantId: row.tenantId, objectId: row.credentialId, version: row.version }),
     );
-  } catch {
+  } catch (error) {
+    // A key version this process lacks, or an HSM that does not answer, is not a bad record: the
+    // job retries later instead of counting the key as unreadable.
+    if (error instanceof KeyVersionUnavailableError) throw error;
     return null;
   }
   return use(secret);
@@ -126,7 +129,7 @@ export async function convergeFingerprint(
   const current = deps.fingerprinter.currentVersion;
   const older = (await pepperVersionsInUse(deps.db)).filter((v) => v !== current);
   if (older.length === 0 && row.pepperVersion === current) return { fingerprint: row.fingerprint, moved: 0, unreadable: false };
-  const under = withOpenedKey(deps.box, row, (secret) => ({
+  const under = await withOpenedKey(deps.box, row, (secret) => ({
     current: deps.fingerprinter.fingerprintUnder(current, secret),
     older: older
       .filter((v) => v !== row.pepperVersion && deps.fingerprinter.hasVersion(v))

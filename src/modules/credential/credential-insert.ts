@@ -96,8 +96,9 @@ export class CredentialInserter {
     private readonly deps: KeyMaterialDeps,
   ) {}
 
-  insert(actor: AuditActor, input: NewCredential): Promise<CredentialEntity | null> {
-    return new Promise((resolve, reject) => this.commits.add({ ...this.prepare(actor, input), resolve, reject }));
+  async insert(actor: AuditActor, input: NewCredential): Promise<CredentialEntity | null> {
+    const prepared = await this.prepare(actor, input);
+    return new Promise((resolve, reject) => this.commits.add({ ...prepared, resolve, reject }));
   }
 
   /**
@@ -105,14 +106,14 @@ export class CredentialInserter {
    * create claims its key first, in that transaction): no group commit.
    */
   async insertInTx(tx: EntityManager, actor: AuditActor, input: NewCredential): Promise<CredentialEntity | null> {
-    const item = { ...this.prepare(actor, input), resolve: () => undefined, reject: () => undefined };
+    const item = { ...(await this.prepare(actor, input)), resolve: () => undefined, reject: () => undefined };
     return (await this.write([item], tx)).get(item.id) ?? null;
   }
 
-  private prepare(actor: AuditActor, input: NewCredential): Omit<Prepared, 'resolve' | 'reject'> {
+  private async prepare(actor: AuditActor, input: NewCredential): Promise<Omit<Prepared, 'resolve' | 'reject'>> {
     const { secret, ...rest } = input;
     const id = randomUUID();
-    const sealed = sealVersion(
+    const sealed = await sealVersion(
       this.deps,
       { tenantId: input.tenantId, credentialId: id, version: 1, keyPrefixes: input.provider.keyPrefixes },
       secret,

@@ -19,12 +19,15 @@ export interface SealedVersion {
 }
 
 /** Seals one key version (bound to tenant, credential and version). The plaintext goes no further. */
-export function sealVersion(
+export async function sealVersion(
   deps: KeyMaterialDeps,
   row: { tenantId: string; credentialId: string; version: number; keyPrefixes: string[] },
   secret: string,
-): SealedVersion {
-  const sealed = deps.box.seal(secret, SEALS.credentialVersion.context({ tenantId: row.tenantId, objectId: row.credentialId, version: row.version }));
+): Promise<SealedVersion> {
+  const sealed = await deps.box.seal(
+    secret,
+    SEALS.credentialVersion.context({ tenantId: row.tenantId, objectId: row.credentialId, version: row.version }),
+  );
   return {
     kekVersion: sealed.kekVersion,
     wrappedKey: sealed.wrappedKey,
@@ -47,7 +50,7 @@ export async function insertVersionInTx(
     credentialId: row.credentialId,
     version: row.version,
     state: row.state,
-    ...sealVersion(deps, row, secret),
+    ...(await sealVersion(deps, row, secret)),
   });
   await tx.insert(CredentialVersionEntity, entity);
   return entity;

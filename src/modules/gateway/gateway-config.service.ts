@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import { hashToken, type SecretBox } from '../../crypto';
+import { hashToken, type Sealed, type SealContext, type SecretBox } from '../../crypto';
 import { InvalidatedCache, type Invalidations } from '../../db/invalidations';
 import { auditInTx } from '../audit/audit.writer';
 import { bearerToken } from '../auth/bearer';
-import { resolveGatewayConfig, type ResolvedProvider } from './gateway-config';
+import { resolveGatewayConfig, type Opener, type ResolveInput, type ResolvedProvider } from './gateway-config';
 import { GatewayConfigLoader, type LoadedConfig } from './gateway-config.loader';
 
 export interface GatewayConfigBody {
@@ -94,7 +94,7 @@ export class GatewayConfigService {
     // (at worst newer, which costs the gateway one more 200, never a stale 304).
     const full = loaded.material ? loaded : await this.loader.withMaterial(loaded.gateway.tenantId, loaded.gateway.id);
     if (!full) return { kind: 'UNAUTHENTICATED' }; // deleted in between
-    const providers = resolveGatewayConfig(full.input, (sealed, ctx) => this.box.open(sealed, ctx));
+    const providers = resolveGatewayConfig(full.input, await openAll(this.box, full.input));
     const unreadable = providers.flatMap((p) => p.skipped.filter((s) => s.reason === 'UNREADABLE'));
     if (unreadable.length)
       this.warn(
@@ -205,4 +205,25 @@ export function etagMatches(header: string | undefined, etag: string): boolean {
     const tag = t.trim().replace(/^W\//, '');
     return tag === '*' || tag === etag;
   });
+}
+
+/**
+ * Opens every key the config would serve, all at once (an HSM provider runs them on several
+ * sessions), and returns a synchronous opener over the results for resolveGatewayConfig: the same
+ * keys, in the same order, each failing exactly as its own open failed.
+ */
+async function openAll(box: Pick<SecretBox, 'open'>, input: ResolveInput): Promise<Opener> {
+  const wanted: [Sealed, SealContext][] = [];
+  resolveGatewayConfig(input, (sealed, ctx) => {
+    wanted.push([sealed, ctx]);
+    return '';
+  });
+  const opened = await Promise.allSettled(wanted.map(([sealed, ctx]) => box.open(sealed, ctx)));
+  const bySealed = new Map(wanted.map(([sealed], i) => [sealed, opened[i]] as const));
+  return (sealed) => {
+    const r = bySealed.get(sealed);
+    if (!r) throw new Error('not opened');
+    if (r.status === 'rejected') throw r.reason;
+    return r.value;
+  };
 }

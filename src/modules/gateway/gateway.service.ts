@@ -117,7 +117,7 @@ export class GatewayService {
     try {
       return await this.db.transaction(async (tx) => {
         const id = randomUUID();
-        const sealed = this.box.seal(signingSecret, SEALS.gatewaySigning.context({ tenantId, objectId: id }));
+        const sealed = await this.box.seal(signingSecret, SEALS.gatewaySigning.context({ tenantId, objectId: id }));
         await tx.insert(GatewayEntity, {
           id,
           tenantId,

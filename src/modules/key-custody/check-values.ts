@@ -1,5 +1,5 @@
 import { escapeIdentifier as ident } from 'pg';
-import { SEAL_KINDS, type SealContext, type SecretBox } from '../../crypto';
+import { KekUnavailableError, SEAL_KINDS, type SealContext, type SecretBox } from '../../crypto';
 import type { Queryable } from './sealed-rows';
 
 /**
@@ -16,10 +16,14 @@ export type CheckResult = 'VERIFIED' | 'CREATED' | 'WRONG_KEY';
 
 type Box = Pick<SecretBox, 'open' | 'seal' | 'keyVersions'>;
 
-function opens(box: Box, row: { wrapped_key: Buffer; ciphertext: Buffer }, version: number): boolean {
+async function opens(box: Box, row: { wrapped_key: Buffer; ciphertext: Buffer }, version: number): Promise<boolean> {
   try {
-    return box.open({ kekVersion: version, wrappedKey: row.wrapped_key, ciphertext: row.ciphertext }, checkContext(version)) === CHECK_PLAINTEXT;
-  } catch {
+    return (
+      (await box.open({ kekVersion: version, wrappedKey: row.wrapped_key, ciphertext: row.ciphertext }, checkContext(version))) === CHECK_PLAINTEXT
+    );
+  } catch (error) {
+    // An HSM that cannot be reached says nothing about the key: its own error, not WRONG_KEY.
+    if (error instanceof KekUnavailableError) throw error;
     return false;
   }
 }
@@ -43,12 +47,13 @@ async function keyOpensExistingRecords(db: Queryable, box: Box, version: number)
     for (const r of rows) {
       tried++;
       try {
-        box.open(
+        await box.open(
           { kekVersion: version, wrappedKey: r.w, ciphertext: r.c },
           kind.context({ objectId: r.o, tenantId: r.t ?? undefined, version: r.v ?? undefined } as never),
         );
         return true;
-      } catch {
+      } catch (error) {
+        if (error instanceof KekUnavailableError) throw error;
         // tampered rows exist; one that opens is enough
       }
     }
@@ -73,21 +78,21 @@ export async function checkKeyVersions(db: Queryable, box: Box): Promise<Map<num
         results.set(version, 'WRONG_KEY');
         continue;
       }
-      const sealed = box.seal(CHECK_PLAINTEXT, checkContext(version), version);
+      const sealed = await box.seal(CHECK_PLAINTEXT, checkContext(version), version);
       // Two processes starting at once: the first row wins, and both verify it below.
       const inserted = await db.query(
         'INSERT INTO kek_check_values (key_version, wrapped_key, ciphertext) VALUES ($1, $2, $3) ON CONFLICT (key_version) DO NOTHING RETURNING key_version',
         [version, sealed.wrappedKey, sealed.ciphertext],
       );
       row = await read();
-      if (row && opens(box, row, version)) {
+      if (row && (await opens(box, row, version))) {
         results.set(version, inserted.length ? 'CREATED' : 'VERIFIED');
         continue;
       }
       results.set(version, 'WRONG_KEY');
       continue;
     }
-    results.set(version, opens(box, row, version) ? 'VERIFIED' : 'WRONG_KEY');
+    results.set(version, (await opens(box, row, version)) ? 'VERIFIED' : 'WRONG_KEY');
   }
   return results;
 }

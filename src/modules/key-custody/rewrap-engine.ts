@@ -1,6 +1,6 @@
 import { escapeIdentifier as ident } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
-import { KeyVersionUnavailableError, SEAL_KINDS, type SealKind, type SecretBox } from '../../crypto';
+import { KekUnavailableError, KeyVersionUnavailableError, SEAL_KINDS, type SealKind, type SecretBox } from '../../crypto';
 import { emptyCounts, MAX_LISTED_FAILURES, parseProgress, type RewrapFailure, type RewrapProgress } from './rewrap-progress';
 
 export const REWRAP_PAGE_SIZE = 500;
@@ -101,9 +101,12 @@ export async function rewrapPage(
       try {
         if (!r.w || !r.c) throw new Error('no material');
         const ctx = kind.context({ objectId: r.o, tenantId: r.t ?? undefined, version: r.v ?? undefined } as never);
-        const next = deps.box.rewrap({ kekVersion: r.kek, wrappedKey: r.w, ciphertext: r.c }, ctx);
+        const next = await deps.box.rewrap({ kekVersion: r.kek, wrappedKey: r.w, ciphertext: r.c }, ctx);
         updates.push({ id: r.id, oldVersion: r.kek, oldWrapped: r.w, newWrapped: next.wrappedKey });
       } catch (error) {
+        // The HSM is unreachable: nothing is wrong with the record. The page's transaction rolls
+        // back and the job retries later from the last committed page (workers/worker.ts).
+        if (error instanceof KekUnavailableError) throw error;
         // Counted and listed (bounded), never skipped silently, never fatal to the job; no bytes.
         c.failed++;
         const failure: RewrapFailure = {

@@ -42,7 +42,7 @@ export class PlatformKeyService {
     const { provider, value } = await this.checkInput(input);
     return this.db.transaction(async (tx) => {
       const id = randomUUID();
-      const sealed = this.box.seal(value, SEALS.platformKey.context({ objectId: id }));
+      const sealed = await this.box.seal(value, SEALS.platformKey.context({ objectId: id }));
       const [last]: { max: number | null }[] = await tx.query(
         'SELECT max(priority) AS max FROM platform_keys WHERE provider_id = $1 AND revoked_at IS NULL',
         [provider.id],

@@ -4,9 +4,9 @@ import type { TenantEntity } from './tenant.entity';
 const sealContext = (tenantId: string): SealContext => SEALS.tenantNotification.context({ tenantId, objectId: tenantId });
 
 /** Generates and seals a new signing secret onto the tenant row; the plaintext is returned once. */
-export function issueNotificationSecret(box: SecretBox, tenant: TenantEntity): string {
+export async function issueNotificationSecret(box: SecretBox, tenant: TenantEntity): Promise<string> {
   const secret = generateToken('whsec');
-  const sealed = box.seal(secret, sealContext(tenant.id));
+  const sealed = await box.seal(secret, sealContext(tenant.id));
   tenant.notificationKekVersion = sealed.kekVersion;
   tenant.notificationWrappedKey = sealed.wrappedKey;
   tenant.notificationCiphertext = sealed.ciphertext;
@@ -14,10 +14,10 @@ export function issueNotificationSecret(box: SecretBox, tenant: TenantEntity): s
 }
 
 /** For the webhook sender: the tenant's signing secret, or null when none was issued. */
-export function openNotificationSecret(
+export async function openNotificationSecret(
   box: SecretBox,
   tenant: Pick<TenantEntity, 'id' | 'notificationKekVersion' | 'notificationWrappedKey' | 'notificationCiphertext'>,
-): string | null {
+): Promise<string | null> {
   if (tenant.notificationKekVersion == null || !tenant.notificationWrappedKey || !tenant.notificationCiphertext) return null;
   return box.open(
     { kekVersion: tenant.notificationKekVersion, wrappedKey: tenant.notificationWrappedKey, ciphertext: tenant.notificationCiphertext },

@@ -103,7 +103,7 @@ export class TenantService {
         // Issued with the first URL and kept when the URL changes or is cleared, so receivers
         // keep verifying; only its existence is audited.
         if (url !== null && !tenant.notificationCiphertext) {
-          notificationSigningSecret = issueNotificationSecret(this.box, tenant);
+          notificationSigningSecret = await issueNotificationSecret(this.box, tenant);
           changes.notificationSigningSecretIssued = true;
         }
       }

@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import { generateToken, SEALS, type SealContext, type Sealed, type SecretBox } from '../../crypto';
+import { generateToken, KeyVersionUnavailableError, SEALS, type SealContext, type Sealed, type SecretBox } from '../../crypto';
 import { collect, NotFoundError } from '../../errors';
 import { auditInTx } from '../audit/audit.writer';
 import type { AuditActor } from '../auth/actor';
@@ -44,13 +44,13 @@ export class SigningSecretService {
     return this.db.transaction(async (tx) => {
       const g = await lockGateway(tx, tenantId, gatewayId, ['input', 'gatewayId']);
       const current = SEALS.gatewaySigning.context({ tenantId, objectId: g.id });
-      const kept = this.keep(
+      const kept = await this.keep(
         hours,
         { kekVersion: g.signingKekVersion, wrappedKey: g.signingWrappedKey, ciphertext: g.signingCiphertext },
         current,
         () => SEALS.gatewaySigningPrevious.context({ tenantId, objectId: g.id }),
       );
-      const sealed = this.box.seal(secret, current);
+      const sealed = await this.box.seal(secret, current);
       const [row]: { expires: Date | null }[] = await tx
         .query(
           `UPDATE gateways SET signing_kek_version = $3, signing_wrapped_key = $4, signing_ciphertext = $5,
@@ -83,8 +83,8 @@ export class SigningSecretService {
         t.notificationKekVersion != null && t.notificationWrappedKey && t.notificationCiphertext
           ? { kekVersion: t.notificationKekVersion, wrappedKey: t.notificationWrappedKey, ciphertext: t.notificationCiphertext }
           : null;
-      const kept = old && this.keep(hours, old, current, () => SEALS.tenantNotificationPrevious.context({ tenantId, objectId: tenantId }));
-      const sealed = this.box.seal(secret, current);
+      const kept = old && (await this.keep(hours, old, current, () => SEALS.tenantNotificationPrevious.context({ tenantId, objectId: tenantId })));
+      const sealed = await this.box.seal(secret, current);
       const [row]: { expires: Date | null }[] = await tx
         .query(
           `UPDATE tenants SET notification_kek_version = $2, notification_wrapped_key = $3, notification_ciphertext = $4,
@@ -115,12 +115,14 @@ export class SigningSecretService {
    * The replaced secret re-sealed for the overlap, or null: no overlap asked, or it does not open
    * (nothing could verify with it anyway). The plaintext lives only inside this call.
    */
-  private keep(hours: number, sealed: Sealed, current: SealContext, previous: () => SealContext): Sealed | null {
+  private async keep(hours: number, sealed: Sealed, current: SealContext, previous: () => SealContext): Promise<Sealed | null> {
     if (hours === 0) return null;
     let old: string;
     try {
-      old = this.box.open(sealed, current);
-    } catch {
+      old = await this.box.open(sealed, current);
+    } catch (error) {
+      // An HSM that does not answer must not silently drop the overlap: the rotation fails, retryably.
+      if (error instanceof KeyVersionUnavailableError) throw error;
       return null;
     }
     return this.box.seal(old, previous());

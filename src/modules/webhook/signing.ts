@@ -52,11 +52,11 @@ export async function webhookTargetFor(db: Pick<DataSource, 'query'>, box: Secre
   const context = gateway
     ? SEALS.gatewaySigning.context({ tenantId: d.tenantId, objectId: d.targetId })
     : SEALS.tenantNotification.context({ tenantId: d.tenantId, objectId: d.tenantId });
-  const secret = box.open({ kekVersion: row.kek_version, wrappedKey: row.wrapped_key, ciphertext: row.ciphertext }, context);
+  const secret = await box.open({ kekVersion: row.kek_version, wrappedKey: row.wrapped_key, ciphertext: row.ciphertext }, context);
   const previousContext = gateway
     ? SEALS.gatewaySigningPrevious.context({ tenantId: d.tenantId, objectId: d.targetId })
     : SEALS.tenantNotificationPrevious.context({ tenantId: d.tenantId, objectId: d.tenantId });
-  return { url: row.url, secret, previousSecret: openPrevious(box, row, previousContext), disabled: row.disabled_at !== null };
+  return { url: row.url, secret, previousSecret: await openPrevious(box, row, previousContext), disabled: row.disabled_at !== null };
 }
 
 /** The previous secret's columns, only while its overlap lasts (by the database clock). */
@@ -66,11 +66,11 @@ const previous = (p: string) =>
    CASE WHEN ${p}_expires_at > now() THEN ${p}_ciphertext END AS prev_ciphertext`;
 
 /** A previous secret that does not open only costs its signature: the current one still signs. */
-function openPrevious(box: SecretBox, row: SealedRow, context: SealContext): string | null {
+async function openPrevious(box: SecretBox, row: SealedRow, context: SealContext): Promise<string | null> {
   if (row.prev_kek_version == null || !row.prev_wrapped_key || !row.prev_ciphertext) return null;
   const sealed: Sealed = { kekVersion: row.prev_kek_version, wrappedKey: row.prev_wrapped_key, ciphertext: row.prev_ciphertext };
   try {
-    return box.open(sealed, context);
+    return await box.open(sealed, context);
   } catch {
     return null;
   }

@@ -32,7 +32,7 @@ async function versionRow(credentialId: string, version = 1): Promise<VersionRow
 }
 
 /** Opens a stored row with the context of the row it sits in, as the worker would. */
-function open(box: SecretBox, row: VersionRow): string {
+async function open(box: SecretBox, row: VersionRow): Promise<string> {
   const sealed: Sealed = { kekVersion: row.kek_version, wrappedKey: row.wrapped_key, ciphertext: row.ciphertext };
   return box.open(sealed, SEALS.credentialVersion.context({ tenantId: row.tenant_id, objectId: row.credential_id, version: row.version }));
 }
@@ -76,8 +76,8 @@ describe('sealed key material is bound to its row', () => {
       ),
       'rotateCredential',
     );
-    for (const target of [sameTenant, otherTenant, rotated]) expect(open(t.app.services.box, await versionRow(target.id))).toBe(target.secret);
-    expect(open(t.app.services.box, await versionRow(rotated.id, 2))).toBe(next);
+    for (const target of [sameTenant, otherTenant, rotated]) expect(await open(t.app.services.box, await versionRow(target.id))).toBe(target.secret);
+    expect(await open(t.app.services.box, await versionRow(rotated.id, 2))).toBe(next);
 
     await copySealed(original, sameTenant); // other credential: objectId differs
     await copySealed(original, otherTenant); // other tenant: tenantId and objectId differ
@@ -90,10 +90,10 @@ describe('sealed key material is bound to its row', () => {
     for (const [source, copy] of pairs) {
       expect(copy.ciphertext.equals(source.ciphertext)).toBe(true); // the bytes really moved
       expect(copy.wrapped_key.equals(source.wrapped_key)).toBe(true);
-      expect(() => open(t.app.services.box, copy)).toThrow(DecryptError);
+      await expect(async () => open(t.app.services.box, copy)).rejects.toThrow(DecryptError);
     }
-    expect(open(t.app.services.box, await versionRow(original.id))).toBe(original.secret);
-    expect(open(t.app.services.box, await versionRow(rotated.id))).toBe(rotated.secret);
+    expect(await open(t.app.services.box, await versionRow(original.id))).toBe(original.secret);
+    expect(await open(t.app.services.box, await versionRow(rotated.id))).toBe(rotated.secret);
   });
 
   it.each([
@@ -105,7 +105,7 @@ describe('sealed key material is bound to its row', () => {
     const { tenant, admin } = await tenantWithTokens(t);
     const { id, secret } = await stored(admin, tenant.id);
     const before = await versionRow(id);
-    expect(open(t.app.services.box, before)).toBe(secret);
+    expect(await open(t.app.services.box, before)).toBe(secret);
     const at = offset >= 0 ? offset : before[column].length + offset;
     await t.app.db.query(`UPDATE credential_versions SET ${column} = set_byte(${column}, $2, get_byte(${column}, $2) # 1) WHERE credential_id = $1`, [
       id,
@@ -113,8 +113,8 @@ describe('sealed key material is bound to its row', () => {
     ]);
     const after = await versionRow(id);
     expect(after[column].equals(before[column])).toBe(false);
-    expect(() => open(t.app.services.box, after)).toThrow(DecryptError);
-    expect(() => open(t.app.services.box, after)).toThrow(/^secret could not be decrypted$/);
+    await expect(async () => open(t.app.services.box, after)).rejects.toThrow(DecryptError);
+    await expect(async () => open(t.app.services.box, after)).rejects.toThrow(/^secret could not be decrypted$/);
   });
 
   it('the same key stored twice gets different ciphertexts but the same fingerprint', async () => {
@@ -132,7 +132,7 @@ describe('sealed key material is bound to its row', () => {
     expect(rows[0].ciphertext.subarray(1, 13).equals(rows[1].ciphertext.subarray(1, 13))).toBe(false); // fresh IVs
     for (const row of rows) {
       expect(row.fingerprint.equals(t.app.services.fingerprinter.fingerprint(secret))).toBe(true);
-      expect(open(t.app.services.box, row)).toBe(secret);
+      expect(await open(t.app.services.box, row)).toBe(secret);
     }
     expect(rows[0].fingerprint).toHaveLength(32);
     expect(different.fingerprint.equals(rows[0].fingerprint)).toBe(false);
@@ -155,16 +155,16 @@ describe('master key rotation', () => {
       const after = await stored(admin, tenant.id, openaiKey(), rotatedApp);
       const newRow = await versionRow(after.id);
       expect(newRow.kek_version).toBe(2);
-      expect(open(rotatedApp.app.services.box, newRow)).toBe(after.secret);
-      expect(open(rotatedApp.app.services.box, oldRow)).toBe(before.secret);
+      expect(await open(rotatedApp.app.services.box, newRow)).toBe(after.secret);
+      expect(await open(rotatedApp.app.services.box, oldRow)).toBe(before.secret);
 
       // The version number decides the KEK: without key 2 the new row is closed, without key 1 the old one.
-      expect(() => open(t.app.services.box, newRow)).toThrow(DecryptError);
+      await expect(async () => open(t.app.services.box, newRow)).rejects.toThrow(DecryptError);
       const onlyNew = new SecretBox(parseKeyring(`2:${newKey}`));
-      expect(open(onlyNew, newRow)).toBe(after.secret);
-      expect(() => open(onlyNew, oldRow)).toThrow(DecryptError);
+      expect(await open(onlyNew, newRow)).toBe(after.secret);
+      await expect(async () => open(onlyNew, oldRow)).rejects.toThrow(DecryptError);
       // Relabelling a v1 envelope as v2 does not help either.
-      expect(() => open(rotatedApp.app.services.box, { ...oldRow, kek_version: 2 })).toThrow(DecryptError);
+      await expect(async () => open(rotatedApp.app.services.box, { ...oldRow, kek_version: 2 })).rejects.toThrow(DecryptError);
     } finally {
       await rotatedApp.close();
       // The database outlives this suite: move the version-2 rows back under version 1 and forget
@@ -174,7 +174,7 @@ describe('master key rotation', () => {
         'SELECT id, tenant_id, credential_id, version, kek_version, wrapped_key, ciphertext FROM credential_versions WHERE kek_version = 2',
       );
       for (const row of rows) {
-        const sealed = back.rewrap(
+        const sealed = await back.rewrap(
           { kekVersion: row.kek_version, wrappedKey: row.wrapped_key, ciphertext: row.ciphertext },
           SEALS.credentialVersion.context({ tenantId: row.tenant_id, objectId: row.credential_id, version: row.version }),
         );

@@ -181,7 +181,7 @@ describe('tenant notification webhook settings', () => {
 
     // Sealed with the documented context, so the webhook sender can open it.
     const row = await t.app.db.getRepository(TenantEntity).findOneByOrFail({ id: tenant.id });
-    expect(openNotificationSecret(t.app.services.box, row)).toBe(secret);
+    expect(await openNotificationSecret(t.app.services.box, row)).toBe(secret);
     const audit = await q(`SELECT details FROM audit_events WHERE target_id = $1 AND action = 'TENANT_UPDATED' ORDER BY created_at`, [tenant.id]);
     expect(audit[0].details.changes).toEqual({ notificationWebhookUrl: 'https://hooks.example.test/a', notificationSigningSecretIssued: true });
 

@@ -64,10 +64,12 @@ async function openFromCatalogue(kind: SealKind, objectId: string): Promise<stri
          FROM ${ident(kind.table)} WHERE ${ident(kind.objectColumn)} = $1`,
       [objectId],
     );
-  return rows.map((r) =>
-    t.app.services.box.open(
-      { kekVersion: r.kek, wrappedKey: r.wrapped, ciphertext: r.ct },
-      kind.context({ objectId: r.object_id, tenantId: r.tenant_id ?? undefined, version: r.version ?? undefined }),
+  return Promise.all(
+    rows.map((r) =>
+      t.app.services.box.open(
+        { kekVersion: r.kek, wrappedKey: r.wrapped, ciphertext: r.ct },
+        kind.context({ objectId: r.object_id, tenantId: r.tenant_id ?? undefined, version: r.version ?? undefined }),
+      ),
     ),
   );
 }

@@ -56,7 +56,7 @@ async function openAll(box: SecretBox) {
       const key = `${kind.kind}@${r.kek}`;
       out.versions.set(key, (out.versions.get(key) ?? 0) + 1);
       try {
-        box.open(
+        await box.open(
           { kekVersion: r.kek, wrappedKey: r.w, ciphertext: r.c },
           kind.context({ objectId: r.o, tenantId: r.t ?? undefined, version: r.v ?? undefined } as never),
         );
@@ -304,7 +304,7 @@ describe('online rewrap', () => {
         }
         if (kind === 'credential-version' && ids.includes(resealRow) && !raced.has('reseal')) {
           raced.add('reseal');
-          const sealed = t90.app.services.box.seal(
+          const sealed = await t90.app.services.box.seal(
             racingSecret,
             SEALS.credentialVersion.context({ tenantId: tenant.id, objectId: toReseal.id, version: 1 }),
           );
@@ -367,7 +367,7 @@ describe('online rewrap', () => {
       const [resealed] = await t.app.db.query('SELECT kek_version, wrapped_key, ciphertext FROM credential_versions WHERE id = $1', [resealRow]);
       expect(resealed.kek_version).toBe(90);
       expect(
-        t90.app.services.box.open(
+        await t90.app.services.box.open(
           { kekVersion: resealed.kek_version, wrappedKey: resealed.wrapped_key, ciphertext: resealed.ciphertext },
           SEALS.credentialVersion.context({ tenantId: tenant.id, objectId: toReseal.id, version: 1 }),
         ),

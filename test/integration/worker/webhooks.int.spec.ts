@@ -244,7 +244,7 @@ it('a rotation reminder is sent to the tenant notification URL, signed with the 
   const { tenant } = await tenantWithTokens(t);
   const path = `/notify/${randomUUID()}`;
   const secret = `whsec_${randomBytes(32).toString('base64')}`;
-  const sealed = t.app.services.box.seal(secret, SEALS.tenantNotification.context({ tenantId: tenant.id, objectId: tenant.id }));
+  const sealed = await t.app.services.box.seal(secret, SEALS.tenantNotification.context({ tenantId: tenant.id, objectId: tenant.id }));
   await t.app.db.query(
     `UPDATE tenants SET notification_webhook_url = $2, notification_kek_version = $3, notification_wrapped_key = $4, notification_ciphertext = $5 WHERE id = $1`,
     [tenant.id, sink.url(path), sealed.kekVersion, sealed.wrappedKey, sealed.ciphertext],

@@ -36,6 +36,7 @@ import { TokenService } from './modules/token/token.service';
 import { WebhookService } from './modules/webhook/webhook.service';
 import { createQueueBackend } from './queue/backend';
 import { WebhookEndpointService } from './modules/webhook/webhook-endpoint.service';
+import { DeliveryJobs, WebhookQueueViews } from './modules/webhook/delivery-jobs';
 import { WebhookEndpointAlertService } from './modules/alert/webhook-endpoint-alert.service';
 
 /** Wires the services once at start-up; each receives only what it uses. */
@@ -75,6 +76,10 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
   const idempotency = new IdempotencyStore(db, fingerprinter);
   const maintenanceReader = new RescanStatusReader(queueBackend, (e) =>
     log.warn({ err: { name: e.name, message: e.message } }, 'maintenance queue status: queue error'),
+  );
+  // Read-only views of the webhook queues: a delivery whose job was lost can be replayed. app.close() closes them.
+  const webhookQueues = new WebhookQueueViews(queueBackend, (e) =>
+    log.warn({ err: { name: e.name, message: e.message } }, 'webhook queue views: queue error'),
   );
   const keyTestCache = new KeyTestCache({ store: keyCheckStore, prefix: config.queue.prefix, ttlMs: config.keyChecks.cacheTtlMs, fingerprinter });
   return {
@@ -140,7 +145,8 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
     // Master key custody (rewrap runs live in PostgreSQL; the reader only tells a lost job from a live one).
     keyCustody: new KeyCustodyService(db, box, maintenanceReader),
     reminders: new ReminderService(db),
-    webhooks: new WebhookService(db),
+    webhooks: new WebhookService(db, new DeliveryJobs(() => webhookQueues.get())),
+    webhookQueues,
     webhookEndpoints: new WebhookEndpointService(db),
     endpointAlerts: new WebhookEndpointAlertService(db),
   };

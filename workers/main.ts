@@ -17,6 +17,8 @@ import { startWorkerMetrics } from './metrics';
 import { startRelay } from './relay';
 import { upsertSchedulers } from './schedulers';
 import { startWorkers } from './worker';
+import { DatabaseGate } from './database-gate';
+import { startReconcileWatch } from './reconcile-watch';
 import { VersionReader } from './processors/version-reader';
 
 /** Worker process: no HTTP API, never runs migrations. Several copies may run at once. */
@@ -59,11 +61,16 @@ async function main(): Promise<void> {
     confirmed,
     versions: new VersionReader(db),
   };
+  // PostgreSQL unreachable: fetching pauses and caught jobs wait without using their tries.
+  const database = new DatabaseGate(db, log);
   const workers = startWorkers(backend, deps, log, {
     concurrency: config.queue.concurrency,
     lockDurationMs: config.queue.lockDurationMs,
     stalledIntervalMs: config.queue.stalledIntervalMs,
+    database,
   });
+  // What the queue store should hold but lost comes back from PostgreSQL (workers/reconciler.ts).
+  const reconcileWatch = startReconcileWatch(queues, config, log);
   // WORKER_METRICS_PORT=0 turns the metrics server off.
   const connected = () => backend.connected();
   const metrics =
@@ -89,6 +96,9 @@ async function main(): Promise<void> {
 
   // Active jobs finish first (worker.close waits for them); then the connections go.
   onShutdown(log, 30_000, async () => {
+    reconcileWatch.stop();
+    // Jobs held for the database go back to the queue now rather than at the kill.
+    database.stop();
     await relay.stop();
     await Promise.all(workers.map((w) => w.close()));
     await metrics?.close();

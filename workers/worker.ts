@@ -4,23 +4,27 @@ import type { Logger } from 'pino';
 import type { QueueBackend } from '../src/queue/backend';
 import { JOBS, QUEUES, type JobName, type QueueName } from '../src/queue/registry';
 import { PROCESSORS, type ProcessorDeps } from './processors';
+import { behindDatabaseGate, DatabaseGate, sanitizedJobError } from './database-gate';
 
 /** One BullMQ worker per queue, dispatching by job name to the registry's processor. */
 export function startWorkers(
   backend: Pick<QueueBackend, 'worker'>,
   deps: ProcessorDeps,
   log: Logger,
-  options: { concurrency?: number; lockDurationMs?: number; stalledIntervalMs?: number },
+  options: { concurrency?: number; lockDurationMs?: number; stalledIntervalMs?: number; database?: DatabaseGate },
 ): Worker[] {
-  return QUEUES.filter((queue) => hasProcessors(queue)).map((queue) => {
+  // PostgreSQL unreachable: jobs wait (paused fetching, delayed, no try used) instead of failing.
+  const gate = options.database ?? new DatabaseGate(deps.db, log);
+  const workers = QUEUES.filter((queue) => hasProcessors(queue)).map((queue) => {
     const worker = backend.worker(
       queue,
       async (job: Job) => {
         const processor = PROCESSORS[job.name as JobName];
         if (!processor) throw new Error(`no processor for job ${job.name}`);
         // A record sealed under a KEK version this worker lacks: no retries burnt on it (key custody).
-        return (processor as (d: ProcessorDeps, j: Job) => Promise<unknown>)(deps, job).catch((error: unknown) => {
-          throw error instanceof KeyVersionUnavailableError ? new UnrecoverableError(error.message) : error;
+        const run = () => (processor as (d: ProcessorDeps, j: Job) => Promise<unknown>)(deps, job);
+        return behindDatabaseGate(gate, job, run).catch((error: unknown) => {
+          throw error instanceof KeyVersionUnavailableError ? new UnrecoverableError(error.message) : sanitizedJobError(error);
         });
       },
       {
@@ -42,6 +46,8 @@ export function startWorkers(
     worker.on('error', (error) => log.error({ queue, err: { name: error.name, message: error.message } }, 'worker error'));
     return worker;
   });
+  gate.attach(workers);
+  return workers;
 }
 
 function hasProcessors(queue: QueueName): boolean {

@@ -36,7 +36,11 @@ export function hasUnreachableSqlState(error: unknown): boolean {
 
 /** A socket error code: the database, or another store, could not be reached. */
 export function hasUnreachableSocketCode(error: unknown): boolean {
-  return codesOf(error).some((code) => UNREACHABLE_SOCKET.has(code));
+  return socketCodeOf(error) !== null;
+}
+
+export function socketCodeOf(error: unknown): string | null {
+  return codesOf(error).find((code) => UNREACHABLE_SOCKET.has(code)) ?? null;
 }
 
 /**

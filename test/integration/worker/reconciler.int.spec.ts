@@ -124,10 +124,10 @@ describe('reconciler', () => {
     for (const status of ['DELIVERED', 'DEAD', 'HELD']) await delivery(tenant.id, 'ROTATION_REMINDER', randomUUID(), status);
     // A reload of `busy` still on its way drives its delivery; `outboxed` has one committed, not relayed.
     await enqueue(deps.queues, 'gateway-reload', { tenantId: tenant.id, gatewayId: busy.gateway.id, configVersion: 1, reason: 'MODE_CHANGED' });
-    await q(
-      `INSERT INTO outbox (queue, job_name, job_id, payload) VALUES ('gateways', 'gateway-reload', $1, $2::jsonb)`,
-      [`gateway-reload-${outboxed.gateway.id}-c9`, JSON.stringify({ tenantId: tenant.id, gatewayId: outboxed.gateway.id, configVersion: 9, reason: 'MODE_CHANGED' })],
-    );
+    await q(`INSERT INTO outbox (queue, job_name, job_id, payload) VALUES ('gateways', 'gateway-reload', $1, $2::jsonb)`, [
+      `gateway-reload-${outboxed.gateway.id}-c9`,
+      JSON.stringify({ tenantId: tenant.id, gatewayId: outboxed.gateway.id, configVersion: 9, reason: 'MODE_CHANGED' }),
+    ]);
 
     const report = await reconcile(deps, { settleMs: 10 });
     expect(report).toMatchObject({ deliveries: 2 });
@@ -176,7 +176,11 @@ describe('replayWebhookDelivery of a delivery whose job was lost', () => {
     const queued = await delivery(tenant.id, 'ROTATION_REMINDER', randomUUID(), 'RETRYING');
     // The API's own queue store (its prefix): a job for `queued`, far in the future, that no worker takes.
     const notifications = t.app.services.webhookQueues.get().notifications;
-    await notifications.add('deliver-webhook', { tenantId: tenant.id, deliveryId: queued, replay: 0 }, { jobId: `deliver-webhook-${queued}-r0`, delay: 3_600_000 });
+    await notifications.add(
+      'deliver-webhook',
+      { tenantId: tenant.id, deliveryId: queued, replay: 0 },
+      { jobId: `deliver-webhook-${queued}-r0`, delay: 3_600_000 },
+    );
     try {
       const replayed = await t.gql(REPLAY, { input: { id: lost } }, admin);
       expect(replayed.data.replayWebhookDelivery).toEqual({ delivery: { id: lost, status: 'PENDING', replayCount: 1 }, userErrors: [] });

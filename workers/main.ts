@@ -38,6 +38,9 @@ async function main(): Promise<void> {
   const backend = createQueueBackend(config, log);
   await backend.assertUsable();
   const queues = createQueues(backend);
+  // Without a listener BullMQ prints a queue's connection errors whole (console.error), the
+  // store's address included; the backend already logs them, throttled and scrubbed.
+  for (const queue of Object.values(queues)) queue.on('error', () => undefined);
   await upsertSchedulers(queues, config);
   const relay = startRelay(db, queues, log);
   const fingerprinter = new Fingerprinter(Buffer.from(config.fingerprintKey, 'utf8'));

@@ -55,6 +55,7 @@ export async function createApp(config: Readonly<Config>, log: Logger): Promise<
       await server.close();
       await services.events.close();
       await services.keyRescans.close();
+      await services.webhookQueues.close();
       await services.invalidations.close();
       await services.security.flush();
       await services.keyCheckStore.close();

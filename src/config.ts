@@ -108,6 +108,8 @@ const Env = z.object({
     .max(24 * 30)
     .default(24),
   SWEEP_CRON: z.string().min(9).default('0 3 * * *'),
+  // How often the reconciler re-creates from PostgreSQL what the queue store lost (README: Outages).
+  RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60000).default(5000),
   WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6),
   // A receiver's Retry-After (429, 503) is honoured up to this many seconds (src/modules/webhook/retry-after.ts).
@@ -182,6 +184,8 @@ export interface Config {
   validationMaxAgeHours: number;
   rotationGraceHours: number;
   sweepCron: string;
+  /** Reconciler period (RECONCILE_INTERVAL_SECONDS): schedulers, lost validations and deliveries come back within it. */
+  reconcileIntervalMs: number;
   /**
    * Webhook delivery. retryAfterMaxMs bounds how long a receiver's Retry-After may push the next try
    * (WEBHOOK_RETRY_AFTER_MAX_SECONDS); disableAfterFailures is how many deliveries in a row may die
@@ -519,6 +523,7 @@ export function loadConfig(
     validationMaxAgeHours: e.VALIDATION_MAX_AGE_HOURS,
     rotationGraceHours: e.ROTATION_GRACE_HOURS,
     sweepCron: e.SWEEP_CRON,
+    reconcileIntervalMs: e.RECONCILE_INTERVAL_SECONDS * 1000,
     webhook: Object.freeze({
       timeoutMs: e.WEBHOOK_TIMEOUT_MS,
       maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,

@@ -119,6 +119,22 @@ export class ServiceUnavailableError extends Error {
   }
 }
 
+/** How long a client is told to wait while PostgreSQL is unreachable (extensions.retryAfter, Retry-After). */
+export const DATABASE_RETRY_SECONDS = 5;
+export const DATABASE_UNAVAILABLE_MESSAGE = 'The database is unreachable. Try again after retryAfter seconds.';
+
+/**
+ * PostgreSQL is unreachable (refused, reset, timed out, shutting down). A fixed message on purpose:
+ * the driver's own text names the database host and port, which must reach no client, no job's
+ * failure reason and no tenant. Retryable (src/db/availability.ts tells it from other errors).
+ */
+export class DatabaseUnavailableError extends ServiceUnavailableError {
+  override name = 'DatabaseUnavailableError';
+  constructor() {
+    super(DATABASE_UNAVAILABLE_MESSAGE, DATABASE_RETRY_SECONDS);
+  }
+}
+
 /** A malformed request argument outside mutation inputs (bad cursor, page too large). */
 export class BadRequestError extends Error {
   override name = 'BadRequestError';

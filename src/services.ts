@@ -36,6 +36,7 @@ import { TokenService } from './modules/token/token.service';
 import { WebhookService } from './modules/webhook/webhook.service';
 import { createQueueBackend } from './queue/backend';
 import { WebhookEndpointService } from './modules/webhook/webhook-endpoint.service';
+import { DeliveryJobs, WebhookQueueViews } from './modules/webhook/delivery-jobs';
 import { WebhookEndpointAlertService } from './modules/alert/webhook-endpoint-alert.service';
 import { PepperRekeyService } from './modules/key-custody/pepper-rekey.service';
 import { SigningSecretService } from './modules/webhook/signing-secret.service';
@@ -78,6 +79,10 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
   const idempotency = new IdempotencyStore(db, fingerprinter);
   const maintenanceReader = new RescanStatusReader(queueBackend, (e) =>
     log.warn({ err: { name: e.name, message: e.message } }, 'maintenance queue status: queue error'),
+  );
+  // Read-only views of the webhook queues: a delivery whose job was lost can be replayed. app.close() closes them.
+  const webhookQueues = new WebhookQueueViews(queueBackend, (e) =>
+    log.warn({ err: { name: e.name, message: e.message } }, 'webhook queue views: queue error'),
   );
   const keyTestCache = new KeyTestCache({ store: keyCheckStore, prefix: config.queue.prefix, ttlMs: config.keyChecks.cacheTtlMs, fingerprinter });
   return {
@@ -147,7 +152,8 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
     // Fingerprint pepper rotation: recompute stored fingerprints under the current pepper (issue 15 item 4).
     pepperRekeys: new PepperRekeyService(db, maintenanceReader, fingerprinter.currentVersion),
     reminders: new ReminderService(db),
-    webhooks: new WebhookService(db),
+    webhooks: new WebhookService(db, new DeliveryJobs(() => webhookQueues.get())),
+    webhookQueues,
     webhookEndpoints: new WebhookEndpointService(db),
     endpointAlerts: new WebhookEndpointAlertService(db),
   };

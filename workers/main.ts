@@ -19,6 +19,8 @@ import { startWorkerMetrics } from './metrics';
 import { startRelay } from './relay';
 import { upsertSchedulers } from './schedulers';
 import { startWorkers } from './worker';
+import { DatabaseGate } from './database-gate';
+import { startReconcileWatch } from './reconcile-watch';
 import { VersionReader } from './processors/version-reader';
 
 /** Worker process: no HTTP API, never runs migrations. Several copies may run at once. */
@@ -41,6 +43,9 @@ async function main(): Promise<void> {
   const backend = createQueueBackend(config, log);
   await backend.assertUsable();
   const queues = createQueues(backend);
+  // Without a listener BullMQ prints a queue's connection errors whole (console.error), the
+  // store's address included; the backend already logs them, throttled and scrubbed.
+  for (const queue of Object.values(queues)) queue.on('error', () => undefined);
   await upsertSchedulers(queues, config);
   const relay = startRelay(db, queues, log);
   // Live events for open settings pages (GraphQL subscriptions on the API), ids only.
@@ -65,11 +70,16 @@ async function main(): Promise<void> {
     // Outbound slots per tenant and destination, on the queue backend's engine, shared by every worker.
     gate: createOutboundGate(config, db, log),
   };
+  // PostgreSQL unreachable: fetching pauses and caught jobs wait without using their tries.
+  const database = new DatabaseGate(db, log);
   const workers = startWorkers(backend, deps, log, {
     concurrency: config.queue.concurrency,
     lockDurationMs: config.queue.lockDurationMs,
     stalledIntervalMs: config.queue.stalledIntervalMs,
+    database,
   });
+  // What the queue store should hold but lost comes back from PostgreSQL (workers/reconciler.ts).
+  const reconcileWatch = startReconcileWatch(queues, config, log);
   // WORKER_METRICS_PORT=0 turns the metrics server off.
   const connected = () => backend.connected();
   const metrics =
@@ -95,6 +105,9 @@ async function main(): Promise<void> {
 
   // Active jobs finish first (worker.close waits for them); then the connections go.
   onShutdown(log, 30_000, async () => {
+    reconcileWatch.stop();
+    // Jobs held for the database go back to the queue now rather than at the kill.
+    database.stop();
     await relay.stop();
     await Promise.all(workers.map((w) => w.close()));
     await metrics?.close();

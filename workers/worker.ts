@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { QueueBackend } from '../src/queue/backend';
 import { JOBS, QUEUES, type JobName, type QueueName } from '../src/queue/registry';
 import { PROCESSORS, type ProcessorDeps } from './processors';
+import { behindDatabaseGate, DatabaseGate, sanitizedJobError } from './database-gate';
 
 /** How long a job waits when the HSM is unreachable before it runs again. */
 export const KEK_RETRY_DELAY_MS = 15_000;
@@ -13,15 +14,18 @@ export function startWorkers(
   backend: Pick<QueueBackend, 'worker'>,
   deps: ProcessorDeps,
   log: Logger,
-  options: { concurrency?: number; lockDurationMs?: number; stalledIntervalMs?: number; kekRetryDelayMs?: number },
+  options: { concurrency?: number; lockDurationMs?: number; stalledIntervalMs?: number; kekRetryDelayMs?: number; database?: DatabaseGate },
 ): Worker[] {
-  return QUEUES.filter((queue) => hasProcessors(queue)).map((queue) => {
+  // PostgreSQL unreachable: jobs wait (paused fetching, delayed, no try used) instead of failing.
+  const gate = options.database ?? new DatabaseGate(deps.db, log);
+  const workers = QUEUES.filter((queue) => hasProcessors(queue)).map((queue) => {
     const worker = backend.worker(
       queue,
       async (job: Job, token?: string) => {
         const processor = PROCESSORS[job.name as JobName];
         if (!processor) throw new Error(`no processor for job ${job.name}`);
-        return (processor as (d: ProcessorDeps, j: Job) => Promise<unknown>)(deps, job).catch(async (error: unknown) => {
+        const run = () => (processor as (d: ProcessorDeps, j: Job) => Promise<unknown>)(deps, job);
+        return behindDatabaseGate(gate, job, run).catch(async (error: unknown) => {
           // The HSM holding the KEK is unreachable: the job waits and runs again, however long the
           // outage, without spending an attempt (moveToDelayed skips the attempt count).
           if (error instanceof KekUnavailableError) {
@@ -33,7 +37,7 @@ export function startWorkers(
             throw new DelayedError();
           }
           // A record sealed under a KEK version this worker lacks: no retries burnt on it (key custody).
-          throw error instanceof KeyVersionUnavailableError ? new UnrecoverableError(error.message) : error;
+          throw error instanceof KeyVersionUnavailableError ? new UnrecoverableError(error.message) : sanitizedJobError(error);
         });
       },
       {
@@ -57,6 +61,8 @@ export function startWorkers(
     worker.on('error', (error) => log.error({ queue, err: { name: error.name, message: error.message } }, 'worker error'));
     return worker;
   });
+  gate.attach(workers);
+  return workers;
 }
 
 function hasProcessors(queue: QueueName): boolean {

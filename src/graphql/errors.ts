@@ -2,7 +2,17 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
 import { KekUnavailableError, KeyVersionUnavailableError } from '../crypto';
-import { AccessError, BadRequestError, DomainError, DomainErrors, RateLimitedError, ServiceUnavailableError } from '../errors';
+import { isDatabaseUnreachable } from '../db/availability';
+import {
+  AccessError,
+  BadRequestError,
+  DATABASE_RETRY_SECONDS,
+  DATABASE_UNAVAILABLE_MESSAGE,
+  DomainError,
+  DomainErrors,
+  RateLimitedError,
+  ServiceUnavailableError,
+} from '../errors';
 import { maskMessage, schemaNames } from './mask';
 import { RequestLimitError } from './request-guard';
 
@@ -47,10 +57,16 @@ export function requestMessage(code: string, message: string, schema: GraphQLSch
  * message; anything else is masked as INTERNAL_SERVER_ERROR and logged with the request id.
  * Stack traces never leave the server.
  */
-export function createFormatError(log: Logger, schema: GraphQLSchema) {
+export function createFormatError(log: Logger, schema: GraphQLSchema, databaseDown: () => boolean = () => false) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
+    if (databaseUnavailable(original, databaseDown)) {
+      // Retryable and not a bug: a client waits retryAfter seconds and asks again. The driver's
+      // text (the database's host and port) is neither answered nor logged.
+      log.warn({ path: formatted.path, code: driverCode(original) }, 'database unreachable during a GraphQL operation');
+      return { ...base, message: DATABASE_UNAVAILABLE_MESSAGE, extensions: { code: 'SERVICE_UNAVAILABLE', retryAfter: DATABASE_RETRY_SECONDS } };
+    }
     if (original instanceof AccessError) {
       return { ...base, message: original.message, extensions: { code: original.code } };
     }
@@ -108,6 +124,29 @@ export function createFormatError(log: Logger, schema: GraphQLSchema) {
     log.error({ err, path: formatted.path }, 'unhandled error in GraphQL operation');
     return { message: 'Internal server error.', locations: formatted.locations, path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
   };
+}
+
+/**
+ * PostgreSQL could not be reached: a driver error that says so by its code, or an unexpected
+ * error while this process's invalidation listener (one connection to the same database) is down,
+ * which covers the driver's few code-less errors ("Connection terminated unexpectedly").
+ */
+export function databaseUnavailable(original: unknown, databaseDown: () => boolean = () => false): boolean {
+  if (original instanceof GraphQLError) {
+    // Thrown by the context (src/http/server.ts); Apollo prefixes "Context creation failed: ".
+    return original.extensions?.code === 'SERVICE_UNAVAILABLE' && original.message.endsWith(DATABASE_UNAVAILABLE_MESSAGE);
+  }
+  if (!(original instanceof Error) || original instanceof KeyVersionUnavailableError) return false;
+  if (original instanceof AccessError || original instanceof DomainError || original instanceof DomainErrors) return false;
+  if (original instanceof RateLimitedError || original instanceof BadRequestError || original instanceof RequestLimitError) return false;
+  if (original instanceof ServiceUnavailableError) return original.message === DATABASE_UNAVAILABLE_MESSAGE;
+  return isDatabaseUnreachable(original) || databaseDown();
+}
+
+function driverCode(error: unknown): string | undefined {
+  const e = error as { code?: unknown; driverError?: { code?: unknown } } | null;
+  const code = e?.driverError?.code ?? e?.code;
+  return typeof code === 'string' ? code : undefined;
 }
 
 /**

@@ -2,11 +2,18 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { HttpObserver } from './metrics';
 import { KekUnavailableError, KeyVersionUnavailableError } from '../crypto';
-import { KEK_UNAVAILABLE_MESSAGE, KEY_VERSION_RETRY_SECONDS, KEY_VERSION_UNAVAILABLE_MESSAGE, safeError } from '../graphql/errors';
+import { DATABASE_RETRY_SECONDS, DATABASE_UNAVAILABLE_MESSAGE } from '../errors';
+import {
+  databaseUnavailable,
+  KEK_UNAVAILABLE_MESSAGE,
+  KEY_VERSION_RETRY_SECONDS,
+  KEY_VERSION_UNAVAILABLE_MESSAGE,
+  safeError,
+} from '../graphql/errors';
 import type { Services } from '../services';
 
 export interface GatewayConfigRouteDeps {
-  services: Pick<Services, 'gatewayConfig' | 'security'>;
+  services: Pick<Services, 'gatewayConfig' | 'security'> & Partial<Pick<Services, 'invalidations'>>;
 }
 
 export const GATEWAY_CONFIG_PATH = '/v1/gateway/config';
@@ -49,6 +56,16 @@ export function registerGatewayConfigRoute(app: FastifyInstance, deps: GatewayCo
           .code(503)
           .header('retry-after', String(KEY_VERSION_RETRY_SECONDS))
           .send({ error: { code: 'SERVICE_UNAVAILABLE', message: hsm ? KEK_UNAVAILABLE_MESSAGE : KEY_VERSION_UNAVAILABLE_MESSAGE } });
+      }
+      if (databaseUnavailable(error, () => deps.services.invalidations?.listening === false)) {
+        // Not served from memory either: while the invalidation listener is down nothing is (see
+        // README, Read caches), so a revocation made meanwhile can never be missed. The gateway
+        // keeps the config it has and asks again after Retry-After.
+        request.log.warn('gateway config: database unreachable');
+        return reply
+          .code(503)
+          .header('retry-after', String(DATABASE_RETRY_SECONDS))
+          .send({ error: { code: 'SERVICE_UNAVAILABLE', message: DATABASE_UNAVAILABLE_MESSAGE } });
       }
       request.log.error({ err: safeError(error) }, 'gateway config pull failed');
       return reply.code(500).send({ error: { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error.' } });

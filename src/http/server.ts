@@ -8,10 +8,10 @@ import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import type { Config } from '../config';
-import { AccessError, BadRequestError } from '../errors';
+import { AccessError, BadRequestError, DATABASE_RETRY_SECONDS, DATABASE_UNAVAILABLE_MESSAGE } from '../errors';
 import { buildKeyplaneSchema } from '../graphql/build-schema';
 import type { GraphQLContext } from '../graphql/context';
-import { apolloLogger, createFormatError, safeError } from '../graphql/errors';
+import { apolloLogger, createFormatError, databaseUnavailable, safeError } from '../graphql/errors';
 import { keyCheckCapPlugin } from '../graphql/key-check-cap';
 import { complexityPlugin } from '../graphql/limits';
 import { createRequestGuard } from '../graphql/request-guard';
@@ -53,6 +53,9 @@ export async function buildServer({ config, db, services, log }: ServerDeps): Pr
   });
 
   const schema = await buildKeyplaneSchema(resolverContainer(services));
+  // The invalidation listener holds one connection to PostgreSQL: while it is down, an unexpected
+  // error is taken for the database being unreachable (src/graphql/errors.ts).
+  const databaseDown = () => !services.invalidations.listening;
   const pageSizeMax = config.graphql.pageSizeMax;
   // Health, metrics, queue dashboard; first, so its HTTP metrics hook sees every route.
   const ops = await registerOps(app, { config, db, services, log });
@@ -74,7 +77,7 @@ export async function buildServer({ config, db, services, log }: ServerDeps): Pr
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
-    formatError: createFormatError(log, schema),
+    formatError: createFormatError(log, schema, databaseDown),
     logger: apolloLogger(log),
     // No HTTP cache hints are ever sent (every answer is per-token), so the per-field cache-control
     // bookkeeping Apollo does by default is pure cost (about 7% of a list query's latency here).
@@ -108,6 +111,18 @@ export async function buildServer({ config, db, services, log }: ServerDeps): Pr
         if (error instanceof AccessError || error instanceof BadRequestError) {
           services.security.authFailed(request.ip, 'graphql');
           throw unauthenticated(error.message);
+        }
+        if (databaseUnavailable(error, databaseDown)) {
+          // Every request authenticates against PostgreSQL: while it is unreachable, say so (503,
+          // retryable) instead of a 500 a client cannot tell from a bug.
+          request.log.warn('could not authenticate request: database unreachable');
+          throw new GraphQLError(DATABASE_UNAVAILABLE_MESSAGE, {
+            extensions: {
+              code: 'SERVICE_UNAVAILABLE',
+              retryAfter: DATABASE_RETRY_SECONDS,
+              http: { status: 503, headers: new Map([['retry-after', String(DATABASE_RETRY_SECONDS)]]) },
+            },
+          });
         }
         request.log.error({ err: safeError(error) }, 'could not authenticate request');
         throw new GraphQLError('Internal server error.', { extensions: { code: 'INTERNAL_SERVER_ERROR', http: { status: 500 } } });

@@ -52,6 +52,11 @@ export interface JobPayloads {
   'idempotency-sweep': Record<string, never>;
   /** Started by a platform admin: fingerprint every stored key again, with progress. */
   'fingerprint-rescan': { requestedAt: string };
+  /**
+   * Scheduled (and at every worker start, and when a worker finds the schedulers gone): re-create
+   * from PostgreSQL what the queue store should hold but does not. Scheduler runs carry no data.
+   */
+  'reconcile-queues': { requestedAt?: string };
   /** Started by a platform admin or `npm run keys -- rewrap`: rewrap every sealed record to the current KEK (run state in key_rewrap_runs). */
   'key-rewrap': { requestedAt: string };
   /** Started by a platform admin: recompute every stored fingerprint under the current pepper version, with progress. */
@@ -105,6 +110,7 @@ export const JOBS: { [N in JobName]: JobSpec<N> } = {
   'fingerprint-rescan': { queue: 'maintenance', jobId: (p) => `fingerprint-rescan-${p.requestedAt.replace(/[^0-9]/g, '')}` },
   'key-rewrap': { queue: 'maintenance', jobId: (p) => `key-rewrap-${p.requestedAt.replace(/[^0-9]/g, '')}` },
   'fingerprint-rekey': { queue: 'maintenance', jobId: (p) => `fingerprint-rekey-${p.requestedAt.replace(/[^0-9]/g, '')}` },
+  'reconcile-queues': { queue: 'maintenance', jobId: (p) => `reconcile-queues-${(p.requestedAt ?? '').replace(/[^0-9]/g, '')}` },
 };
 
 export function jobOptions<N extends JobName>(name: N, payload: JobPayloads[N]): JobsOptions {

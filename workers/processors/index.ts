@@ -8,6 +8,7 @@ import { fingerprintRescan } from './fingerprint-rescan.processor';
 import { gatewayReload } from './gateway-reload.processor';
 import { idempotencySweep } from './idempotency-sweep.processor';
 import { keyRewrap } from './key-rewrap.processor';
+import { reconcileQueues } from './reconcile-queues.processor';
 import { retirePreviousSweep } from './retire-previous-sweep.processor';
 import { revalidationSweep } from './revalidation-sweep.processor';
 import { rotationSweep } from './rotation-sweep.processor';
@@ -33,4 +34,5 @@ export const PROCESSORS: { [N in JobName]: Processor<N> | null } = {
   'fingerprint-rescan': fingerprintRescan,
   'key-rewrap': keyRewrap,
   'fingerprint-rekey': fingerprintRekey,
+  'reconcile-queues': reconcileQueues,
 };

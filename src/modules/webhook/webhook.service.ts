@@ -1,11 +1,12 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Page, PageArgs } from '../../db/pagination';
 import { keysetPage } from '../../db/pagination';
-import { DomainError, NotFoundError } from '../../errors';
+import { DomainError, NotFoundError, ServiceUnavailableError } from '../../errors';
 import { auditInTx } from '../audit/audit.writer';
 import type { Actor, AuditActor } from '../auth/actor';
 import { isUuid } from '../auth/tenant-scope';
 import { enqueueInTx } from '../outbox/outbox.writer';
+import { inOutbox, type DeliveryJobs } from './delivery-jobs';
 import { WebhookAttemptEntity, WebhookDeliveryEntity, type DeliveryStatus } from './webhook.entity';
 import type { WebhookAttempt, WebhookDelivery } from './webhook.type';
 
@@ -18,7 +19,11 @@ const NOT_FOUND = 'Webhook delivery';
 
 /** Webhook deliveries of a tenant (dead letters included) and their replay. */
 export class WebhookService {
-  constructor(private readonly db: DataSource) {}
+  /** `jobs` tells a delivery still on its way from one whose job the queue store lost. */
+  constructor(
+    private readonly db: DataSource,
+    private readonly jobs: Pick<DeliveryJobs, 'hasLiveJob'> | null = null,
+  ) {}
 
   async list(tenantId: string, filter: DeliveryFilter, args: PageArgs): Promise<Page<WebhookDelivery>> {
     // Another tenant's gateway id and a random one both simply match nothing.
@@ -34,14 +39,16 @@ export class WebhookService {
 
   /**
    * Sends a dead letter again: PENDING, replay count + 1, a deliver-webhook job and an audit event,
-   * in one transaction. Only DEAD deliveries: a pending or retrying one is still on its way, and a
-   * delivered one was accepted (the receiver can pull its config if it lost the message).
+   * in one transaction. DEAD deliveries, and PENDING or RETRYING ones no job will send any more
+   * (the queue store lost it); one still on its way is not, and a delivered one was accepted (the
+   * receiver can pull its config if it lost the message). The new replay count supersedes any
+   * job of the earlier one that might still surface.
    */
   async replay(tenantId: string, actor: AuditActor, id: string): Promise<WebhookDelivery> {
     return this.db.transaction(async (tx) => {
       const found = isUuid(id) ? await tx.findOne(WebhookDeliveryEntity, { where: { tenantId, id }, lock: { mode: 'pessimistic_write' } }) : null;
       if (!found) throw new NotFoundError(NOT_FOUND, ['input', 'id']);
-      if (found.status !== 'DEAD') {
+      if (found.status !== 'DEAD' && !(await this.jobless(tx, found))) {
         throw new DomainError('DELIVERY_NOT_DEAD', 'Only dead-lettered (DEAD) deliveries can be replayed.', ['input', 'id']);
       }
       const replay = found.replayCount + 1;
@@ -57,6 +64,19 @@ export class WebhookService {
       const [delivery] = await this.withAttempts(tx, tenantId, [await tx.findOneByOrFail(WebhookDeliveryEntity, { tenantId, id })]);
       return delivery;
     });
+  }
+
+  /** PENDING or RETRYING, and no job will send it: its job was lost with the queue store's data. */
+  private async jobless(tx: EntityManager, d: WebhookDeliveryEntity): Promise<boolean> {
+    if ((d.status !== 'PENDING' && d.status !== 'RETRYING') || !this.jobs) return false;
+    const open = { id: d.id, kind: d.kind, targetId: d.targetId, replayCount: d.replayCount };
+    if (await inOutbox(tx, open)) return false;
+    try {
+      return !(await this.jobs.hasLiveJob(open));
+    } catch {
+      // Cannot tell while the queue store is unreachable; replaying then could send it twice.
+      throw new ServiceUnavailableError('The job queue is unreachable, so whether this delivery is still on its way is unknown. Try again later.');
+    }
   }
 
   /**

@@ -63,21 +63,24 @@ async function runSweep(name: 'revalidation-sweep' | 'rotation-sweep' | 'retire-
 const activeCredential = (token: string, tenantId: string) => validatedCredential(t, w, fake, token, { tenantId, providerId });
 
 describe('schedulers', () => {
-  it('upserting at every start-up (here twice, and with a new cron) keeps exactly four, in UTC', async () => {
+  it('upserting at every start-up (here twice, and with a new cron) keeps exactly five, in UTC', async () => {
     const queues = await idleQueues();
     await upsertSchedulers(queues, { sweepCron: '0 3 * * *' });
     await upsertSchedulers(queues, { sweepCron: '0 3 * * *' });
     await upsertSchedulers(queues, { sweepCron: '30 2 * * *' });
     const schedulers = await queues.maintenance.getJobSchedulers();
-    const summary = schedulers.map((s) => ({ id: s.key, name: s.name, pattern: s.pattern, tz: s.tz })).sort((a, b) => a.id.localeCompare(b.id));
+    const summary = schedulers
+      .map((s) => ({ id: s.key, name: s.name, pattern: s.pattern ?? null, tz: s.tz ?? null, every: s.every ? Number(s.every) : null }))
+      .sort((a, b) => a.id.localeCompare(b.id));
     expect(summary).toEqual([
-      { id: 'daily-revalidation', name: 'revalidation-sweep', pattern: '30 2 * * *', tz: 'UTC' },
-      { id: 'daily-rotation-reminders', name: 'rotation-sweep', pattern: '30 2 * * *', tz: 'UTC' },
-      { id: 'hourly-idempotency', name: 'idempotency-sweep', pattern: '30 * * * *', tz: 'UTC' },
-      { id: 'hourly-retire-previous', name: 'retire-previous-sweep', pattern: '0 * * * *', tz: 'UTC' },
+      { id: 'daily-revalidation', name: 'revalidation-sweep', pattern: '30 2 * * *', tz: 'UTC', every: null },
+      { id: 'daily-rotation-reminders', name: 'rotation-sweep', pattern: '30 2 * * *', tz: 'UTC', every: null },
+      { id: 'hourly-idempotency', name: 'idempotency-sweep', pattern: '30 * * * *', tz: 'UTC', every: null },
+      { id: 'hourly-retire-previous', name: 'retire-previous-sweep', pattern: '0 * * * *', tz: 'UTC', every: null },
+      { id: 'reconcile-queues', name: 'reconcile-queues', pattern: null, tz: null, every: 120_000 },
     ]);
-    // One next run per scheduler, not one per upsert.
-    expect(await queues.maintenance.getDelayedCount()).toBe(4);
+    // One next run per scheduler, not one per upsert (the reconciler's first run is due at once).
+    expect(await queues.maintenance.getJobCountByTypes('delayed', 'waiting', 'prioritized')).toBe(5);
   });
 });
 

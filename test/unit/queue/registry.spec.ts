@@ -35,6 +35,7 @@ const SAMPLES: { [N in JobName]: [JobPayloads[N], JobPayloads[N] | null] } = {
   'fingerprint-rescan': [{ requestedAt: '2026-01-01T00:00:00.000Z' }, { requestedAt: '2026-01-01T00:00:01.000Z' }],
   'key-rewrap': [{ requestedAt: '2026-01-01T00:00:00.000Z' }, { requestedAt: '2026-01-01T00:00:01.000Z' }],
   'fingerprint-rekey': [{ requestedAt: '2026-01-01T00:00:00.000Z' }, { requestedAt: '2026-01-01T00:00:01.000Z' }],
+  'reconcile-queues': [{ requestedAt: '2026-01-01T00:00:00.000Z' }, { requestedAt: '2026-01-01T00:00:01.000Z' }],
 };
 
 const idOf = <N extends JobName>(name: N, payload: JobPayloads[N]) => JOBS[name].jobId(payload);

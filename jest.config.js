@@ -50,6 +50,7 @@ module.exports = {
     {
       ...common,
       displayName: 'scale',
+      setupFiles: ['<rootDir>/test/helpers/scale-env.ts', ...common.setupFiles],
       roots: ['<rootDir>/test/scale', '<rootDir>/test/integration'],
       // The suites below, as they are, with every Redis user on the cluster; plus test/scale.
       testMatch: ['<rootDir>/test/scale/**/*.spec.ts', ...SUITES_ON_CLUSTER.map((path) => `<rootDir>/test/integration/${path}`)],

@@ -118,12 +118,17 @@ class RedisQueues implements QueueBackend {
   }
 
   queue(name: QueueName, options: QueueSettings = {}): Queue {
-    return new Queue(name, {
+    const queue = new Queue(name, {
       connection: this.producerConnection(),
       prefix: this.prefixOf(name),
       defaultJobOptions: options.defaultJobOptions ?? DEFAULT_JOB_OPTIONS,
       skipMetasUpdate: options.view === true,
     });
+    // A queue emits connection failures as 'error' (a cluster not ready yet on the fail-fast
+    // connection, a Redis that went away): logged, throttled, never an unhandled error that ends
+    // the process. The operation itself fails and its caller retries (the relay, a scrape).
+    queue.on('error', this.onError);
+    return queue;
   }
 
   worker(name: QueueName, processor: Processor, settings: WorkerSettings): Worker {
@@ -233,6 +238,7 @@ class PostgresQueues implements QueueBackend {
       },
       createPostgresBackend,
     );
+    queue.on('error', this.onError);
     return queue as unknown as Queue;
   }
 

@@ -4,5 +4,5 @@ export default async function scaleTeardown(): Promise<void> {
   const holder = globalThis as { keyplaneTestCluster?: PrivateRedisCluster };
   await holder.keyplaneTestCluster?.stop();
   delete holder.keyplaneTestCluster;
-  delete process.env.KEYPLANE_TEST_REDIS_CLUSTER;
+  delete process.env.KEYPLANE_TEST_SCALE_CLUSTER_SEEDS;
 }

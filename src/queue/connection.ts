@@ -55,11 +55,21 @@ export function connectRedis(target: RedisTarget, options: RedisOptions, cluster
  * Never an ioredis keyPrefix with BullMQ: BullMQ's own `prefix` option is used instead.
  */
 export function createRedis(target: string | RedisTarget, role: 'worker' | 'producer'): RedisClient {
-  return connectRedis(typeof target === 'string' ? { kind: 'single', url: target } : target, {
-    maxRetriesPerRequest: role === 'worker' ? null : 1,
-    enableOfflineQueue: role === 'worker',
-    connectionName: `keyplane-${role}`,
-  });
+  const resolved: RedisTarget = typeof target === 'string' ? { kind: 'single', url: target } : target;
+  return connectRedis(
+    resolved,
+    {
+      maxRetriesPerRequest: role === 'worker' ? null : 1,
+      enableOfflineQueue: role === 'worker',
+      connectionName: `keyplane-${role}`,
+    },
+    // On a cluster, BullMQ takes the client's 'connect' status for ready and sends INFO before the
+    // slot map has arrived; a fail-fast client refuses it and the queue never initialises. So a
+    // producer's commands wait in the cluster client's queue until the map is there (nodes still fail
+    // fast). While the whole cluster is down they wait for it: the relay then holds its outbox rows
+    // (other workers skip them) and nothing is lost; /readyz and scrapes have their own time bounds.
+    resolved.kind === 'cluster' && role === 'producer' ? { enableOfflineQueue: true } : {},
+  );
 }
 
 /** Readiness of a client: a cluster reports 'ready' once it has its slot map and node connections. */

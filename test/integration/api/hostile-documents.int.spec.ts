@@ -208,6 +208,8 @@ describe('over WebSocket', () => {
         );
       });
     try {
+      // Connect (and authenticate) first: the bound is on answering the document, not on the handshake.
+      await run('subscription { __typename }');
       const health = pollHealth();
       const start = performance.now();
       const refused = await run(`subscription { ...F0 } ${fanOut(10, 10).replace('query { ...F0 } ', '').replaceAll('on Query', 'on Subscription')}`);

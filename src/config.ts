@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError, isDnsServer, list, providerBaseUrls } from './config-values';
 
 export { ConfigError };
-import { formatKeyring, generateKeyMaterial, KeyringError, parseCurrentVersion, parseKeyring, type Keyring } from './crypto';
+import { AuditSigner, formatKeyring, generateKeyMaterial, KeyringError, parseCurrentVersion, parseKeyring, type Keyring } from './crypto';
 import { localSecrets } from './dev-secrets';
 import type { RequestLimits } from './graphql/request-guard';
 import { AddressPolicy } from './outbound/address-policy';
@@ -29,6 +30,10 @@ const Env = z.object({
   // The KEK version new seals use (default: the highest in KEYPLANE_MASTER_KEYS). Not secret.
   KEYPLANE_MASTER_KEY_CURRENT: z.string().optional(),
   KEYPLANE_FINGERPRINT_KEY: z.string().min(32).optional(),
+  // Ed25519 keys signing audit checkpoints (versioned like the master keys), or a file holding them.
+  KEYPLANE_AUDIT_SIGNING_KEYS: z.string().min(1).optional(),
+  KEYPLANE_AUDIT_SIGNING_KEYS_FILE: z.string().min(1).optional(),
+  AUDIT_CHECKPOINT_CRON: z.string().min(9).default('*/15 * * * *'),
   KEYPLANE_LOCAL_SECRETS_FILE: z.string().default('.keyplane/dev-secrets.json'),
   PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(60000).default(8000),
   GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(10),
@@ -100,10 +105,26 @@ const Env = z.object({
   KEY_TEST_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
 });
 
-const SECRET_VARS = ['KEYPLANE_ADMIN_TOKEN', 'KEYPLANE_MASTER_KEYS', 'KEYPLANE_FINGERPRINT_KEY'] as const;
+const SECRET_VARS = ['KEYPLANE_ADMIN_TOKEN', 'KEYPLANE_MASTER_KEYS', 'KEYPLANE_FINGERPRINT_KEY', 'KEYPLANE_AUDIT_SIGNING_KEYS'] as const;
 type SecretVar = (typeof SECRET_VARS)[number];
+// Keyrings: a master key and an Ed25519 seed are both 32 random bytes.
 const devSecret = (name: SecretVar) =>
-  name === 'KEYPLANE_MASTER_KEYS' ? formatKeyring([[1, generateKeyMaterial()]]) : randomBytes(32).toString('base64url');
+  name === 'KEYPLANE_MASTER_KEYS' || name === 'KEYPLANE_AUDIT_SIGNING_KEYS'
+    ? formatKeyring([[1, generateKeyMaterial()]])
+    : randomBytes(32).toString('base64url');
+
+/** KEYPLANE_AUDIT_SIGNING_KEYS_FILE (a mounted secret) stands for KEYPLANE_AUDIT_SIGNING_KEYS when that is unset. */
+function withSigningKeysFile<E extends { KEYPLANE_AUDIT_SIGNING_KEYS?: string; KEYPLANE_AUDIT_SIGNING_KEYS_FILE?: string }>(e: E): E {
+  if (e.KEYPLANE_AUDIT_SIGNING_KEYS || !e.KEYPLANE_AUDIT_SIGNING_KEYS_FILE) return e;
+  let text: string;
+  try {
+    text = readFileSync(e.KEYPLANE_AUDIT_SIGNING_KEYS_FILE, 'utf8').trim();
+  } catch {
+    throw new ConfigError('invalid configuration: KEYPLANE_AUDIT_SIGNING_KEYS_FILE (the file cannot be read)');
+  }
+  if (!text) throw new ConfigError('invalid configuration: KEYPLANE_AUDIT_SIGNING_KEYS_FILE (the file is empty)');
+  return { ...e, KEYPLANE_AUDIT_SIGNING_KEYS: text };
+}
 
 export interface Config {
   env: 'development' | 'test' | 'production';
@@ -121,6 +142,11 @@ export interface Config {
   /** Whether masterKeys was generated for local development (no KEYPLANE_MASTER_KEYS set). */
   masterKeysGenerated: boolean;
   fingerprintKey: string;
+  /**
+   * Audit checkpoint signing keys (KEYPLANE_AUDIT_SIGNING_KEYS or _FILE): keyring text of Ed25519
+   * seeds; the highest version signs. checkpointCron: when workers sign moved chain heads (UTC).
+   */
+  audit: { signingKeys: string; checkpointCron: string };
   providerTimeoutMs: number;
   /** Browser origins allowed to call the API; empty: no CORS headers (same-origin or server-side callers). */
   corsOrigins: string[];
@@ -200,6 +226,11 @@ function requireDatabaseUrl(value: string | undefined, nodeEnv: string | undefin
       ? 'DATABASE_URL is required in production (an embedded PostgreSQL is never started there): set it to your PostgreSQL server'
       : 'DATABASE_URL is not set: run `npm start`, which starts an embedded PostgreSQL and sets it, or set DATABASE_URL to a PostgreSQL server',
   );
+}
+
+/** The audit checkpoint signer the config names. */
+export function auditSigner(config: Pick<Config, 'audit'>): AuditSigner {
+  return new AuditSigner(parseKeyring(config.audit.signingKeys));
 }
 
 /** The master keyring the config names, with its current version. */
@@ -299,7 +330,7 @@ export function loadConfig(
     const names = parsed.error.issues.map((i) => `${i.path.join('.')} (${i.message})`);
     throw new ConfigError(`invalid configuration: ${names.join('; ')}`);
   }
-  const e = parsed.data;
+  const e = withSigningKeysFile(parsed.data);
   let masterKeyCurrent: number | null;
   try {
     masterKeyCurrent = parseCurrentVersion(e.KEYPLANE_MASTER_KEY_CURRENT);
@@ -325,6 +356,11 @@ export function loadConfig(
       throw new ConfigError(`invalid configuration: ${name} (${(error as KeyringError).message})`);
     }
   }
+  try {
+    parseKeyring(secrets.KEYPLANE_AUDIT_SIGNING_KEYS!);
+  } catch (error) {
+    throw new ConfigError(`invalid configuration: KEYPLANE_AUDIT_SIGNING_KEYS (${(error as KeyringError).message})`);
+  }
   return Object.freeze({
     env: e.NODE_ENV,
     host: e.HOST,
@@ -338,6 +374,7 @@ export function loadConfig(
     masterKeyCurrent,
     masterKeysGenerated: !e.KEYPLANE_MASTER_KEYS,
     fingerprintKey: secrets.KEYPLANE_FINGERPRINT_KEY!,
+    audit: Object.freeze({ signingKeys: secrets.KEYPLANE_AUDIT_SIGNING_KEYS!, checkpointCron: e.AUDIT_CHECKPOINT_CRON }),
     providerTimeoutMs: e.PROVIDER_TIMEOUT_MS,
     corsOrigins: list(e.CORS_ORIGINS),
     opsReadonlyToken: e.KEYPLANE_OPS_READONLY_TOKEN ?? null,

@@ -58,6 +58,7 @@ describe('webhook settings', () => {
     KEYPLANE_ADMIN_TOKEN: 'x'.repeat(40),
     KEYPLANE_MASTER_KEYS: `1:${Buffer.alloc(32, 1).toString('base64')}`,
     KEYPLANE_FINGERPRINT_KEY: 'y'.repeat(40),
+    KEYPLANE_AUDIT_SIGNING_KEYS: `1:${Buffer.alloc(32, 3).toString('base64')}`,
     DATABASE_URL: 'postgres://db.example/keyplane',
   };
 

@@ -2,7 +2,8 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
 import { KeyVersionUnavailableError } from '../crypto';
-import { AccessError, BadRequestError, DomainError, DomainErrors, RateLimitedError, ServiceUnavailableError } from '../errors';
+import { isAuditWriteFailure } from '../db/pg-errors';
+import { AccessError, AuditWriteError, BadRequestError, DomainError, DomainErrors, RateLimitedError, ServiceUnavailableError } from '../errors';
 import { maskMessage, schemaNames } from './mask';
 import { RequestLimitError } from './request-guard';
 
@@ -57,6 +58,8 @@ export function createFormatError(log: Logger, schema: GraphQLSchema) {
       return { ...base, message: original.message, extensions: { code: 'RATE_LIMITED', retryAfter: original.retryAfterSeconds } };
     }
     if (original instanceof ServiceUnavailableError) {
+      if (original instanceof AuditWriteError)
+        log.warn({ err: safeError(original.cause), path: formatted.path }, 'audit write failed; change rolled back');
       return { ...base, message: original.message, extensions: { code: 'SERVICE_UNAVAILABLE', retryAfter: original.retryAfterSeconds } };
     }
     if (original instanceof KeyVersionUnavailableError) {
@@ -67,6 +70,11 @@ export function createFormatError(log: Logger, schema: GraphQLSchema) {
         message: KEY_VERSION_UNAVAILABLE_MESSAGE,
         extensions: { code: 'SERVICE_UNAVAILABLE', retryAfter: KEY_VERSION_RETRY_SECONDS },
       };
+    }
+    if (isAuditWriteFailure(original)) {
+      // Statements that write audit rows themselves (group-commit creates, fan-outs): rolled back too.
+      log.warn({ err: safeError(original), path: formatted.path }, 'audit write failed; change rolled back');
+      return { ...base, message: new AuditWriteError(null).message, extensions: { code: 'SERVICE_UNAVAILABLE', retryAfter: 5 } };
     }
     if (original instanceof DomainErrors) {
       return { ...base, message: original.errors[0]?.message ?? 'Invalid input.', extensions: { code: 'BAD_USER_INPUT' } };

@@ -50,6 +50,8 @@ export interface JobPayloads {
   'fingerprint-rescan': { requestedAt: string };
   /** Started by a platform admin or `npm run keys -- rewrap`: rewrap every sealed record to the current KEK (run state in key_rewrap_runs). */
   'key-rewrap': { requestedAt: string };
+  /** Scheduled (and `npm run audit -- checkpoint`): sign the head of every audit chain that moved. */
+  'audit-checkpoint': Record<string, never>;
 }
 export type JobName = keyof JobPayloads;
 
@@ -98,6 +100,7 @@ export const JOBS: { [N in JobName]: JobSpec<N> } = {
   'idempotency-sweep': { queue: 'maintenance', jobId: () => 'idempotency-sweep' },
   'fingerprint-rescan': { queue: 'maintenance', jobId: (p) => `fingerprint-rescan-${p.requestedAt.replace(/[^0-9]/g, '')}` },
   'key-rewrap': { queue: 'maintenance', jobId: (p) => `key-rewrap-${p.requestedAt.replace(/[^0-9]/g, '')}` },
+  'audit-checkpoint': { queue: 'maintenance', jobId: () => 'audit-checkpoint' },
 };
 
 export function jobOptions<N extends JobName>(name: N, payload: JobPayloads[N]): JobsOptions {

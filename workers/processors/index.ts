@@ -1,6 +1,7 @@
 import type { Job } from 'bullmq';
 import type { JobName, JobPayloads } from '../../src/queue/registry';
 import type { ProcessorDeps } from './deps';
+import { auditCheckpoint } from './audit-checkpoint.processor';
 import { deliverWebhook } from './deliver-webhook.processor';
 import { fingerprintCredential } from './fingerprint-credential.processor';
 import { fingerprintRescan } from './fingerprint-rescan.processor';
@@ -31,4 +32,5 @@ export const PROCESSORS: { [N in JobName]: Processor<N> | null } = {
   'idempotency-sweep': idempotencySweep,
   'fingerprint-rescan': fingerprintRescan,
   'key-rewrap': keyRewrap,
+  'audit-checkpoint': auditCheckpoint,
 };

@@ -62,22 +62,25 @@ async function runSweep(name: 'revalidation-sweep' | 'rotation-sweep' | 'retire-
 /** A credential whose first key validated on the real worker. */
 const activeCredential = (token: string, tenantId: string) => validatedCredential(t, w, fake, token, { tenantId, providerId });
 
+const AUDIT = { signingKeys: '', checkpointCron: '*/15 * * * *' };
+
 describe('schedulers', () => {
-  it('upserting at every start-up (here twice, and with a new cron) keeps exactly four, in UTC', async () => {
+  it('upserting at every start-up (here twice, and with a new cron) keeps exactly five, in UTC', async () => {
     const queues = await idleQueues();
-    await upsertSchedulers(queues, { sweepCron: '0 3 * * *' });
-    await upsertSchedulers(queues, { sweepCron: '0 3 * * *' });
-    await upsertSchedulers(queues, { sweepCron: '30 2 * * *' });
+    await upsertSchedulers(queues, { sweepCron: '0 3 * * *', audit: AUDIT });
+    await upsertSchedulers(queues, { sweepCron: '0 3 * * *', audit: AUDIT });
+    await upsertSchedulers(queues, { sweepCron: '30 2 * * *', audit: { ...AUDIT, checkpointCron: '*/5 * * * *' } });
     const schedulers = await queues.maintenance.getJobSchedulers();
     const summary = schedulers.map((s) => ({ id: s.key, name: s.name, pattern: s.pattern, tz: s.tz })).sort((a, b) => a.id.localeCompare(b.id));
     expect(summary).toEqual([
+      { id: 'audit-checkpoint', name: 'audit-checkpoint', pattern: '*/5 * * * *', tz: 'UTC' },
       { id: 'daily-revalidation', name: 'revalidation-sweep', pattern: '30 2 * * *', tz: 'UTC' },
       { id: 'daily-rotation-reminders', name: 'rotation-sweep', pattern: '30 2 * * *', tz: 'UTC' },
       { id: 'hourly-idempotency', name: 'idempotency-sweep', pattern: '30 * * * *', tz: 'UTC' },
       { id: 'hourly-retire-previous', name: 'retire-previous-sweep', pattern: '0 * * * *', tz: 'UTC' },
     ]);
     // One next run per scheduler, not one per upsert.
-    expect(await queues.maintenance.getDelayedCount()).toBe(4);
+    expect(await queues.maintenance.getDelayedCount()).toBe(5);
   });
 });
 

@@ -11,7 +11,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  *   fan-outs of host and platform-key changes, and any action added later) is chained the same,
  *   with no per-action code. Values a caller passes for seq, prev_hash and hash are overwritten.
  * - audit_chain_heads holds each chain's last seq and hash. The trigger locks that row
- *   (SELECT … FOR UPDATE) until the inserting transaction ends: concurrent writers of one chain,
+ *   (by updating it) until the inserting transaction ends: concurrent writers of one chain,
  *   in any number of processes, queue there, so a chain never forks and seq never repeats or skips
  *   (a rolled-back insert rolls its head back too). The cost: audited transactions of ONE tenant
  *   commit one after the other from their audit insert on; other tenants are not affected.
@@ -32,6 +32,7 @@ export class AuditChain1795960000000 implements MigrationInterface {
         "chain" text PRIMARY KEY,
         "tenant_id" uuid,
         "seq" bigint NOT NULL,
+        "prev_hash" text,
         "hash" text NOT NULL,
         "updated_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now()
       )`,
@@ -108,24 +109,42 @@ export class AuditChain1795960000000 implements MigrationInterface {
     );
     await queryRunner.query(`CREATE UNIQUE INDEX "uq_audit_events_tenant_seq" ON "audit_events" ("tenant_id", "seq") WHERE "tenant_id" IS NOT NULL`);
     await queryRunner.query(`CREATE UNIQUE INDEX "uq_audit_events_platform_seq" ON "audit_events" ("seq") WHERE "tenant_id" IS NULL`);
+    // The canonical encoding again, inline (one row costs one UPDATE and no nested function
+    // calls: the group-commit statement writes up to 64 rows), split around seq, which the UPDATE
+    // assigns. audit_event_canonical above is the reference; the tests hold the two together.
     await queryRunner.query(
       `CREATE FUNCTION "audit_events_chain"() RETURNS trigger LANGUAGE plpgsql AS $$
        DECLARE
          k text := COALESCE(NEW.tenant_id::text, 'platform');
-         head_seq bigint;
-         head_hash text;
+         before_seq text;
+         after_seq text;
        BEGIN
-         -- The lock is held until the transaction ends: writers of one chain take turns (see the migration).
-         SELECT "seq", "hash" INTO head_seq, head_hash FROM "audit_chain_heads" WHERE "chain" = k FOR UPDATE;
-         IF NOT FOUND THEN
+         before_seq := '{"action":' || to_json(NEW.action)::text
+           || ',"actor_id":' || COALESCE(to_json(NEW.actor_id)::text, 'null')
+           || ',"actor_type":' || to_json(NEW.actor_type)::text
+           || ',"created_at":' || to_json(to_char(NEW.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))::text
+           || ',"details":' || to_json(NEW.details::text)::text
+           || ',"id":' || to_json(NEW.id::text)::text
+           || ',"request_id":' || COALESCE(to_json(NEW.request_id)::text, 'null')
+           || ',"seq":';
+         after_seq := ',"target_id":' || COALESCE(to_json(NEW.target_id)::text, 'null')
+           || ',"target_type":' || to_json(NEW.target_type)::text
+           || ',"tenant_id":' || COALESCE(to_json(NEW.tenant_id::text)::text, 'null')
+           || '}';
+         LOOP
+           -- The row lock this UPDATE takes is held until the transaction ends: writers of one
+           -- chain take turns (see above). SET reads the old values throughout.
+           UPDATE "audit_chain_heads"
+              SET "prev_hash" = "hash",
+                  "seq" = "seq" + 1,
+                  "hash" = encode(sha256(convert_to("hash" || before_seq || ("seq" + 1)::text || after_seq, 'UTF8')), 'hex'),
+                  "updated_at" = now()
+            WHERE "chain" = k
+           RETURNING "seq", "prev_hash", "hash" INTO NEW.seq, NEW.prev_hash, NEW.hash;
+           EXIT WHEN FOUND;
            INSERT INTO "audit_chain_heads" ("chain", "tenant_id", "seq", "hash") VALUES (k, NEW.tenant_id, 0, repeat('0', 64))
              ON CONFLICT ("chain") DO NOTHING;
-           SELECT "seq", "hash" INTO head_seq, head_hash FROM "audit_chain_heads" WHERE "chain" = k FOR UPDATE;
-         END IF;
-         NEW.seq := head_seq + 1;
-         NEW.prev_hash := head_hash;
-         NEW.hash := audit_event_hash(head_hash, NEW);
-         UPDATE "audit_chain_heads" SET "seq" = NEW.seq, "hash" = NEW.hash, "updated_at" = now() WHERE "chain" = k;
+         END LOOP;
          RETURN NEW;
        END $$`,
     );

@@ -5,6 +5,7 @@ import { ConfigError, isDnsServer, isolationSettings, list, providerBaseUrls } f
 
 export { ConfigError };
 import {
+  AuditSigner,
   formatKeyring,
   generateKeyMaterial,
   kekRingFrom,
@@ -29,6 +30,9 @@ import type { IsolationSettings } from './outbound/isolation/slots';
  * The only reader of process.env. Parsed once, typed, frozen; a bad value fails fast naming the
  * variable and never printing what it held.
  */
+/** How often workers sign moved audit chain heads (AUDIT_CHECKPOINT_CRON's default, UTC). */
+export const DEFAULT_AUDIT_CHECKPOINT_CRON = '*/15 * * * *';
+
 const Env = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -67,6 +71,10 @@ const Env = z.object({
   KEYPLANE_PKCS11_KEY_VERSIONS: z.string().min(1).optional(),
   KEYPLANE_PKCS11_KEY_LABEL: z.string().includes('{version}', { message: 'must contain {version}' }).default('keyplane-kek-{version}'),
   KEYPLANE_PKCS11_SESSIONS: z.coerce.number().int().min(1).max(64).default(4),
+  // Ed25519 keys signing audit checkpoints (versioned like the master keys), or a file holding them.
+  KEYPLANE_AUDIT_SIGNING_KEYS: z.string().min(1).optional(),
+  KEYPLANE_AUDIT_SIGNING_KEYS_FILE: z.string().min(1).optional(),
+  AUDIT_CHECKPOINT_CRON: z.string().min(9).default(DEFAULT_AUDIT_CHECKPOINT_CRON),
   KEYPLANE_LOCAL_SECRETS_FILE: z.string().default('.keyplane/dev-secrets.json'),
   PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(60000).default(8000),
   GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(10),
@@ -147,10 +155,26 @@ const Env = z.object({
   KEY_TEST_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
 });
 
-const SECRET_VARS = ['KEYPLANE_ADMIN_TOKEN', 'KEYPLANE_MASTER_KEYS', 'KEYPLANE_FINGERPRINT_KEY'] as const;
+const SECRET_VARS = ['KEYPLANE_ADMIN_TOKEN', 'KEYPLANE_MASTER_KEYS', 'KEYPLANE_FINGERPRINT_KEY', 'KEYPLANE_AUDIT_SIGNING_KEYS'] as const;
 type SecretVar = (typeof SECRET_VARS)[number];
+// Keyrings: a master key and an Ed25519 seed are both 32 random bytes.
 const devSecret = (name: SecretVar) =>
-  name === 'KEYPLANE_MASTER_KEYS' ? formatKeyring([[1, generateKeyMaterial()]]) : randomBytes(32).toString('base64url');
+  name === 'KEYPLANE_MASTER_KEYS' || name === 'KEYPLANE_AUDIT_SIGNING_KEYS'
+    ? formatKeyring([[1, generateKeyMaterial()]])
+    : randomBytes(32).toString('base64url');
+
+/** KEYPLANE_AUDIT_SIGNING_KEYS_FILE (a mounted secret) stands for KEYPLANE_AUDIT_SIGNING_KEYS when that is unset. */
+function withSigningKeysFile<E extends { KEYPLANE_AUDIT_SIGNING_KEYS?: string; KEYPLANE_AUDIT_SIGNING_KEYS_FILE?: string }>(e: E): E {
+  if (e.KEYPLANE_AUDIT_SIGNING_KEYS || !e.KEYPLANE_AUDIT_SIGNING_KEYS_FILE) return e;
+  let text: string;
+  try {
+    text = readFileSync(e.KEYPLANE_AUDIT_SIGNING_KEYS_FILE, 'utf8').trim();
+  } catch {
+    throw new ConfigError('invalid configuration: KEYPLANE_AUDIT_SIGNING_KEYS_FILE (the file cannot be read)');
+  }
+  if (!text) throw new ConfigError('invalid configuration: KEYPLANE_AUDIT_SIGNING_KEYS_FILE (the file is empty)');
+  return { ...e, KEYPLANE_AUDIT_SIGNING_KEYS: text };
+}
 
 export interface Config {
   env: 'development' | 'test' | 'production';
@@ -174,6 +198,11 @@ export interface Config {
   fingerprintKey: string;
   /** KEYPLANE_FINGERPRINT_KEY_CURRENT: the pepper version new fingerprints use; null: the highest. */
   fingerprintKeyCurrent: number | null;
+  /**
+   * Audit checkpoint signing keys (KEYPLANE_AUDIT_SIGNING_KEYS or _FILE): keyring text of Ed25519
+   * seeds; the highest version signs. checkpointCron: when workers sign moved chain heads (UTC).
+   */
+  audit: { signingKeys: string; checkpointCron: string };
   providerTimeoutMs: number;
   /** Browser origins allowed to call the API; empty: no CORS headers (same-origin or server-side callers). */
   corsOrigins: string[];
@@ -300,6 +329,11 @@ function requireDatabaseUrl(value: string | undefined, nodeEnv: string | undefin
       ? 'DATABASE_URL is required in production (an embedded PostgreSQL is never started there): set it to your PostgreSQL server'
       : 'DATABASE_URL is not set: run `npm start`, which starts an embedded PostgreSQL and sets it, or set DATABASE_URL to a PostgreSQL server',
   );
+}
+
+/** The audit checkpoint signer the config names. */
+export function auditSigner(config: Pick<Config, 'audit'>): AuditSigner {
+  return new AuditSigner(parseKeyring(config.audit.signingKeys));
 }
 
 /** The master keyring the config names, with its current version (local keys only; see kekRingFrom for the whole ring). */
@@ -438,7 +472,7 @@ export function loadConfig(
     const names = parsed.error.issues.map((i) => `${i.path.join('.')} (${i.message})`);
     throw new ConfigError(`invalid configuration: ${names.join('; ')}`);
   }
-  const e = parsed.data;
+  const e = withSigningKeysFile(parsed.data);
   let masterKeyCurrent: number | null;
   try {
     masterKeyCurrent = parseCurrentVersion(e.KEYPLANE_MASTER_KEY_CURRENT);
@@ -493,6 +527,11 @@ export function loadConfig(
     const name = /current pepper version/.test((error as Error).message) ? 'KEYPLANE_FINGERPRINT_KEY_CURRENT' : 'KEYPLANE_FINGERPRINT_KEY';
     throw new ConfigError(`invalid configuration: ${name} (${(error as Error).message})`);
   }
+  try {
+    parseKeyring(secrets.KEYPLANE_AUDIT_SIGNING_KEYS!);
+  } catch (error) {
+    throw new ConfigError(`invalid configuration: KEYPLANE_AUDIT_SIGNING_KEYS (${(error as KeyringError).message})`);
+  }
   return Object.freeze({
     env: e.NODE_ENV,
     host: e.HOST,
@@ -509,6 +548,7 @@ export function loadConfig(
     kek,
     fingerprintKey: secrets.KEYPLANE_FINGERPRINT_KEY!,
     fingerprintKeyCurrent,
+    audit: Object.freeze({ signingKeys: secrets.KEYPLANE_AUDIT_SIGNING_KEYS!, checkpointCron: e.AUDIT_CHECKPOINT_CRON }),
     providerTimeoutMs: e.PROVIDER_TIMEOUT_MS,
     corsOrigins: list(e.CORS_ORIGINS),
     opsReadonlyToken: e.KEYPLANE_OPS_READONLY_TOKEN ?? null,

@@ -135,6 +135,17 @@ export class DatabaseUnavailableError extends ServiceUnavailableError {
   }
 }
 
+/**
+ * The audit row of a change could not be written (its chain locked too long, a deadlock, the chain
+ * head damaged): the change was rolled back with it. Retryable, like any ServiceUnavailableError.
+ */
+export class AuditWriteError extends ServiceUnavailableError {
+  override name = 'AuditWriteError';
+  constructor(override readonly cause: unknown) {
+    super('The audit trail could not be written, so nothing was changed. Try again shortly.', 5);
+  }
+}
+
 /** A malformed request argument outside mutation inputs (bad cursor, page too large). */
 export class BadRequestError extends Error {
   override name = 'BadRequestError';

@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
-import { fingerprinterFor, masterKeyring, type Config } from './config';
+import { auditSigner, fingerprinterFor, masterKeyring, type Config } from './config';
 import { SecretBox } from './crypto';
 import { Invalidations } from './db/invalidations';
 import { createLiveEvents } from './events';
@@ -10,6 +10,7 @@ import { CheckAlertService } from './modules/alert/check-alert.service';
 import { KeyRescanService } from './modules/alert/key-rescan.service';
 import { RescanStatusReader } from './modules/alert/rescan-status';
 import { AuditService } from './modules/audit/audit.service';
+import { AuditIntegrityService } from './modules/audit/audit-integrity.service';
 import { AuthService } from './modules/auth/auth.service';
 import { TenantScope } from './modules/auth/tenant-scope';
 import { CredentialService } from './modules/credential/credential.service';
@@ -143,6 +144,8 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
     }),
     platformKeys: new PlatformKeyService(db, box, providers),
     audit: new AuditService(db),
+    // Audit chain checks and checkpoints; the signing keys stay in this object (docs/audit.md).
+    auditIntegrity: new AuditIntegrityService(db, auditSigner(config)),
     alerts: new AlertService(db),
     checkAlerts: new CheckAlertService(db),
     // Read-only view of the maintenance queue (rescan progress); app.close() closes it.

@@ -1,17 +1,22 @@
-import type { Config } from '../src/config';
+import { DEFAULT_AUDIT_CHECKPOINT_CRON, type Config } from '../src/config';
 import type { Queues } from '../src/queue/queues';
 import type { JobName } from '../src/queue/registry';
 
 export interface SchedulerSpec {
   /** Stable: upserting by this id on every start-up (from any number of workers) keeps one scheduler. */
   id: string;
-  job: Extract<JobName, 'revalidation-sweep' | 'rotation-sweep' | 'retire-previous-sweep' | 'idempotency-sweep' | 'reconcile-queues'>;
+  job: Extract<
+    JobName,
+    'revalidation-sweep' | 'rotation-sweep' | 'retire-previous-sweep' | 'idempotency-sweep' | 'reconcile-queues' | 'audit-checkpoint'
+  >;
   /** A cron pattern (UTC), or a period in ms. */
   pattern?: string;
   every?: number;
 }
 
-type SchedulerConfig = Pick<Config, 'sweepCron'> & Partial<Pick<Config, 'reconcileIntervalMs'>>;
+// The reconciler re-creates these from the same settings; `audit` is optional for callers that hold
+// only the sweep settings (the default checkpoint cron then applies, as AUDIT_CHECKPOINT_CRON's).
+type SchedulerConfig = Pick<Config, 'sweepCron'> & Partial<Pick<Config, 'reconcileIntervalMs' | 'audit'>>;
 
 export function schedulerSpecs(config: SchedulerConfig): SchedulerSpec[] {
   return [
@@ -23,6 +28,8 @@ export function schedulerSpecs(config: SchedulerConfig): SchedulerSpec[] {
     { id: 'hourly-idempotency', job: 'idempotency-sweep', pattern: '30 * * * *' },
     // The queue store is not the source of truth: every few minutes, what it lost comes back.
     { id: 'reconcile-queues', job: 'reconcile-queues', every: config.reconcileIntervalMs ?? 120_000 },
+    // Signs moved audit chain heads: what a database-only attacker can rewrite undetected is at most this old.
+    { id: 'audit-checkpoint', job: 'audit-checkpoint', pattern: config.audit?.checkpointCron ?? DEFAULT_AUDIT_CHECKPOINT_CRON },
   ];
 }
 

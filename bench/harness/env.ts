@@ -21,6 +21,7 @@ export const REDIS_URL = process.env.KEYPLANE_BENCH_REDIS_URL ?? 'redis://127.0.
 
 export const ADMIN_TOKEN = 'bench-platform-admin-token-0123456789abcdef';
 export const MASTER_KEYS = `1:${Buffer.alloc(32, 9).toString('base64')}`;
+export const AUDIT_SIGNING_KEYS = `1:${Buffer.alloc(32, 4).toString('base64')}`;
 export const FINGERPRINT_KEY = 'bench-fingerprint-pepper-0123456789abcdef';
 
 /** One prefix per harness run; every queue this run creates lives under it and is obliterated at the end. */
@@ -39,6 +40,7 @@ export function keyplaneEnv(extra: Record<string, string> = {}): Record<string, 
     KEYPLANE_ADMIN_TOKEN: ADMIN_TOKEN,
     KEYPLANE_MASTER_KEYS: MASTER_KEYS,
     KEYPLANE_FINGERPRINT_KEY: FINGERPRINT_KEY,
+    KEYPLANE_AUDIT_SIGNING_KEYS: AUDIT_SIGNING_KEYS,
     QUEUE_PREFIX: RUN_PREFIX,
     // The fake provider listens on loopback over http; ops would allow it the same way.
     OUTBOUND_ALLOW_DESTINATIONS: 'http://127.0.0.1:*',

@@ -9,3 +9,4 @@ export { SEALS, SEAL_KINDS, type SealKind, type SealRef } from './seal-catalogue
 export { Fingerprinter, PepperRingError, normalizeSecret, parsePepperRing } from './fingerprint';
 export { redactSecret, redactToken, scrubText, MIN_CHARS_FOR_TAIL, REDACTED } from './redact';
 export { generateToken, hashToken, safeEqual, type TokenPrefix } from './tokens';
+export { AuditSigner, verifyAuditSignature, type AuditPublicKey } from './audit-signing';

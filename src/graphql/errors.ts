@@ -3,8 +3,10 @@ import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'gr
 import type { Logger } from 'pino';
 import { KekUnavailableError, KeyVersionUnavailableError } from '../crypto';
 import { isDatabaseUnreachable } from '../db/availability';
+import { isAuditWriteFailure } from '../db/pg-errors';
 import {
   AccessError,
+  AuditWriteError,
   BadRequestError,
   DATABASE_RETRY_SECONDS,
   DATABASE_UNAVAILABLE_MESSAGE,
@@ -74,6 +76,8 @@ export function createFormatError(log: Logger, schema: GraphQLSchema, databaseDo
       return { ...base, message: original.message, extensions: { code: 'RATE_LIMITED', retryAfter: original.retryAfterSeconds } };
     }
     if (original instanceof ServiceUnavailableError) {
+      if (original instanceof AuditWriteError)
+        log.warn({ err: safeError(original.cause), path: formatted.path }, 'audit write failed; change rolled back');
       return { ...base, message: original.message, extensions: { code: 'SERVICE_UNAVAILABLE', retryAfter: original.retryAfterSeconds } };
     }
     if (original instanceof KekUnavailableError) {
@@ -92,6 +96,11 @@ export function createFormatError(log: Logger, schema: GraphQLSchema, databaseDo
         message: KEY_VERSION_UNAVAILABLE_MESSAGE,
         extensions: { code: 'SERVICE_UNAVAILABLE', retryAfter: KEY_VERSION_RETRY_SECONDS },
       };
+    }
+    if (isAuditWriteFailure(original)) {
+      // Statements that write audit rows themselves (group-commit creates, fan-outs): rolled back too.
+      log.warn({ err: safeError(original), path: formatted.path }, 'audit write failed; change rolled back');
+      return { ...base, message: new AuditWriteError(null).message, extensions: { code: 'SERVICE_UNAVAILABLE', retryAfter: 5 } };
     }
     if (original instanceof DomainErrors) {
       return { ...base, message: original.errors[0]?.message ?? 'Invalid input.', extensions: { code: 'BAD_USER_INPUT' } };

@@ -19,6 +19,7 @@ import { createLoaders } from '../graphql/loaders';
 import { resolverContainer } from '../graphql/resolvers';
 import { attachSubscriptions } from '../graphql/subscriptions';
 import type { Services } from '../services';
+import { registerAuditRoutes } from './audit.route';
 import { gatewayConfigFastPath, registerGatewayConfigRoute } from './gateway-config.route';
 import { registerOps } from './ops';
 import { requestIdOf } from './request-id';
@@ -134,6 +135,7 @@ export async function buildServer({ config, db, services, log }: ServerDeps): Pr
   });
 
   registerGatewayConfigRoute(app, { services });
+  registerAuditRoutes(app, { services, db });
   fastPath = gatewayConfigFastPath(services, ops.observeHttp);
   return app;
 }

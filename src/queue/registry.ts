@@ -61,6 +61,8 @@ export interface JobPayloads {
   'key-rewrap': { requestedAt: string };
   /** Started by a platform admin: recompute every stored fingerprint under the current pepper version, with progress. */
   'fingerprint-rekey': { requestedAt: string };
+  /** Scheduled (and `npm run audit -- checkpoint`): sign the head of every audit chain that moved. */
+  'audit-checkpoint': Record<string, never>;
 }
 export type JobName = keyof JobPayloads;
 
@@ -111,6 +113,7 @@ export const JOBS: { [N in JobName]: JobSpec<N> } = {
   'key-rewrap': { queue: 'maintenance', jobId: (p) => `key-rewrap-${p.requestedAt.replace(/[^0-9]/g, '')}` },
   'fingerprint-rekey': { queue: 'maintenance', jobId: (p) => `fingerprint-rekey-${p.requestedAt.replace(/[^0-9]/g, '')}` },
   'reconcile-queues': { queue: 'maintenance', jobId: (p) => `reconcile-queues-${(p.requestedAt ?? '').replace(/[^0-9]/g, '')}` },
+  'audit-checkpoint': { queue: 'maintenance', jobId: () => 'audit-checkpoint' },
 };
 
 export function jobOptions<N extends JobName>(name: N, payload: JobPayloads[N]): JobsOptions {

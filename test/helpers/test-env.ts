@@ -21,6 +21,7 @@ export const TEST_ENV: Record<string, string> = {
   KEYPLANE_ADMIN_TOKEN: 'test-platform-admin-token-0123456789abcdef',
   KEYPLANE_MASTER_KEYS: `1:${Buffer.alloc(32, 7).toString('base64')}`,
   KEYPLANE_FINGERPRINT_KEY: 'test-fingerprint-pepper-0123456789abcdef',
+  KEYPLANE_AUDIT_SIGNING_KEYS: `1:${Buffer.alloc(32, 5).toString('base64')}`,
   PROVIDER_TIMEOUT_MS: '1500',
   // Tests talk to fake providers and webhook receivers on loopback, over http on random ports:
   // allowed explicitly, as ops would (README: Outbound requests).

@@ -1,6 +1,7 @@
 import type { Job } from 'bullmq';
 import type { JobName, JobPayloads } from '../../src/queue/registry';
 import type { ProcessorDeps } from './deps';
+import { auditCheckpoint } from './audit-checkpoint.processor';
 import { deliverWebhook } from './deliver-webhook.processor';
 import { fingerprintCredential } from './fingerprint-credential.processor';
 import { fingerprintRekey } from './fingerprint-rekey.processor';
@@ -35,4 +36,5 @@ export const PROCESSORS: { [N in JobName]: Processor<N> | null } = {
   'key-rewrap': keyRewrap,
   'fingerprint-rekey': fingerprintRekey,
   'reconcile-queues': reconcileQueues,
+  'audit-checkpoint': auditCheckpoint,
 };

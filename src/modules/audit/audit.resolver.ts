@@ -3,9 +3,10 @@ import { PageArgsInput, toConnection } from '../../graphql/connection';
 import { CurrentActor, Page } from '../../graphql/params';
 import type { Services } from '../../services';
 import type { Actor } from '../auth/actor';
+import { AuditIntegrityReport } from './audit-integrity.type';
 import { AuditEvent, AuditEventConnection } from './audit.type';
 
-export type AuditResolverDeps = Pick<Services, 'scope' | 'audit'>;
+export type AuditResolverDeps = Pick<Services, 'scope' | 'audit' | 'auditIntegrity'>;
 
 @Resolver(() => AuditEvent)
 export class AuditResolver {
@@ -21,5 +22,15 @@ export class AuditResolver {
   ) {
     const scoped = await this.s.scope.forTenant(actor, tenantId);
     return toConnection(await this.s.audit.list(scoped, { action }, page));
+  }
+
+  @Authorized('ADMIN')
+  @Query(() => AuditIntegrityReport, {
+    description:
+      "Checks a tenant's audit chain (hashes, sequence, signed checkpoints) and reports the first break. Tenant admins and platform admins.",
+  })
+  async auditIntegrity(@Arg('tenantId', () => ID) tenantId: string, @CurrentActor() actor: Actor) {
+    const scoped = await this.s.scope.forTenant(actor, tenantId);
+    return this.s.auditIntegrity.verify(scoped);
   }
 }

@@ -19,6 +19,9 @@ export class AuditEvent {
   details!: Record<string, unknown>;
   @Field(() => String, { nullable: true, description: 'Request id, to match server logs.' }) requestId!: string | null;
   @Field({ description: 'When it happened.' }) createdAt!: Date;
+  @Field({ description: "Position in its chain (the tenant's, or the platform's), gap-free from 1 (a decimal integer)." }) seq!: string;
+  @Field({ description: 'Hash of the previous row of the chain (hex SHA-256; 64 zeros for the first).' }) prevHash!: string;
+  @Field({ description: 'SHA-256 of prevHash and this row (hex; docs/audit.md).' }) hash!: string;
 }
 
 export const AuditEventConnection = ConnectionType(AuditEvent, 'AuditEvent');

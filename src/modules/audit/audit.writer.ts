@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { AuditWriteError } from '../../errors';
 import type { AuditActor } from '../auth/actor';
 import { AuditEventEntity } from './audit.entity';
 
@@ -11,9 +12,19 @@ export interface AuditRecord {
   details?: Record<string, unknown>;
 }
 
-/** Written in the same transaction as the change, so the trail and the data cannot disagree. */
+/**
+ * Written in the same transaction as the change, so the trail and the data cannot disagree. The
+ * database chains the row (seq, prev_hash, hash: trigger audit_events_chain), whatever the action.
+ * A failed write fails the change: AuditWriteError, retryable (SERVICE_UNAVAILABLE).
+ */
 export async function auditInTx(manager: EntityManager, actor: AuditActor, record: AuditRecord): Promise<void> {
-  await manager.insert(AuditEventEntity, {
+  await insertAudit(manager, actor, record).catch((error: unknown) => {
+    throw new AuditWriteError(error);
+  });
+}
+
+function insertAudit(manager: EntityManager, actor: AuditActor, record: AuditRecord) {
+  return manager.insert(AuditEventEntity, {
     tenantId: record.tenantId,
     actorType: actor.type,
     actorId: actor.id,

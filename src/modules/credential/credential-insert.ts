@@ -44,7 +44,9 @@ WITH x AS (
   INSERT INTO audit_events (tenant_id, actor_type, actor_id, action, target_type, target_id, details, request_id)
   SELECT c.tenant_id, x.actor_type, x.actor_id, 'CREDENTIAL_CREATED', 'CREDENTIAL', c.id::text, x.details, x.request_id
     FROM credential c JOIN x ON x.id = c.id
-   ORDER BY x.n
+   -- Tenant order: each row locks its tenant's audit chain head (docs/audit.md), and two statements
+   -- taking the same chains in the same order queue instead of deadlocking.
+   ORDER BY c.tenant_id, x.n
 ), outbox AS (
   INSERT INTO outbox (${OUTBOX_COLUMNS})
   SELECT ${OUTBOX_COLUMNS} FROM ${outboxRowsFrom(16)}

@@ -124,7 +124,8 @@ export async function auditPlatformKeyChangeInTx(
                      WHERE g.tenant_id = t.id
                        AND COALESCE((SELECT m.credential_mode FROM gateway_provider_modes m
                                       WHERE m.gateway_id = g.id AND m.tenant_id = g.tenant_id AND m.provider_id = $1),
-                                    g.credential_mode) IN ('BUNDLED', 'HYBRID'))`,
+                                    g.credential_mode) IN ('BUNDLED', 'HYBRID'))
+      ORDER BY t.id -- audit chain heads locked in one order (docs/audit.md)`,
     [change.providerId, change.platformKeyId, actor.type, actor.id, change.change, actor.requestId],
   );
 }

@@ -35,6 +35,7 @@ export async function recordHostChangeInTx(tx: EntityManager, actor: AuditActor,
             $4::jsonb || jsonb_build_object('awaitingConfirmation', hc.base_url IS DISTINCT FROM $5), $6
        FROM (SELECT DISTINCT c.tenant_id FROM credentials c WHERE c.provider_id = $1 AND c.revoked_at IS NULL) h
        LEFT JOIN provider_host_confirmations hc ON hc.tenant_id = h.tenant_id AND hc.provider_id = $1
+      ORDER BY h.tenant_id -- audit chain heads locked in one order (docs/audit.md)
      RETURNING tenant_id`,
     [change.provider.id, actor.type, actor.id, JSON.stringify(details), change.baseUrl, actor.requestId],
   );

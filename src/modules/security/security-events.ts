@@ -60,7 +60,7 @@ export class SecurityEvents {
   }
 
   /** A request from `source` (a client address) failed authentication on `surface`. */
-  authFailed(source: string, surface: 'graphql' | 'websocket' | 'gateway-config' | 'ops'): void {
+  authFailed(source: string, surface: 'graphql' | 'websocket' | 'gateway-config' | 'ops' | 'audit-export'): void {
     const failures = this.authFailures.fail(source);
     if (failures === null) return;
     this.record({

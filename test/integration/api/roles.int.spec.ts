@@ -40,11 +40,13 @@ test('the mutation table covers every mutation in the schema', () => {
   expect([...MUTATIONS, ...TENANT_ADMIN_ONLY].map(([n]) => n).sort()).toEqual(Object.keys(schema.getMutationType()!.getFields()).sort());
 });
 
-test('every query is a VIEWER read, ADMIN-only (apiTokens) or platform-only', () => {
+test('every query is a VIEWER read, ADMIN-only (apiTokens, auditIntegrity) or platform-only', () => {
   const schema = buildSchema(readFileSync(join(__dirname, '../../../schema/schema.graphql'), 'utf8'));
   const mutations = Object.keys(schema.getMutationType()!.getFields());
   const platformQueries = [...new Set(PLATFORM_ONLY.map(([l]) => l.split(' ')[0]))].filter((n) => !mutations.includes(n));
-  expect([...READS.map(([n]) => n), 'apiTokens', ...platformQueries].sort()).toEqual(Object.keys(schema.getQueryType()!.getFields()).sort());
+  expect([...READS.map(([n]) => n), 'apiTokens', 'auditIntegrity', ...platformQueries].sort()).toEqual(
+    Object.keys(schema.getQueryType()!.getFields()).sort(),
+  );
 });
 
 test.each(READS)('VIEWER can read %s; without a token it is UNAUTHENTICATED', async (_name, doc, vars, expected) => {
@@ -59,6 +61,12 @@ test.each(MUTATIONS)('VIEWER gets FORBIDDEN on %s, no token gets UNAUTHENTICATED
   expectRejected(await t.gql(mutationDoc(name), { input: input() }, W.viewer), FORBIDDEN);
   expectRejected(await t.gql(mutationDoc(name), { input: input() }, null), UNAUTHENTICATED);
   expect(await state()).toEqual(before);
+});
+
+test('VIEWER cannot check auditIntegrity (ADMIN only)', async () => {
+  const doc = 'query($id: ID!) { auditIntegrity(tenantId: $id) { ok } }';
+  expect((await t.gql(doc, { id: W.tenantId }, W.admin)).errors).toBeUndefined();
+  expectRejected(await t.gql(doc, { id: W.tenantId }, W.viewer), FORBIDDEN);
 });
 
 test('VIEWER cannot list apiTokens (ADMIN only)', async () => {

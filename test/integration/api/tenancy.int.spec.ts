@@ -135,6 +135,7 @@ const QUERIES: [string, string, (x: Ids) => string][] = [
   ['gateways', 'gateways(tenantId: $id) { nodes { id } }', (x) => x.tenantId],
   ['gateway', 'gateway(id: $id) { id attachments { credentialId } }', (x) => x.gwId],
   ['auditEvents', 'auditEvents(tenantId: $id) { nodes { id } }', (x) => x.tenantId],
+  ['auditIntegrity', 'auditIntegrity(tenantId: $id) { ok rowsChecked }', (x) => x.tenantId],
   ['apiTokens', 'apiTokens(tenantId: $id, includeRevoked: true) { nodes { id } }', (x) => x.tenantId],
   ['keyReuseAlerts', 'keyReuseAlerts(tenantId: $id) { nodes { id status credential { id } } }', (x) => x.tenantId],
   ['credentialCheckAlerts', 'credentialCheckAlerts(tenantId: $id) { nodes { id status credential { id } } }', (x) => x.tenantId],

@@ -62,17 +62,20 @@ async function runSweep(name: 'revalidation-sweep' | 'rotation-sweep' | 'retire-
 /** A credential whose first key validated on the real worker. */
 const activeCredential = (token: string, tenantId: string) => validatedCredential(t, w, fake, token, { tenantId, providerId });
 
+const AUDIT = { signingKeys: '', checkpointCron: '*/15 * * * *' };
+
 describe('schedulers', () => {
   it('upserting at every start-up (here twice, and with a new cron) keeps exactly five, in UTC', async () => {
     const queues = await idleQueues();
-    await upsertSchedulers(queues, { sweepCron: '0 3 * * *' });
-    await upsertSchedulers(queues, { sweepCron: '0 3 * * *' });
-    await upsertSchedulers(queues, { sweepCron: '30 2 * * *' });
+    await upsertSchedulers(queues, { sweepCron: '0 3 * * *', audit: AUDIT });
+    await upsertSchedulers(queues, { sweepCron: '0 3 * * *', audit: AUDIT });
+    await upsertSchedulers(queues, { sweepCron: '30 2 * * *', audit: { ...AUDIT, checkpointCron: '*/5 * * * *' } });
     const schedulers = await queues.maintenance.getJobSchedulers();
     const summary = schedulers
       .map((s) => ({ id: s.key, name: s.name, pattern: s.pattern ?? null, tz: s.tz ?? null, every: s.every ? Number(s.every) : null }))
       .sort((a, b) => a.id.localeCompare(b.id));
     expect(summary).toEqual([
+      { id: 'audit-checkpoint', name: 'audit-checkpoint', pattern: '*/5 * * * *', tz: 'UTC', every: null },
       { id: 'daily-revalidation', name: 'revalidation-sweep', pattern: '30 2 * * *', tz: 'UTC', every: null },
       { id: 'daily-rotation-reminders', name: 'rotation-sweep', pattern: '30 2 * * *', tz: 'UTC', every: null },
       { id: 'hourly-idempotency', name: 'idempotency-sweep', pattern: '30 * * * *', tz: 'UTC', every: null },
@@ -80,7 +83,7 @@ describe('schedulers', () => {
       { id: 'reconcile-queues', name: 'reconcile-queues', pattern: null, tz: null, every: 120_000 },
     ]);
     // One next run per scheduler, not one per upsert (the reconciler's first run is due at once).
-    expect(await queues.maintenance.getJobCountByTypes('delayed', 'waiting', 'prioritized')).toBe(5);
+    expect(await queues.maintenance.getJobCountByTypes('delayed', 'waiting', 'prioritized')).toBe(6);
   });
 });
 

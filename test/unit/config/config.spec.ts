@@ -8,6 +8,7 @@ const SECRETS = {
   KEYPLANE_ADMIN_TOKEN: 'admin-token-value-that-is-long-enough-0001',
   KEYPLANE_MASTER_KEYS: `1:${Buffer.alloc(32, 1).toString('base64')}`,
   KEYPLANE_FINGERPRINT_KEY: 'fingerprint-pepper-value-long-enough-0001',
+  KEYPLANE_AUDIT_SIGNING_KEYS: `1:${Buffer.alloc(32, 3).toString('base64')}`,
   DATABASE_URL: 'postgres://keyplane:pw@db.example:5432/keyplane',
 };
 

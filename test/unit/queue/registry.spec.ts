@@ -32,6 +32,7 @@ const SAMPLES: { [N in JobName]: [JobPayloads[N], JobPayloads[N] | null] } = {
   'rotation-sweep': [{}, null],
   'retire-previous-sweep': [{}, null],
   'idempotency-sweep': [{}, null],
+  'audit-checkpoint': [{}, null],
   'fingerprint-rescan': [{ requestedAt: '2026-01-01T00:00:00.000Z' }, { requestedAt: '2026-01-01T00:00:01.000Z' }],
   'key-rewrap': [{ requestedAt: '2026-01-01T00:00:00.000Z' }, { requestedAt: '2026-01-01T00:00:01.000Z' }],
   'fingerprint-rekey': [{ requestedAt: '2026-01-01T00:00:00.000Z' }, { requestedAt: '2026-01-01T00:00:01.000Z' }],

@@ -59,6 +59,7 @@ describe('webhook settings', () => {
     KEYPLANE_ADMIN_TOKEN: 'x'.repeat(40),
     KEYPLANE_MASTER_KEYS: `1:${Buffer.alloc(32, 1).toString('base64')}`,
     KEYPLANE_FINGERPRINT_KEY: 'y'.repeat(40),
+    KEYPLANE_AUDIT_SIGNING_KEYS: `1:${Buffer.alloc(32, 3).toString('base64')}`,
   };
 
   it('defaults: Retry-After bounded at 3600 s, disabled after 10 dead deliveries in a row', () => {

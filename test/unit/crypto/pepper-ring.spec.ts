@@ -7,6 +7,7 @@ const P2 = 'pepper-two-value-long-enough-for-hmac-0002';
 const BASE = {
   NODE_ENV: 'production',
   KEYPLANE_ADMIN_TOKEN: 'admin-token-value-that-is-long-enough-0001',
+  KEYPLANE_AUDIT_SIGNING_KEYS: `1:${Buffer.alloc(32, 3).toString('base64')}`,
   KEYPLANE_MASTER_KEYS: `1:${Buffer.alloc(32, 1).toString('base64')}`,
   DATABASE_URL: 'postgres://keyplane:pw@db.example:5432/keyplane',
 };

@@ -3,7 +3,7 @@ import { createLogger } from '../../../src/logger';
 import { closeQueues, createQueues, enqueue, type Queues } from '../../../src/queue/queues';
 import type { QueueBackend } from '../../../src/queue/backend';
 import { reconcile, type ReconcileDeps } from '../../../workers/reconciler';
-import { upsertSchedulers } from '../../../workers/schedulers';
+import { schedulerSpecs, upsertSchedulers } from '../../../workers/schedulers';
 import { createCredential, createGatewayWithWebhook, openaiKey, tenantWithTokens } from '../../factories';
 import { createFakeOpenAIProvider } from '../../factories/providers';
 import { dropQueueNamespace, prepareQueueNamespace, testQueueBackend, testQueueConfig } from '../../helpers/queue-backend';
@@ -74,8 +74,14 @@ describe('reconciler', () => {
     await settleOthers();
     const deps = await emptyStore();
     const report = await reconcile(deps, { settleMs: 10 });
+    // Every scheduler the worker runs (workers/schedulers.ts), whichever modules added theirs.
     expect(report.schedulers.sort()).toEqual(
-      ['daily-revalidation', 'daily-rotation-reminders', 'hourly-idempotency', 'hourly-retire-previous', 'reconcile-queues'].sort(),
+      schedulerSpecs(deps.config)
+        .map((s) => s.id)
+        .sort(),
+    );
+    expect(report.schedulers).toEqual(
+      expect.arrayContaining(['daily-revalidation', 'daily-rotation-reminders', 'hourly-retire-previous', 'reconcile-queues']),
     );
     expect(report.catchUp).toEqual(['rotation-sweep']);
     expect((await deps.queues.maintenance.getJobSchedulers()).map((s) => s.key).sort()).toEqual(report.schedulers.sort());

@@ -89,8 +89,11 @@ it('a worker killed with SIGKILL mid-job: the job completes once on another work
 
   const q = queuesOn(redis?.url ?? null, prefix);
   try {
-    const job = (await q.queues.credentials.getJob(`validate-credential-${credential.id}-v1`))!;
-    expect(await job.getState()).toBe('completed');
+    // The row changes before the job is marked completed: read the job once it is.
+    const job = await waitFor('the job to complete', async () => {
+      const found = await q.queues.credentials.getJob(`validate-credential-${credential.id}-v1`);
+      return found && (await found.getState()) === 'completed' ? found : null;
+    });
     expect(job.returnvalue).toEqual({ outcome: 'VALID' });
     expect(job.stalledCounter).toBe(1); // recovered from the lost lock, not retried after a failure
     expect(job.attemptsMade).toBe(1);

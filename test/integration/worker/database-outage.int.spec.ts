@@ -143,7 +143,10 @@ describe('job dispatcher while PostgreSQL is unreachable', () => {
       const key = await pendingKey();
       await enqueue(r.queues, 'validate-credential', { tenantId: key.tenantId, credentialId: key.credentialId, version: 1 });
       await eventually(async () => (await statusOf(key.credentialId)) === 'ACTIVE', 20_000);
-      const job = (await r.queues.credentials.getJob(`validate-credential-${key.credentialId}-v1`)) as Job;
+      const job = await eventually(async () => {
+        const found = (await r.queues.credentials.getJob(`validate-credential-${key.credentialId}-v1`)) as Job | undefined;
+        return found && (await found.getState()) === 'completed' ? found : null;
+      }, 10_000);
       expect(job.attemptsMade).toBe(1);
       expect(job.data.dbDeferrals).toBe(1);
       expect(checksOf(key.secret)).toBe(1);

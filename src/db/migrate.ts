@@ -3,6 +3,7 @@ import { runMigrations } from 'bullmq';
 import { Client } from 'pg';
 import { ConfigError, databaseUrlFromEnv, queueSettingsFromEnv } from '../config';
 import { describeDatabaseUrl, queueSchemaOf } from '../config-values';
+import { createLogger } from '../logger';
 import { explainSchemaError } from '../queue/backend';
 import { createDataSource } from './data-source';
 
@@ -25,20 +26,21 @@ export async function migrateQueueSchema(databaseUrl: string, schema: string): P
 }
 
 async function main(): Promise<void> {
+  const log = createLogger('info').child({ process: 'migrate' });
   const url = databaseUrlFromEnv();
   const queue = queueSettingsFromEnv();
   const db = createDataSource(url, 2);
   await db.initialize();
   try {
     const applied = await db.runMigrations({ transaction: 'each' });
-    console.log(`migrate: ${applied.length} Keyplane migration(s) applied on ${describeDatabaseUrl(url)}`);
+    log.info({ applied: applied.length, database: describeDatabaseUrl(url) }, 'Keyplane migrations applied');
   } finally {
     await db.destroy();
   }
   if (queue.backend === 'postgres') {
     const schema = queueSchemaOf(queue.prefix);
     const version = await migrateQueueSchema(url, schema);
-    console.log(`migrate: BullMQ schema "${schema}" at version ${version}`);
+    log.info({ schema, version }, 'BullMQ queue schema migrated');
   }
 }
 

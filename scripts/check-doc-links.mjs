@@ -3,11 +3,12 @@
  * Fails when a relative link or #anchor in the repository's Markdown does not resolve: the target
  * file (or folder) must exist, and an anchor must name a heading of the target page (GitHub's slugs,
  * duplicates numbered -1, -2, ...) or an explicit <a id|name>. External links are not fetched.
- * Files: every *.md that git tracks or would track (so node_modules, dist and ignored files are out).
+ * Files: every *.md that git tracks or would track (so node_modules, dist and ignored files are out);
+ * without git, every *.md outside node_modules, dist and .keyplane.
  * Usage: node scripts/check-doc-links.mjs [file.md ...]   (CI runs it without arguments)
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -91,9 +92,29 @@ export function brokenLinks(file) {
   return problems;
 }
 
+const SKIP = new Set(['node_modules', 'dist', '.git', '.keyplane', 'coverage']);
+
+/** *.md files under dir, for a checkout without git. */
+function walk(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    if (SKIP.has(e.name)) return [];
+    const path = resolve(dir, e.name);
+    return e.isDirectory() ? walk(path) : e.name.endsWith('.md') ? [path] : [];
+  });
+}
+
 function markdownFiles() {
-  const out = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '--', '*.md'], { cwd: root, encoding: 'utf8' });
-  return [...new Set(out.split('\n').filter(Boolean))].map((f) => resolve(root, f)).filter((f) => existsSync(f));
+  let listed;
+  try {
+    listed = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '--', '*.md'], {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+  } catch {
+    return walk(root);
+  }
+  return [...new Set(listed.split('\n').filter(Boolean))].map((f) => resolve(root, f)).filter((f) => existsSync(f));
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

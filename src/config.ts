@@ -581,11 +581,11 @@ export interface Config {
    * Outbound requests (webhooks, key checks): https on port 443 to public addresses, plus
    * allowDestinations (OUTBOUND_ALLOW_DESTINATIONS: scheme://host[:port] entries), reaching private
    * addresses only in allowAddresses (OUTBOUND_ALLOW: names, IPs, CIDRs) and loopback only with
-   * allowLoopback (OUTBOUND_ALLOW_LOOPBACK, logged at start). See README "Outbound requests".
+   * allowLoopback (OUTBOUND_ALLOW_LOOPBACK, logged at start). See docs/security.md "Outbound requests and SSRF".
    */
   outbound: { allowDestinations: string[]; allowAddresses: string[]; allowLoopback: boolean; dnsTimeoutMs: number; dnsServers: string[] };
   /**
-   * Isolation between tenants on the webhook and key-check paths (README "Isolation between
+   * Isolation between tenants on the webhook and key-check paths (docs/workers-and-queues.md "Isolation between
    * tenants"): concurrent calls per tenant and per host:port, and the backoff of a destination that
    * keeps not answering (after `backoffAfter` in a row: base, doubling, up to max).
    */

@@ -1,3 +1,4 @@
+import { RELOAD_REASONS, type ReloadReason } from '../../queue/registry';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Page, PageArgs } from '../../db/pagination';
 import { keysetPage } from '../../db/pagination';
@@ -124,6 +125,8 @@ function toDelivery(d: WebhookDeliveryEntity, attempts: WebhookAttempt[]): Webho
     eventType: typeof p.type === 'string' ? p.type : d.kind.toLowerCase(),
     configVersion: reload && typeof p.configVersion === 'number' ? p.configVersion : null,
     reason: reload && typeof p.reason === 'string' ? p.reason : null,
+    reasonCode:
+      reload && typeof p.reason === 'string' && (RELOAD_REASONS as readonly string[]).includes(p.reason) ? (p.reason as ReloadReason) : null,
     status: d.status,
     attemptCount: d.attempts,
     lastStatusCode: d.lastStatusCode,

@@ -7,6 +7,7 @@ import type { Loaders } from './loaders';
  * the context (who) and the access-log plugin (which operation): src/http/access-log.ts.
  */
 export interface AccessInfo {
+  actorType: 'PLATFORM_ADMIN' | 'API_TOKEN' | null;
   tenantId: string | null;
   tokenId: string | null;
   operationName: string | null;

@@ -15,12 +15,14 @@ type Tagged = FastifyRequest & { [ACCESS]?: AccessInfo };
 /** The access record of a request, created on first use (the GraphQL context calls it once). */
 export function accessInfoOf(request: FastifyRequest): AccessInfo {
   const tagged = request as Tagged;
-  return (tagged[ACCESS] ??= { tenantId: null, tokenId: null, operationName: null, operationType: null });
+  return (tagged[ACCESS] ??= { actorType: null, tenantId: null, tokenId: null, operationName: null, operationType: null });
 }
 
 export function recordActor(info: AccessInfo, actor: Actor): void {
   info.tenantId = actor.tenantId;
-  info.tokenId = actor.id; // the API token's id, or "platform-admin"
+  info.actorType = actor.type;
+  // The platform admin token has no id of its own (its audit rows say "platform-admin").
+  info.tokenId = actor.type === 'API_TOKEN' ? actor.id : null;
 }
 
 /** A GraphQL Name (parsed, so already [_A-Za-z][_0-9A-Za-z]*), bounded. */
@@ -57,6 +59,7 @@ export function registerAccessLog(app: FastifyInstance): void {
           durationMs: Math.round(reply.elapsedTime * 100) / 100,
           operationName: info?.operationName ?? null,
           operationType: info?.operationType ?? null,
+          actorType: info?.actorType ?? null,
           tenantId: info?.tenantId ?? null,
           tokenId: info?.tokenId ?? null,
         },

@@ -265,11 +265,12 @@ describe('access log', () => {
       durationMs: expect.any(Number),
       operationName: 'AddKey',
       operationType: 'mutation',
+      actorType: 'API_TOKEN',
       tenantId: a.tenantId,
       tokenId: a.adminTokenId,
     });
     expect(lines[1]).toMatchObject({ operationName: 'Trail', operationType: 'query', tenantId: a.tenantId });
-    expect(lines[2]).toMatchObject({ status: 401, tenantId: null, tokenId: null });
+    expect(lines[2]).toMatchObject({ status: 401, actorType: null, tenantId: null, tokenId: null });
     const text = t.logs.slice(from).join('');
     expect(describeHits(scanTexts([{ where: 'log lines', text }], [secret, a.admin]))).toBe('');
     expect(text).not.toContain('canary'); // a variable

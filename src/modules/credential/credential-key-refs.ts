@@ -4,7 +4,8 @@ import type { EntityManager } from 'typeorm';
 export interface KeyRefEntry {
   /** Keyed reference to the version's key (src/crypto auditKeyRef); null for versions stored before references existed. */
   ref: string | null;
-  version: number;
+  /** The credential version; null for a key tested without being stored (PROVIDER_KEY_TESTED). */
+  version: number | null;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { AUDIT_ACTIONS } from '../../../src/modules/audit/audit-actions';
 import { createCredential, createGateway, openaiKey, providerId, tenantWithTokens } from '../../factories';
 import { revokeCredential, rotateCredential } from '../../factories/credentials';
+import { createPlatformKey } from '../../factories/providers';
 import { scanTexts, describeHits } from '../../helpers/leak-scan';
 import { startTestApp, type TestApp } from '../../helpers/test-app';
 
@@ -189,6 +190,25 @@ describe('tenant auditEvents filters', () => {
   });
 });
 
+describe('platform key references', () => {
+  it('a platform key carries one reference from creation to revocation, in the platform chain', async () => {
+    const { id, secret } = await createPlatformKey(t, openai);
+    const revoked = await t.gql('mutation($input: RevokePlatformKeyInput!) { revokePlatformKey(input: $input) { userErrors { code } } }', {
+      input: { id },
+    });
+    expect(revoked.data.revokePlatformKey.userErrors).toEqual([]);
+    const res = await platformEvents({ platformOnly: true, targetId: id });
+    const nodes = res.data.platformAuditEvents.nodes as { actionCode: string; details: { keyRefs: { ref: string; version: number }[] } }[];
+    expect(nodes.map((n) => n.actionCode)).toEqual(['PLATFORM_KEY_REVOKED', 'PLATFORM_KEY_CREATED']);
+    const [created] = nodes[1].details.keyRefs;
+    expect(created).toEqual({ ref: expect.stringMatching(/^kr1_[0-9a-f]{32}$/), version: 1 });
+    expect(nodes[0].details.keyRefs).toEqual([created]);
+    const followed = await platformEvents({ keyRef: created.ref });
+    expect(followed.data.platformAuditEvents.nodes).toHaveLength(2);
+    expect(describeHits(scanTexts([{ where: 'platform events', text: res.raw }], [secret]))).toBe('');
+  });
+});
+
 describe('enums beside the strings', () => {
   it('AuditAction and GatewayReloadReason list every value with a description; the old fields are deprecated, not removed', async () => {
     const res = await t.gql(`{
@@ -251,12 +271,14 @@ describe('access log', () => {
       body: '{"query":"{ __typename }"}',
     });
     expect(unauth.status).toBe(401);
+    const exported = await fetch(`${t.url}/v1/audit/export?limit=1`, { headers: { authorization: `Bearer ${a.admin}` } });
+    expect(exported.status).toBe(200);
     await new Promise((r) => setTimeout(r, 50));
     const lines = t.logs
       .slice(from)
       .map((l) => JSON.parse(l))
       .filter((l) => l.msg === 'request');
-    expect(lines).toHaveLength(3);
+    expect(lines).toHaveLength(4);
     expect(lines[0]).toMatchObject({
       reqId: expect.any(String),
       method: 'POST',
@@ -271,6 +293,9 @@ describe('access log', () => {
     });
     expect(lines[1]).toMatchObject({ operationName: 'Trail', operationType: 'query', tenantId: a.tenantId });
     expect(lines[2]).toMatchObject({ status: 401, actorType: null, tenantId: null, tokenId: null });
+    // REST: the route template, never the query string; who called, from the route's own auth.
+    expect(lines[3]).toMatchObject({ method: 'GET', route: '/v1/audit/export', status: 200, tenantId: a.tenantId, tokenId: a.adminTokenId });
+    expect(JSON.stringify(lines[3])).not.toContain('limit=');
     const text = t.logs.slice(from).join('');
     expect(describeHits(scanTexts([{ where: 'log lines', text }], [secret, a.admin]))).toBe('');
     expect(text).not.toContain('canary'); // a variable

@@ -112,7 +112,7 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
     queueBackend,
     keyCheckStore,
     keyChecks,
-    keyTest: new KeyTestService(db, providers, config.providerTimeoutMs, outbound, { limiter: keyChecks, cache: keyTestCache }),
+    keyTest: new KeyTestService(db, providers, config.providerTimeoutMs, outbound, { limiter: keyChecks, cache: keyTestCache }, fingerprinter),
     idempotency,
     credentials: new CredentialService(db, { box, fingerprinter }, providers, keyChecks, idempotency),
     gateways: new GatewayService(db, box, urlPolicy, idempotency),
@@ -142,7 +142,7 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
         ).catch((error: Error) => log.warn({ err: { name: error.name, message: error.message } }, 'could not mark credential unreadable'));
       }
     }),
-    platformKeys: new PlatformKeyService(db, box, providers),
+    platformKeys: new PlatformKeyService(db, box, providers, fingerprinter),
     audit: new AuditService(db),
     // Audit chain checks and checkpoints; the signing keys stay in this object (docs/audit.md).
     auditIntegrity: new AuditIntegrityService(db, auditSigner(config)),

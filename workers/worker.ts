@@ -25,20 +25,33 @@ export function startWorkers(
         const processor = PROCESSORS[job.name as JobName];
         if (!processor) throw new Error(`no processor for job ${job.name}`);
         const run = () => (processor as (d: ProcessorDeps, j: Job) => Promise<unknown>)(deps, job);
-        return behindDatabaseGate(gate, job, run).catch(async (error: unknown) => {
-          // The HSM holding the KEK is unreachable: the job waits and runs again, however long the
-          // outage, without spending an attempt (moveToDelayed skips the attempt count).
-          if (error instanceof KekUnavailableError) {
-            log.warn(
-              { queue, job: job.name, jobId: job.id, kekVersion: error.kekVersion, reason: error.reason },
-              'key store unavailable: job delayed',
-            );
-            await job.moveToDelayed(Date.now() + (options.kekRetryDelayMs ?? KEK_RETRY_DELAY_MS), token);
-            throw new DelayedError();
-          }
-          // A record sealed under a KEK version this worker lacks: no retries burnt on it (key custody).
-          throw error instanceof KeyVersionUnavailableError ? new UnrecoverableError(error.message) : sanitizedJobError(error);
-        });
+        const started = performance.now();
+        return behindDatabaseGate(gate, job, run).then(
+          (value) => {
+            // One line per finished run (docs/audit.md "Request logs"); failures: the 'failed' line below.
+            log.info({ ...jobFields(queue, job), outcome: 'completed', durationMs: sinceMs(started) }, 'job completed');
+            return value;
+          },
+          async (error: unknown) => {
+            if (error instanceof DelayedError) {
+              log.info({ ...jobFields(queue, job), outcome: 'delayed', durationMs: sinceMs(started) }, 'job delayed');
+              throw error;
+            }
+            // The HSM holding the KEK is unreachable: the job waits and runs again, however long the
+            // outage, without spending an attempt (moveToDelayed skips the attempt count).
+            if (error instanceof KekUnavailableError) {
+              log.warn(
+                { queue, job: job.name, jobId: job.id, kekVersion: error.kekVersion, reason: error.reason },
+                'key store unavailable: job delayed',
+              );
+              await job.moveToDelayed(Date.now() + (options.kekRetryDelayMs ?? KEK_RETRY_DELAY_MS), token);
+              log.info({ ...jobFields(queue, job), outcome: 'delayed', durationMs: sinceMs(started) }, 'job delayed');
+              throw new DelayedError();
+            }
+            // A record sealed under a KEK version this worker lacks: no retries burnt on it (key custody).
+            throw error instanceof KeyVersionUnavailableError ? new UnrecoverableError(error.message) : sanitizedJobError(error);
+          },
+        );
       },
       {
         concurrency: options.concurrency ?? 10,
@@ -52,7 +65,16 @@ export function startWorkers(
     // Job data is ids only, and errors carry no provider text, so both are safe to log.
     worker.on('failed', (job, error) =>
       log.warn(
-        { queue, job: job?.name, jobId: job?.id, attempts: job?.attemptsMade, err: { name: error.name, message: error.message } },
+        {
+          ...(job ? jobFields(queue, job) : { queue }),
+          // attemptsMade already counts this run here.
+          attempt: job?.attemptsMade,
+          attempts: job?.attemptsMade,
+          // BullMQ sets finishedOn only when no retry is left.
+          outcome: job?.finishedOn ? 'failed' : 'retrying',
+          durationMs: job?.processedOn ? Date.now() - job.processedOn : null,
+          err: { name: error.name, message: error.message },
+        },
         'job failed',
       ),
     );
@@ -64,6 +86,23 @@ export function startWorkers(
   gate.attach(workers);
   return workers;
 }
+
+/**
+ * What every job line says: ids, never payloads (they hold ids only, but a line is no place to
+ * rely on that). `attempt` counts from 1; `stallRecovered` says a crashed or blocked worker's run
+ * of this job was taken over before this one.
+ */
+function jobFields(queue: QueueName, job: Job) {
+  return {
+    queue,
+    job: job.name,
+    jobId: job.id,
+    attempt: job.attemptsMade + 1,
+    stallRecovered: (job.stalledCounter ?? 0) > 0,
+  };
+}
+
+const sinceMs = (started: number) => Math.round((performance.now() - started) * 100) / 100;
 
 function hasProcessors(queue: QueueName): boolean {
   return (Object.keys(JOBS) as JobName[]).some((name) => JOBS[name].queue === queue && PROCESSORS[name]);

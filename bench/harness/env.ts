@@ -32,7 +32,8 @@ export function keyplaneEnv(extra: Record<string, string> = {}): Record<string, 
   return {
     PATH: process.env.PATH ?? '',
     NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
+    // KEYPLANE_BENCH_LOG_LEVEL=info measures with the per-request access lines written (docs/audit.md).
+    LOG_LEVEL: process.env.KEYPLANE_BENCH_LOG_LEVEL ?? 'warn',
     HOST: '127.0.0.1',
     DATABASE_URL: BENCH_DATABASE_URL,
     QUEUE_BACKEND: 'redis',

@@ -82,6 +82,22 @@ export class Fingerprinter {
     return createHmac('sha256', this.pepper(this.currentVersion)).update(`keyplane:${domain}\0`, 'utf8').update(data, 'utf8').digest();
   }
 
+  /**
+   * The keyed reference audit events carry for a key version (docs/audit.md "Key references"):
+   * HMAC over the key's fingerprint under a key derived per tenant (or for the platform, null) from
+   * the current pepper. Within one tenant the same key always gives the same reference, so an
+   * auditor can follow it across create, rotate, validate and revoke and see it come back in
+   * another credential; across tenants references never match, and without the pepper an export
+   * cannot be used to confirm a guessed key (unlike a plain hash, or the fingerprint itself).
+   * `kr<pepper version>_` + 32 hex digits (128 bits).
+   */
+  auditKeyRef(tenantId: string | null, fingerprint: Buffer): string {
+    const tenantKey = this.keyedHash('audit-key-ref', tenantId ?? 'platform');
+    const ref = createHmac('sha256', tenantKey).update(fingerprint).digest('hex').slice(0, 32);
+    tenantKey.fill(0);
+    return `kr${this.currentVersion}_${ref}`;
+  }
+
   private pepper(version: number): Buffer {
     const p = this.#peppers.get(version);
     if (!p) throw new PepperRingError(`unknown pepper version ${Number(version)}`);

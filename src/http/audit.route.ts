@@ -3,6 +3,7 @@ import { AccessError, BadRequestError, NotFoundError } from '../errors';
 import { safeError } from '../graphql/errors';
 import { EXPORT_PAGE_DEFAULT, EXPORT_PAGE_MAX, exportPage } from '../modules/audit/audit-export';
 import type { Services } from '../services';
+import { accessInfoOf, recordActor } from './access-log';
 
 export interface AuditRoutesDeps {
   services: Pick<Services, 'auth' | 'security' | 'auditIntegrity'>;
@@ -43,6 +44,7 @@ export function registerAuditRoutes(app: FastifyInstance, deps: AuditRoutesDeps)
       deps.services.security.authFailed(request.ip, 'audit-export');
       return reply.code(401).send(error('UNAUTHENTICATED', 'A tenant API token is required (Authorization: Bearer kp_…).'));
     }
+    recordActor(accessInfoOf(request), actor);
     if (actor.type !== 'API_TOKEN') return reply.code(403).send(error('FORBIDDEN', 'Exports are per tenant: use a tenant API token.'));
     const limitText = request.query.limit ?? String(EXPORT_PAGE_DEFAULT);
     const limit = Number(limitText);

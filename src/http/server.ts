@@ -19,6 +19,7 @@ import { createLoaders } from '../graphql/loaders';
 import { resolverContainer } from '../graphql/resolvers';
 import { attachSubscriptions } from '../graphql/subscriptions';
 import type { Services } from '../services';
+import { accessInfoOf, accessLogPlugin, logFastPathAccess, recordActor, registerAccessLog } from './access-log';
 import { registerAuditRoutes } from './audit.route';
 import { gatewayConfigFastPath, registerGatewayConfigRoute } from './gateway-config.route';
 import { registerOpenApiRoute } from './openapi';
@@ -60,6 +61,8 @@ export async function buildServer({ config, db, services, log }: ServerDeps): Pr
   const databaseDown = () => !services.invalidations.listening;
   const pageSizeMax = config.graphql.pageSizeMax;
   // Health, metrics, queue dashboard; first, so its HTTP metrics hook sees every route.
+  // Before every route: one access line per request (docs/audit.md "Request logs").
+  registerAccessLog(app);
   const ops = await registerOps(app, { config, db, services, log });
   attachSubscriptions(app, {
     schema,
@@ -90,6 +93,7 @@ export async function buildServer({ config, db, services, log }: ServerDeps): Pr
       keyCheckCapPlugin(config.keyChecks.perRequest),
       ops.apolloPlugin,
       readYourWrites(services),
+      accessLogPlugin(),
     ],
   });
   await apollo.start();
@@ -106,6 +110,7 @@ export async function buildServer({ config, db, services, log }: ServerDeps): Pr
     // are checked here, so neither an anonymous caller nor a hostile document reaches the parser
     // and validation rules. There are no anonymous operations: no token is a 401.
     context: async (request): Promise<GraphQLContext> => {
+      const access = accessInfoOf(request);
       let actor;
       try {
         actor = await services.auth.authenticate(request.headers.authorization);
@@ -130,15 +135,19 @@ export async function buildServer({ config, db, services, log }: ServerDeps): Pr
         throw new GraphQLError('Internal server error.', { extensions: { code: 'INTERNAL_SERVER_ERROR', http: { status: 500 } } });
       }
       if (!actor) throw unauthenticated('Authentication is required.');
+      recordActor(access, actor);
       guard(documentOf(request.body) ?? documentOf(request.query));
-      return { actor, requestId: String(request.id), loaders: createLoaders(services), pageSizeMax };
+      return { actor, requestId: String(request.id), loaders: createLoaders(services), pageSizeMax, access };
     },
   });
 
   registerGatewayConfigRoute(app, { services });
   registerAuditRoutes(app, { services, db });
   registerOpenApiRoute(app);
-  fastPath = gatewayConfigFastPath(services, ops.observeHttp);
+  fastPath = gatewayConfigFastPath(services, (method, route, status, seconds) => {
+    ops.observeHttp(method, route, status, seconds);
+    logFastPathAccess(log, method, route, status, seconds);
+  });
   return app;
 }
 

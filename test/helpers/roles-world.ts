@@ -317,6 +317,13 @@ export const PLATFORM_ONLY: [string, string, () => Record<string, unknown>][] = 
   ['startKeyRewrap (no input)', 'mutation { startKeyRewrap { jobId userErrors { code } } }', () => ({})],
   ['keyRewrap', 'query($id: ID!) { keyRewrap(jobId: $id) { jobId state failures { id } } }', () => ({ id: 'key-rewrap-1' })],
   ['keyCustody', '{ keyCustody { currentVersion versions { version records } } }', () => ({})],
+  ['platformAuditEvents', '{ platformAuditEvents(first: 5) { nodes { id action } } }', () => ({})],
+  [
+    'platformAuditEvents (tenant filter)',
+    'query($t: ID) { platformAuditEvents(filter: { tenantId: $t }) { nodes { id } } }',
+    () => ({ t: W.tenantId }),
+  ],
+  ['platformAuditIntegrity', '{ platformAuditIntegrity { ok } }', () => ({})],
   ['startPepperRekey', mutationDoc('startPepperRekey'), () => ({ input: { reason: 'nope' } })],
   ['startPepperRekey (no input)', 'mutation { startPepperRekey { jobId userErrors { code } } }', () => ({})],
   ['pepperRekey', 'query($id: ID!) { pepperRekey(jobId: $id) { jobId state } }', () => ({ id: 'fingerprint-rekey-1' })],

@@ -7,6 +7,9 @@ export type ActorType = (typeof ACTOR_TYPES)[number];
 // No foreign key to tenants on purpose: the audit trail outlives the objects it describes.
 @Entity({ name: 'audit_events' })
 @Index('ix_audit_events_tenant_created', ['tenantId', 'createdAt', 'id'])
+@Index('ix_audit_events_created', ['createdAt', 'id'])
+// GIN over details->'keyRefs' (migration 1796040000000): an expression index TypeORM cannot describe.
+@Index('ix_audit_events_key_refs', { synchronize: false })
 @Index('uq_audit_events_tenant_seq', ['tenantId', 'seq'], { unique: true, where: '"tenant_id" IS NOT NULL' })
 @Index('uq_audit_events_platform_seq', ['seq'], { unique: true, where: '"tenant_id" IS NULL' })
 export class AuditEventEntity {

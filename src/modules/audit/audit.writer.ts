@@ -1,11 +1,12 @@
 import type { EntityManager } from 'typeorm';
 import { AuditWriteError } from '../../errors';
 import type { AuditActor } from '../auth/actor';
+import type { AuditAction } from './audit-actions';
 import { AuditEventEntity } from './audit.entity';
 
 export interface AuditRecord {
   tenantId: string | null;
-  action: string;
+  action: AuditAction;
   targetType: string;
   targetId: string | null;
   /** Ids, names and redacted hints only: never key material. */

@@ -30,10 +30,10 @@ WITH x AS (
   RETURNING *
 ), version AS (
   INSERT INTO credential_versions
-    (tenant_id, credential_id, version, state, kek_version, wrapped_key, ciphertext, fingerprint, pepper_version, redacted_key)
-  SELECT c.tenant_id, c.id, 1, 'PENDING', x.kek_version, x.wrapped_key, x.ciphertext, x.fingerprint, p.pepper_version, c.redacted_key
+    (tenant_id, credential_id, version, state, kek_version, wrapped_key, ciphertext, fingerprint, pepper_version, redacted_key, key_ref)
+  SELECT c.tenant_id, c.id, 1, 'PENDING', x.kek_version, x.wrapped_key, x.ciphertext, x.fingerprint, p.pepper_version, c.redacted_key, p.key_ref
     FROM credential c JOIN x ON x.id = c.id
-    JOIN unnest($22::int[]) WITH ORDINALITY AS p(pepper_version, n) ON p.n = x.n
+    JOIN unnest($22::int[], $23::text[]) WITH ORDINALITY AS p(pepper_version, key_ref, n) ON p.n = x.n
 ), host AS (
   -- A tenant's first key of a provider goes to the host it saw; later keys join whatever it confirmed.
   INSERT INTO provider_host_confirmations (tenant_id, provider_id, base_url)
@@ -123,8 +123,14 @@ export class CredentialInserter {
     const payload = { tenantId: input.tenantId, credentialId: id, version: 1 };
     // No duplicate check yet: the validation worker queues it once the key has validated.
     const jobs: OutboxJob[] = [{ name: 'validate-credential', payload }];
-    // The same audit row auditInTx writes; details carry the redacted hint only.
-    const details = JSON.stringify({ provider: input.provider.slug, label: input.label, kind: input.kind, redactedKey: sealed.redactedKey });
+    // The same audit row auditInTx writes; details carry the redacted hint and the keyed reference only.
+    const details = JSON.stringify({
+      provider: input.provider.slug,
+      label: input.label,
+      kind: input.kind,
+      redactedKey: sealed.redactedKey,
+      keyRefs: [{ ref: sealed.keyRef, version: 1 }],
+    });
     return { id, input: rest, actor, sealed, details, jobs };
   }
 
@@ -157,6 +163,7 @@ export class CredentialInserter {
       ...outboxParams(batch.flatMap((b) => b.jobs)),
       batch.map((b) => b.input.provider.baseUrl),
       batch.map((b) => b.sealed.pepperVersion),
+      batch.map((b) => b.sealed.keyRef),
     ]);
     return new Map(rows.map((row) => [row.id as string, hydrate(this.db, row)]));
   }

@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { auditInTx } from '../audit/audit.writer';
+import { keyRefsInTx } from './credential-key-refs';
 import { SYSTEM_ACTOR } from '../auth/actor';
 import { bumpGatewaysInTx } from '../gateway/gateway-reload';
 import { forgetRequestsOfInTx } from '../idempotency/idempotency.service';
@@ -100,7 +101,12 @@ export function retireDuePreviousVersions(deps: RetireDeps, limit: number): Prom
         action: 'CREDENTIAL_VERSION_RETIRED',
         targetType: 'CREDENTIAL',
         targetId: r.credential_id,
-        details: { version: r.version, reason: 'grace period ended', reloadedGateways: gateways.length },
+        details: {
+          version: r.version,
+          reason: 'grace period ended',
+          reloadedGateways: gateways.length,
+          keyRefs: await keyRefsInTx(tx, r.tenant_id, r.credential_id, [r.version]),
+        },
       });
     }
     return rows.map((r) => ({ tenantId: r.tenant_id, credentialId: r.credential_id, version: r.version }));
@@ -130,7 +136,13 @@ export async function retireInvalidPreviousInTx(tx: EntityManager, v: CheckedVer
     action: 'CREDENTIAL_VERSION_RETIRED',
     targetType: 'CREDENTIAL',
     targetId: credentialId,
-    details: { version, reason: 'found invalid during grace period', outcome, reloadedGateways: gateways.length },
+    details: {
+      version,
+      reason: 'found invalid during grace period',
+      outcome,
+      reloadedGateways: gateways.length,
+      keyRefs: await keyRefsInTx(tx, tenantId, credentialId, [version]),
+    },
   });
   return true;
 }

@@ -8,6 +8,7 @@ import { enqueueInTx, OUTBOX_COLUMNS, outboxParams, outboxRowsFrom } from '../ou
 import type { CredentialStatus, VersionState } from './credential.entity';
 import type { CheckedVersion, OutcomeDeps } from './credential-lifecycle.deps';
 import { retireInvalidPreviousInTx, shredVersionsInTx } from './credential-lifecycle.retire';
+import { keyRefsInTx } from './credential-key-refs';
 
 /*
  * The credential state machine, used by the validation worker and the API alike. A version is
@@ -122,6 +123,13 @@ async function recordOnVersionInTx(tx: EntityManager, v: CheckedVersion, result:
 async function rejectPendingInTx(tx: EntityManager, v: CheckedVersion, current: number | null): Promise<void> {
   const { tenantId, credentialId, version } = v;
   await shredVersionsInTx(tx, tenantId, { credentialId, versionState: 'PENDING' }, 'REJECTED');
+  await auditInTx(tx, SYSTEM_ACTOR, {
+    tenantId,
+    action: 'CREDENTIAL_VERSION_REJECTED',
+    targetType: 'CREDENTIAL',
+    targetId: credentialId,
+    details: { version, outcome: 'INVALID', keyRefs: await keyRefsInTx(tx, tenantId, credentialId, [version]) },
+  });
   // The rotation hid the serving key's own state behind PENDING_VALIDATION: a fresh check of
   // that key, not a guess, decides whether the credential is ACTIVE or INVALID again.
   if (current !== null) {
@@ -138,7 +146,13 @@ async function invalidateInTx(tx: EntityManager, v: CheckedVersion, outcome: Key
     action: 'CREDENTIAL_INVALIDATED',
     targetType: 'CREDENTIAL',
     targetId: credentialId,
-    details: { version, outcome, previousStatus, reloadedGateways: gateways.length },
+    details: {
+      version,
+      outcome,
+      previousStatus,
+      reloadedGateways: gateways.length,
+      keyRefs: await keyRefsInTx(tx, tenantId, credentialId, [version]),
+    },
   });
 }
 
@@ -192,7 +206,16 @@ async function promoteInTx(tx: EntityManager, graceHours: number, v: CheckedVers
       WHERE c.tenant_id = $1 AND c.id = $2 AND t.id = c.tenant_id`,
     [tenantId, credentialId, version],
   );
-  await bumpGatewaysInTx(tx, tenantId, { credentialId }, 'CREDENTIAL_ROTATED');
+  const gateways = await bumpGatewaysInTx(tx, tenantId, { credentialId }, 'CREDENTIAL_ROTATED');
+  // The key that now serves, in the trail: with CREDENTIAL_CREATED/ROTATED before it and
+  // RETIRED/REVOKED after, one keyRef follows the key through its whole life.
+  await auditInTx(tx, SYSTEM_ACTOR, {
+    tenantId,
+    action: 'CREDENTIAL_VERSION_ACTIVATED',
+    targetType: 'CREDENTIAL',
+    targetId: credentialId,
+    details: { version, reloadedGateways: gateways.length, keyRefs: await keyRefsInTx(tx, tenantId, credentialId, [version]) },
+  });
 }
 
 /** The credential's status after a check, or null to leave it as it is. */

@@ -16,6 +16,8 @@ export interface SealedVersion {
   /** The pepper version of `fingerprint`: always the current one for a new key. */
   pepperVersion: number;
   redactedKey: string;
+  /** Keyed reference for audit events (never the key or its fingerprint). */
+  keyRef: string;
 }
 
 /** Seals one key version (bound to tenant, credential and version). The plaintext goes no further. */
@@ -28,11 +30,13 @@ export async function sealVersion(
     secret,
     SEALS.credentialVersion.context({ tenantId: row.tenantId, objectId: row.credentialId, version: row.version }),
   );
+  const fingerprint = deps.fingerprinter.fingerprint(secret);
   return {
     kekVersion: sealed.kekVersion,
     wrappedKey: sealed.wrappedKey,
     ciphertext: sealed.ciphertext,
-    fingerprint: deps.fingerprinter.fingerprint(secret),
+    fingerprint,
+    keyRef: deps.fingerprinter.auditKeyRef(row.tenantId, fingerprint),
     pepperVersion: deps.fingerprinter.currentVersion,
     redactedKey: redactSecret(secret, row.keyPrefixes),
   };

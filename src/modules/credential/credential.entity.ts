@@ -89,6 +89,8 @@ export class CredentialVersionEntity {
   /** The fingerprint pepper version the fingerprint was computed under (KEYPLANE_FINGERPRINT_KEY). */
   @Column('int', { name: 'pepper_version', default: 1 }) pepperVersion!: number;
   @Column('text', { name: 'redacted_key' }) redactedKey!: string;
+  /** Keyed reference to this version's key for audit events (src/crypto auditKeyRef); kept when the material is destroyed. */
+  @Column('text', { name: 'key_ref', nullable: true }) keyRef!: string | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @Column('timestamptz', { name: 'activated_at', nullable: true }) activatedAt!: Date | null;
   @Column('timestamptz', { name: 'retired_at', nullable: true }) retiredAt!: Date | null;

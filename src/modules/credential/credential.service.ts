@@ -4,6 +4,7 @@ import { isUniqueViolation } from '../../db/pg-errors';
 import { keysetPage, type Page, type PageArgs } from '../../db/pagination';
 import { collect, DomainError, NotFoundError } from '../../errors';
 import { auditInTx } from '../audit/audit.writer';
+import { keyRefsInTx } from './credential-key-refs';
 import type { AuditActor } from '../auth/actor';
 import { isUuid } from '../auth/tenant-scope';
 import { LIMITS, nameRule, rangeRule } from '../common/rules';
@@ -176,7 +177,15 @@ export class CredentialService {
       const credential = await this.lockLive(tx, tenantId, id);
       await retireSupersededPendingInTx(tx, tenantId, id);
       const version = credential.latestVersion + 1;
-      await insertVersionInTx(tx, this.material, { tenantId, credentialId: id, version, state: 'PENDING', keyPrefixes: provider.keyPrefixes }, value);
+      const stored = await insertVersionInTx(
+        tx,
+        this.material,
+        { tenantId, credentialId: id, version, state: 'PENDING', keyPrefixes: provider.keyPrefixes },
+        value,
+      );
+      // The new key first, then the one serving now (what the rotation replaces once it validates).
+      const previousRefs = credential.currentVersion ? await keyRefsInTx(tx, tenantId, id, [credential.currentVersion]) : [];
+      const keyRefs = [{ ref: stored.keyRef, version }, ...previousRefs];
       const previousHint = credential.redactedKey;
       // rotated_at and rotate_by move when the new key validates and serves (worker), not now:
       // a rejected key must not silence the old key's rotation reminders.
@@ -192,7 +201,7 @@ export class CredentialService {
         action: 'CREDENTIAL_ROTATED',
         targetType: 'CREDENTIAL',
         targetId: id,
-        details: { version, previousRedactedKey: previousHint, redactedKey: credential.redactedKey },
+        details: { version, previousRedactedKey: previousHint, redactedKey: credential.redactedKey, keyRefs },
       });
       if (keyed) await this.idempotency.completeInTx(tx, keyed, id, credentialSnapshot(credential));
       return credential;
@@ -203,6 +212,7 @@ export class CredentialService {
   async revoke(tenantId: string, actor: AuditActor, id: string): Promise<CredentialEntity> {
     return this.db.transaction(async (tx) => {
       const credential = await this.lockLive(tx, tenantId, id);
+      const keyRefs = await keyRefsInTx(tx, tenantId, id);
       // Before the attachments go: they say which gateways must reload.
       const gateways = await bumpGatewaysInTx(tx, tenantId, { credentialId: id }, 'CREDENTIAL_REVOKED');
       const [revoked] = (await revokeCredentialsInTx(tx, tenantId, id)).credentials;
@@ -212,7 +222,7 @@ export class CredentialService {
         action: 'CREDENTIAL_REVOKED',
         targetType: 'CREDENTIAL',
         targetId: id,
-        details: { redactedKey: credential.redactedKey, detachedFromGateways: gateways },
+        details: { redactedKey: credential.redactedKey, detachedFromGateways: gateways, keyRefs },
       });
       return credential;
     });
@@ -245,7 +255,7 @@ export class CredentialService {
         action: 'CREDENTIAL_VALIDATION_REQUESTED',
         targetType: 'CREDENTIAL',
         targetId: id,
-        details: { versions, redactedKey: credential.redactedKey },
+        details: { versions, redactedKey: credential.redactedKey, keyRefs: await keyRefsInTx(tx, tenantId, id, versions) },
       });
       return credential;
     });

@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { collect, DomainError, NotFoundError } from '../../errors';
 import { auditInTx } from '../audit/audit.writer';
+import { keyRefsInTx } from '../credential/credential-key-refs';
 import type { AuditActor } from '../auth/actor';
 import { isUuid } from '../auth/tenant-scope';
 import { LIMITS, rangeRule } from '../common/rules';
@@ -65,7 +66,12 @@ export class GatewayAttachmentService {
         action: 'GATEWAY_CREDENTIAL_ATTACHED',
         targetType: 'GATEWAY',
         targetId: input.gatewayId,
-        details: { credentialId: credential.id, redactedKey: credential.redactedKey, priority },
+        details: {
+          credentialId: credential.id,
+          redactedKey: credential.redactedKey,
+          priority,
+          keyRefs: await keyRefsInTx(tx, tenantId, credential.id, [credential.currentVersion ?? credential.latestVersion]),
+        },
       });
       return tx.findOneByOrFail(GatewayEntity, { id: input.gatewayId });
     });
@@ -80,13 +86,17 @@ export class GatewayAttachmentService {
       if (!removed.affected) {
         throw new DomainError('NOT_ATTACHED', 'The credential is not attached to this gateway.', ['input', 'credentialId']);
       }
+      const [serving]: { version: number }[] = await tx.query(
+        'SELECT COALESCE(current_version, latest_version) AS version FROM credentials WHERE tenant_id = $1 AND id = $2',
+        [tenantId, input.credentialId],
+      );
       await bumpGatewaysInTx(tx, tenantId, { gatewayId: input.gatewayId }, 'CREDENTIAL_DETACHED');
       await auditInTx(tx, actor, {
         tenantId,
         action: 'GATEWAY_CREDENTIAL_DETACHED',
         targetType: 'GATEWAY',
         targetId: input.gatewayId,
-        details: { credentialId: input.credentialId },
+        details: { credentialId: input.credentialId, keyRefs: serving ? await keyRefsInTx(tx, tenantId, input.credentialId, [serving.version]) : [] },
       });
       return tx.findOneByOrFail(GatewayEntity, { id: input.gatewayId });
     });

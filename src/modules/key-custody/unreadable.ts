@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { auditInTx } from '../audit/audit.writer';
+import { keyRefsInTx } from '../credential/credential-key-refs';
 import { SYSTEM_ACTOR } from '../auth/actor';
 import type { SecurityEvents } from '../security/security-events';
 
@@ -49,7 +50,12 @@ export async function markCredentialUnreadable(
       action: 'CREDENTIAL_UNREADABLE',
       targetType: 'CREDENTIAL',
       targetId: credentialId,
-      details: { version, source, message: 'The stored key could not be decrypted. Rotate the credential to store the key again.' },
+      details: {
+        version,
+        source,
+        message: 'The stored key could not be decrypted. Rotate the credential to store the key again.',
+        keyRefs: await keyRefsInTx(tx, tenantId, credentialId, version === null ? undefined : [version]),
+      },
     });
     return true;
   });

@@ -20,6 +20,8 @@ export class PlatformKeyEntity {
   @Column('bytea', { name: 'wrapped_key', nullable: true }) wrappedKey!: Buffer | null;
   @Column('bytea', { nullable: true }) ciphertext!: Buffer | null;
   @Column('text', { name: 'redacted_key' }) redactedKey!: string;
+  /** Keyed reference for audit events (src/crypto auditKeyRef, platform scope); kept after revocation. */
+  @Column('text', { name: 'key_ref', nullable: true }) keyRef!: string | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @Column('timestamptz', { name: 'revoked_at', nullable: true }) revokedAt!: Date | null;
 }

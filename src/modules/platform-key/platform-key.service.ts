@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
-import { redactSecret, SEALS, type SecretBox } from '../../crypto';
+import { redactSecret, SEALS, type Fingerprinter, type SecretBox } from '../../crypto';
 import { DomainError, NotFoundError } from '../../errors';
 import { auditInTx } from '../audit/audit.writer';
 import type { AuditActor } from '../auth/actor';
@@ -28,6 +28,7 @@ export class PlatformKeyService {
     private readonly db: DataSource,
     private readonly box: Pick<SecretBox, 'seal'>,
     private readonly providers: Pick<ProviderService, 'usable'>,
+    private readonly fingerprinter: Pick<Fingerprinter, 'fingerprint' | 'auditKeyRef'>,
   ) {}
 
   list(providerId?: string | null): Promise<PlatformKeyEntity[]> {
@@ -57,6 +58,7 @@ export class PlatformKeyService {
         wrappedKey: sealed.wrappedKey,
         ciphertext: sealed.ciphertext,
         redactedKey: redactSecret(value, provider.keyPrefixes),
+        keyRef: this.fingerprinter.auditKeyRef(null, this.fingerprinter.fingerprint(value)),
       });
       const key = await tx.findOneByOrFail(PlatformKeyEntity, { id });
       const reloaded = await bumpPlatformGatewaysInTx(tx, provider.id);
@@ -66,7 +68,15 @@ export class PlatformKeyService {
         action: 'PLATFORM_KEY_CREATED',
         targetType: 'PLATFORM_KEY',
         targetId: id,
-        details: { provider: provider.slug, label: key.label, priority, redactedKey: key.redactedKey, reloadedGateways: reloaded },
+        details: {
+          provider: provider.slug,
+          label: key.label,
+          priority,
+          redactedKey: key.redactedKey,
+          reloadedGateways: reloaded,
+          // A platform key has one version.
+          keyRefs: [{ ref: key.keyRef, version: 1 }],
+        },
       });
       return key;
     });
@@ -87,7 +97,13 @@ export class PlatformKeyService {
         action: 'PLATFORM_KEY_REVOKED',
         targetType: 'PLATFORM_KEY',
         targetId: id,
-        details: { providerId: key.providerId, label: key.label, redactedKey: key.redactedKey, reloadedGateways: reloaded },
+        details: {
+          providerId: key.providerId,
+          label: key.label,
+          redactedKey: key.redactedKey,
+          reloadedGateways: reloaded,
+          keyRefs: [{ ref: key.keyRef, version: 1 }],
+        },
       });
       return key;
     });

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { redactSecret } from '../../crypto';
+import { redactSecret, type Fingerprinter } from '../../crypto';
 import { collect, DomainError } from '../../errors';
 import type { OutboundClient } from '../../outbound';
 import { testKey } from '../../providers/registry';
@@ -27,6 +27,7 @@ export class KeyTestService {
     /** The guarded client (outbound policy): custom base URLs cannot reach private or metadata addresses. */
     private readonly outbound: OutboundClient,
     private readonly checks: { limiter: Pick<KeyCheckLimiter, 'take'>; cache: Pick<KeyTestCache, 'keyFor' | 'get' | 'set'> },
+    private readonly fingerprinter: Pick<Fingerprinter, 'fingerprint' | 'auditKeyRef'>,
   ) {}
 
   async test(tenantId: string | null, actor: AuditActor, providerId: string, raw: string): Promise<TestedKey> {
@@ -47,7 +48,14 @@ export class KeyTestService {
         action: 'PROVIDER_KEY_TESTED',
         targetType: 'PROVIDER',
         targetId: provider.id,
-        details: { provider: provider.slug, redactedKey: redactSecret(secret, provider.keyPrefixes), outcome: result.outcome, cached: !!hit },
+        details: {
+          provider: provider.slug,
+          redactedKey: redactSecret(secret, provider.keyPrefixes),
+          outcome: result.outcome,
+          cached: !!hit,
+          // Not stored, so no version: the reference matches the credential it may become later.
+          keyRefs: [{ ref: this.fingerprinter.auditKeyRef(tenantId, this.fingerprinter.fingerprint(secret)), version: null }],
+        },
       }),
     );
     return { ...result, cached: !!hit };

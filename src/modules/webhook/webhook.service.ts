@@ -1,3 +1,4 @@
+import { RELOAD_REASONS, type ReloadReason } from '../../queue/registry';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Page, PageArgs } from '../../db/pagination';
 import { keysetPage } from '../../db/pagination';
@@ -126,6 +127,8 @@ function toDelivery(d: WebhookDeliveryEntity, attempts: WebhookAttempt[]): Webho
     eventType: typeof p.type === 'string' ? p.type : d.kind.toLowerCase(),
     configVersion: reload && typeof data.configVersion === 'number' ? data.configVersion : null,
     reason: reload && typeof data.reason === 'string' ? data.reason : null,
+    reasonCode:
+      reload && typeof data.reason === 'string' && (RELOAD_REASONS as readonly string[]).includes(data.reason) ? (data.reason as ReloadReason) : null,
     status: d.status,
     attemptCount: d.attempts,
     lastStatusCode: d.lastStatusCode,

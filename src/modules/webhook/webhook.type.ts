@@ -2,6 +2,7 @@ import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { ConnectionType } from '../../graphql/connection';
 import { constEnum } from '../../graphql/const-enum';
 import { Payload } from '../../graphql/payload';
+import { RELOAD_REASONS, type ReloadReason } from '../../queue/registry';
 import { DELIVERY_STATUSES, ERROR_CLASSES, WEBHOOK_KINDS, type DeliveryStatus, type ErrorClass, type WebhookKind } from './webhook.entity';
 
 export const DeliveryStatusEnum = constEnum(DELIVERY_STATUSES, {
@@ -15,6 +16,22 @@ export const WebhookKindEnum = constEnum(WEBHOOK_KINDS, {
   name: 'WebhookKind',
   description: "What a webhook message is about: a gateway's config changed, or a key is due for rotation.",
 });
+export const GatewayReloadReasonEnum = constEnum(RELOAD_REASONS, {
+  name: 'GatewayReloadReason',
+  description: 'Why a gateway was told to reload its config.',
+  valuesConfig: {
+    CREDENTIAL_ATTACHED: { description: 'A credential was attached to the gateway.' },
+    CREDENTIAL_DETACHED: { description: 'A credential was detached from the gateway.' },
+    CREDENTIAL_ROTATED: { description: 'A key it serves changed: a rotation took over, a grace period ended, or an invalid key works again.' },
+    CREDENTIAL_REVOKED: { description: 'A credential it served was revoked.' },
+    CREDENTIAL_INVALID: { description: 'A key it served was rejected by its provider.' },
+    MODE_CHANGED: { description: "The gateway's key mode (BYOK, BUNDLED, HYBRID) changed, or the tenant left BYOK." },
+    PLATFORM_KEYS_CHANGED: { description: 'A platform key it may be served was added or revoked.' },
+    PROVIDER_HOST_CONFIRMED: { description: "The tenant confirmed a provider's new host: its keys of that provider are served again." },
+    WEBHOOK_REENABLED: { description: "The gateway's disabled webhook was re-enabled: its latest version is announced once." },
+  },
+});
+
 /** Values no attempt records any more (all are UNREACHABLE now), kept deprecated for clients that switch on them. */
 const RETIRED_ERROR_CLASSES = ['BLOCKED_ADDRESS', 'CONNECTION', 'TIMEOUT'] as const;
 const RETIRED = { description: 'No longer recorded.', deprecationReason: 'Every failure to reach a receiver is UNREACHABLE.' };
@@ -63,7 +80,18 @@ export class WebhookDelivery {
   @Field(() => ID, { nullable: true, description: 'The gateway, for GATEWAY_RELOAD messages.' }) gatewayId!: string | null;
   @Field({ description: 'The `type` field of the message body, e.g. gateway.config_changed.' }) eventType!: string;
   @Field(() => Int, { nullable: true, description: 'The config version announced (GATEWAY_RELOAD).' }) configVersion!: number | null;
-  @Field(() => String, { nullable: true, description: 'Why the gateway must reload (GATEWAY_RELOAD).' }) reason!: string | null;
+  // Kept as a string (deprecate first, docs/audit.md "Schema"); reasonCode is the typed field.
+  @Field(() => String, {
+    nullable: true,
+    description: 'Why the gateway must reload (GATEWAY_RELOAD).',
+    deprecationReason: 'Use reasonCode (the same value as an enum).',
+  })
+  reason!: string | null;
+  @Field(() => GatewayReloadReasonEnum, {
+    nullable: true,
+    description: 'Why the gateway must reload (GATEWAY_RELOAD); null for other kinds, and for a reason this server version does not know.',
+  })
+  reasonCode!: ReloadReason | null;
   @Field(() => DeliveryStatusEnum, { description: 'PENDING, DELIVERED, RETRYING, DEAD or HELD.' }) status!: DeliveryStatus;
   @Field(() => Int, { description: 'Attempts made so far, across replays.' }) attemptCount!: number;
   @Field(() => Int, { nullable: true, description: 'HTTP status of the last attempt.' }) lastStatusCode!: number | null;

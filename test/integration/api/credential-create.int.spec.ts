@@ -66,7 +66,13 @@ it('writes version 1, its validation job and the audit event, tied to the creden
       actor_type: 'API_TOKEN',
       action: 'CREDENTIAL_CREATED',
       target_type: 'CREDENTIAL',
-      details: { provider: 'openai', label: 'complete', kind: 'API_KEY', redactedKey: c.redactedKey },
+      details: {
+        provider: 'openai',
+        label: 'complete',
+        kind: 'API_KEY',
+        redactedKey: c.redactedKey,
+        keyRefs: [{ ref: expect.stringMatching(/^kr1_[0-9a-f]{32}$/), version: 1 }],
+      },
       request_id: expect.any(String),
     },
   ]);

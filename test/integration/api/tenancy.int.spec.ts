@@ -218,6 +218,8 @@ test('the tables cover every tenant-scoped operation in the schema', () => {
     'keyCustody',
     'startPepperRekey',
     'pepperRekey',
+    'platformAuditEvents',
+    'platformAuditIntegrity',
   ];
   const unscoped = ['viewer', 'providers', 'testProviderKey']; // name no tenant and no tenant-owned id
   const queries = Object.keys(schema.getQueryType()!.getFields()).filter((n) => ![...platformOnly, ...unscoped].includes(n));

@@ -148,6 +148,10 @@ describe('nothing is kept but the audit trail', () => {
       target_id: openai,
       details: { provider: 'openai', redactedKey: `sk-proj-…${key.slice(-4)}`, outcome: 'INVALID' },
     });
+    // The keyed reference the same key gets in this tenant once stored: no version, since it is not.
+    const fp = t.app.services.fingerprinter;
+    expect(rows[0].details.keyRefs).toEqual([{ ref: fp.auditKeyRef(tenantId, fp.fingerprint(key)), version: null }]);
+    expect(rows[0].details.keyRefs[0].ref).toMatch(/^kr1_[0-9a-f]{32}$/);
     const sources = [
       { where: 'audit row', text: rows[0].dump },
       ...t.logs.map((text, i) => ({ where: `log line ${i}`, text })),

@@ -146,7 +146,13 @@ describe('a PREVIOUS key found INVALID', () => {
     expect(audit).toEqual([
       {
         actor_type: 'SYSTEM',
-        details: { version: 1, reason: 'found invalid during grace period', outcome: 'INVALID', reloadedGateways: 1 },
+        details: {
+          version: 1,
+          reason: 'found invalid during grace period',
+          outcome: 'INVALID',
+          reloadedGateways: 1,
+          keyRefs: [{ ref: expect.stringMatching(/^kr1_[0-9a-f]{32}$/), version: 1 }],
+        },
       },
     ]);
 

@@ -134,7 +134,15 @@ it('revalidateCredential checks the serving key again now: a key that stopped wo
   );
   expect(res.credential).toEqual({ id, status: 'ACTIVE' });
   const audit = await t.app.db.query(`SELECT details FROM audit_events WHERE target_id = $1 AND action = 'CREDENTIAL_VALIDATION_REQUESTED'`, [id]);
-  expect(audit).toEqual([{ details: { versions: [1], redactedKey: expect.stringMatching(/^sk-proj-…/) } }]);
+  expect(audit).toEqual([
+    {
+      details: {
+        versions: [1],
+        redactedKey: expect.stringMatching(/^sk-proj-…/),
+        keyRefs: [{ ref: expect.stringMatching(/^kr1_[0-9a-f]{32}$/), version: 1 }],
+      },
+    },
+  ]);
   const row = await relayAndWait(id, (r) => r.status === 'INVALID');
   expect(row).toMatchObject({ current_version: 1, last_validation_outcome: 'INVALID' });
   // A second request is a separate check, not swallowed by the first job's id.

@@ -2,14 +2,24 @@
  * The Redis side of slots.ts: `decide` and `afterOutcome` as Lua scripts, each one atomic step on
  * the Redis server, whose clock (TIME) is "now" for every worker process. A semaphore is a sorted
  * set (member: holder, score: lease end), so a lease lapses on its own: nothing a crashed worker
- * held survives it. Keys carry QUEUE_PREFIX themselves (no ioredis keyPrefix). One hash slot is not
- * assumed: a Redis Cluster deployment would need {hash tags} on them, as for the key-check script.
+ * held survives it. Keys carry QUEUE_PREFIX themselves (no ioredis keyPrefix). Every key of a pool
+ * (semaphores, their waiter sets, circuits) carries the pool as hash tag (slots.ts slotKeys), so
+ * each script's keys are in one Redis Cluster slot. Waking a job (BullMQ promote) is a separate
+ * call, on its queue's own keys and slot (workers/processors/outbound-slot.ts).
+ *
+ * Waiters: a job refused for want of a slot is put back as a delayed job and then recorded in the
+ * refusing semaphore's waiter set (member: holder = "<queue>:<job id>", score: when it first
+ * waited); a release pops the oldest waiter of each of its three semaphores for the caller to
+ * promote. A waiter older than the longest put-back delay is dropped: its timer fired already.
  */
 
 /**
- * KEYS: 1 tenant set, 2 destination set, 3 tenant+destination set, 4 circuit hash (f: failures, ou: open until).
+ * KEYS: 1 tenant set, 2 destination set, 3 tenant+destination set, 4 circuit hash (f: failures, ou: open until),
+ * 5-7 the waiter sets of 1-3.
  * ARGV: 1 holder, 2 tenant max, 3 destination max, 4 tenant+destination max, 5 lease ms, 6 backoff after.
  * Returns {1, '', 0} when granted, else {0, reason, ms until the earliest lease ends or the window closes}.
+ * A granted holder leaves every waiter set: a later wake must not promote it out of a delay of
+ * another kind (a provider's Retry-After).
  */
 export const ACQUIRE_SCRIPT = `
 local t = redis.call('TIME')
@@ -32,14 +42,50 @@ local lease = tonumber(ARGV[5])
 for i = 1, 3 do
   redis.call('ZADD', KEYS[i], now + lease, holder)
   if redis.call('PTTL', KEYS[i]) < lease then redis.call('PEXPIRE', KEYS[i], lease) end
+  redis.call('ZREM', KEYS[4 + i], holder)
 end
 return {1, '', 0}
 `;
 
-/** KEYS: 1 tenant set, 2 destination set, 3 tenant+destination set. ARGV: 1 holder. */
+/**
+ * KEYS: 1 the refusing semaphore, 2 its waiter set. ARGV: 1 holder, 2 the semaphore's max, 3 max wait ms.
+ * Records the waiter (keeping its first place); should the semaphore have room by now (a release
+ * came between the refusal and this), pops the oldest waiters for its free slots, to be woken.
+ */
+export const WAIT_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local maxWait = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - maxWait)
+redis.call('ZADD', KEYS[2], 'NX', now, ARGV[1])
+redis.call('PEXPIRE', KEYS[2], maxWait)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local free = tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[1])
+local woken = {}
+if free > 0 then
+  local popped = redis.call('ZPOPMIN', KEYS[2], free)
+  for i = 1, #popped, 2 do woken[#woken + 1] = popped[i] end
+end
+return woken
+`;
+
+/**
+ * KEYS: 1 tenant set, 2 destination set, 3 tenant+destination set, 4-6 their waiter sets.
+ * ARGV: 1 holder, 2 max wait ms. Frees the holder's slots and returns the oldest waiter of each
+ * semaphore (at most three), to be woken: each semaphore has one slot more now.
+ */
 export const RELEASE_SCRIPT = `
-for i = 1, 3 do redis.call('ZREM', KEYS[i], ARGV[1]) end
-return 1
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local woken = {}
+for i = 1, 3 do
+  if redis.call('ZREM', KEYS[i], ARGV[1]) == 1 then
+    redis.call('ZREMRANGEBYSCORE', KEYS[3 + i], '-inf', now - tonumber(ARGV[2]))
+    local popped = redis.call('ZPOPMIN', KEYS[3 + i], 1)
+    if popped[1] then woken[#woken + 1] = popped[1] end
+  end
+end
+return woken
 `;
 
 /**

@@ -140,15 +140,15 @@ export class OutboundGate {
       leave: async ({ unreachable }) => {
         let woken: string[] = [];
         try {
-          const opened = await this.store.report({
+          const left = await this.store.leave(keys, req.holder, this.maxWaitMs, {
             circuit: keys.circuit,
             unreachable,
             backoffAfter: s.backoffAfter,
             backoffBaseMs: s.backoffBaseMs,
             backoffMaxMs: s.backoffMaxMs,
           });
-          if (opened) this.circuitsOpened.inc({ pool: req.pool });
-          woken = await this.store.release(keys, req.holder, this.maxWaitMs);
+          if (left.opened) this.circuitsOpened.inc({ pool: req.pool });
+          woken = left.woken;
         } catch (error) {
           // The lease frees the slots when it lapses.
           this.warn(error);

@@ -70,42 +70,68 @@ return woken
 `;
 
 /**
- * KEYS: 1 tenant set, 2 destination set, 3 tenant+destination set, 4-6 their waiter sets.
- * ARGV: 1 holder, 2 max wait ms. Frees the holder's slots and returns the oldest waiter of each
- * semaphore (at most three), to be woken: each semaphore has one slot more now.
+ * Frees a holder's slots and returns the oldest waiter of each semaphore it freed (at most three),
+ * to be woken: each has one slot more now. sets: the three semaphores, then their waiter sets.
  */
-export const RELEASE_SCRIPT = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local woken = {}
-for i = 1, 3 do
-  if redis.call('ZREM', KEYS[i], ARGV[1]) == 1 then
-    redis.call('ZREMRANGEBYSCORE', KEYS[3 + i], '-inf', now - tonumber(ARGV[2]))
-    local popped = redis.call('ZPOPMIN', KEYS[3 + i], 1)
-    if popped[1] then woken[#woken + 1] = popped[1] end
+const RELEASE_FN = `
+local function release(sets, holder, maxWait, now)
+  local woken = {}
+  for i = 1, 3 do
+    if redis.call('ZREM', sets[i], holder) == 1 then
+      redis.call('ZREMRANGEBYSCORE', sets[3 + i], '-inf', now - maxWait)
+      local popped = redis.call('ZPOPMIN', sets[3 + i], 1)
+      if popped[1] then woken[#woken + 1] = popped[1] end
+    end
   end
+  return woken
 end
-return woken
 `;
 
 /**
- * KEYS: 1 circuit hash. ARGV: 1 unreachable (0|1), 2 backoff after, 3 base ms, 4 max ms.
- * The state lives on for `max ms` past its window, then a destination starts afresh.
+ * The circuit after one call (circuit hash: f failures, ou open until). The state lives on for
+ * `max` ms past its window, then a destination starts afresh. Returns the failure count when this
+ * call counted (so >= after: it opened a window), 0 when it did not.
  */
-export const REPORT_SCRIPT = `
-if ARGV[1] == '0' then
-  redis.call('DEL', KEYS[1])
-  return 0
+const REPORT_FN = `
+local function report(circuit, unreachable, after, base, max, now)
+  if unreachable == '0' then
+    redis.call('DEL', circuit)
+    return 0
+  end
+  local openUntil = tonumber(redis.call('HGET', circuit, 'ou')) or 0
+  if openUntil > now then return 0 end
+  local failures = (tonumber(redis.call('HGET', circuit, 'f')) or 0) + 1
+  openUntil = 0
+  if failures >= after then openUntil = now + math.min(base * 2 ^ math.min(failures - after, 30), max) end
+  redis.call('HSET', circuit, 'f', failures, 'ou', openUntil)
+  redis.call('PEXPIRE', circuit, math.floor(math.max(openUntil - now, 0) + max))
+  return failures
 end
+`;
+
+const NOW = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local openUntil = tonumber(redis.call('HGET', KEYS[1], 'ou')) or 0
-if openUntil > now then return 0 end
-local failures = (tonumber(redis.call('HGET', KEYS[1], 'f')) or 0) + 1
-local after, base, max = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-openUntil = 0
-if failures >= after then openUntil = now + math.min(base * 2 ^ math.min(failures - after, 30), max) end
-redis.call('HSET', KEYS[1], 'f', failures, 'ou', openUntil)
-redis.call('PEXPIRE', KEYS[1], math.floor(math.max(openUntil - now, 0) + max))
-return failures
+`;
+
+/** KEYS: 1 tenant set, 2 destination set, 3 tenant+destination set, 4-6 their waiter sets. ARGV: 1 holder, 2 max wait ms. */
+export const RELEASE_SCRIPT = `${RELEASE_FN}${NOW}
+return release(KEYS, ARGV[1], tonumber(ARGV[2]), now)
+`;
+
+/** KEYS: 1 circuit hash. ARGV: 1 unreachable (0|1), 2 backoff after, 3 base ms, 4 max ms. */
+export const REPORT_SCRIPT = `${REPORT_FN}${NOW}
+return report(KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), now)
+`;
+
+/**
+ * The end of a call in one round trip: report, then release. KEYS: 1-3 the semaphores, 4-6 their
+ * waiter sets, 7 the circuit. ARGV: 1 holder, 2 max wait ms, 3 unreachable (0|1), 4 backoff after,
+ * 5 base ms, 6 max ms. Returns {failures counted (0: none), woken holders...}.
+ */
+export const LEAVE_SCRIPT = `${REPORT_FN}${RELEASE_FN}${NOW}
+local failures = report(KEYS[7], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), now)
+local out = {failures}
+for _, h in ipairs(release(KEYS, ARGV[1], tonumber(ARGV[2]), now)) do out[#out + 1] = h end
+return out
 `;

@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { Config } from '../../config';
 import { connectRedis, redisTargetOf, type RedisClient, type RedisTarget } from '../../queue/connection';
-import { ACQUIRE_SCRIPT, RELEASE_SCRIPT, REPORT_SCRIPT, WAIT_SCRIPT } from './slot-scripts';
+import { ACQUIRE_SCRIPT, LEAVE_SCRIPT, RELEASE_SCRIPT, REPORT_SCRIPT, WAIT_SCRIPT } from './slot-scripts';
 import {
   afterOutcome,
   decide,
@@ -50,6 +50,8 @@ export interface SlotStore {
   release(keys: SlotKeys, holder: string, maxWaitMs: number): Promise<string[]>;
   /** Returns whether this report opened the circuit (a new backoff window). */
   report(args: ReportArgs): Promise<boolean>;
+  /** The end of a call: `report`, then `release`, in one round trip. */
+  leave(keys: SlotKeys, holder: string, maxWaitMs: number, outcome: ReportArgs): Promise<{ opened: boolean; woken: string[] }>;
   close(): Promise<void>;
 }
 
@@ -61,6 +63,7 @@ type SlotRedis = RedisClient & {
   keyplaneOutboundWait(...args: (string | number)[]): Promise<string[]>;
   keyplaneOutboundRelease(...args: (string | number)[]): Promise<string[]>;
   keyplaneOutboundReport(key: string, ...args: (string | number)[]): Promise<number>;
+  keyplaneOutboundLeave(...args: (string | number)[]): Promise<[number, ...string[]]>;
 };
 
 export function redisSlotStore(redis: RedisClient): SlotStore {
@@ -69,6 +72,7 @@ export function redisSlotStore(redis: RedisClient): SlotStore {
   r.defineCommand('keyplaneOutboundWait', { numberOfKeys: 2, lua: WAIT_SCRIPT });
   r.defineCommand('keyplaneOutboundRelease', { numberOfKeys: 6, lua: RELEASE_SCRIPT });
   r.defineCommand('keyplaneOutboundReport', { numberOfKeys: 1, lua: REPORT_SCRIPT });
+  r.defineCommand('keyplaneOutboundLeave', { numberOfKeys: 7, lua: LEAVE_SCRIPT });
   return {
     async acquire({ keys, holder, limits, leaseMs, backoffAfter }) {
       await connected(r, 1_000);
@@ -94,6 +98,20 @@ export function redisSlotStore(redis: RedisClient): SlotStore {
     async report(a) {
       const failures = await r.keyplaneOutboundReport(a.circuit, a.unreachable ? 1 : 0, a.backoffAfter, a.backoffBaseMs, a.backoffMaxMs);
       return failures >= a.backoffAfter;
+    },
+    async leave(keys, holder, maxWaitMs, a) {
+      const [failures, ...woken] = await r.keyplaneOutboundLeave(
+        ...slotKeyList(keys),
+        ...waiterKeyList(keys),
+        a.circuit,
+        holder,
+        Math.ceil(maxWaitMs),
+        a.unreachable ? 1 : 0,
+        a.backoffAfter,
+        a.backoffBaseMs,
+        a.backoffMaxMs,
+      );
+      return { opened: failures >= a.backoffAfter, woken };
     },
     async close() {
       if (r.status === 'ready') await r.quit().catch(() => r.disconnect());
@@ -161,6 +179,16 @@ export function pgSlotStore(db: Pick<DataSource, 'query'>): SlotStore {
       ]);
       return row?.opened === true;
     },
+    async leave(keys, holder, maxWaitMs, a) {
+      // One statement: the report, then the release (the order of the Redis script).
+      const [row]: { opened: boolean; woken: string[] }[] = await db.query(
+        `WITH r AS MATERIALIZED (SELECT keyplane_outbound_report($4, $5, $6, $7, $8) AS opened)
+         SELECT (SELECT opened FROM r) AS opened,
+                ARRAY(SELECT h FROM r, keyplane_outbound_release($1, $2, $3) AS h) AS woken`,
+        [slotKeyList(keys), holder, maxWaitMs, a.circuit, a.unreachable, a.backoffAfter, a.backoffBaseMs, a.backoffMaxMs],
+      );
+      return { opened: row.opened === true, woken: row.woken ?? [] };
+    },
     async close() {},
   };
 }
@@ -210,6 +238,11 @@ export class MemorySlots implements SlotStore {
     const after = afterOutcome(before, a.unreachable, this.now(), a);
     this.circuits.set(a.circuit, after);
     return after.openUntil > 0 && after !== before;
+  }
+
+  async leave(keys: SlotKeys, holder: string, maxWaitMs: number, a: ReportArgs): Promise<{ opened: boolean; woken: string[] }> {
+    const opened = await this.report(a);
+    return { opened, woken: await this.release(keys, holder, maxWaitMs) };
   }
 
   waiting(key: string): string[] {

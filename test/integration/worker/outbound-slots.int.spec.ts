@@ -172,6 +172,20 @@ describe('waiters: a released slot wakes the oldest job put back for it', () => 
     expect(await store.release(keysFor(b, dest), 'q:b', WAIT_MS)).toEqual(['q:c']);
   });
 
+  it('ends a call in one step: the report, then the release and its wake-ups', async () => {
+    const t = `t-${randomUUID()}`;
+    const dest = `${randomUUID()}.test:443`;
+    const k = keysFor(t, dest);
+    const leave = (holder: string, unreachable: boolean) => store.leave(k, holder, WAIT_MS, { circuit: k.circuit, unreachable, ...BACKOFF });
+    for (const h of ['l:1', 'l:2']) expect(await take(t, h, { dest })).toEqual({ granted: true });
+    expect(await take(t, 'l:3', { dest })).toMatchObject({ granted: false, reason: 'TENANT' });
+    await wait(k.tenant, 'l:3');
+    expect(await leave('l:1', true)).toEqual({ opened: false, woken: ['l:3'] });
+    await report(t, true, dest);
+    expect(await leave('l:2', true)).toEqual({ opened: true, woken: [] });
+    expect(await take(t, 'l:3', { dest })).toMatchObject({ granted: false, reason: 'BACKOFF' });
+  });
+
   it('says when a report opened a backoff window', async () => {
     const t = `t-${randomUUID()}`;
     expect(await report(t, true)).toBe(false);

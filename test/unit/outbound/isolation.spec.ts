@@ -277,6 +277,7 @@ describe('OutboundGate on the reference store', () => {
       wait: () => Promise.reject(new Error('down')),
       release: () => Promise.reject(new Error('down')),
       report: () => Promise.reject(new Error('down')),
+      leave: () => Promise.reject(new Error('down')),
       close: async () => undefined,
     };
     const warn = jest.fn();

@@ -24,7 +24,7 @@ import { localSecrets } from './dev-secrets';
 import type { RequestLimits } from './graphql/request-guard';
 import { AddressPolicy } from './outbound/address-policy';
 import { DestinationPolicy } from './outbound/destination-policy';
-import type { IsolationSettings } from './outbound/isolation/slots';
+import { providerPoolDefaults, type IsolationSettings } from './outbound/isolation/slots';
 
 /**
  * The only reader of process.env. Parsed once, typed, frozen; a bad value fails fast naming the
@@ -409,6 +409,25 @@ export const Env = z.object({
     .max(1000)
     .default(4)
     .describe('Calls to one `host:port` at once, all tenants together, per path; one tenant may hold at most half of them (rounded up).'),
+  // Key checks (provider hosts are platform-pinned): unset, derived from WORKER_CONCURRENCY (slots.ts providerPoolDefaults).
+  OUTBOUND_PROVIDER_MAX_PER_TENANT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .optional()
+    .describe(
+      "Key checks of one tenant at once, across all worker processes. Unset: half of `WORKER_CONCURRENCY`, never below `OUTBOUND_MAX_PER_TENANT`. Provider hosts are platform-pinned, so this is a fairness bound (one tenant's bulk import leaves slots to others), not a hang guard.",
+    ),
+  OUTBOUND_PROVIDER_MAX_PER_DESTINATION: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .optional()
+    .describe(
+      'Key checks to one provider `host:port` at once, all tenants together. Unset: three quarters of `WORKER_CONCURRENCY`, never below `OUTBOUND_MAX_PER_DESTINATION`.',
+    ),
   OUTBOUND_BACKOFF_AFTER: z.coerce
     .number()
     .int()
@@ -802,6 +821,18 @@ const DEFAULT_DESTINATIONS: Record<Config['env'], string> = {
   test: 'http://*:*,https://*:*',
 };
 
+/** The provider pool's limits: as set, or derived from the worker's concurrency and the webhook pool's. */
+function providerPool(e: z.infer<typeof Env>): Pick<IsolationSettings, 'providerMaxPerTenant' | 'providerMaxPerDestination'> {
+  const derived = providerPoolDefaults(e.WORKER_CONCURRENCY, {
+    maxPerTenant: e.OUTBOUND_MAX_PER_TENANT,
+    maxPerDestination: e.OUTBOUND_MAX_PER_DESTINATION,
+  });
+  return {
+    providerMaxPerTenant: e.OUTBOUND_PROVIDER_MAX_PER_TENANT ?? derived.providerMaxPerTenant,
+    providerMaxPerDestination: e.OUTBOUND_PROVIDER_MAX_PER_DESTINATION ?? derived.providerMaxPerDestination,
+  };
+}
+
 function outboundFrom(e: z.infer<typeof Env>): Config['outbound'] {
   // Allowed in production too (benchmarks run production mode against loopback fakes), but
   // logOutboundPolicy reports it at error level on every start of the API and the worker.
@@ -935,6 +966,7 @@ export function loadConfig(
     outboundIsolation: isolationSettings({
       maxPerTenant: e.OUTBOUND_MAX_PER_TENANT,
       maxPerDestination: e.OUTBOUND_MAX_PER_DESTINATION,
+      ...providerPool(e),
       backoffAfter: e.OUTBOUND_BACKOFF_AFTER,
       backoffBaseMs: e.OUTBOUND_BACKOFF_BASE_MS,
       backoffMaxMs: e.OUTBOUND_BACKOFF_MAX_MS,

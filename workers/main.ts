@@ -22,6 +22,7 @@ import { startWorkers } from './worker';
 import { DatabaseGate } from './database-gate';
 import { startReconcileWatch } from './reconcile-watch';
 import { VersionReader } from './processors/version-reader';
+import { promoteWaiter } from './processors/outbound-slot';
 
 /** Worker process: no HTTP API, never runs migrations. Several copies may run at once. */
 async function main(): Promise<void> {
@@ -67,8 +68,9 @@ async function main(): Promise<void> {
     timeoutMs: config.providerTimeoutMs,
     confirmed,
     versions: new VersionReader(db),
-    // Outbound slots per tenant and destination, on the queue backend's engine, shared by every worker.
-    gate: createOutboundGate(config, db, log),
+    // Outbound slots per tenant and destination, on the queue backend's engine, shared by every
+    // worker; a released slot wakes (promotes) the oldest job put back waiting for it.
+    gate: createOutboundGate(config, db, log, promoteWaiter(queues)),
   };
   // PostgreSQL unreachable: fetching pauses and caught jobs wait without using their tries.
   const database = new DatabaseGate(db, log);
@@ -90,7 +92,7 @@ async function main(): Promise<void> {
           queues,
           log,
           connected,
-          extra: [outboundFailures, security.metric, sealedRecordsGauge(db, log)],
+          extra: [outboundFailures, security.metric, sealedRecordsGauge(db, log), deps.gate.putBacks, deps.gate.wakeups, deps.gate.circuitsOpened],
         })
       : null;
   log.info(

@@ -19,6 +19,7 @@ export { TEST_REDIS_URL } from './test-env';
 import { ConfirmedOutcomes } from '../../src/modules/credential/credential-lifecycle.confirm';
 import { VersionReader } from '../../workers/processors/version-reader';
 import { createOutboundGate } from '../../src/outbound/isolation';
+import { promoteWaiter } from '../../workers/processors/outbound-slot';
 
 export interface TestWorkers {
   prefix: string;
@@ -54,7 +55,14 @@ export async function startTestWorkers(
   } = {},
 ): Promise<TestWorkers> {
   const prefix = `kp-test-${randomUUID().slice(0, 8)}`;
-  const config = loadConfig({ ...process.env, ...TEST_ENV, ...options.env, QUEUE_PREFIX: prefix });
+  // WORKER_CONCURRENCY as the workers run, so the limits derived from it (the provider pool's) match.
+  const config = loadConfig({
+    ...process.env,
+    ...TEST_ENV,
+    WORKER_CONCURRENCY: String(options.concurrency ?? 5),
+    ...options.env,
+    QUEUE_PREFIX: prefix,
+  });
   await prepareQueueNamespace(prefix);
   const backend = testQueueBackend(prefix);
   const queues = createQueues(backend);
@@ -78,7 +86,7 @@ export async function startTestWorkers(
     timeoutMs: options.timeoutMs ?? 1000,
     confirmed: new ConfirmedOutcomes(t.app.db),
     versions: new VersionReader(t.app.db),
-    gate: createOutboundGate(config, t.app.db),
+    gate: createOutboundGate(config, t.app.db, undefined, promoteWaiter(queues)),
   };
   const workers = startWorkers(backend, deps, deps.log, { concurrency: options.concurrency ?? 5 });
   const outboundLogs: string[] = [];
@@ -90,6 +98,7 @@ export async function startTestWorkers(
   });
   const metrics = new Registry();
   metrics.registerMetric(watchOutbound(outboundFor(config), createLogger('info', outboundSink)));
+  for (const m of [deps.gate.putBacks, deps.gate.wakeups, deps.gate.circuitsOpened]) metrics.registerMetric(m);
   const replaced: Queue[] = [];
   return {
     prefix,

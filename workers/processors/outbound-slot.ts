@@ -1,5 +1,7 @@
-import { DelayedError, type Job } from 'bullmq';
-import type { Admission, GateRequest, OutboundGate, Pool } from '../../src/outbound/isolation';
+import { DelayedError, Job } from 'bullmq';
+import type { Admission, GateRequest, OutboundGate, Pool, Wake } from '../../src/outbound/isolation';
+import type { Queues } from '../../src/queue/queues';
+import { QUEUES, type QueueName } from '../../src/queue/registry';
 
 /** Job data of the jobs that call out: `deferred` counts the times the job was put back for a slot. */
 type Deferrable = { tenantId: string; deferred?: number };
@@ -27,7 +29,7 @@ export async function admitOrPutBack(
   const deferrals = job.data.deferred ?? 0;
   const admission = await gate.admit({ ...req, tenantId: job.data.tenantId, holder: `${job.queueName}:${job.id}`, deferrals });
   if (admission.admitted) return admission;
-  return putBack(job, admission.delayMs, `no free outbound slot (${admission.reason})`);
+  return putBack(job, admission.delayMs, `no free outbound slot (${admission.reason})`, admission.waitForSlot);
 }
 
 /**
@@ -37,8 +39,32 @@ export async function admitOrPutBack(
  * first: should the move fail (lock lost to a restart elsewhere), the start is taken off anyway,
  * which is right too: that start sent nothing either. Nothing is sent before this point.
  */
-async function putBack(job: GatedJob, delayMs: number, why: string): Promise<never> {
+async function putBack(job: GatedJob, delayMs: number, why: string, waitForSlot: () => Promise<void>): Promise<never> {
   await job.updateData({ ...job.data, deferred: (job.data.deferred ?? 0) + 1 });
   await job.moveToDelayed(Date.now() + delayMs, job.token);
+  // Only now, delayed, is it recorded as a waiter: a wake (a promote) always finds it delayed. A
+  // release between the refusal and this finds no waiter, but this call sees the free slot then
+  // and wakes the job itself (slot-scripts.ts WAIT_SCRIPT).
+  await waitForSlot();
   throw new DelayedError(why);
+}
+
+/**
+ * The gate's Wake: promotes the put-back job named by a holder ("<queue>:<job id>"; neither has a
+ * ':'), a separate call on its queue's own keys (on a Redis Cluster, the queue's slot). A job that
+ * is no longer delayed (its timer fired, it ran, it was removed) is left alone: waking is a hint,
+ * the job's own timer is the fallback, so any refusal here only means "not woken".
+ */
+export function promoteWaiter(queues: Queues): Wake {
+  return async (holder) => {
+    const at = holder.indexOf(':');
+    const name = holder.slice(0, at) as QueueName;
+    if (at <= 0 || !QUEUES.includes(name)) return false;
+    try {
+      await new Job(queues[name], 'outbound-waiter', {}, {}, holder.slice(at + 1)).promote();
+      return true;
+    } catch {
+      return false;
+    }
+  };
 }

@@ -17,11 +17,15 @@ interface DueRow {
   current_version: number | null;
   current_stale: boolean;
   pending_version: number | null;
+  previous_version: number | null;
 }
 
 /**
  * Scheduled fan-out: one validate-credential job per stored key whose last check is older than
- * VALIDATION_MAX_AGE_HOURS (or that was never checked), plus pending rotations left undecided.
+ * VALIDATION_MAX_AGE_HOURS (or that was never checked), plus pending rotations left undecided,
+ * plus a PREVIOUS version still served in its grace period whose own last check is that old: a
+ * key the provider revoked meanwhile must stop being served (found INVALID, it is retired at once,
+ * with a reload), not ride out the rest of a grace period of days.
  * The sweep's own id goes into each job id, so a retried sweep re-adds nothing, and a re-check
  * never collides with the create/rotate check of the same version still kept in Redis.
  */
@@ -34,13 +38,20 @@ export async function revalidationSweep(deps: RevalidationSweepDeps, job: Job<Jo
       `SELECT c.id, c.tenant_id, c.current_version,
               (c.current_version IS NOT NULL
                 AND (c.last_validated_at IS NULL OR c.last_validated_at < now() - $1::float8 * interval '1 hour')) AS current_stale,
-              p.version AS pending_version
+              p.version AS pending_version,
+              pv.version AS previous_version
          FROM credentials c
          LEFT JOIN LATERAL (
               SELECT v.version FROM credential_versions v
                WHERE v.tenant_id = c.tenant_id AND v.credential_id = c.id AND v.state = 'PENDING'
                  AND v.ciphertext IS NOT NULL AND v.created_at < now() - $2::float8 * interval '1 hour'
                ORDER BY v.version DESC LIMIT 1) p ON true
+         LEFT JOIN LATERAL (
+              SELECT v.version FROM credential_versions v
+               WHERE v.tenant_id = c.tenant_id AND v.credential_id = c.id AND v.state = 'PREVIOUS'
+                 AND v.ciphertext IS NOT NULL AND (v.retire_after IS NULL OR v.retire_after > now())
+                 AND (v.last_validated_at IS NULL OR v.last_validated_at < now() - $1::float8 * interval '1 hour')
+               ORDER BY v.version DESC LIMIT 1) pv ON true
         WHERE c.revoked_at IS NULL
           AND ($3::uuid IS NULL OR c.id > $3::uuid)
           -- Keys held for a host confirmation are not checked (the confirmation queues their checks).
@@ -48,7 +59,7 @@ export async function revalidationSweep(deps: RevalidationSweepDeps, job: Job<Jo
                        WHERE hc.tenant_id = c.tenant_id AND hc.provider_id = c.provider_id AND hc.base_url = pr.base_url)
           AND ((c.current_version IS NOT NULL
                 AND (c.last_validated_at IS NULL OR c.last_validated_at < now() - $1::float8 * interval '1 hour'))
-               OR p.version IS NOT NULL)
+               OR p.version IS NOT NULL OR pv.version IS NOT NULL)
         ORDER BY c.id
         LIMIT $4`,
       [deps.config.validationMaxAgeHours, PENDING_RECHECK_HOURS, after, REVALIDATION_PAGE],
@@ -60,6 +71,7 @@ export async function revalidationSweep(deps: RevalidationSweepDeps, job: Job<Jo
         jobs.push({ tenantId: r.tenant_id, credentialId: r.id, version: r.current_version, sweep });
       }
       if (r.pending_version !== null) jobs.push({ tenantId: r.tenant_id, credentialId: r.id, version: r.pending_version, sweep });
+      if (r.previous_version !== null) jobs.push({ tenantId: r.tenant_id, credentialId: r.id, version: r.previous_version, sweep });
     }
     await Promise.all(jobs.map((payload) => enqueue(deps.queues, 'validate-credential', payload)));
     enqueued += jobs.length;

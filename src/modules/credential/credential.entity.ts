@@ -69,6 +69,8 @@ export class CredentialEntity {
 @Index('ix_credential_versions_validated_fingerprint', ['fingerprint'], { where: '"fingerprint" IS NOT NULL AND "validated_at" IS NOT NULL' })
 // Pepper rotation: distinct pepper versions by loose index scan, rows left to rekey (migration 1795930100000).
 @Index('ix_credential_versions_pepper_version', ['pepperVersion'], { where: '"fingerprint" IS NOT NULL' })
+// The reconciler's scan of versions never checked (migration 1796010100000): a few rows among millions.
+@Index('ix_credential_versions_unchecked', ['createdAt'], { where: `"state" = 'PENDING' AND "last_validated_at" IS NULL` })
 @Check('ck_credential_versions_state', `"state" IN ('PENDING', 'ACTIVE', 'PREVIOUS', 'RETIRED', 'REJECTED', 'REVOKED')`)
 export class CredentialVersionEntity {
   @PrimaryGeneratedColumn('uuid') id!: string;

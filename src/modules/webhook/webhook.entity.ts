@@ -18,6 +18,8 @@ export type ErrorClass = (typeof ERROR_CLASSES)[number];
 @Index('ix_webhook_deliveries_tenant_created', ['tenantId', 'createdAt', 'id'])
 @Index('ix_webhook_deliveries_target', ['targetId', 'createdAt'])
 @Index('uq_webhook_deliveries_dedupe', ['dedupeKey'], { unique: true })
+// The reconciler's scan of deliveries still to send (migration 1796010100000): a few rows among millions.
+@Index('ix_webhook_deliveries_open', ['updatedAt'], { where: `"status" IN ('PENDING', 'RETRYING')` })
 @Check('ck_webhook_deliveries_kind', `"kind" IN ('GATEWAY_RELOAD', 'ROTATION_REMINDER')`)
 @Check('ck_webhook_deliveries_status', `"status" IN ('PENDING', 'DELIVERED', 'RETRYING', 'DEAD', 'HELD')`)
 export class WebhookDeliveryEntity {

@@ -1,6 +1,21 @@
 import type { Logger } from 'pino';
+import { Counter } from 'prom-client';
 import type { SlotStore } from './slot-store';
-import { deferDelayMs, destinationOf, leaseMsFor, slotKeys, slotLimits, type IsolationSettings, type Pool, type Refusal } from './slots';
+import {
+  deferDelayMs,
+  destinationOf,
+  leaseMsFor,
+  maxPutBackMs,
+  poolLimits,
+  POOLS,
+  refusingKey,
+  slotKeys,
+  type IsolationSettings,
+  type Pool,
+  type Refusal,
+  type SlotKeys,
+  type SlotLimits,
+} from './slots';
 
 export interface GateRequest {
   pool: Pool;
@@ -15,9 +30,18 @@ export interface GateRequest {
   deferrals: number;
 }
 
-/** Admitted: call, then `leave` with whether an answer came. Refused: put the job back for `delayMs`. */
+/**
+ * Admitted: call, then `leave` with whether an answer came. Refused: put the job back for `delayMs`
+ * (the fallback timer), then call `waitForSlot` so the next release of the refusing slot wakes it.
+ */
 export type Admission =
-  { admitted: true; leave(outcome: { unreachable: boolean }): Promise<void> } | { admitted: false; reason: Refusal; delayMs: number };
+  | { admitted: true; leave(outcome: { unreachable: boolean }): Promise<void> }
+  | { admitted: false; reason: Refusal; delayMs: number; waitForSlot(): Promise<void> };
+
+/** Brings a put-back job (holder "<queue>:<job id>") back now: true; a job no longer delayed is left alone: false. */
+export type Wake = (holder: string) => Promise<boolean>;
+
+const REFUSALS: Refusal[] = ['TENANT', 'DESTINATION', 'TENANT_DESTINATION', 'BACKOFF'];
 
 /**
  * Takes the slots of one outbound call (slots.ts) from the shared store, and reports its outcome
@@ -25,9 +49,17 @@ export type Admission =
  *
  * - Fairness: a refused job leaves the worker (the processor moves it to delayed and throws
  *   DelayedError), so a tenant's excess calls wait in the delayed set, not in worker slots; at most
- *   OUTBOUND_MAX_PER_TENANT worker slots per path ever hang on one tenant, and other tenants' jobs
- *   find the rest free. A destination that keeps not answering is refused for a growing window
+ *   a pool's per-tenant limit of worker slots ever hang on one tenant, and other tenants' jobs find
+ *   the rest free. A destination that keeps not answering is refused for a growing window
  *   without touching a worker slot at all, then probed by one call.
+ * - Work conserving: a put-back job waits for a freed slot, not only for a timer. It is recorded
+ *   as a waiter of the semaphore that refused it (after its move to delayed, so a wake always
+ *   finds it delayed), and each release pops the oldest waiter of each freed semaphore, which the
+ *   worker promotes (BullMQ promote). A single tenant's backlog thus keeps its slots busy instead
+ *   of idling through 0.5-4 s timers, while a waiter of another tenant is woken by its own
+ *   semaphores: no tenant's waiters can take another's slot. Waking is only a hint: a woken job
+ *   takes its slots like any other or is put back again. The timer stays as the fallback (a lost
+ *   wake, a store away, a lapsed lease, whose slot frees without a release).
  * - No lost work: a refused job is delayed, not failed; nothing was sent and no try is counted.
  * - No double send: the gate only decides whether to start; the job keeps its BullMQ lock
  *   throughout, and is moved (with that lock's token) only before anything was sent.
@@ -40,15 +72,43 @@ export type Admission =
  */
 export class OutboundGate {
   private warnedAt = 0;
-  private readonly limits;
+  private readonly limits: Record<Pool, SlotLimits>;
+  private readonly maxWaitMs: number;
+  /** Put-backs by pool and reason; wake-ups by pool; circuits opened (a new backoff window) by pool. */
+  readonly putBacks = new Counter({
+    name: 'keyplane_outbound_putbacks_total',
+    help: 'Outbound jobs put back for want of a slot (TENANT, DESTINATION, TENANT_DESTINATION) or for a backed-off destination (BACKOFF), by pool.',
+    labelNames: ['pool', 'reason'] as const,
+    registers: [],
+  });
+  readonly wakeups = new Counter({
+    name: 'keyplane_outbound_wakeups_total',
+    help: 'Put-back jobs woken (promoted) because a slot they waited for was released, by pool.',
+    labelNames: ['pool'] as const,
+    registers: [],
+  });
+  readonly circuitsOpened = new Counter({
+    name: 'keyplane_outbound_circuits_opened_total',
+    help: 'Backoff windows opened on a tenant+destination that kept not answering, by pool.',
+    labelNames: ['pool'] as const,
+    registers: [],
+  });
 
   constructor(
     private readonly store: SlotStore,
     private readonly settings: IsolationSettings,
     private readonly prefix: string,
     private readonly log?: Pick<Logger, 'warn'>,
+    private readonly wake: Wake = async () => false,
   ) {
-    this.limits = slotLimits(settings);
+    this.limits = { webhook: poolLimits(settings, 'webhook'), provider: poolLimits(settings, 'provider') };
+    this.maxWaitMs = maxPutBackMs(settings.deferMs);
+    // Every series exists from the start, so a rate() over a first event is not lost.
+    for (const pool of POOLS) {
+      for (const reason of REFUSALS) this.putBacks.inc({ pool, reason }, 0);
+      this.wakeups.inc({ pool }, 0);
+      this.circuitsOpened.inc({ pool }, 0);
+    }
   }
 
   async admit(req: GateRequest): Promise<Admission> {
@@ -57,42 +117,73 @@ export class OutboundGate {
     if (!destination) return { admitted: true, leave: async () => undefined };
     const keys = slotKeys(this.prefix, req.pool, req.tenantId, destination);
     const s = this.settings;
+    const limits = this.limits[req.pool];
     let reply;
     try {
-      reply = await this.store.acquire({
-        keys,
-        holder: req.holder,
-        limits: this.limits,
-        leaseMs: leaseMsFor(req.callTimeoutMs),
-        backoffAfter: s.backoffAfter,
-      });
+      reply = await this.store.acquire({ keys, holder: req.holder, limits, leaseMs: leaseMsFor(req.callTimeoutMs), backoffAfter: s.backoffAfter });
     } catch (error) {
       this.warn(error);
       return { admitted: true, leave: async () => undefined };
     }
-    if (!reply.granted) return { admitted: false, reason: reply.reason, delayMs: deferDelayMs(reply, req.deferrals, s.deferMs) };
+    if (!reply.granted) {
+      const { reason } = reply;
+      this.putBacks.inc({ pool: req.pool, reason });
+      return {
+        admitted: false,
+        reason,
+        delayMs: deferDelayMs(reply, req.deferrals, s.deferMs),
+        waitForSlot: () => this.waitForSlot(req, keys, limits, reason),
+      };
+    }
     return {
       admitted: true,
       leave: async ({ unreachable }) => {
+        let woken: string[] = [];
         try {
-          await this.store.report({
+          const left = await this.store.leave(keys, req.holder, this.maxWaitMs, {
             circuit: keys.circuit,
             unreachable,
             backoffAfter: s.backoffAfter,
             backoffBaseMs: s.backoffBaseMs,
             backoffMaxMs: s.backoffMaxMs,
           });
-          await this.store.release(keys, req.holder);
+          if (left.opened) this.circuitsOpened.inc({ pool: req.pool });
+          woken = left.woken;
         } catch (error) {
           // The lease frees the slots when it lapses.
           this.warn(error);
         }
+        await this.wakeAll(req.pool, woken);
       },
     };
   }
 
   close(): Promise<void> {
     return this.store.close();
+  }
+
+  /** Records the put-back job as a waiter of the semaphore that refused it; wakes whoever may go now. */
+  private async waitForSlot(req: GateRequest, keys: SlotKeys, limits: SlotLimits, reason: Refusal): Promise<void> {
+    const key = refusingKey(keys, reason);
+    if (!key) return; // BACKOFF: the window is a time, not a slot
+    const limit = key === keys.tenant ? limits.tenant : key === keys.destination ? limits.destination : limits.tenantDestination;
+    let woken: string[] = [];
+    try {
+      woken = await this.store.wait({ key, limit, holder: req.holder, maxWaitMs: this.maxWaitMs });
+    } catch (error) {
+      this.warn(error); // the timer brings it back
+    }
+    await this.wakeAll(req.pool, woken);
+  }
+
+  private async wakeAll(pool: Pool, holders: string[]): Promise<void> {
+    for (const holder of new Set(holders)) {
+      try {
+        if (await this.wake(holder)) this.wakeups.inc({ pool });
+      } catch (error) {
+        this.warn(error);
+      }
+    }
   }
 
   private warn(error: unknown): void {

@@ -1,8 +1,18 @@
 import type { DataSource } from 'typeorm';
 import type { Config } from '../../config';
 import { connectRedis, redisTargetOf, type RedisClient, type RedisTarget } from '../../queue/connection';
-import { ACQUIRE_SCRIPT, RELEASE_SCRIPT, REPORT_SCRIPT } from './slot-scripts';
-import { afterOutcome, decide, type AcquireReply, type CircuitState, type Holders, type Refusal, type SlotKeys, type SlotLimits } from './slots';
+import { ACQUIRE_SCRIPT, LEAVE_SCRIPT, RELEASE_SCRIPT, REPORT_SCRIPT, WAIT_SCRIPT } from './slot-scripts';
+import {
+  afterOutcome,
+  decide,
+  waitersKey,
+  type AcquireReply,
+  type CircuitState,
+  type Holders,
+  type Refusal,
+  type SlotKeys,
+  type SlotLimits,
+} from './slots';
 
 export interface AcquireArgs {
   keys: SlotKeys;
@@ -10,6 +20,15 @@ export interface AcquireArgs {
   limits: SlotLimits;
   leaseMs: number;
   backoffAfter: number;
+}
+export interface WaitArgs {
+  /** The semaphore that refused (slots.ts refusingKey). */
+  key: string;
+  /** Its maximum: should it have room by now, the oldest waiters are handed back to be woken. */
+  limit: number;
+  holder: string;
+  /** Waiters older than this are dropped: their put-back timer fired already. */
+  maxWaitMs: number;
 }
 export interface ReportArgs {
   circuit: string;
@@ -25,30 +44,42 @@ export interface ReportArgs {
  */
 export interface SlotStore {
   acquire(args: AcquireArgs): Promise<AcquireReply>;
-  release(keys: SlotKeys, holder: string): Promise<void>;
-  report(args: ReportArgs): Promise<void>;
+  /** Records a put-back job as waiting on a semaphore; returns holders to wake (it may have room by now). */
+  wait(args: WaitArgs): Promise<string[]>;
+  /** Frees the holder's slots; returns the oldest waiter of each freed semaphore, to be woken. */
+  release(keys: SlotKeys, holder: string, maxWaitMs: number): Promise<string[]>;
+  /** Returns whether this report opened the circuit (a new backoff window). */
+  report(args: ReportArgs): Promise<boolean>;
+  /** The end of a call: `report`, then `release`, in one round trip. */
+  leave(keys: SlotKeys, holder: string, maxWaitMs: number, outcome: ReportArgs): Promise<{ opened: boolean; woken: string[] }>;
   close(): Promise<void>;
 }
 
 const slotKeyList = (k: SlotKeys) => [k.tenant, k.destination, k.tenantDestination];
+const waiterKeyList = (k: SlotKeys) => slotKeyList(k).map(waitersKey);
 
 type SlotRedis = RedisClient & {
   keyplaneOutboundAcquire(...args: (string | number)[]): Promise<[number, string, number]>;
-  keyplaneOutboundRelease(...args: string[]): Promise<number>;
+  keyplaneOutboundWait(...args: (string | number)[]): Promise<string[]>;
+  keyplaneOutboundRelease(...args: (string | number)[]): Promise<string[]>;
   keyplaneOutboundReport(key: string, ...args: (string | number)[]): Promise<number>;
+  keyplaneOutboundLeave(...args: (string | number)[]): Promise<[number, ...string[]]>;
 };
 
 export function redisSlotStore(redis: RedisClient): SlotStore {
   const r = redis as SlotRedis;
-  r.defineCommand('keyplaneOutboundAcquire', { numberOfKeys: 4, lua: ACQUIRE_SCRIPT });
-  r.defineCommand('keyplaneOutboundRelease', { numberOfKeys: 3, lua: RELEASE_SCRIPT });
+  r.defineCommand('keyplaneOutboundAcquire', { numberOfKeys: 7, lua: ACQUIRE_SCRIPT });
+  r.defineCommand('keyplaneOutboundWait', { numberOfKeys: 2, lua: WAIT_SCRIPT });
+  r.defineCommand('keyplaneOutboundRelease', { numberOfKeys: 6, lua: RELEASE_SCRIPT });
   r.defineCommand('keyplaneOutboundReport', { numberOfKeys: 1, lua: REPORT_SCRIPT });
+  r.defineCommand('keyplaneOutboundLeave', { numberOfKeys: 7, lua: LEAVE_SCRIPT });
   return {
     async acquire({ keys, holder, limits, leaseMs, backoffAfter }) {
       await connected(r, 1_000);
       const [granted, reason, retryInMs] = await r.keyplaneOutboundAcquire(
         ...slotKeyList(keys),
         keys.circuit,
+        ...waiterKeyList(keys),
         holder,
         limits.tenant,
         limits.destination,
@@ -58,11 +89,29 @@ export function redisSlotStore(redis: RedisClient): SlotStore {
       );
       return granted === 1 ? { granted: true } : { granted: false, reason: reason as Refusal, retryInMs: Number(retryInMs) };
     },
-    async release(keys, holder) {
-      await r.keyplaneOutboundRelease(...slotKeyList(keys), holder);
+    async wait({ key, limit, holder, maxWaitMs }) {
+      return r.keyplaneOutboundWait(key, waitersKey(key), holder, limit, Math.ceil(maxWaitMs));
+    },
+    async release(keys, holder, maxWaitMs) {
+      return r.keyplaneOutboundRelease(...slotKeyList(keys), ...waiterKeyList(keys), holder, Math.ceil(maxWaitMs));
     },
     async report(a) {
-      await r.keyplaneOutboundReport(a.circuit, a.unreachable ? 1 : 0, a.backoffAfter, a.backoffBaseMs, a.backoffMaxMs);
+      const failures = await r.keyplaneOutboundReport(a.circuit, a.unreachable ? 1 : 0, a.backoffAfter, a.backoffBaseMs, a.backoffMaxMs);
+      return failures >= a.backoffAfter;
+    },
+    async leave(keys, holder, maxWaitMs, a) {
+      const [failures, ...woken] = await r.keyplaneOutboundLeave(
+        ...slotKeyList(keys),
+        ...waiterKeyList(keys),
+        a.circuit,
+        holder,
+        Math.ceil(maxWaitMs),
+        a.unreachable ? 1 : 0,
+        a.backoffAfter,
+        a.backoffBaseMs,
+        a.backoffMaxMs,
+      );
+      return { opened: failures >= a.backoffAfter, woken };
     },
     async close() {
       if (r.status === 'ready') await r.quit().catch(() => r.disconnect());
@@ -93,23 +142,52 @@ async function connected(r: RedisClient, ms: number): Promise<void> {
 export function pgSlotStore(db: Pick<DataSource, 'query'>): SlotStore {
   return {
     async acquire({ keys, holder, limits, leaseMs, backoffAfter }) {
+      // One statement (so one transaction: the function's advisory locks still held): a granted
+      // holder leaves every waiter set, as in the Redis script.
       const [row]: { granted: boolean; reason: Refusal | null; retry_ms: number }[] = await db.query(
-        'SELECT granted, reason, retry_ms FROM keyplane_outbound_acquire($1, $2, $3, $4, $5, $6)',
+        `WITH a AS MATERIALIZED (SELECT granted, reason, retry_ms FROM keyplane_outbound_acquire($1, $2, $3, $4, $5, $6)),
+              w AS (DELETE FROM outbound_waiters WHERE key = ANY($1) AND holder = $3 AND (SELECT granted FROM a))
+         SELECT granted, reason, retry_ms FROM a`,
         [slotKeyList(keys), [limits.tenant, limits.destination, limits.tenantDestination], holder, keys.circuit, leaseMs, backoffAfter],
       );
       return row.granted ? { granted: true } : { granted: false, reason: row.reason!, retryInMs: Math.max(0, Number(row.retry_ms)) };
     },
-    async release(keys, holder) {
-      await db.query('DELETE FROM outbound_slots WHERE key = ANY($1) AND holder = $2', [slotKeyList(keys), holder]);
+    async wait({ key, limit, holder, maxWaitMs }) {
+      const rows: { holder: string }[] = await db.query('SELECT holder FROM keyplane_outbound_wait($1, $2, $3, $4) AS holder', [
+        key,
+        limit,
+        holder,
+        maxWaitMs,
+      ]);
+      return rows.map((r) => r.holder);
+    },
+    async release(keys, holder, maxWaitMs) {
+      const rows: { holder: string }[] = await db.query('SELECT holder FROM keyplane_outbound_release($1, $2, $3) AS holder', [
+        slotKeyList(keys),
+        holder,
+        maxWaitMs,
+      ]);
+      return rows.map((r) => r.holder);
     },
     async report(a) {
-      await db.query('SELECT keyplane_outbound_report($1, $2, $3, $4, $5)', [
+      const [row]: { opened: boolean }[] = await db.query('SELECT keyplane_outbound_report($1, $2, $3, $4, $5) AS opened', [
         a.circuit,
         a.unreachable,
         a.backoffAfter,
         a.backoffBaseMs,
         a.backoffMaxMs,
       ]);
+      return row?.opened === true;
+    },
+    async leave(keys, holder, maxWaitMs, a) {
+      // One statement: the report, then the release (the order of the Redis script).
+      const [row]: { opened: boolean; woken: string[] }[] = await db.query(
+        `WITH r AS MATERIALIZED (SELECT keyplane_outbound_report($4, $5, $6, $7, $8) AS opened)
+         SELECT (SELECT opened FROM r) AS opened,
+                ARRAY(SELECT h FROM r, keyplane_outbound_release($1, $2, $3) AS h) AS woken`,
+        [slotKeyList(keys), holder, maxWaitMs, a.circuit, a.unreachable, a.backoffAfter, a.backoffBaseMs, a.backoffMaxMs],
+      );
+      return { opened: row.opened === true, woken: row.woken ?? [] };
     },
     async close() {},
   };
@@ -119,6 +197,8 @@ export function pgSlotStore(db: Pick<DataSource, 'query'>): SlotStore {
 export class MemorySlots implements SlotStore {
   private readonly sets = new Map<string, Holders>();
   private readonly circuits = new Map<string, CircuitState>();
+  /** Waiter set key -> holder -> since (Map keeps insertion order: oldest first). */
+  private readonly waiters = new Map<string, Map<string, number>>();
   constructor(
     private readonly now: () => number = Date.now,
     private readonly settings = { backoffBaseMs: 0, backoffMaxMs: 0 },
@@ -132,15 +212,54 @@ export class MemorySlots implements SlotStore {
 
   async acquire({ keys, holder, limits, leaseMs, backoffAfter }: AcquireArgs): Promise<AcquireReply> {
     const sets = slotKeyList(keys).map((k) => this.set(k)) as [Holders, Holders, Holders];
-    return decide(sets, this.circuit(keys.circuit), holder, limits, backoffAfter, leaseMs, this.now());
+    const reply = decide(sets, this.circuit(keys.circuit), holder, limits, backoffAfter, leaseMs, this.now());
+    if (reply.granted) for (const w of waiterKeyList(keys)) this.waiters.get(w)?.delete(holder);
+    return reply;
   }
 
-  async release(keys: SlotKeys, holder: string): Promise<void> {
-    for (const k of slotKeyList(keys)) this.sets.get(k)?.delete(holder);
+  async wait({ key, limit, holder, maxWaitMs }: WaitArgs): Promise<string[]> {
+    const w = this.waitSet(waitersKey(key), maxWaitMs);
+    if (!w.has(holder)) w.set(holder, this.now());
+    const set = this.set(key);
+    for (const [h, until] of set) if (until <= this.now()) set.delete(h);
+    return this.pop(w, limit - set.size);
   }
 
-  async report(a: ReportArgs): Promise<void> {
-    this.circuits.set(a.circuit, afterOutcome(this.circuit(a.circuit), a.unreachable, this.now(), a));
+  async release(keys: SlotKeys, holder: string, maxWaitMs: number): Promise<string[]> {
+    const woken: string[] = [];
+    for (const k of slotKeyList(keys)) {
+      if (this.sets.get(k)?.delete(holder)) woken.push(...this.pop(this.waitSet(waitersKey(k), maxWaitMs), 1));
+    }
+    return woken;
+  }
+
+  async report(a: ReportArgs): Promise<boolean> {
+    const before = this.circuit(a.circuit);
+    const after = afterOutcome(before, a.unreachable, this.now(), a);
+    this.circuits.set(a.circuit, after);
+    return after.openUntil > 0 && after !== before;
+  }
+
+  async leave(keys: SlotKeys, holder: string, maxWaitMs: number, a: ReportArgs): Promise<{ opened: boolean; woken: string[] }> {
+    const opened = await this.report(a);
+    return { opened, woken: await this.release(keys, holder, maxWaitMs) };
+  }
+
+  waiting(key: string): string[] {
+    return [...(this.waiters.get(waitersKey(key))?.keys() ?? [])];
+  }
+
+  private waitSet(key: string, maxWaitMs: number): Map<string, number> {
+    let w = this.waiters.get(key);
+    if (!w) this.waiters.set(key, (w = new Map()));
+    for (const [h, since] of w) if (since <= this.now() - maxWaitMs) w.delete(h);
+    return w;
+  }
+
+  private pop(w: Map<string, number>, n: number): string[] {
+    const out = [...w.keys()].slice(0, Math.max(0, n));
+    for (const h of out) w.delete(h);
+    return out;
   }
 
   circuit(key: string): CircuitState {

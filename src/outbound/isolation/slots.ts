@@ -37,8 +37,16 @@ export interface SlotLimits {
 }
 
 export interface IsolationSettings {
+  /** Webhook pool (tenant-chosen destinations). */
   maxPerTenant: number;
   maxPerDestination: number;
+  /**
+   * Provider pool (key checks). Provider hosts are platform-pinned (tenants cannot aim key checks
+   * at hosts of their own), so a tenant's many checks are a fairness question, not a hang risk:
+   * these are higher, derived from WORKER_CONCURRENCY unless set (config.ts, providerPoolDefaults).
+   */
+  providerMaxPerTenant: number;
+  providerMaxPerDestination: number;
   /** Calls that got no answer in a row (per tenant and destination) before it is backed off. */
   backoffAfter: number;
   backoffBaseMs: number;
@@ -92,6 +100,46 @@ export function slotKeys(prefix: string, pool: Pool, tenantId: string, destinati
 
 export function slotLimits(s: Pick<IsolationSettings, 'maxPerTenant' | 'maxPerDestination'>): SlotLimits {
   return { tenant: s.maxPerTenant, destination: s.maxPerDestination, tenantDestination: Math.max(1, Math.ceil(s.maxPerDestination / 2)) };
+}
+
+/** The limits of one pool: the webhook pool's settings, or the provider pool's own. */
+export function poolLimits(s: IsolationSettings, pool: Pool): SlotLimits {
+  return pool === 'webhook' ? slotLimits(s) : slotLimits({ maxPerTenant: s.providerMaxPerTenant, maxPerDestination: s.providerMaxPerDestination });
+}
+
+/**
+ * Defaults of the provider pool, from the worker's concurrency C (one process's key-check slots):
+ * a tenant at most half of them, so another tenant always finds the other half free (the
+ * noisy-neighbour guarantee, whatever one tenant's checks do); a provider host at most three
+ * quarters, so a provider's outage (every check to it hanging until its deadline) leaves a quarter
+ * for checks of other providers; one tenant at most half of a host's (slotLimits). Never below the
+ * webhook pool's limits. At C=50 (the bench): 25, 38, 19 instead of 4, 4, 2, which is what let one
+ * tenant's bulk import of keys crawl (about 136 checks/s against 500-1500 before the slots).
+ */
+export function providerPoolDefaults(
+  concurrency: number,
+  webhook: Pick<IsolationSettings, 'maxPerTenant' | 'maxPerDestination'>,
+): Pick<IsolationSettings, 'providerMaxPerTenant' | 'providerMaxPerDestination'> {
+  return {
+    providerMaxPerTenant: Math.max(webhook.maxPerTenant, Math.ceil(concurrency / 2)),
+    providerMaxPerDestination: Math.max(webhook.maxPerDestination, Math.ceil((3 * concurrency) / 4)),
+  };
+}
+
+/** The set where jobs refused by one semaphore wait to be woken when it frees a slot (same hash tag). */
+export const waitersKey = (semaphore: string): string => `${semaphore}:w`;
+
+/** Which semaphore refused: its key, for the waiters (a BACKOFF has none: its window is a timer). */
+export function refusingKey(keys: SlotKeys, reason: Refusal): string | null {
+  if (reason === 'TENANT') return keys.tenant;
+  if (reason === 'DESTINATION') return keys.destination;
+  if (reason === 'TENANT_DESTINATION') return keys.tenantDestination;
+  return null;
+}
+
+/** The longest a put-back job waits for its timer (deferDelayMs's cap, jitter included): waiters older than this are stale. */
+export function maxPutBackMs(deferMs: number): number {
+  return Math.ceil(deferMs * DEFER_CAP * 1.5);
 }
 
 /** A slot outlives the call's deadline by a margin, never more: a crashed holder frees it then. */

@@ -5,7 +5,7 @@ import { revalidationSweep } from '../../../workers/processors/revalidation-swee
 import { upsertSchedulers } from '../../../workers/schedulers';
 import { createGateway, openaiKey, tenantWithTokens } from '../../factories';
 import { attachCredential, rotateCredential, validatedCredential } from '../../factories/credentials';
-import { startFakeProvider, type FakeProvider } from '../../fakes/fake-provider';
+import { respond, startFakeProvider, type FakeProvider } from '../../fakes/fake-provider';
 import { startTestApp, type TestApp } from '../../helpers/test-app';
 import { eventually, startTestWorkers, type TestWorkers } from '../../helpers/test-worker';
 import { dropQueueNamespace, prepareQueueNamespace, testQueueBackend } from '../../helpers/queue-backend';
@@ -184,6 +184,44 @@ describe('revalidation sweep', () => {
     await revalidationSweep({ db: t.app.db, queues, log: w.deps.log, config: { validationMaxAgeHours: 24 } }, job);
     const mine = (await queues.credentials.getJobs(['waiting'], 0, -1)).filter((j) => j.data.credentialId === id);
     expect(mine.map((j) => j.data.version)).toEqual([2]); // the current key was just checked
+  });
+});
+
+describe('revalidation sweep: PREVIOUS versions in their grace period', () => {
+  it('re-checks a PREVIOUS version whose own last check is stale, and one found INVALID stops being served at once', async () => {
+    const { tenant, admin } = await tenantWithTokens(t);
+    const { id, secret: first } = await activeCredential(admin, tenant.id);
+    const second = openaiKey();
+    fake.allow(second);
+    await rotateCredential(t, admin, id, second);
+    await w.relay();
+    await eventually(async () => (await q('SELECT current_version FROM credentials WHERE id = $1', [id]))[0].current_version === 2);
+    const state = async (v: number) => (await q('SELECT state FROM credential_versions WHERE credential_id = $1 AND version = $2', [id, v]))[0].state;
+    expect(await state(1)).toBe('PREVIOUS');
+
+    // Fresh checks everywhere: nothing to do for this credential.
+    const sweep = async (timestamp: number) => {
+      const queues = await idleQueues();
+      const job = { name: 'revalidation-sweep', id: 'manual', timestamp, data: {} } as Job<Record<string, never>>;
+      await revalidationSweep({ db: t.app.db, queues, log: w.deps.log, config: { validationMaxAgeHours: 24 } }, job);
+      return (await queues.credentials.getJobs(['waiting'], 0, -1)).filter((j) => j.data.credentialId === id).map((j) => j.data.version);
+    };
+    await q(`UPDATE credential_versions SET last_validated_at = now() WHERE credential_id = $1`, [id]);
+    expect(await sweep(Date.now())).toEqual([]);
+    // The PREVIOUS version's own check is stale (the serving one's is not): it alone is re-checked.
+    await q(`UPDATE credential_versions SET last_validated_at = now() - interval '25 hours' WHERE credential_id = $1 AND version = 1`, [id]);
+    expect(await sweep(Date.now() + 1)).toEqual([1]);
+    // Past its grace period it is the retire sweep's, not a check's.
+    await q(`UPDATE credential_versions SET retire_after = now() - interval '1 minute' WHERE credential_id = $1 AND version = 1`, [id]);
+    expect(await sweep(Date.now() + 2)).toEqual([]);
+    await q(`UPDATE credential_versions SET retire_after = now() + interval '1 day' WHERE credential_id = $1 AND version = 1`, [id]);
+
+    // Through the real worker: the provider revoked the old key meanwhile; the sweep's check finds
+    // it INVALID and it stops being served (retired) before its grace period ends.
+    fake.script(first, respond.json(401, { error: { message: 'Incorrect API key provided', code: 'invalid_api_key' } }));
+    await runSweep('revalidation-sweep');
+    await eventually(async () => (await state(1)) === 'RETIRED', 15_000);
+    expect(await state(2)).toBe('ACTIVE');
   });
 });
 

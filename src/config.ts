@@ -76,10 +76,15 @@ const Env = z.object({
   KEYPLANE_AUDIT_SIGNING_KEYS_FILE: z.string().min(1).optional(),
   AUDIT_CHECKPOINT_CRON: z.string().min(9).default(DEFAULT_AUDIT_CHECKPOINT_CRON),
   KEYPLANE_LOCAL_SECRETS_FILE: z.string().default('.keyplane/dev-secrets.json'),
+  // `npm start` checks the configuration once and prints the development-secrets notice there;
+  // it sets this to "false" for the API and worker it starts, so the notice appears once per start.
+  KEYPLANE_DEV_SECRETS_NOTICE: z.enum(['true', 'false']).default('true'),
   PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(60000).default(8000),
   GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(10),
   GRAPHQL_MAX_COMPLEXITY: z.coerce.number().int().min(10).default(5000),
   GRAPHQL_INTROSPECTION: z.enum(['true', 'false']).optional(),
+  // Apollo's landing page loads its scripts from Apollo's CDN: off in production unless set.
+  GRAPHQL_LANDING_PAGE: z.enum(['true', 'false']).optional(),
   // Request limits checked before validation (src/graphql/request-guard.ts).
   GRAPHQL_MAX_DOCUMENT_BYTES: z.coerce
     .number()
@@ -236,7 +241,15 @@ export interface Config {
   outboundIsolation: IsolationSettings;
   /** Security events: one per kind and place per window; failed authentications per source before one is recorded. */
   security: { windowMs: number; authFailureThreshold: number };
-  graphql: { maxDepth: number; maxComplexity: number; introspection: boolean; pageSizeMax: number; limits: Readonly<RequestLimits> };
+  graphql: {
+    maxDepth: number;
+    maxComplexity: number;
+    introspection: boolean;
+    /** Apollo's landing page (scripts from Apollo's CDN) at GET /graphql. */
+    landingPage: boolean;
+    pageSizeMax: number;
+    limits: Readonly<RequestLimits>;
+  };
   /**
    * In-memory caches of token and gateway-key lookups, dropped on PostgreSQL change notifications;
    * ttlMs bounds an entry's life regardless. 0 turns them off.
@@ -380,6 +393,35 @@ function kekFrom(e: z.infer<typeof Env>): KekSettings['kek'] {
   return Object.freeze({ provider: 'pkcs11' as const, pkcs11 });
 }
 
+/**
+ * Tracing (src/tracing): on only when OTEL_EXPORTER_OTLP_ENDPOINT is set. Read before anything
+ * else at process start (instrumentation must wrap pg, ioredis, graphql and fastify before they
+ * load), so it never touches secrets. The exporter also honours OTEL_EXPORTER_OTLP_HEADERS and
+ * OTEL_EXPORTER_OTLP_TIMEOUT itself (an authorization header for a hosted collector goes there).
+ */
+export interface TracingSettings {
+  /** The OTLP/HTTP (protobuf) endpoint; traces go to `<endpoint>/v1/traces`. null: tracing off. */
+  endpoint: string | null;
+  serviceName: string | null;
+  /** The share of new traces kept (a parent's decision is always followed). */
+  sampleRatio: number;
+}
+
+export function tracingSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): TracingSettings {
+  const parsed = z
+    .object({
+      OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
+      OTEL_SERVICE_NAME: z.string().min(1).max(100).optional(),
+      OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
+    })
+    .safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(`invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')} (${i.message})`).join('; ')}`);
+  }
+  const e = parsed.data;
+  return { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT ?? null, serviceName: e.OTEL_SERVICE_NAME ?? null, sampleRatio: e.OTEL_TRACES_SAMPLER_ARG };
+}
+
 /** For the migration CLI: the database address alone, without touching secrets. */
 export function databaseUrlFromEnv(env: NodeJS.ProcessEnv = process.env): string {
   const parsed = Env.shape.DATABASE_URL.safeParse(env.DATABASE_URL);
@@ -495,7 +537,8 @@ export function loadConfig(
     if (e.NODE_ENV === 'production') {
       throw new ConfigError(`missing required secret configuration: ${missing.join(', ')}`);
     }
-    secrets = { ...e, ...localSecrets(e.KEYPLANE_LOCAL_SECRETS_FILE, missing, devSecret, warn) };
+    const notice = e.KEYPLANE_DEV_SECRETS_NOTICE === 'true' ? warn : () => undefined;
+    secrets = { ...e, ...localSecrets(e.KEYPLANE_LOCAL_SECRETS_FILE, missing, devSecret, notice) };
   }
   const databaseUrl = requireDatabaseUrl(e.DATABASE_URL, e.NODE_ENV);
   const backend = queueBackendOf(e);
@@ -583,6 +626,7 @@ export function loadConfig(
       maxDepth: e.GRAPHQL_MAX_DEPTH,
       maxComplexity: e.GRAPHQL_MAX_COMPLEXITY,
       introspection: e.GRAPHQL_INTROSPECTION ? e.GRAPHQL_INTROSPECTION === 'true' : e.NODE_ENV !== 'production',
+      landingPage: e.GRAPHQL_LANDING_PAGE ? e.GRAPHQL_LANDING_PAGE === 'true' : e.NODE_ENV !== 'production',
       pageSizeMax: e.PAGE_SIZE_MAX,
       limits: Object.freeze({
         documentBytes: e.GRAPHQL_MAX_DOCUMENT_BYTES,

@@ -5,6 +5,9 @@ import type { QueueBackend } from '../src/queue/backend';
 import { JOBS, QUEUES, type JobName, type QueueName } from '../src/queue/registry';
 import { PROCESSORS, type ProcessorDeps } from './processors';
 import { behindDatabaseGate, DatabaseGate, sanitizedJobError } from './database-gate';
+import { SpanKind } from '@opentelemetry/api';
+import { inSpan, withTraceparent } from '../src/tracing';
+import { traceparentOfJob } from './relay';
 
 /** How long a job waits when the HSM is unreachable before it runs again. */
 export const KEK_RETRY_DELAY_MS = 15_000;
@@ -25,7 +28,12 @@ export function startWorkers(
         const processor = PROCESSORS[job.name as JobName];
         if (!processor) throw new Error(`no processor for job ${job.name}`);
         const run = () => (processor as (d: ProcessorDeps, j: Job) => Promise<unknown>)(deps, job);
-        return behindDatabaseGate(gate, job, run).catch(async (error: unknown) => {
+        // Tracing on: the job continues the trace of the request that queued it (workers/relay.ts).
+        const traced = () =>
+          withTraceparent(traceparentOfJob(job.opts), () =>
+            inSpan(`job ${job.name}`, { kind: SpanKind.CONSUMER, attributes: jobAttributes(job) }, run),
+          );
+        return behindDatabaseGate(gate, job, traced).catch(async (error: unknown) => {
           // The HSM holding the KEK is unreachable: the job waits and runs again, however long the
           // outage, without spending an attempt (moveToDelayed skips the attempt count).
           if (error instanceof KekUnavailableError) {
@@ -64,6 +72,14 @@ export function startWorkers(
   gate.attach(workers);
   return workers;
 }
+
+const jobAttributes = (job: Job) => ({
+  'messaging.system': 'bullmq',
+  'messaging.operation.type': 'process',
+  'messaging.destination.name': job.queueName,
+  'messaging.message.id': String(job.id),
+  'keyplane.job.attempt': job.attemptsMade + 1,
+});
 
 function hasProcessors(queue: QueueName): boolean {
   return (Object.keys(JOBS) as JobName[]).some((name) => JOBS[name].queue === queue && PROCESSORS[name]);

@@ -94,6 +94,7 @@ async function main(): Promise<void> {
           log,
           connected,
           extra: [outboundFailures, security.metric, sealedRecordsGauge(db, log)],
+          deployment: { db, queuePrefix: config.queue.prefix },
         })
       : null;
   log.info(

@@ -422,6 +422,15 @@ export function tracingSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Tr
   return { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT ?? null, serviceName: e.OTEL_SERVICE_NAME ?? null, sampleRatio: e.OTEL_TRACES_SAMPLER_ARG };
 }
 
+/** For the image's HEALTHCHECK (src/cli/healthcheck.ts): the ports the API and the worker answer /healthz on. */
+export function probePortsFromEnv(env: NodeJS.ProcessEnv = process.env): { api: number; worker: number } {
+  const parsed = Env.pick({ PORT: true, WORKER_METRICS_PORT: true }).safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(`invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')} (${i.message})`).join('; ')}`);
+  }
+  return { api: parsed.data.PORT, worker: parsed.data.WORKER_METRICS_PORT };
+}
+
 /** For the migration CLI: the database address alone, without touching secrets. */
 export function databaseUrlFromEnv(env: NodeJS.ProcessEnv = process.env): string {
   const parsed = Env.shape.DATABASE_URL.safeParse(env.DATABASE_URL);

@@ -91,6 +91,10 @@ if [ "${NODE_ENV:-development}" != production ] && [ -z "${KEYPLANE_ADMIN_TOKEN:
   echo "and send it as: Authorization: Bearer <token>"
 fi
 
+# The check above printed the development-secrets notice (when it applies): once per start is
+# enough, the API and the worker stay quiet about it.
+export KEYPLANE_DEV_SECRETS_NOTICE=false
+
 run() {
   "$@" &
   pids+=("$!")

@@ -192,6 +192,12 @@ export const Env = z.object({
     .default('.keyplane/dev-secrets.json')
     .meta({ secret: 'its contents are' })
     .describe('Where missing secrets are generated outside production.'),
+  KEYPLANE_DEV_SECRETS_NOTICE: z
+    .enum(['true', 'false'])
+    .default('true')
+    .describe(
+      '`false` silences the development-secrets notice; `npm start` prints it once in its configuration check and sets this for the API and worker it starts.',
+    ),
   PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(60000).default(8000).describe('Timeout of a live key check against a provider.'),
   GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(10).describe('Deepest selection nesting accepted, through fragments.'),
   GRAPHQL_MAX_COMPLEXITY: z.coerce
@@ -206,6 +212,10 @@ export const Env = z.object({
     .describe(
       'Overrides introspection, which is on outside production and off in production. Field suggestions ("Did you mean …") in error messages follow it.',
     ),
+  GRAPHQL_LANDING_PAGE: z
+    .enum(['true', 'false'])
+    .optional()
+    .describe("Apollo's landing page on `GET /graphql` (it loads scripts from Apollo's CDN): on outside production, off in production unless set."),
   // Request limits checked before validation (src/graphql/request-guard.ts).
   GRAPHQL_MAX_DOCUMENT_BYTES: z.coerce
     .number()
@@ -611,7 +621,15 @@ export interface Config {
   outboundIsolation: IsolationSettings;
   /** Security events: one per kind and place per window; failed authentications per source before one is recorded. */
   security: { windowMs: number; authFailureThreshold: number };
-  graphql: { maxDepth: number; maxComplexity: number; introspection: boolean; pageSizeMax: number; limits: Readonly<RequestLimits> };
+  graphql: {
+    maxDepth: number;
+    maxComplexity: number;
+    introspection: boolean;
+    /** Apollo's landing page (scripts from Apollo's CDN) at GET /graphql. */
+    landingPage: boolean;
+    pageSizeMax: number;
+    limits: Readonly<RequestLimits>;
+  };
   /**
    * In-memory caches of token and gateway-key lookups, dropped on PostgreSQL change notifications;
    * ttlMs bounds an entry's life regardless. 0 turns them off.
@@ -755,6 +773,44 @@ function kekFrom(e: z.infer<typeof Env>): KekSettings['kek'] {
   return Object.freeze({ provider: 'pkcs11' as const, pkcs11 });
 }
 
+/**
+ * Tracing (src/tracing): on only when OTEL_EXPORTER_OTLP_ENDPOINT is set. Read before anything
+ * else at process start (instrumentation must wrap pg, ioredis, graphql and fastify before they
+ * load), so it never touches secrets. The exporter also honours OTEL_EXPORTER_OTLP_HEADERS and
+ * OTEL_EXPORTER_OTLP_TIMEOUT itself (an authorization header for a hosted collector goes there).
+ */
+export interface TracingSettings {
+  /** The OTLP/HTTP (protobuf) endpoint; traces go to `<endpoint>/v1/traces`. null: tracing off. */
+  endpoint: string | null;
+  serviceName: string | null;
+  /** The share of new traces kept (a parent's decision is always followed). */
+  sampleRatio: number;
+}
+
+export function tracingSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): TracingSettings {
+  const parsed = z
+    .object({
+      OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
+      OTEL_SERVICE_NAME: z.string().min(1).max(100).optional(),
+      OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
+    })
+    .safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(`invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')} (${i.message})`).join('; ')}`);
+  }
+  const e = parsed.data;
+  return { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT ?? null, serviceName: e.OTEL_SERVICE_NAME ?? null, sampleRatio: e.OTEL_TRACES_SAMPLER_ARG };
+}
+
+/** For the image's HEALTHCHECK (src/cli/healthcheck.ts): the ports the API and the worker answer /healthz on. */
+export function probePortsFromEnv(env: NodeJS.ProcessEnv = process.env): { api: number; worker: number } {
+  const parsed = Env.pick({ PORT: true, WORKER_METRICS_PORT: true }).safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(`invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')} (${i.message})`).join('; ')}`);
+  }
+  return { api: parsed.data.PORT, worker: parsed.data.WORKER_METRICS_PORT };
+}
+
 /** For the migration CLI: the database address alone, without touching secrets. */
 export function databaseUrlFromEnv(env: NodeJS.ProcessEnv = process.env): string {
   const parsed = Env.shape.DATABASE_URL.safeParse(env.DATABASE_URL);
@@ -887,7 +943,8 @@ export function loadConfig(
     if (e.NODE_ENV === 'production') {
       throw new ConfigError(`missing required secret configuration: ${missing.join(', ')}`);
     }
-    secrets = { ...e, ...localSecrets(e.KEYPLANE_LOCAL_SECRETS_FILE, missing, devSecret, warn) };
+    const notice = e.KEYPLANE_DEV_SECRETS_NOTICE === 'true' ? warn : () => undefined;
+    secrets = { ...e, ...localSecrets(e.KEYPLANE_LOCAL_SECRETS_FILE, missing, devSecret, notice) };
   }
   const databaseUrl = requireDatabaseUrl(e.DATABASE_URL, e.NODE_ENV);
   const backend = queueBackendOf(e);
@@ -976,6 +1033,7 @@ export function loadConfig(
       maxDepth: e.GRAPHQL_MAX_DEPTH,
       maxComplexity: e.GRAPHQL_MAX_COMPLEXITY,
       introspection: e.GRAPHQL_INTROSPECTION ? e.GRAPHQL_INTROSPECTION === 'true' : e.NODE_ENV !== 'production',
+      landingPage: e.GRAPHQL_LANDING_PAGE ? e.GRAPHQL_LANDING_PAGE === 'true' : e.NODE_ENV !== 'production',
       pageSizeMax: e.PAGE_SIZE_MAX,
       limits: Object.freeze({
         documentBytes: e.GRAPHQL_MAX_DOCUMENT_BYTES,

@@ -1,4 +1,7 @@
 import 'reflect-metadata';
+// First, before the modules it instruments load (a no-op without OTEL_EXPORTER_OTLP_ENDPOINT).
+import { shutdownTracing, startTracingFromEnv } from './tracing';
+startTracingFromEnv('keyplane-api');
 import { createApp } from './app';
 import { describeDatabaseUrl } from './config-values';
 import { exitOnStartFailure, loadConfigOrExit, onShutdown } from './lifecycle';
@@ -16,7 +19,10 @@ async function main(): Promise<void> {
     'keyplane API listening',
   );
   // Drains in-flight HTTP requests (Apollo drain plugin), then closes the pool.
-  onShutdown(log, 15_000, () => app.close());
+  onShutdown(log, 15_000, async () => {
+    await app.close();
+    await shutdownTracing();
+  });
 }
 
 main().catch(exitOnStartFailure('keyplane'));

@@ -1,4 +1,7 @@
 import 'reflect-metadata';
+// First, before the modules it instruments load (a no-op without OTEL_EXPORTER_OTLP_ENDPOINT).
+import { shutdownTracing, startTracingFromEnv } from '../src/tracing';
+startTracingFromEnv('keyplane-worker');
 import { SecretBox } from '../src/crypto';
 import { fingerprinterFor } from '../src/config';
 import { openKekRing } from '../src/modules/key-custody/kek-ring';
@@ -93,6 +96,7 @@ async function main(): Promise<void> {
           log,
           connected,
           extra: [outboundFailures, security.metric, sealedRecordsGauge(db, log), deps.gate.putBacks, deps.gate.wakeups, deps.gate.circuitsOpened],
+          deployment: { db, queuePrefix: config.queue.prefix },
         })
       : null;
   log.info(
@@ -120,6 +124,7 @@ async function main(): Promise<void> {
     await backend.close();
     await db.destroy();
     await keks.close();
+    await shutdownTracing();
   });
 }
 

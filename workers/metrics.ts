@@ -3,7 +3,9 @@ import type { AddressInfo } from 'node:net';
 import type { Job, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Histogram, Registry, type Metric } from 'prom-client';
-import { registerQueueGauges } from '../src/queue/queue-metrics';
+import type { DataSource } from 'typeorm';
+import { GaugeLease } from '../src/queue/gauge-lease';
+import { exporterCheck, registerOutboxGauges, registerQueueGauges } from '../src/queue/queue-metrics';
 import { KEY_TEST_OUTCOMES } from '../src/providers/types';
 import type { Queues } from '../src/queue/queues';
 import { JOBS } from '../src/queue/registry';
@@ -24,7 +26,7 @@ const seconds = (job: Job) => (job.processedOn ? Math.max(0, (job.finishedOn ?? 
 export function instrumentWorkers(registry: Registry, workers: Worker[]): void {
   const duration = new Histogram({
     name: 'keyplane_job_duration_seconds',
-    help: 'Job run time by queue, job name and result (retrying: failed, will be tried again).',
+    help: 'Job run time by queue, job name and result (skipped: completed without work, its object gone or moved on; retrying: failed, will be tried again).',
     labelNames: ['queue', 'name', 'result'] as const,
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
     registers: [registry],
@@ -52,9 +54,9 @@ export function instrumentWorkers(registry: Registry, workers: Worker[]): void {
     const queue = worker.name;
     worker.on('stalled', () => stalled.inc({ queue }));
     worker.on('completed', (job: Job, value: unknown) => {
+      const result = (value ?? {}) as { outcome?: unknown; status?: unknown; skipped?: unknown };
       const took = seconds(job);
-      if (took !== null) duration.observe({ queue, name: jobName(job), result: 'completed' }, took);
-      const result = (value ?? {}) as { outcome?: unknown; status?: unknown };
+      if (took !== null) duration.observe({ queue, name: jobName(job), result: result.skipped === 'STALE' ? 'skipped' : 'completed' }, took);
       if (job.name === 'validate-credential' && typeof result.outcome === 'string') {
         outcomes.inc({ outcome: OUTCOMES.has(result.outcome) ? result.outcome : 'OTHER' });
       }
@@ -98,12 +100,21 @@ export async function startWorkerMetrics(options: {
   connected?: () => boolean;
   /** Metrics created elsewhere in the process (outbound failures, security events). */
   extra?: Metric[];
+  /**
+   * The deployment's database and queue prefix: queue depth and outbox lag are then exported by
+   * whichever process holds the gauge lease (src/queue/gauge-lease.ts). Without it, this process
+   * exports queue depth at every scrape.
+   */
+  deployment?: { db: Pick<DataSource, 'query'>; queuePrefix: string };
 }): Promise<WorkerMetrics> {
   const registry = new Registry();
   for (const metric of options.extra ?? []) registry.registerMetric(metric);
   collectDefaultMetrics({ register: registry });
   instrumentWorkers(registry, options.workers);
-  registerQueueGauges(registry, options.queues, options.log, options.connected);
+  const lease = options.deployment ? new GaugeLease(options.deployment.db, options.deployment.queuePrefix) : null;
+  const exporter = exporterCheck(registry, lease);
+  registerQueueGauges(registry, options.queues, options.log, options.connected, exporter);
+  if (options.deployment) registerOutboxGauges(registry, options.deployment.db, options.log, exporter);
 
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -131,10 +142,12 @@ export async function startWorkerMetrics(options: {
   return {
     registry,
     port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-      }),
+      });
+      await lease?.release();
+    },
   };
 }

@@ -2,6 +2,8 @@ import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import type { Queues } from '../src/queue/queues';
 import { jobOptions, type JobName, type JobPayloads, type QueueName } from '../src/queue/registry';
+import { SpanKind } from '@opentelemetry/api';
+import { currentTraceparent, inSpan, withTraceparent } from '../src/tracing';
 
 interface OutboxRow {
   id: string;
@@ -9,6 +11,29 @@ interface OutboxRow {
   job_name: string;
   job_id: string;
   payload: Record<string, unknown>;
+  trace_parent: string | null;
+}
+
+/**
+ * The trace context a job carries, in BullMQ's own place for it (the `telemetry.metadata` job
+ * option, a JSON carrier as bullmq-otel writes it): a W3C traceparent, random ids only. Job data
+ * stays ids-only; nothing here reaches a tenant.
+ */
+export function jobTelemetry(): { telemetry: { metadata: string } } | Record<string, never> {
+  const traceparent = currentTraceparent();
+  return traceparent ? { telemetry: { metadata: JSON.stringify({ traceparent }) } } : {};
+}
+
+/** The traceparent jobTelemetry stored, or null (tracing off when queued, or a malformed value). */
+export function traceparentOfJob(opts: { telemetry?: { metadata?: unknown } } | undefined): string | null {
+  const metadata = opts?.telemetry?.metadata;
+  if (typeof metadata !== 'string') return null;
+  try {
+    const traceparent = (JSON.parse(metadata) as { traceparent?: unknown }).traceparent;
+    return typeof traceparent === 'string' ? traceparent : null;
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -19,7 +44,7 @@ interface OutboxRow {
 export async function relayOnce(db: DataSource, queues: Queues, batchSize = 200): Promise<number> {
   return db.transaction(async (tx) => {
     const rows: OutboxRow[] = await tx.query(
-      `SELECT id, queue, job_name, job_id, payload FROM outbox
+      `SELECT id, queue, job_name, job_id, payload, trace_parent FROM outbox
         WHERE sent_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
       [batchSize],
     );
@@ -28,12 +53,25 @@ export async function relayOnce(db: DataSource, queues: Queues, batchSize = 200)
       const name = row.job_name as JobName;
       // Options (deduplication, delay) come from the registry; the id is the one fixed at commit time.
       const options = { ...jobOptions(name, row.payload as unknown as JobPayloads[typeof name]), jobId: row.job_id };
-      await queues[row.queue].add(name, row.payload, options);
+      // Tracing on: the hand-over joins the trace of the request that wrote the row.
+      await withTraceparent(row.trace_parent, () =>
+        inSpan(`outbox relay ${name}`, { kind: SpanKind.PRODUCER, attributes: relayAttributes(row) }, () =>
+          queues[row.queue].add(name, row.payload, { ...options, ...jobTelemetry() }),
+        ),
+      );
     }
     await tx.query('UPDATE outbox SET sent_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
     return rows.length;
   });
 }
+
+const relayAttributes = (row: OutboxRow) => ({
+  'messaging.system': 'bullmq',
+  'messaging.operation.type': 'send',
+  'messaging.destination.name': row.queue,
+  'messaging.message.id': row.job_id,
+  'keyplane.outbox.id': row.id,
+});
 
 /** Polls the outbox until stopped; backs off while Redis or PostgreSQL is unreachable. */
 export function startRelay(db: DataSource, queues: Queues, log: Logger, intervalMs = 250): { stop(): Promise<void> } {

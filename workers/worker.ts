@@ -5,6 +5,9 @@ import type { QueueBackend } from '../src/queue/backend';
 import { JOBS, QUEUES, type JobName, type QueueName } from '../src/queue/registry';
 import { PROCESSORS, type ProcessorDeps } from './processors';
 import { behindDatabaseGate, DatabaseGate, sanitizedJobError } from './database-gate';
+import { SpanKind } from '@opentelemetry/api';
+import { inSpan, withTraceparent } from '../src/tracing';
+import { traceparentOfJob } from './relay';
 
 /** How long a job waits when the HSM is unreachable before it runs again. */
 export const KEK_RETRY_DELAY_MS = 15_000;
@@ -25,8 +28,13 @@ export function startWorkers(
         const processor = PROCESSORS[job.name as JobName];
         if (!processor) throw new Error(`no processor for job ${job.name}`);
         const run = () => (processor as (d: ProcessorDeps, j: Job) => Promise<unknown>)(deps, job);
+        // Tracing on: the job continues the trace of the request that queued it (workers/relay.ts).
+        const traced = () =>
+          withTraceparent(traceparentOfJob(job.opts), () =>
+            inSpan(`job ${job.name}`, { kind: SpanKind.CONSUMER, attributes: jobAttributes(job) }, run),
+          );
         const started = performance.now();
-        return behindDatabaseGate(gate, job, run).then(
+        return behindDatabaseGate(gate, job, traced).then(
           (value) => {
             // One line per finished run (docs/audit.md "Request logs"); failures: the 'failed' line below.
             log.info({ ...jobFields(queue, job), outcome: 'completed', durationMs: sinceMs(started) }, 'job completed');
@@ -103,6 +111,14 @@ function jobFields(queue: QueueName, job: Job) {
 }
 
 const sinceMs = (started: number) => Math.round((performance.now() - started) * 100) / 100;
+
+const jobAttributes = (job: Job) => ({
+  'messaging.system': 'bullmq',
+  'messaging.operation.type': 'process',
+  'messaging.destination.name': job.queueName,
+  'messaging.message.id': String(job.id),
+  'keyplane.job.attempt': job.attemptsMade + 1,
+});
 
 function hasProcessors(queue: QueueName): boolean {
   return (Object.keys(JOBS) as JobName[]).some((name) => JOBS[name].queue === queue && PROCESSORS[name]);

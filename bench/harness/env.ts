@@ -51,6 +51,8 @@ export function keyplaneEnv(extra: Record<string, string> = {}): Record<string, 
     KEY_CHECK_TENANT_LIMIT: '1000000',
     KEY_CHECK_TOKEN_LIMIT: '1000000',
     KEY_CHECKS_PER_REQUEST: '10',
+    // Tracing on for a run (docs/observability.md "Cost"): point it at a collector, or a sink that drops spans.
+    ...(process.env.KEYPLANE_BENCH_OTEL_ENDPOINT ? { OTEL_EXPORTER_OTLP_ENDPOINT: process.env.KEYPLANE_BENCH_OTEL_ENDPOINT } : {}),
     ...extra,
   };
 }

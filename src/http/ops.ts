@@ -10,7 +10,8 @@ import { registerHealthRoutes } from './health';
 import { createApiMetrics, instrumentHttp, registerMetricsRoute, type HttpObserver } from './metrics';
 import { createOpsGuard } from './ops-auth';
 import { sealedRecordsGauge } from '../modules/key-custody/sealed-metric';
-import { registerOutboxGauges, registerQueueGauges } from '../queue/queue-metrics';
+import { exporterCheck, registerOutboxGauges, registerQueueGauges } from '../queue/queue-metrics';
+import { GaugeLease } from '../queue/gauge-lease';
 
 export interface OpsDeps {
   config: Readonly<Config>;
@@ -38,8 +39,11 @@ export async function registerOps(
   const metrics = createApiMetrics();
   const observeHttp = instrumentHttp(app, metrics.registry);
   metrics.registry.registerMetric(services.security.metric);
-  registerQueueGauges(metrics.registry, queues, log, () => backend.connected());
-  registerOutboxGauges(metrics.registry, db, log);
+  // Queue depth and outbox lag: exported by one process of the deployment at a time (gauge-lease.ts).
+  const lease = new GaugeLease(db, config.queue.prefix);
+  const exporter = exporterCheck(metrics.registry, lease);
+  registerQueueGauges(metrics.registry, queues, log, () => backend.connected(), exporter);
+  registerOutboxGauges(metrics.registry, db, log, exporter);
   metrics.registry.registerMetric(services.outboundFailures);
   metrics.registry.registerMetric(sealedRecordsGauge(db, log));
 
@@ -51,6 +55,7 @@ export async function registerOps(
   // After the HTTP server has drained (WebSockets close in preClose).
   app.addHook('onClose', async () => {
     await closeQueues(queues).catch(() => undefined);
+    await lease.release();
   });
   return { apolloPlugin: metrics.apolloPlugin, observeHttp, countSubscription: (result) => metrics.countOperation('subscription', result) };
 }

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import fastifyCors from '@fastify/cors';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -88,6 +89,9 @@ export async function buildServer({ config, db, services, log }: ServerDeps): Pr
     // bookkeeping Apollo does by default is pure cost (about 7% of a list query's latency here).
     plugins: [
       ApolloServerPluginCacheControlDisabled(),
+      // Apollo's own choice follows process.env.NODE_ENV, and its production page loads scripts from
+      // Apollo's CDN too: ours follows the config (GRAPHQL_LANDING_PAGE, off in production).
+      config.graphql.landingPage ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
       fastifyApolloDrainPlugin(app),
       complexityPlugin(schema, config.graphql.maxComplexity),
       keyCheckCapPlugin(config.keyChecks.perRequest),

@@ -1,4 +1,6 @@
+import { SpanKind } from '@opentelemetry/api';
 import { Agent, request } from 'undici';
+import { inSpan, tracingEnabled } from '../tracing/spans';
 import { reasonOf, type FailureReason, type OutboundFailureEvent, type OutboundFailureListener, type OutboundTag } from './failures';
 import { BlockedAddressError, guardedLookup, systemResolver, type Resolver } from './guarded-lookup';
 import { parseOutboundUrl, type OutboundPolicy } from './outbound-policy';
@@ -69,7 +71,27 @@ export class OutboundClient {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * Tracing on: one client span per request, with the method, the host, and the status or failure
+   * class. Never the path or query (a webhook URL can hold a token), headers or bodies; and no
+   * trace context is sent: receivers and providers are outside Keyplane's trust boundary.
+   */
   async request(rawUrl: string, req: OutboundRequest): Promise<OutboundResult> {
+    if (!tracingEnabled()) return this.send(rawUrl, req);
+    const attributes = {
+      'http.request.method': req.method,
+      'server.address': hostOf(rawUrl),
+      'keyplane.outbound.purpose': req.tag?.purpose ?? 'other',
+    };
+    return inSpan(`outbound ${req.tag?.purpose ?? 'request'}`, { kind: SpanKind.CLIENT, attributes }, async (span) => {
+      const result = await this.send(rawUrl, req);
+      if (result.kind === 'response') span?.setAttribute('http.response.status_code', result.status);
+      else span?.setAttribute('keyplane.outbound.failure', result.errorClass);
+      return result;
+    });
+  }
+
+  private async send(rawUrl: string, req: OutboundRequest): Promise<OutboundResult> {
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
     const url = parseOutboundUrl(rawUrl);
@@ -126,6 +148,14 @@ export class OutboundClient {
         // Telemetry must never turn a delivery result into an exception.
       }
     }
+  }
+}
+
+function hostOf(rawUrl: string): string {
+  try {
+    return new URL(rawUrl).hostname;
+  } catch {
+    return '';
   }
 }
 

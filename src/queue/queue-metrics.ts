@@ -1,6 +1,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
+import type { GaugeLease } from './gauge-lease';
 import type { Queues } from './queues';
 
 /** Job states reported per queue. Labels are queue names and states only: bounded, never ids. */
@@ -25,14 +26,39 @@ function perScrape<T>(read: () => Promise<T>): () => Promise<T> {
 const errorOf = (error: unknown) => ({ name: (error as Error).name, message: (error as Error).message });
 
 /**
- * Queue depth per queue and state, read from Redis when Prometheus scrapes (no polling in
- * between). While Redis is unreachable (`connected` says so, or the read fails) the series disappear
- * and keyplane_queue_metrics_up is 0.
+ * Whether this process exports the deployment-wide gauges at this scrape (without a lease: always),
+ * and the 0/1 gauge saying so, exported by every process that has a lease.
  */
-export function registerQueueGauges(registry: Registry, queues: Queues, log: Logger, connected: () => boolean = () => true): void {
+export function exporterCheck(registry: Registry, lease: GaugeLease | null): () => Promise<boolean> {
+  if (!lease) return async () => true;
+  const held = perScrape(() => lease.held());
+  new Gauge({
+    name: 'keyplane_deployment_gauges_exporter',
+    help: '1 when this process holds the lease to export the deployment-wide gauges (queue depth, outbox lag), else 0.',
+    registers: [registry],
+    async collect() {
+      this.set((await held()) ? 1 : 0);
+    },
+  });
+  return held;
+}
+
+/**
+ * Queue depth per queue and state, read from Redis when Prometheus scrapes (no polling in
+ * between), by the process holding `exporter`'s lease only. While Redis is unreachable (`connected`
+ * says so, or the read fails) the series disappear and keyplane_queue_metrics_up is 0; that one
+ * gauge is exported by every process (the others report their connection state, read nothing).
+ */
+export function registerQueueGauges(
+  registry: Registry,
+  queues: Queues,
+  log: Logger,
+  connected: () => boolean = () => true,
+  exporter: () => Promise<boolean> = async () => true,
+): void {
   const sample = perScrape(async () => {
     // BullMQ waits for a connection rather than failing; a scrape should not wait for Redis.
-    if (!connected()) return null;
+    if (!connected() || !(await exporter())) return null;
     try {
       return await withTimeout(
         Promise.all(Object.entries(queues).map(async ([name, q]) => [name, await q.getJobCounts(...JOB_STATES)] as const)),
@@ -45,10 +71,11 @@ export function registerQueueGauges(registry: Registry, queues: Queues, log: Log
   });
   new Gauge({
     name: 'keyplane_queue_metrics_up',
-    help: '1 when this scrape could read the queues from Redis, else 0.',
+    help: '1 when this scrape could read the queues from the queue store, else 0.',
     registers: [registry],
     async collect() {
-      this.set((await sample()) ? 1 : 0);
+      // Not the exporter: this process's connection state, without reading the store.
+      this.set((await exporter()) ? ((await sample()) ? 1 : 0) : connected() ? 1 : 0);
     },
   });
   new Gauge({
@@ -70,8 +97,14 @@ export function registerQueueGauges(registry: Registry, queues: Queues, log: Log
  * Outbox lag: committed work not yet handed to Redis. A growing age means the relay (in the
  * workers) is down or Redis is unreachable; nothing is lost meanwhile.
  */
-export function registerOutboxGauges(registry: Registry, db: Pick<DataSource, 'query'>, log: Logger): void {
+export function registerOutboxGauges(
+  registry: Registry,
+  db: Pick<DataSource, 'query'>,
+  log: Logger,
+  exporter: () => Promise<boolean> = async () => true,
+): void {
   const sample = perScrape(async () => {
+    if (!(await exporter())) return 'elsewhere' as const;
     try {
       const [row]: { pending: number; lag: number | null }[] = await withTimeout(
         db.query(
@@ -92,7 +125,9 @@ export function registerOutboxGauges(registry: Registry, db: Pick<DataSource, 'q
     registers: [registry],
     async collect() {
       const s = await sample();
-      if (s) this.set(s.pending);
+      // Another process exports it: no sample at all here (an unlabelled gauge would otherwise say 0).
+      if (s === 'elsewhere') this.remove();
+      else if (s) this.set(s.pending);
       else this.reset();
     },
   });
@@ -102,7 +137,8 @@ export function registerOutboxGauges(registry: Registry, db: Pick<DataSource, 'q
     registers: [registry],
     async collect() {
       const s = await sample();
-      if (s) this.set(s.lag);
+      if (s === 'elsewhere') this.remove();
+      else if (s) this.set(s.lag);
       else this.reset();
     },
   });

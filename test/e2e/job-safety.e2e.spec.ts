@@ -190,7 +190,7 @@ describe('canary keys never reach the queue store, process output or webhooks', 
     );
     expect(tested.result.outcome).toBe('INVALID');
 
-    // 5. jobs forced to fail: a foreign tenant, a version that does not exist
+    // 5. jobs forced to end without work: a foreign tenant (fails), a version that does not exist (skipped)
     const q = queuesOn(redis?.url ?? null, prefix);
     try {
       await q.queues.credentials.add(
@@ -205,7 +205,9 @@ describe('canary keys never reach the queue store, process output or webhooks', 
       );
       await settled(q.queues, db, 20_000);
       const forced = await Promise.all([`forced-foreign-${live.id}`, `forced-stale-${live.id}`].map((id) => q.queues.credentials.getJob(id)));
-      expect(await Promise.all(forced.map((j) => j!.getState()))).toEqual(['failed', 'failed']);
+      // The foreign one fails for good; the stale one (a version that never existed) completes as skipped.
+      expect(await Promise.all(forced.map((j) => j!.getState()))).toEqual(['failed', 'completed']);
+      expect(forced[1]!.returnvalue).toEqual({ skipped: 'STALE', reason: 'nothing to validate' });
     } finally {
       await q.close();
     }

@@ -5,6 +5,7 @@ import { LIVE_VERSION_STATES } from '../../src/modules/alert/key-reuse.rules';
 import { convergeFingerprint } from '../../src/modules/alert/pepper-remap';
 import type { JobPayloads } from '../../src/queue/registry';
 import type { ProcessorDeps } from './deps';
+import { refuseStaleOrForeign, staleJob } from './foreign-job';
 
 export type FingerprintDeps = Pick<ProcessorDeps, 'db' | 'events' | 'log'>;
 
@@ -29,7 +30,7 @@ interface VersionRow {
  * credential's own alerts, then ends as stale.
  */
 export async function fingerprintCredential(
-  deps: FingerprintDeps & Pick<ProcessorDeps, 'box' | 'fingerprinter'>,
+  deps: FingerprintDeps & Pick<ProcessorDeps, 'box' | 'fingerprinter' | 'security'>,
   job: Job<JobPayloads['fingerprint-credential']>,
 ) {
   const { tenantId, credentialId, version } = job.data;
@@ -42,14 +43,14 @@ export async function fingerprintCredential(
       WHERE v.tenant_id = $1 AND v.credential_id = $2 AND v.version = $3`,
     [tenantId, credentialId, version],
   );
-  if (!row) throw new UnrecoverableError('stale or foreign job: no such key version');
+  if (!row) return refuseStaleOrForeign(deps, job, { table: 'credentials', id: credentialId, tenantId }, 'no such key version');
   if (!row.fingerprint || row.revoked_at || !(LIVE_VERSION_STATES as readonly string[]).includes(row.state)) {
     let resolved = 0;
     for (const fingerprint of await openAlertFingerprints(deps.db, tenantId, credentialId)) {
       resolved += (await reconcileFingerprint(deps.db, fingerprint, null, tenantId)).resolved;
     }
     deps.log.info({ credentialId, version, resolved }, 'fingerprint job for a key that is gone');
-    throw new UnrecoverableError('stale job: the key version is no longer live');
+    return staleJob('the key version is no longer live');
   }
   if (!row.validated_at) {
     deps.log.info({ credentialId, version }, 'fingerprint job for a key that has not validated: nothing to match');

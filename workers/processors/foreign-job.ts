@@ -10,18 +10,29 @@ const OWNER = {
   webhook_deliveries: 'SELECT tenant_id FROM webhook_deliveries WHERE id = $1',
 } as const;
 
+/** What a job that found its work gone returns: it completes, so only real failures land in `failed`. */
+export interface StaleJobResult {
+  skipped: 'STALE';
+  reason: string;
+}
+
+/** A stale job's result (the object or version it names moved on or is gone): nothing was done. */
+export const staleJob = (reason: string): StaleJobResult => ({ skipped: 'STALE', reason });
+
 /**
- * Ends a job whose (tenant, object) pair matches nothing. A stale job (the object is gone) ends
- * quietly; a job naming another tenant's object was forged or corrupted on its way through Redis
- * (only the outbox relay writes jobs, always with the row's own tenant), so it is a security event
- * in the owner's trail. One extra query, on this path only.
+ * Ends a job whose (tenant, object) pair matches nothing. A stale job (the object is gone, or
+ * never was) completes as skipped: superseded work is normal, and the queue dashboard and the
+ * failed-job count show real failures only. A job naming another tenant's object was forged or
+ * corrupted on its way through the queue store (only the outbox relay writes jobs, always with the
+ * row's own tenant): it fails, with no retry, and is a security event in the owner's trail. One
+ * extra query, on this path only.
  */
 export async function refuseStaleOrForeign(
   deps: Pick<ProcessorDeps, 'db' | 'security'>,
   job: Pick<Job, 'id' | 'name' | 'queueName'>,
   target: { table: keyof typeof OWNER; id: unknown; tenantId: unknown },
   what: string,
-): Promise<never> {
+): Promise<StaleJobResult> {
   const id = target.id;
   if (typeof id === 'string' && isUuid(id)) {
     const rows: { tenant_id: string }[] = await deps.db.query(OWNER[target.table], [id]);
@@ -35,7 +46,9 @@ export async function refuseStaleOrForeign(
         details: { queue: job.queueName, job: job.name, jobId: String(job.id) },
         throttleKey: `${job.queueName}:${String(job.id)}`,
       });
+      // The wording predates the split: dashboards and alerts may match on it.
+      throw new UnrecoverableError(`stale or foreign job: ${what}`);
     }
   }
-  throw new UnrecoverableError(`stale or foreign job: ${what}`);
+  return staleJob(what);
 }

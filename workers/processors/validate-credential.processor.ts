@@ -10,7 +10,7 @@ import type { KeyTestOutcome } from '../../src/providers/types';
 import type { JobPayloads } from '../../src/queue/registry';
 import { publishCredentialChanged } from './credential-events';
 import type { ProcessorDeps } from './deps';
-import { refuseStaleOrForeign } from './foreign-job';
+import { refuseStaleOrForeign, staleJob } from './foreign-job';
 import { admitOrPutBack, triesStarted } from './outbound-slot';
 
 export type ValidateDeps = Pick<ProcessorDeps, 'db' | 'box' | 'timeoutMs' | 'events' | 'log' | 'versions' | 'security' | 'gate'> &
@@ -43,7 +43,7 @@ export async function validateCredential(deps: ValidateDeps, job: Job<JobPayload
     return refuseStaleOrForeign(deps, job, { table: 'credentials', id: credentialId, tenantId }, 'nothing to validate');
   }
   if (!LIVE_VERSION_STATES.includes(row.state as VersionState)) {
-    throw new UnrecoverableError(`version is ${row.state}: nothing to validate`);
+    return staleJob(`version is ${row.state}: nothing to validate`);
   }
   // The provider's host changed since the tenant sent this key: it goes nowhere until the tenant
   // confirms the new host (confirmProviderHost queues this check again). Nothing is recorded.

@@ -3,6 +3,7 @@ import { firstOf, GroupCommit } from '../../db/group-commit';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { AuditActor } from '../auth/actor';
 import { OUTBOX_COLUMNS, outboxParams, outboxRowsFrom, type OutboxJob } from '../outbox/outbox.writer';
+import { currentTraceparent } from '../../tracing/spans';
 import { sealVersion, type KeyMaterialDeps, type SealedVersion } from './credential-material';
 import { CredentialEntity, type CredentialKind } from './credential.entity';
 
@@ -17,7 +18,7 @@ import { CredentialEntity, type CredentialKind } from './credential.entity';
 const INSERT_CREDENTIALS = `
 WITH x AS (
   SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::int[],
-                       $8::int[], $9::bytea[], $10::bytea[], $11::bytea[], $12::text[], $13::text[], $14::jsonb[], $15::text[], $21::text[])
+                       $8::int[], $9::bytea[], $10::bytea[], $11::bytea[], $12::text[], $13::text[], $14::jsonb[], $15::text[], $16::text[])
     WITH ORDINALITY AS x(id, tenant_id, provider_id, label, kind, redacted_key, rotation_period_days,
                          kek_version, wrapped_key, ciphertext, fingerprint, actor_type, actor_id, details, request_id, base_url, n)
 ), credential AS (
@@ -33,7 +34,7 @@ WITH x AS (
     (tenant_id, credential_id, version, state, kek_version, wrapped_key, ciphertext, fingerprint, pepper_version, redacted_key, key_ref)
   SELECT c.tenant_id, c.id, 1, 'PENDING', x.kek_version, x.wrapped_key, x.ciphertext, x.fingerprint, p.pepper_version, c.redacted_key, p.key_ref
     FROM credential c JOIN x ON x.id = c.id
-    JOIN unnest($22::int[], $23::text[]) WITH ORDINALITY AS p(pepper_version, key_ref, n) ON p.n = x.n
+    JOIN unnest($17::int[], $18::text[]) WITH ORDINALITY AS p(pepper_version, key_ref, n) ON p.n = x.n
 ), host AS (
   -- A tenant's first key of a provider goes to the host it saw; later keys join whatever it confirmed.
   INSERT INTO provider_host_confirmations (tenant_id, provider_id, base_url)
@@ -49,7 +50,7 @@ WITH x AS (
    ORDER BY c.tenant_id, x.n
 ), outbox AS (
   INSERT INTO outbox (${OUTBOX_COLUMNS})
-  SELECT ${OUTBOX_COLUMNS} FROM ${outboxRowsFrom(16)}
+  SELECT ${OUTBOX_COLUMNS} FROM ${outboxRowsFrom(19)}
    WHERE EXISTS (SELECT 1 FROM credential c WHERE c.id = (job.payload->>'credentialId')::uuid AND c.tenant_id = job.tenant_id)
    ORDER BY job.n
 )
@@ -122,7 +123,8 @@ export class CredentialInserter {
     );
     const payload = { tenantId: input.tenantId, credentialId: id, version: 1 };
     // No duplicate check yet: the validation worker queues it once the key has validated.
-    const jobs: OutboxJob[] = [{ name: 'validate-credential', payload }];
+    // The trace is this request's, though another request's statement may write the row.
+    const jobs: OutboxJob[] = [{ name: 'validate-credential', payload, traceparent: currentTraceparent() }];
     // The same audit row auditInTx writes; details carry the redacted hint and the keyed reference only.
     const details = JSON.stringify({
       provider: input.provider.slug,
@@ -160,10 +162,10 @@ export class CredentialInserter {
       batch.map((b) => b.actor.id),
       batch.map((b) => b.details),
       batch.map((b) => b.actor.requestId),
-      ...outboxParams(batch.flatMap((b) => b.jobs)),
       batch.map((b) => b.input.provider.baseUrl),
       batch.map((b) => b.sealed.pepperVersion),
       batch.map((b) => b.sealed.keyRef),
+      ...outboxParams(batch.flatMap((b) => b.jobs)),
     ]);
     return new Map(rows.map((row) => [row.id as string, hydrate(this.db, row)]));
   }

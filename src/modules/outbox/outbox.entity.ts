@@ -17,4 +17,6 @@ export class OutboxEntity {
   @Column('timestamptz', { name: 'sent_at', nullable: true }) sentAt!: Date | null;
   @Column('int', { default: 0 }) attempts!: number;
   @Column('text', { name: 'last_error', nullable: true }) lastError!: string | null;
+  /** The queuing request's W3C traceparent when tracing is on (ids only; src/tracing). */
+  @Column('text', { name: 'trace_parent', nullable: true }) traceParent!: string | null;
 }

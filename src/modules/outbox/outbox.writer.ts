@@ -1,32 +1,39 @@
 import type { EntityManager } from 'typeorm';
 import { JOBS, type JobName, type JobPayloads } from '../../queue/registry';
-
-/** One unit of queue work: a registry job name and its ids-only payload. */
-export type OutboxJob = { [N in JobName]: { name: N; payload: JobPayloads[N] } }[JobName];
-
-/** The outbox columns the writers fill; the rest (id, created_at, attempts...) are defaults. */
-export const OUTBOX_COLUMNS = 'tenant_id, queue, job_name, job_id, payload';
+import { currentTraceparent } from '../../tracing/spans';
 
 /**
- * The rows of several jobs as a set, read from five array parameters starting at $`at` (see
+ * One unit of queue work: a registry job name and its ids-only payload. `traceparent` (tracing
+ * on) is the trace the job continues: taken where the job is prepared when that is not where it
+ * is written (a group commit writes many requests' jobs from one of them), else at the write.
+ */
+export type OutboxJob = { [N in JobName]: { name: N; payload: JobPayloads[N]; traceparent?: string | null } }[JobName];
+
+/** The outbox columns the writers fill; the rest (id, created_at, attempts...) are defaults. */
+export const OUTBOX_COLUMNS = 'tenant_id, queue, job_name, job_id, payload, trace_parent';
+
+/**
+ * The rows of several jobs as a set, read from six array parameters starting at $`at` (see
  * outboxParams). Arrays keep the statement text fixed however many jobs there are; `n` keeps their order.
  */
 export function outboxRowsFrom(at: number): string {
-  const [t, q, name, id, p] = [0, 1, 2, 3, 4].map((i) => `$${at + i}`);
-  return `unnest(${t}::uuid[], ${q}::text[], ${name}::text[], ${id}::text[], ${p}::jsonb[])
-    WITH ORDINALITY AS job(tenant_id, queue, job_name, job_id, payload, n)`;
+  const [t, q, name, id, p, tp] = [0, 1, 2, 3, 4, 5].map((i) => `$${at + i}`);
+  return `unnest(${t}::uuid[], ${q}::text[], ${name}::text[], ${id}::text[], ${p}::jsonb[], ${tp}::text[])
+    WITH ORDINALITY AS job(tenant_id, queue, job_name, job_id, payload, trace_parent, n)`;
 }
 
-/** The five array parameters of outboxRowsFrom, one element per job. */
-export function outboxParams(jobs: readonly OutboxJob[]): [(string | null)[], string[], string[], string[], string[]] {
-  const params: ReturnType<typeof outboxParams> = [[], [], [], [], []];
-  for (const { name, payload } of jobs) {
+/** The six array parameters of outboxRowsFrom, one element per job. */
+export function outboxParams(jobs: readonly OutboxJob[]): [(string | null)[], string[], string[], string[], string[], (string | null)[]] {
+  const params: ReturnType<typeof outboxParams> = [[], [], [], [], [], []];
+  const here = currentTraceparent();
+  for (const { name, payload, traceparent } of jobs) {
     const spec = JOBS[name] as { queue: string; jobId: (p: typeof payload) => string };
     params[0].push('tenantId' in payload ? (payload.tenantId as string) : null);
     params[1].push(spec.queue);
     params[2].push(name);
     params[3].push(spec.jobId(payload));
     params[4].push(JSON.stringify(payload));
+    params[5].push(traceparent !== undefined ? traceparent : here);
   }
   return params;
 }

@@ -11,10 +11,11 @@ import { dropQueueNamespace, onPostgresQueues } from '../../helpers/queue-backen
 import { contractFetch } from '../../helpers/contracts';
 
 const OPS_TOKEN = 'test-ops-readonly-token-0123456789abcdef';
+const PREFIX = `kp-metrics-${randomUUID().slice(0, 8)}`;
 let t: TestApp;
 
 beforeAll(async () => {
-  t = await startTestApp({ KEYPLANE_OPS_READONLY_TOKEN: OPS_TOKEN, QUEUE_PREFIX: `kp-metrics-${randomUUID().slice(0, 8)}` });
+  t = await startTestApp({ KEYPLANE_OPS_READONLY_TOKEN: OPS_TOKEN, QUEUE_PREFIX: PREFIX });
 });
 
 afterAll(async () => {
@@ -59,6 +60,30 @@ describe('API /metrics', () => {
     expect(text).toMatch(/keyplane_http_request_duration_seconds_count\{method="POST",route="\/graphql",status_code="200"\} \d+/);
     expect(text).toMatch(/keyplane_graphql_operations_total\{type="query",result="success"\} \d+/);
     expect(text).toContain('process_cpu_user_seconds_total');
+  });
+
+  it('exports queue depth and outbox lag from one process of the deployment at a time', async () => {
+    const gauges = (text: string) => ({
+      exporter: sample(text, 'keyplane_deployment_gauges_exporter'),
+      up: sample(text, 'keyplane_queue_metrics_up'),
+      depth: /^keyplane_queue_jobs\{/m.test(text),
+      outbox: sample(text, 'keyplane_outbox_pending') !== undefined,
+    });
+    expect(gauges((await scrape(t.url)).text)).toEqual({ exporter: 1, up: 1, depth: true, outbox: true });
+    // A second API process of the same deployment: its own metrics, not the deployment's again.
+    const other = await startTestApp({ KEYPLANE_OPS_READONLY_TOKEN: OPS_TOKEN, QUEUE_PREFIX: PREFIX });
+    try {
+      expect(gauges((await scrape(other.url)).text)).toEqual({ exporter: 0, up: 1, depth: false, outbox: false });
+      expect((await scrape(other.url)).text).toMatch(/keyplane_http_requests_total|keyplane_http_request_duration_seconds/);
+      // The holder stops renewing (killed): once its lease runs out, the next process scraped takes over.
+      await t.app.db.query("UPDATE metrics_leases SET expires_at = now() - interval '1 second' WHERE name = $1", [`queue-gauges:${PREFIX}`]);
+      expect(gauges((await scrape(other.url)).text)).toEqual({ exporter: 1, up: 1, depth: true, outbox: true });
+      expect(gauges((await scrape(t.url)).text)).toMatchObject({ exporter: 0, depth: false });
+    } finally {
+      await other.close();
+    }
+    // Shut down cleanly, it hands the lease back at once.
+    expect(gauges((await scrape(t.url)).text)).toEqual({ exporter: 1, up: 1, depth: true, outbox: true });
   });
 
   it('counts pending outbox work and its age', async () => {

@@ -248,7 +248,10 @@ it('a revoked key resolves its own alerts; the remaining holder keeps its alert 
   await settle([a, 1], [b, 1]);
   const beforeA = await t.app.db.query('SELECT * FROM key_reuse_alerts WHERE credential_id = $1', [a]);
   await revokeCredential(t, B.admin, b);
-  await expect(fingerprintCredential(w.deps, job({ tenantId: B.tenant.id, credentialId: b, version: 1 }))).rejects.toThrow('stale');
+  await expect(fingerprintCredential(w.deps, job({ tenantId: B.tenant.id, credentialId: b, version: 1 }))).resolves.toEqual({
+    skipped: 'STALE',
+    reason: 'the key version is no longer live',
+  });
   expect((await alertsOf(b))[0]).toMatchObject({ status: 'RESOLVED' });
   // A's alert stays exactly as it was: B leaving is B's business.
   expect(await t.app.db.query('SELECT * FROM key_reuse_alerts WHERE credential_id = $1', [a])).toEqual(beforeA);

@@ -245,6 +245,19 @@ it('a forged job naming another tenant fails without side effects', async () => 
   expect(sink.to(s.path)).toHaveLength(0);
 });
 
+it('a stale job (its gateway is gone) completes as skipped: only real failures land in failed', async () => {
+  const s = await setup();
+  const job = await w.queues.gateways.add(
+    'gateway-reload',
+    { tenantId: s.tenantId, gatewayId: randomUUID(), configVersion: 3, reason: 'MODE_CHANGED' },
+    { jobId: `stale-${randomUUID()}` },
+  );
+  await eventually(async () => (await job.getState()) === 'completed');
+  const done = await w.queues.gateways.getJob(job.id!);
+  expect(done?.returnvalue).toEqual({ skipped: 'STALE', reason: 'no such gateway' });
+  expect(done?.attemptsMade).toBeLessThanOrEqual(1);
+});
+
 it('a rotation reminder is sent to the tenant notification URL, signed with the tenant notification secret', async () => {
   const { tenant } = await tenantWithTokens(t);
   const path = `/notify/${randomUUID()}`;

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, embeddedPostgresSettingsFromEnv, loadConfig, queueSettingsFromEnv } from '../../../src/config';
+import { ConfigError, embeddedPostgresSettingsFromEnv, loadConfig, queueSettingsFromEnv, tracingSettingsFromEnv } from '../../../src/config';
 import { describeDatabaseUrl, queueSchemaOf } from '../../../src/config-values';
 
 const SECRETS = {
@@ -53,6 +53,26 @@ describe('loadConfig', () => {
     expect(warnings.join('\n')).not.toContain(first.adminToken);
     expect(JSON.parse(readFileSync(file, 'utf8')).KEYPLANE_ADMIN_TOKEN).toBe(first.adminToken);
     expect(statSync(file).mode & 0o077).toBe(0);
+  });
+
+  it('prints the development-secrets notice unless the starter already did (KEYPLANE_DEV_SECRETS_NOTICE=false)', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'kp-config-')), 'dev-secrets.json');
+    const env = { NODE_ENV: 'development', DATABASE_URL: SECRETS.DATABASE_URL, KEYPLANE_LOCAL_SECRETS_FILE: file };
+    const warnings: string[] = [];
+    loadConfig(env, (m) => warnings.push(m));
+    expect(warnings).toHaveLength(1);
+    const quiet = loadConfig({ ...env, KEYPLANE_DEV_SECRETS_NOTICE: 'false' }, (m) => warnings.push(m));
+    expect(warnings).toHaveLength(1);
+    expect(quiet.masterKeysGenerated).toBe(true);
+  });
+
+  it('reads the tracing settings: off without an endpoint, a bad endpoint or ratio named', () => {
+    expect(tracingSettingsFromEnv({})).toEqual({ endpoint: null, serviceName: null, sampleRatio: 1 });
+    expect(
+      tracingSettingsFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SERVICE_NAME: 'kp', OTEL_TRACES_SAMPLER_ARG: '0.25' }),
+    ).toEqual({ endpoint: 'http://collector:4318', serviceName: 'kp', sampleRatio: 0.25 });
+    expect(() => tracingSettingsFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector' })).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT/);
+    expect(() => tracingSettingsFromEnv({ OTEL_TRACES_SAMPLER_ARG: '2' })).toThrow(/OTEL_TRACES_SAMPLER_ARG/);
   });
 
   it('reads the cache settings: seconds to ms, 0 turns caching off, out of range refused', () => {
@@ -111,6 +131,13 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(config)).toBe(true);
     expect(config.graphql.introspection).toBe(true);
     expect(loadConfig({ ...SECRETS, NODE_ENV: 'production' }).graphql.introspection).toBe(false);
+  });
+
+  it("Apollo's landing page (scripts from Apollo's CDN) is off in production unless GRAPHQL_LANDING_PAGE says otherwise", () => {
+    expect(loadConfig({ ...SECRETS, NODE_ENV: 'development' }).graphql.landingPage).toBe(true);
+    expect(loadConfig({ ...SECRETS, NODE_ENV: 'production' }).graphql.landingPage).toBe(false);
+    expect(loadConfig({ ...SECRETS, NODE_ENV: 'production', GRAPHQL_LANDING_PAGE: 'true' }).graphql.landingPage).toBe(true);
+    expect(loadConfig({ ...SECRETS, NODE_ENV: 'development', GRAPHQL_LANDING_PAGE: 'false' }).graphql.landingPage).toBe(false);
   });
 });
 

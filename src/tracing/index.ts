@@ -1,0 +1,2 @@
+export { currentTraceparent, inSpan, tracingEnabled, withTraceparent } from './spans';
+export { startTracingFromEnv, shutdownTracing } from './start';

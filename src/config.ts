@@ -41,6 +41,15 @@ const Env = z.object({
   // Unset: `npm start` runs an embedded PostgreSQL and sets it (never in production; src/embedded).
   DATABASE_URL: z.string().url().optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  // Streaming replicas for read-only GraphQL queries (docs/scale.md): postgres:// URLs, comma-separated.
+  DATABASE_REPLICA_URLS: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || list(v).every(isPostgresUrl), 'a comma-separated list of postgres:// URLs'),
+  // A replica serves a read only when it holds every commit older than this (measured, not assumed).
+  DATABASE_REPLICA_MAX_LAG_MS: z.coerce.number().int().min(100).max(600_000).default(1000),
+  // How often each API process measures its replicas (one tiny query on the primary and one per replica).
+  DATABASE_REPLICA_PROBE_MS: z.coerce.number().int().min(20).max(60_000).default(200),
   REDIS_URL: z.string().url().optional(),
   // A Redis Cluster instead of one server (README "Running at scale"): seed nodes, host:port,...
   REDIS_CLUSTER_NODES: z
@@ -183,6 +192,11 @@ export interface Config {
   logLevel: string;
   databaseUrl: string;
   databasePoolSize: number;
+  /**
+   * DATABASE_REPLICA_URLS and their lag bound (src/db/replicas.ts, docs/scale.md): the API's
+   * read-only GraphQL queries may read there; null: every read goes to DATABASE_URL.
+   */
+  databaseReplicas: DatabaseReplicaSettings | null;
   /** null on the postgres queue backend and with a cluster: nothing then connects to one Redis. */
   redisUrl: string | null;
   /** REDIS_CLUSTER_NODES: every Redis user connects to this Redis Cluster instead (src/queue/connection.ts). */
@@ -265,6 +279,33 @@ export interface Config {
 }
 
 export type QueueBackendKind = 'redis' | 'postgres';
+
+export interface DatabaseReplicaSettings {
+  urls: string[];
+  maxLagMs: number;
+  probeIntervalMs: number;
+}
+
+function isPostgresUrl(entry: string): boolean {
+  try {
+    return ['postgres:', 'postgresql:'].includes(new URL(entry).protocol);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The lag bound must leave room for measuring it: a replica is known fresh only up to the last
+ * probe, so a bound under two probe periods would send almost every read to the primary.
+ */
+function databaseReplicasFrom(e: z.infer<typeof Env>): DatabaseReplicaSettings | null {
+  const urls = list(e.DATABASE_REPLICA_URLS ?? '');
+  if (urls.length === 0) return null;
+  if (e.DATABASE_REPLICA_MAX_LAG_MS < 2 * e.DATABASE_REPLICA_PROBE_MS) {
+    throw new ConfigError('invalid configuration: DATABASE_REPLICA_MAX_LAG_MS (must be at least twice DATABASE_REPLICA_PROBE_MS)');
+  }
+  return Object.freeze({ urls, maxLagMs: e.DATABASE_REPLICA_MAX_LAG_MS, probeIntervalMs: e.DATABASE_REPLICA_PROBE_MS });
+}
 
 /** A Redis Cluster's seed nodes (any reachable one suffices to learn the rest) and its credentials. */
 export interface RedisClusterSettings {
@@ -539,6 +580,7 @@ export function loadConfig(
     logLevel: e.LOG_LEVEL,
     databaseUrl,
     databasePoolSize: e.DATABASE_POOL_SIZE,
+    databaseReplicas: databaseReplicasFrom(e),
     redisUrl: backend === 'redis' && !redisCluster ? (e.REDIS_URL ?? DEFAULT_REDIS_URL) : null,
     redisCluster: redisCluster && Object.freeze(redisCluster),
     adminToken: secrets.KEYPLANE_ADMIN_TOKEN!,

@@ -15,7 +15,7 @@ import { registerOutboxGauges, registerQueueGauges } from '../queue/queue-metric
 export interface OpsDeps {
   config: Readonly<Config>;
   db: DataSource;
-  services: Pick<Services, 'auth' | 'security' | 'outboundFailures' | 'queueBackend'>;
+  services: Pick<Services, 'auth' | 'security' | 'outboundFailures' | 'queueBackend'> & Partial<Pick<Services, 'replicas'>>;
   log: Logger;
 }
 
@@ -42,9 +42,10 @@ export async function registerOps(
   registerOutboxGauges(metrics.registry, db, log);
   metrics.registry.registerMetric(services.outboundFailures);
   metrics.registry.registerMetric(sealedRecordsGauge(db, log));
+  for (const metric of Object.values(services.replicas?.metrics ?? {})) metrics.registry.registerMetric(metric);
 
   const guard = createOpsGuard(config, services.auth, services.security);
-  registerHealthRoutes(app, db, backend);
+  registerHealthRoutes(app, db, backend, services.replicas ?? null);
   registerMetricsRoute(app, metrics.registry, guard);
   await registerDashboard(app, queues, guard, services.security);
 

@@ -61,6 +61,8 @@ export function freshAsOf(samples: readonly Sample[], replayed: bigint): number 
 
 class Replica implements ReplicaTarget {
   up = false;
+  /** Whether any probe has told up from down yet (the first verdict is logged either way). */
+  judged = false;
   /** Every primary commit before this (performance.now() time) is on the replica. */
   freshAt = Number.NEGATIVE_INFINITY;
   constructor(
@@ -250,21 +252,25 @@ export class ReplicaRouter {
     }
     if (!row.standby || row.lsn === null) {
       // A promoted or wrongly named server: what it holds may not be the primary's history.
-      this.markDown(replica, 'not a standby');
+      this.markDown(replica, 'not a standby (pg_is_in_recovery() is false)');
       return;
     }
     const fresh = freshAsOf(this.samples, parseLsn(row.lsn));
     if (fresh !== null && fresh > replica.freshAt) replica.freshAt = fresh;
     if (!replica.up) this.log.info({ replica: replica.name }, 'database replica reachable');
     replica.up = true;
+    replica.judged = true;
     this.metrics.up.labels(replica.name).set(1);
     this.metrics.lag.labels(replica.name).set(Number.isFinite(replica.freshAt) ? (performance.now() - replica.freshAt) / 1000 : -1);
   }
 
   private markDown(replica: Replica | undefined, why: string): void {
     if (!replica) return;
-    if (replica.up) this.log.warn({ replica: replica.name, reason: why }, 'database replica unreachable; its reads go to the primary');
+    if (replica.up || !replica.judged) {
+      this.log.warn({ replica: replica.name, reason: why }, 'database replica unreachable; its reads go to the primary');
+    }
     replica.up = false;
+    replica.judged = true;
     this.metrics.up.labels(replica.name).set(0);
   }
 

@@ -240,4 +240,31 @@ describe('read replicas', () => {
     );
     expect(second.data.updateCredential.credential.label).toBe('second');
   });
+
+  it("while the listener on the primary is down no query reads a replica (other processes' writes could not be heard)", async () => {
+    const w = await tenantWithKey(b);
+    await pair.pauseReplay();
+    await renameUnheard(w.credential.id, 'renamed while deaf');
+    const pid = (b.app.services.invalidations as unknown as { client: { processID: number } }).client.processID;
+    await outside.query('SELECT pg_terminate_backend($1)', [pid]);
+    await eventually(async () => !b.app.services.invalidations.listening, 5000);
+    const deaf = await fallbacks(b, 'listener');
+    expect(await labelsOf(b, w.admin, w.tenant.id)).toEqual(['renamed while deaf']);
+    expect(await fallbacks(b, 'listener')).toBe(deaf + 1);
+    await eventually(async () => b.app.services.invalidations.listening, 10_000);
+  });
+
+  it('a URL that is not a standby (the primary itself, a promoted replica) is never read from', async () => {
+    const c = await startTestApp({ ...env(), DATABASE_REPLICA_URLS: pair.primaryUrlFor('keyplane') });
+    try {
+      const w = await tenantWithKey(c);
+      await c.app.services.replicas!.probeNow();
+      expect(c.app.services.replicas!.status()).toEqual({ 'replica-0': 'down' });
+      expect(await labelsOf(c, w.admin, w.tenant.id)).toEqual(['original']);
+      expect(await count(c.app.services.replicas!.metrics.reads, { target: 'replica' })).toBe(0);
+      expect(c.logs.join('')).toMatch(/not a standby.*database replica unreachable|database replica unreachable.*not a standby/);
+    } finally {
+      await c.close();
+    }
+  });
 });

@@ -1,12 +1,31 @@
 import { performance } from 'node:perf_hooks';
 import { Pool, type PoolClient } from 'pg';
-import { Counter, Gauge } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import type { DatabaseReplicaSettings } from '../config';
 import { currentReplica, type ReplicaTarget } from './read-scope';
+import { freshAsOf, parseLsn, replicaMetrics, type ReplicaMetrics, type Sample } from './replica-measure';
+
+export type FallbackReason = 'down' | 'lag' | 'recent_write' | 'listener';
+
+interface Log {
+  warn(details: Record<string, unknown>, message: string): void;
+  info(details: Record<string, unknown>, message: string): void;
+}
+
+class Replica implements ReplicaTarget {
+  up = false;
+  /** Whether any probe has told up from down yet (the first verdict is logged either way). */
+  judged = false;
+  /** Every primary commit before this (performance.now() time) is on the replica. */
+  freshAt = Number.NEGATIVE_INFINITY;
+  constructor(
+    readonly name: string,
+    readonly pool: Pool,
+  ) {}
+}
 
 /**
- * Read replicas for the API's read-only GraphQL queries (docs/scale.md "Replica routing").
+ * Read replicas for the API's read-only GraphQL queries (docs/scale.md "PostgreSQL read replicas").
  *
  * How fresh a replica is, is measured, not assumed: every probe reads the primary's WAL insert
  * position (taking the time first), then each replica's replay position. A replica that has
@@ -25,52 +44,6 @@ import { currentReplica, type ReplicaTarget } from './read-scope';
  * are the router's own because TypeORM connects its slave pools eagerly at initialize (one replica
  * down would stop the API starting) and picks among them at random, blind to lag.
  */
-export interface ReplicaMetrics {
-  reads: Counter<'target'>;
-  fallbacks: Counter<'reason'>;
-  lag: Gauge<'replica'>;
-  up: Gauge<'replica'>;
-}
-
-export type FallbackReason = 'down' | 'lag' | 'recent_write' | 'listener';
-
-interface Log {
-  warn(details: Record<string, unknown>, message: string): void;
-  info(details: Record<string, unknown>, message: string): void;
-}
-
-interface Sample {
-  at: number;
-  lsn: bigint;
-}
-
-/** A pg_lsn's text ("16/B374D848") as a number, for comparisons. */
-export function parseLsn(text: string): bigint {
-  const [hi, lo] = text.split('/');
-  return (BigInt('0x' + hi) << 32n) + BigInt('0x' + lo);
-}
-
-/**
- * The latest sample time whose position the replica has replayed (samples oldest first), or null.
- * Exported for unit tests.
- */
-export function freshAsOf(samples: readonly Sample[], replayed: bigint): number | null {
-  for (let i = samples.length - 1; i >= 0; i--) if (samples[i].lsn <= replayed) return samples[i].at;
-  return null;
-}
-
-class Replica implements ReplicaTarget {
-  up = false;
-  /** Whether any probe has told up from down yet (the first verdict is logged either way). */
-  judged = false;
-  /** Every primary commit before this (performance.now() time) is on the replica. */
-  freshAt = Number.NEGATIVE_INFINITY;
-  constructor(
-    readonly name: string,
-    readonly pool: Pool,
-  ) {}
-}
-
 export class ReplicaRouter {
   readonly metrics: ReplicaMetrics;
   private readonly replicas: Replica[];
@@ -82,6 +55,7 @@ export class ReplicaRouter {
   private timer: NodeJS.Timeout | null = null;
   private probing: Promise<void> | null = null;
   private closed = false;
+  private readonly probeTimeoutMs: number;
 
   constructor(
     primaryUrl: string,
@@ -91,7 +65,7 @@ export class ReplicaRouter {
     /** Whether writes from other processes can be heard (the invalidation listener is connected). */
     private readonly hearing: () => boolean,
   ) {
-    const probeTimeout = Math.max(1000, settings.probeIntervalMs * 2);
+    const probeTimeout = (this.probeTimeoutMs = Math.max(1000, settings.probeIntervalMs * 2));
     this.primary = new Pool({
       connectionString: primaryUrl,
       max: 1,
@@ -106,32 +80,7 @@ export class ReplicaRouter {
       pool.on('error', () => this.markDown(this.replicas[i], 'connection error'));
       return new Replica(String(i), pool);
     });
-    this.metrics = {
-      reads: new Counter({
-        name: 'keyplane_db_read_route_total',
-        help: 'GraphQL queries by where their reads went (replica or primary).',
-        labelNames: ['target'] as const,
-        registers: [],
-      }),
-      fallbacks: new Counter({
-        name: 'keyplane_db_replica_fallback_total',
-        help: 'Queries that could have read from a replica but went to the primary, by reason (down, lag, recent_write, listener).',
-        labelNames: ['reason'] as const,
-        registers: [],
-      }),
-      lag: new Gauge({
-        name: 'keyplane_db_replica_lag_seconds',
-        help: "Measured upper bound of each replica's staleness, at the last probe (replica: its position in DATABASE_REPLICA_URLS).",
-        labelNames: ['replica'] as const,
-        registers: [],
-      }),
-      up: new Gauge({
-        name: 'keyplane_db_replica_up',
-        help: 'Whether the last probe reached the replica as a standby (1) or not (0).',
-        labelNames: ['replica'] as const,
-        registers: [],
-      }),
-    };
+    this.metrics = replicaMetrics();
   }
 
   /** Makes the DataSource's query builders read through this router (see the class comment). */
@@ -241,14 +190,22 @@ export class ReplicaRouter {
 
   private async probeReplica(replica: Replica): Promise<void> {
     let row: { standby: boolean; lsn: string | null };
+    let timer: NodeJS.Timeout | undefined;
     try {
-      const result = await replica.pool.query<{ standby: boolean; lsn: string | null }>(
-        'SELECT pg_is_in_recovery() AS standby, pg_last_wal_replay_lsn()::text AS lsn',
-      );
+      // Bounded: a replica that hangs must not hold up the probes of the primary and the others.
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(Object.assign(new Error('probe timed out'), { code: 'ETIMEDOUT' })), this.probeTimeoutMs);
+      });
+      const result = await Promise.race([
+        replica.pool.query<{ standby: boolean; lsn: string | null }>('SELECT pg_is_in_recovery() AS standby, pg_last_wal_replay_lsn()::text AS lsn'),
+        timeout,
+      ]);
       row = result.rows[0];
     } catch (error) {
       this.markDown(replica, (error as { code?: string }).code ?? 'probe failed');
       return;
+    } finally {
+      clearTimeout(timer);
     }
     if (!row.standby || row.lsn === null) {
       // A promoted or wrongly named server: what it holds may not be the primary's history.

@@ -1,4 +1,4 @@
-import { freshAsOf, parseLsn } from '../../../src/db/replicas';
+import { freshAsOf, parseLsn } from '../../../src/db/replica-measure';
 
 describe('replica freshness', () => {
   it('compares WAL positions across the 32-bit halves', () => {

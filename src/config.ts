@@ -110,6 +110,9 @@ const Env = z.object({
     .regex(/^[A-Za-z0-9_{}-]{1,64}$/)
     .default('keyplane'),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(10),
+  // The outbox relay marks a row sent only once this many Redis replicas hold its job (WAIT); 0: off.
+  QUEUE_REPLICA_ACKS: z.coerce.number().int().min(0).max(5).default(0),
+  QUEUE_REPLICA_ACK_TIMEOUT_MS: z.coerce.number().int().min(10).max(10_000).default(500),
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   // A job whose worker stops renewing its lock (crash, SIGKILL) is retried elsewhere after these.
   WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(1000).max(600000).default(30000),
@@ -222,7 +225,19 @@ export interface Config {
   corsOrigins: string[];
   /** Read-only ops token for the queue dashboard and metrics (optional). */
   opsReadonlyToken: string | null;
-  queue: { backend: QueueBackendKind; prefix: string; concurrency: number; metricsPort: number; lockDurationMs: number; stalledIntervalMs: number };
+  queue: {
+    backend: QueueBackendKind;
+    prefix: string;
+    concurrency: number;
+    metricsPort: number;
+    lockDurationMs: number;
+    stalledIntervalMs: number;
+    /**
+     * QUEUE_REPLICA_ACKS / _TIMEOUT_MS: Redis replicas that must hold a relayed job before its outbox
+     * row is marked sent (workers/replica-acks.ts, docs/scale.md); null: not waited for.
+     */
+    replicaAcks: { replicas: number; timeoutMs: number } | null;
+  };
   /** Re-validate keys whose last check is older than this; daily sweeps run on this cron (UTC). */
   validationMaxAgeHours: number;
   rotationGraceHours: number;
@@ -344,6 +359,13 @@ function redisClusterFrom(e: z.infer<typeof Env>, backend: QueueBackendKind): Re
     password: e.REDIS_PASSWORD ?? null,
     tls: e.REDIS_TLS === 'true',
   };
+}
+
+/** Replica acknowledgements are a Redis notion: asking for them on PostgreSQL is a mistake worth stopping for. */
+function replicaAcksFrom(e: z.infer<typeof Env>, backend: QueueBackendKind): Config['queue']['replicaAcks'] {
+  if (e.QUEUE_REPLICA_ACKS === 0) return null;
+  if (backend !== 'redis') throw new ConfigError('invalid configuration: QUEUE_REPLICA_ACKS is set but QUEUE_BACKEND is not "redis"');
+  return Object.freeze({ replicas: e.QUEUE_REPLICA_ACKS, timeoutMs: e.QUEUE_REPLICA_ACK_TIMEOUT_MS });
 }
 
 /** On PostgreSQL the prefix names BullMQ's schema (queueSchemaOf): it must make a plain identifier. */
@@ -601,6 +623,7 @@ export function loadConfig(
       metricsPort: e.WORKER_METRICS_PORT,
       lockDurationMs: e.WORKER_LOCK_DURATION_MS,
       stalledIntervalMs: e.WORKER_STALLED_INTERVAL_MS,
+      replicaAcks: replicaAcksFrom(e, backend),
     }),
     validationMaxAgeHours: e.VALIDATION_MAX_AGE_HOURS,
     rotationGraceHours: e.ROTATION_GRACE_HOURS,

@@ -50,3 +50,14 @@ describe('DATABASE_REPLICA_URLS', () => {
     expect(failure({ DATABASE_REPLICA_URLS: 'postgres://a/k', DATABASE_REPLICA_MAX_LAG_MS: '50' })).toContain('DATABASE_REPLICA_MAX_LAG_MS');
   });
 });
+
+describe('QUEUE_REPLICA_ACKS', () => {
+  it('is off by default; set, the relay waits for that many Redis replicas', () => {
+    expect(loadConfig({ ...BASE, REDIS_URL: 'redis://r:6379' }).queue.replicaAcks).toBeNull();
+    expect(loadConfig({ ...BASE, REDIS_URL: 'redis://r:6379', QUEUE_REPLICA_ACKS: '1' }).queue.replicaAcks).toEqual({ replicas: 1, timeoutMs: 500 });
+  });
+
+  it('is refused with the queues on PostgreSQL (there are no Redis replicas to wait for)', () => {
+    expect(failure({ QUEUE_BACKEND: 'postgres', QUEUE_REPLICA_ACKS: '1' })).toContain('QUEUE_REPLICA_ACKS');
+  });
+});

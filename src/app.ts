@@ -20,7 +20,7 @@ export interface App {
 
 /** Everything the API process runs, without listening: main.ts and the tests both start it this way. */
 export async function createApp(config: Readonly<Config>, log: Logger): Promise<App> {
-  const db = createDataSource(config.databaseUrl, config.databasePoolSize);
+  const db = createDataSource(config.databaseUrl, config.databasePoolSize, { replicated: config.databaseReplicas !== null });
   await db.initialize();
   // Before serving: a built-in provider's host is operator configuration, never an earlier API call.
   await pinBuiltInHosts(db, config.providerBaseUrls, log);
@@ -42,6 +42,9 @@ export async function createApp(config: Readonly<Config>, log: Logger): Promise<
   // A queue store this BullMQ cannot use (an unmigrated or newer schema) stops the start here.
   await services.queueBackend.assertUsable();
   await services.invalidations.start();
+  // Replicas are measured from here on; until a probe finds one fresh, reads stay on the primary.
+  services.replicas?.attach(db);
+  services.replicas?.start();
   // Not required: without its store the key-check limits hold per process (src/modules/key-check).
   await services.keyCheckStore.ready(2_000);
   const server = await buildServer({ config, db, services, log });
@@ -57,6 +60,7 @@ export async function createApp(config: Readonly<Config>, log: Logger): Promise<
       await services.keyRescans.close();
       await services.webhookQueues.close();
       await services.invalidations.close();
+      await services.replicas?.close();
       await services.security.flush();
       await services.keyCheckStore.close();
       await services.queueBackend.close();

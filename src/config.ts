@@ -65,6 +65,30 @@ export const Env = z.object({
     .max(200)
     .default(10)
     .describe('Connections per process. The worker uses at least `WORKER_CONCURRENCY` + 4, so concurrent jobs do not wait for a connection.'),
+  DATABASE_REPLICA_URLS: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || list(v).every(isPostgresUrl), 'a comma-separated list of postgres:// URLs')
+    .meta({ secret: 'a password in it is' })
+    .describe(
+      "Streaming replicas for read-only GraphQL queries, comma-separated `postgres://` URLs. Token lookups, gateway config pulls, mutations and a tenant's reads right after its own writes stay on the primary. See [Running at scale](scale.md).",
+    ),
+  DATABASE_REPLICA_MAX_LAG_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(600_000)
+    .default(1000)
+    .describe(
+      'A replica serves a read only when it holds every commit older than this (measured, not assumed); otherwise the read goes to the primary. At least twice `DATABASE_REPLICA_PROBE_MS`.',
+    ),
+  DATABASE_REPLICA_PROBE_MS: z.coerce
+    .number()
+    .int()
+    .min(20)
+    .max(60_000)
+    .default(200)
+    .describe("How often each API process measures its replicas' replay lag (one small query on the primary and one per replica)."),
   REDIS_URL: z
     .string()
     .url()
@@ -287,6 +311,22 @@ export const Env = z.object({
     .max(500)
     .default(10)
     .describe('Jobs one worker process runs at once on each of its four queues.'),
+  QUEUE_REPLICA_ACKS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(5)
+    .default(0)
+    .describe(
+      'The outbox relay marks a row sent only once this many Redis replicas hold its job (`WAIT`), so a master lost before replication loses no job; `0`: off. See [Running at scale](scale.md).',
+    ),
+  QUEUE_REPLICA_ACK_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(10_000)
+    .default(500)
+    .describe('How long the relay waits for those replicas before it rolls back and relays the rows again.'),
   WORKER_METRICS_PORT: z.coerce
     .number()
     .int()
@@ -568,6 +608,11 @@ export interface Config {
   logLevel: string;
   databaseUrl: string;
   databasePoolSize: number;
+  /**
+   * DATABASE_REPLICA_URLS and their lag bound (src/db/replicas.ts, docs/scale.md): the API's
+   * read-only GraphQL queries may read there; null: every read goes to DATABASE_URL.
+   */
+  databaseReplicas: DatabaseReplicaSettings | null;
   /** null on the postgres queue backend and with a cluster: nothing then connects to one Redis. */
   redisUrl: string | null;
   /** REDIS_CLUSTER_NODES: every Redis user connects to this Redis Cluster instead (src/queue/connection.ts). */
@@ -593,7 +638,19 @@ export interface Config {
   corsOrigins: string[];
   /** Read-only ops token for the queue dashboard and metrics (optional). */
   opsReadonlyToken: string | null;
-  queue: { backend: QueueBackendKind; prefix: string; concurrency: number; metricsPort: number; lockDurationMs: number; stalledIntervalMs: number };
+  queue: {
+    backend: QueueBackendKind;
+    prefix: string;
+    concurrency: number;
+    metricsPort: number;
+    lockDurationMs: number;
+    stalledIntervalMs: number;
+    /**
+     * QUEUE_REPLICA_ACKS / _TIMEOUT_MS: Redis replicas that must hold a relayed job before its outbox
+     * row is marked sent (workers/replica-acks.ts, docs/scale.md); null: not waited for.
+     */
+    replicaAcks: { replicas: number; timeoutMs: number } | null;
+  };
   /** Re-validate keys whose last check is older than this; daily sweeps run on this cron (UTC). */
   validationMaxAgeHours: number;
   rotationGraceHours: number;
@@ -659,6 +716,33 @@ export interface Config {
 
 export type QueueBackendKind = 'redis' | 'postgres';
 
+export interface DatabaseReplicaSettings {
+  urls: string[];
+  maxLagMs: number;
+  probeIntervalMs: number;
+}
+
+function isPostgresUrl(entry: string): boolean {
+  try {
+    return ['postgres:', 'postgresql:'].includes(new URL(entry).protocol);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The lag bound must leave room for measuring it: a replica is known fresh only up to the last
+ * probe, so a bound under two probe periods would send almost every read to the primary.
+ */
+function databaseReplicasFrom(e: z.infer<typeof Env>): DatabaseReplicaSettings | null {
+  const urls = list(e.DATABASE_REPLICA_URLS ?? '');
+  if (urls.length === 0) return null;
+  if (e.DATABASE_REPLICA_MAX_LAG_MS < 2 * e.DATABASE_REPLICA_PROBE_MS) {
+    throw new ConfigError('invalid configuration: DATABASE_REPLICA_MAX_LAG_MS (must be at least twice DATABASE_REPLICA_PROBE_MS)');
+  }
+  return Object.freeze({ urls, maxLagMs: e.DATABASE_REPLICA_MAX_LAG_MS, probeIntervalMs: e.DATABASE_REPLICA_PROBE_MS });
+}
+
 /** A Redis Cluster's seed nodes (any reachable one suffices to learn the rest) and its credentials. */
 export interface RedisClusterSettings {
   nodes: { host: string; port: number }[];
@@ -696,6 +780,13 @@ function redisClusterFrom(e: z.infer<typeof Env>, backend: QueueBackendKind): Re
     password: e.REDIS_PASSWORD ?? null,
     tls: e.REDIS_TLS === 'true',
   };
+}
+
+/** Replica acknowledgements are a Redis notion: asking for them on PostgreSQL is a mistake worth stopping for. */
+function replicaAcksFrom(e: z.infer<typeof Env>, backend: QueueBackendKind): Config['queue']['replicaAcks'] {
+  if (e.QUEUE_REPLICA_ACKS === 0) return null;
+  if (backend !== 'redis') throw new ConfigError('invalid configuration: QUEUE_REPLICA_ACKS is set but QUEUE_BACKEND is not "redis"');
+  return Object.freeze({ replicas: e.QUEUE_REPLICA_ACKS, timeoutMs: e.QUEUE_REPLICA_ACK_TIMEOUT_MS });
 }
 
 /** On PostgreSQL the prefix names BullMQ's schema (queueSchemaOf): it must make a plain identifier. */
@@ -988,6 +1079,7 @@ export function loadConfig(
     logLevel: e.LOG_LEVEL,
     databaseUrl,
     databasePoolSize: e.DATABASE_POOL_SIZE,
+    databaseReplicas: databaseReplicasFrom(e),
     redisUrl: backend === 'redis' && !redisCluster ? (e.REDIS_URL ?? DEFAULT_REDIS_URL) : null,
     redisCluster: redisCluster && Object.freeze(redisCluster),
     adminToken: secrets.KEYPLANE_ADMIN_TOKEN!,
@@ -1008,6 +1100,7 @@ export function loadConfig(
       metricsPort: e.WORKER_METRICS_PORT,
       lockDurationMs: e.WORKER_LOCK_DURATION_MS,
       stalledIntervalMs: e.WORKER_STALLED_INTERVAL_MS,
+      replicaAcks: replicaAcksFrom(e, backend),
     }),
     validationMaxAgeHours: e.VALIDATION_MAX_AGE_HOURS,
     rotationGraceHours: e.ROTATION_GRACE_HOURS,

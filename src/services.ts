@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { auditSigner, fingerprinterFor, masterKeyring, type Config } from './config';
 import { SecretBox } from './crypto';
 import { Invalidations } from './db/invalidations';
+import { ReplicaRouter } from './db/replicas';
 import { createLiveEvents } from './events';
 import { outboundFor, outboundPolicyFor, watchOutbound } from './outbound';
 import { AlertService } from './modules/alert/alert.service';
@@ -49,6 +50,16 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
   const fingerprinter = fingerprinterFor(config);
   // Caches below serve only while this listens (app.ts starts and closes it).
   const invalidations = new Invalidations(config.databaseUrl, log);
+  // DATABASE_REPLICA_URLS: read-only queries may read from a replica fresh enough for the caller
+  // (src/db/replicas.ts). It hears writes through the invalidation listener, and routes nothing
+  // while that listener is down. app.ts attaches it to the DataSource, starts and closes it.
+  const replicas = config.databaseReplicas
+    ? new ReplicaRouter(config.databaseUrl, config.databaseReplicas, log, config.databasePoolSize, () => invalidations.listening)
+    : null;
+  if (replicas) {
+    invalidations.onInvalidate((scope) => replicas.noteWrite(scope));
+    invalidations.onWrite((key) => replicas.noteWrite(key));
+  }
   const urlPolicy = outboundPolicyFor(config);
   const outbound = outboundFor(config);
   const providers = new ProviderService(db, urlPolicy, invalidations, config.cache);
@@ -91,6 +102,7 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
     box,
     fingerprinter,
     invalidations,
+    replicas,
     scope,
     events,
     live: new LiveService(scope, events, db),

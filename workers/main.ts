@@ -20,6 +20,7 @@ import { describeDatabaseUrl } from '../src/config-values';
 import { closeQueues, createQueues } from '../src/queue/queues';
 import { startWorkerMetrics } from './metrics';
 import { startRelay } from './relay';
+import { replicaAcks } from './replica-acks';
 import { upsertSchedulers } from './schedulers';
 import { startWorkers } from './worker';
 import { DatabaseGate } from './database-gate';
@@ -51,7 +52,7 @@ async function main(): Promise<void> {
   // store's address included; the backend already logs them, throttled and scrubbed.
   for (const queue of Object.values(queues)) queue.on('error', () => undefined);
   await upsertSchedulers(queues, config);
-  const relay = startRelay(db, queues, log);
+  const relay = startRelay(db, queues, log, 250, config.queue.replicaAcks && replicaAcks(backend, config.queue.replicaAcks));
   // Live events for open settings pages (GraphQL subscriptions on the API), ids only.
   const events = createLiveEvents(config, log);
   const confirmed = new ConfirmedOutcomes(db);

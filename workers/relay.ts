@@ -4,6 +4,7 @@ import type { Queues } from '../src/queue/queues';
 import { jobOptions, type JobName, type JobPayloads, type QueueName } from '../src/queue/registry';
 import { SpanKind } from '@opentelemetry/api';
 import { currentTraceparent, inSpan, withTraceparent } from '../src/tracing';
+import type { ConfirmReplication } from './replica-acks';
 
 interface OutboxRow {
   id: string;
@@ -41,7 +42,7 @@ export function traceparentOfJob(opts: { telemetry?: { metadata?: unknown } } | 
  * without taking the same rows. A row is marked sent only after Redis accepted the job; if the
  * process dies in between, the row is sent again and the deterministic job id makes it a no-op.
  */
-export async function relayOnce(db: DataSource, queues: Queues, batchSize = 200): Promise<number> {
+export async function relayOnce(db: DataSource, queues: Queues, batchSize = 200, confirm: ConfirmReplication | null = null): Promise<number> {
   return db.transaction(async (tx) => {
     const rows: OutboxRow[] = await tx.query(
       `SELECT id, queue, job_name, job_id, payload, trace_parent FROM outbox
@@ -60,6 +61,8 @@ export async function relayOnce(db: DataSource, queues: Queues, batchSize = 200)
         ),
       );
     }
+    // QUEUE_REPLICA_ACKS: not marked sent until replicas hold the jobs (a throw rolls back).
+    if (confirm) await confirm([...new Set(rows.map((r) => r.queue))]);
     await tx.query('UPDATE outbox SET sent_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
     return rows.length;
   });
@@ -74,13 +77,19 @@ const relayAttributes = (row: OutboxRow) => ({
 });
 
 /** Polls the outbox until stopped; backs off while Redis or PostgreSQL is unreachable. */
-export function startRelay(db: DataSource, queues: Queues, log: Logger, intervalMs = 250): { stop(): Promise<void> } {
+export function startRelay(
+  db: DataSource,
+  queues: Queues,
+  log: Logger,
+  intervalMs = 250,
+  confirm: ConfirmReplication | null = null,
+): { stop(): Promise<void> } {
   let running = true;
   let delay = intervalMs;
   const loop = (async () => {
     while (running) {
       try {
-        const moved = await relayOnce(db, queues);
+        const moved = await relayOnce(db, queues, 200, confirm);
         delay = moved > 0 ? 0 : intervalMs;
       } catch (error) {
         log.warn({ err: error }, 'outbox relay failed; retrying');

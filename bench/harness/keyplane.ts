@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import type { Queue } from 'bullmq';
-import type { QueueBackendKind } from '../../src/config';
+import type { QueueBackendKind, RedisClusterSettings } from '../../src/config';
 import { queueSchemaOf } from '../../src/config-values';
 import { migrateQueueSchema } from '../../src/db/migrate';
 import { createQueueBackend } from '../../src/queue/backend';
@@ -44,12 +44,21 @@ export async function startWorker(name: string, prefix: string, env: Record<stri
   const backend: QueueBackendKind = env.QUEUE_BACKEND === 'postgres' ? 'postgres' : 'redis';
   // On PostgreSQL the prefix's BullMQ schema comes from the migration step, as in a deployment.
   if (backend === 'postgres') await migrateQueueSchema(BENCH_DATABASE_URL, queueSchemaOf(prefix));
-  const child = spawnNode(name, resolve(DIST, 'workers', 'main.js'), {
-    env: keyplaneEnv({ QUEUE_PREFIX: prefix, ...env }),
-    nodeArgs: profileArgs(name),
-  });
-  await waitForWorkers(child, prefix, backend);
+  const full = keyplaneEnv({ QUEUE_PREFIX: prefix, ...env });
+  // A cluster replaces REDIS_URL (the config refuses both).
+  if (full.REDIS_CLUSTER_NODES) delete full.REDIS_URL;
+  const child = spawnNode(name, resolve(DIST, 'workers', 'main.js'), { env: full, nodeArgs: profileArgs(name) });
+  await waitForWorkers(child, prefix, backend, full.REDIS_CLUSTER_NODES ? clusterSettings(full.REDIS_CLUSTER_NODES) : null);
   return child;
+}
+
+/** REDIS_CLUSTER_NODES (host:port,...) as the config parses it, for the harness's own producers. */
+export function clusterSettings(seeds: string): RedisClusterSettings {
+  const nodes = seeds.split(',').map((entry) => {
+    const at = entry.lastIndexOf(':');
+    return { host: entry.slice(0, at), port: Number(entry.slice(at + 1)) };
+  });
+  return { nodes, username: null, password: null, tls: false };
 }
 
 /** A baseline or helper script from dist/bench that reports `{ ready: true }` over IPC. */
@@ -70,8 +79,14 @@ export async function startHello(pageFile?: string): Promise<Server> {
 export function benchQueues(
   prefix: string,
   backend: QueueBackendKind = 'redis',
+  cluster: RedisClusterSettings | null = null,
 ): { queues: Record<string, Queue>; close(obliterate?: boolean): Promise<void> } {
-  const b = createQueueBackend({ queue: { backend, prefix }, redisUrl: REDIS_URL, databaseUrl: BENCH_DATABASE_URL });
+  const b = createQueueBackend({
+    queue: { backend, prefix },
+    redisUrl: cluster ? null : REDIS_URL,
+    redisCluster: cluster,
+    databaseUrl: BENCH_DATABASE_URL,
+  });
   const queues = createQueues(b);
   return {
     queues,
@@ -86,8 +101,14 @@ export function benchQueues(
 }
 
 /** Waits until the worker process has registered at least one BullMQ worker under `prefix`. */
-async function waitForWorkers(child: Child, prefix: string, backend: QueueBackendKind, timeoutMs = 30_000): Promise<void> {
-  const q = benchQueues(prefix, backend);
+async function waitForWorkers(
+  child: Child,
+  prefix: string,
+  backend: QueueBackendKind,
+  cluster: RedisClusterSettings | null,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const q = benchQueues(prefix, backend, cluster);
   try {
     const until = Date.now() + timeoutMs;
     for (;;) {

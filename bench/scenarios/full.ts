@@ -6,6 +6,7 @@ import { duplicateAlert } from './duplicate-alert';
 import { againstHello, LIST } from './graphql-http';
 import { ensureMillion, MILLION, SEED_TENANTS } from './million';
 import { rotationSweep } from './rotation-sweep';
+import { replicaReads, scaleValidation } from './scale';
 
 /** The credentials list again, for a tenant among a million stored keys: the indexes must keep it flat. */
 const listAmongMillion: Scenario = {
@@ -41,4 +42,4 @@ const listAmongMillion: Scenario = {
 };
 
 /** The million-row figures (--full), after the quick set. */
-export const FULL_SCENARIOS: Scenario[] = [listAmongMillion, duplicateAlert, rotationSweep];
+export const FULL_SCENARIOS: Scenario[] = [listAmongMillion, duplicateAlert, rotationSweep, scaleValidation, replicaReads];

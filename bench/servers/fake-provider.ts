@@ -5,7 +5,8 @@
 import { startFakeProvider } from '../../test/fakes/fake-provider';
 
 async function main(): Promise<void> {
-  const fake = await startFakeProvider();
+  // argv[2]: a latency for every answer, in ms (the scale scenario's 20 ms provider).
+  const fake = await startFakeProvider('127.0.0.1', { delayMs: Number(process.argv[2] ?? 0) || 0 });
   process.on('message', (m: { allow?: string[] }) => {
     for (const key of m.allow ?? []) fake.allow(key);
     process.send?.({ allowed: m.allow?.length ?? 0 });

@@ -2,6 +2,12 @@ import { Client } from 'pg';
 
 /** The channel the invalidation triggers notify on (migrations/…-cache-invalidation.ts). */
 export const INVALIDATE_CHANNEL = 'keyplane_invalidate';
+/**
+ * Announced writes: the API NOTIFYs a tenant id here after each mutation when read replicas are
+ * configured, so every process sends that tenant's next reads to the primary until its replicas
+ * have replayed past it (src/db/replicas.ts). Not a cache invalidation: caches stay.
+ */
+export const WRITES_CHANNEL = 'keyplane_writes';
 /** A tenant id, or '*' for everything (platform-wide tables, TRUNCATE, a lost listener). */
 export type InvalidationScope = string;
 
@@ -32,6 +38,7 @@ export class Invalidations {
   private inflight: Promise<void> | null = null;
   private queued: Promise<void> | null = null;
   private readonly handlers = new Set<(scope: InvalidationScope) => void>();
+  private readonly writeHandlers = new Set<(key: string) => void>();
 
   constructor(
     private readonly databaseUrl: string,
@@ -60,6 +67,28 @@ export class Invalidations {
   onInvalidate(handler: (scope: InvalidationScope) => void): () => void {
     this.handlers.add(handler);
     return () => this.handlers.delete(handler);
+  }
+
+  /** Hears announced writes (announceWrite, from any process): a tenant id or '*'. */
+  onWrite(handler: (key: string) => void): () => void {
+    this.writeHandlers.add(handler);
+    return () => this.writeHandlers.delete(handler);
+  }
+
+  /**
+   * Tells every listening process (this one included) that `key` (a tenant id, '*': any tenant)
+   * has just committed a write. Also a round trip on the listener connection, so it syncs as
+   * sync() does. False while not listening: the caller announces another way.
+   */
+  async announceWrite(key: string): Promise<boolean> {
+    if (!this.client || !this.connected) return false;
+    try {
+      await this.client.query('SELECT pg_notify($1, $2)', [WRITES_CHANNEL, key]);
+      return true;
+    } catch {
+      // The connection is gone: lost() has already stopped this process's replica routing.
+      return false;
+    }
   }
 
   /**
@@ -116,12 +145,13 @@ export class Invalidations {
     this.client = client;
     client.on('notification', (message) => {
       if (message.channel === INVALIDATE_CHANNEL) this.invalidate(message.payload || '*');
+      else if (message.channel === WRITES_CHANNEL) for (const handler of this.writeHandlers) handler(message.payload || '*');
     });
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client, null));
     try {
       await client.connect();
-      await client.query(`LISTEN ${INVALIDATE_CHANNEL}`);
+      await client.query(`LISTEN ${INVALIDATE_CHANNEL}; LISTEN ${WRITES_CHANNEL}`);
     } catch (error) {
       client.end().catch(() => {});
       this.lost(client, error);

@@ -16,7 +16,7 @@ import { GaugeLease } from '../queue/gauge-lease';
 export interface OpsDeps {
   config: Readonly<Config>;
   db: DataSource;
-  services: Pick<Services, 'auth' | 'security' | 'outboundFailures' | 'queueBackend'>;
+  services: Pick<Services, 'auth' | 'security' | 'outboundFailures' | 'queueBackend'> & Partial<Pick<Services, 'replicas'>>;
   log: Logger;
 }
 
@@ -46,9 +46,10 @@ export async function registerOps(
   registerOutboxGauges(metrics.registry, db, log, exporter);
   metrics.registry.registerMetric(services.outboundFailures);
   metrics.registry.registerMetric(sealedRecordsGauge(db, log));
+  for (const metric of Object.values(services.replicas?.metrics ?? {})) metrics.registry.registerMetric(metric);
 
   const guard = createOpsGuard(config, services.auth, services.security);
-  registerHealthRoutes(app, db, backend);
+  registerHealthRoutes(app, db, backend, services.replicas ?? null);
   registerMetricsRoute(app, metrics.registry, guard);
   await registerDashboard(app, queues, guard, services.security);
 

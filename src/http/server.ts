@@ -25,6 +25,8 @@ import { registerAuditRoutes } from './audit.route';
 import { gatewayConfigFastPath, registerGatewayConfigRoute } from './gateway-config.route';
 import { registerOpenApiRoute } from './openapi';
 import { registerOps } from './ops';
+import { readScope } from '../db/read-scope';
+import { WRITES_CHANNEL } from '../db/invalidations';
 import { requestIdOf } from './request-id';
 
 export interface ServerDeps {
@@ -96,7 +98,7 @@ export async function buildServer({ config, db, services, log }: ServerDeps): Pr
       complexityPlugin(schema, config.graphql.maxComplexity),
       keyCheckCapPlugin(config.keyChecks.perRequest),
       ops.apolloPlugin,
-      readYourWrites(services),
+      readYourWrites(services, db),
       accessLogPlugin(),
     ],
   });
@@ -108,6 +110,11 @@ export async function buildServer({ config, db, services, log }: ServerDeps): Pr
   }
 
   const guard = createRequestGuard(schema, config.graphql.limits);
+  if (services.replicas) {
+    // Each GraphQL request gets its read route, on the primary until the operation is known
+    // (readYourWrites below). preHandler: after the body is read, so the handler runs inside it.
+    app.addHook('preHandler', (_request, _reply, done) => readScope.run({ replica: null }, done));
+  }
   await app.register(fastifyApollo(apollo), {
     path: '/graphql',
     // Apollo builds the context before it parses anything: the token, then the request limits,
@@ -166,13 +173,31 @@ function documentOf(holder: unknown): unknown {
  * A mutation's answer leaves only once this process has heard the change notifications its own
  * commit sent, so its next request (a revoked token, a rotated gateway key) never sees a cached
  * state from before it. One round trip on the listener connection, mutations only.
+ *
+ * With read replicas (src/db/replicas.ts) the same round trip announces the write to every API
+ * process, and a query is routed only after this process has heard every write announced before it
+ * arrived (a sync): a client reads its own writes whichever process answers. Authentication ran
+ * before, on the primary; only the operation's resolvers may read from the replica.
  */
-function readYourWrites(services: Pick<Services, 'invalidations'>): ApolloServerPlugin<GraphQLContext> {
+function readYourWrites(services: Pick<Services, 'invalidations' | 'replicas'>, db: DataSource): ApolloServerPlugin<GraphQLContext> {
+  const { invalidations, replicas } = services;
   return {
     async requestDidStart() {
       return {
-        async willSendResponse({ operation }) {
-          if (operation?.operation === 'mutation') await services.invalidations.sync();
+        async didResolveOperation({ operation, contextValue }) {
+          const route = readScope.getStore();
+          if (!replicas || !route || operation?.operation !== 'query' || !contextValue.actor) return;
+          await invalidations.sync();
+          route.replica = replicas.route(contextValue.actor.tenantId ?? '*');
+        },
+        async willSendResponse({ operation, contextValue }) {
+          if (operation?.operation !== 'mutation') return;
+          if (!replicas || !contextValue.actor) return invalidations.sync();
+          const key = contextValue.actor.tenantId ?? '*';
+          replicas.noteWrite(key);
+          if (await invalidations.announceWrite(key)) return;
+          // This process's listener is down: announce through the pool, so other processes still hear it.
+          await db.query('SELECT pg_notify($1, $2)', [WRITES_CHANNEL, key]).catch(() => undefined);
         },
       };
     },

@@ -12,11 +12,12 @@ import {
 } from 'bullmq';
 import { randomBytes } from 'node:crypto';
 import { Pool } from 'pg';
+import { Command } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config, QueueBackendKind } from '../config';
 import { queueSchemaOf } from '../config-values';
 import { judgeCluster, probeClusterNodes } from './cluster-probe';
-import { createRedis, redisTargetOf, type RedisClient, type RedisTarget } from './connection';
+import { createRedis, isCluster, redisTargetOf, type RedisClient, type RedisTarget } from './connection';
 import { DEFAULT_JOB_OPTIONS } from './job-options';
 import { queueKeyPrefix } from './key-layout';
 import { QUEUES, type QueueName } from './registry';
@@ -55,6 +56,12 @@ export interface QueueBackend {
   connected(): boolean;
   /** Closes the connections this object made (queues and workers are closed by their owners first). */
   close(): Promise<void>;
+  /**
+   * Redis only: how many replicas (up to `replicas`, waiting at most `timeoutMs`) hold every write
+   * producers sent so far to the master of `name`'s keys (WAIT on the producer connection, which
+   * every producer queue shares). QUEUE_REPLICA_ACKS, workers/replica-acks.ts.
+   */
+  replicasHolding?(name: QueueName, replicas: number, timeoutMs: number): Promise<number>;
 }
 
 /** A queue store that cannot serve: the message says what to do, and names no password. */
@@ -115,6 +122,14 @@ class RedisQueues implements QueueBackend {
   /** Each queue's keys under a hash tag of its own on a cluster (key-layout.ts). */
   private prefixOf(name: QueueName): string {
     return queueKeyPrefix(this.prefix, name, this.cluster);
+  }
+
+  async replicasHolding(name: QueueName, replicas: number, timeoutMs: number): Promise<number> {
+    const redis = this.producerConnection();
+    if (!isCluster(redis)) return redis.wait(replicas, timeoutMs);
+    // On a cluster WAIT must reach the master owning the queue's slot (all its keys share one tag).
+    const slot = new Command('exists', [`${this.prefixOf(name)}:${name}:meta`]).getSlot();
+    return Number(await redis.sendCommand(new Command('wait', [replicas, timeoutMs]), undefined, { slot }));
   }
 
   queue(name: QueueName, options: QueueSettings = {}): Queue {

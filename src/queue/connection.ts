@@ -27,8 +27,9 @@ export function isCluster(redis: RedisClient): redis is Cluster {
  * CLUSTERDOWN during a failover are retried by ioredis up to its redirection limit.
  */
 export function connectRedis(target: RedisTarget, options: RedisOptions, cluster: Partial<ClusterOptions> = {}): RedisClient {
-  if (target.kind === 'single') return new Redis(target.url, options);
+  if (target.kind === 'single') return new Redis(target.url, { reconnectOnError: reconnectOnReadOnly, ...options });
   const redisOptions: RedisOptions = {
+    reconnectOnError: reconnectOnReadOnly,
     ...options,
     ...(target.username ? { username: target.username } : {}),
     ...(target.password ? { password: target.password } : {}),
@@ -47,6 +48,17 @@ export function connectRedis(target: RedisTarget, options: RedisOptions, cluster
       ...cluster,
     },
   );
+}
+
+/**
+ * READONLY: the server this connection reached was demoted to a replica by a failover (a managed
+ * Redis whose primary endpoint now names another node, or a cluster node before the slot map is
+ * refreshed). Reconnect, which resolves the endpoint or the map again, and resend the command (2),
+ * so the failover costs a retry instead of an error; how long a command may keep retrying is still
+ * maxRetriesPerRequest's (forever for workers, once for the API's producers).
+ */
+export function reconnectOnReadOnly(error: Error): 2 | false {
+  return error.message.startsWith('READONLY') ? 2 : false;
 }
 
 /**

@@ -67,7 +67,8 @@ export interface FakeProvider {
 export const DEFAULT_MODELS = ['fake-model-b', 'fake-model-a'];
 
 /** `host`: where to listen (loopback by default; a veth address for a process in another network namespace). */
-export async function startFakeProvider(host = '127.0.0.1'): Promise<FakeProvider> {
+/** `options.delayMs`: every answer waits this long (a provider's latency; the scale bench uses 20 ms). */
+export async function startFakeProvider(host = '127.0.0.1', options: { delayMs?: number } = {}): Promise<FakeProvider> {
   const allowed = new Map<string, string[]>();
   const scripts = new Map<string, FakeResponse[]>();
   let anyScript: FakeResponse[] = [];
@@ -103,7 +104,8 @@ export async function startFakeProvider(host = '127.0.0.1'): Promise<FakeProvide
     const next = nextScripted(key);
     if (next && 'hang' in next) return; // never answered; close() destroys the socket
     const scripted = next && 'echo' in next ? echoResponse(shape, key ?? '', next.echo) : next;
-    const chosen = scripted ?? (shape ? defaultResponse(shape, key, req.headers, allowed) : { status: 404, body: { error: 'not found' } });
+    const found = scripted ?? (shape ? defaultResponse(shape, key, req.headers, allowed) : { status: 404, body: { error: 'not found' } });
+    const chosen = found.delayMs || !options.delayMs ? found : { ...found, delayMs: options.delayMs };
     if (chosen.delayMs) {
       const t = setTimeout(() => {
         timers.delete(t);

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
 
 /**
  * A redis-server of the test's own on a free loopback port, so a test can stop and restart Redis
@@ -35,7 +36,23 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   const start = async () => {
     if (child) throw new Error('private redis already running');
     output = '';
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'];
+    // A full sync to a replica still writes an RDB file: into the temp folder, never the checkout.
+    const args = [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--protected-mode',
+      'no',
+      '--dir',
+      tmpdir(),
+      '--dbfilename',
+      `keyplane-private-redis-${port}.rdb`,
+    ];
     const proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     proc.stdout!.on('data', (d: Buffer) => (output += d.toString()));
     proc.stderr!.on('data', (d: Buffer) => (output += d.toString()));

@@ -7,7 +7,8 @@ import { dirname, resolve } from 'node:path';
  * values keep runs repeatable. Every load goes to 127.0.0.1.
  */
 function findRoot(dir: string): string {
-  return existsSync(resolve(dir, 'package.json')) || dirname(dir) === dir ? dir : findRoot(dirname(dir));
+  // package-lock.json, not package.json: the build copies package.json into dist/ (src/http/openapi.ts reads its version).
+  return existsSync(resolve(dir, 'package-lock.json')) || dirname(dir) === dir ? dir : findRoot(dirname(dir));
 }
 /** The repository root, whether this runs compiled (dist/bench/...) or not. */
 export const ROOT = findRoot(__dirname);
@@ -53,6 +54,8 @@ export function keyplaneEnv(extra: Record<string, string> = {}): Record<string, 
     KEY_CHECKS_PER_REQUEST: '10',
     // Tracing on for a run (docs/observability.md "Cost"): point it at a collector, or a sink that drops spans.
     ...(process.env.KEYPLANE_BENCH_OTEL_ENDPOINT ? { OTEL_EXPORTER_OTLP_ENDPOINT: process.env.KEYPLANE_BENCH_OTEL_ENDPOINT } : {}),
+    // Settings for one experiment, e.g. KEYPLANE_BENCH_ENV='{"OUTBOUND_PROVIDER_MAX_PER_TENANT":"50"}'.
+    ...benchEnvOverrides(),
     ...extra,
   };
 }
@@ -92,4 +95,13 @@ export function parseOptions(argv: string[]): Options {
     keepDb: argv.includes('--keep-db'),
     connections: Math.round(num('connections', 32)),
   };
+}
+
+/** KEYPLANE_BENCH_ENV: a JSON object of settings given to every process the bench starts (an experiment's knobs). */
+function benchEnvOverrides(): Record<string, string> {
+  const raw = process.env.KEYPLANE_BENCH_ENV;
+  if (!raw) return {};
+  const parsed: unknown = JSON.parse(raw);
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('KEYPLANE_BENCH_ENV must be a JSON object');
+  return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, String(v)]));
 }

@@ -1,4 +1,5 @@
 import { Arg, Authorized, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { orNull } from '../../graphql/lookup';
 import { PageArgsInput, toConnection, type Connection } from '../../graphql/connection';
 import { Audit, CurrentActor, Page } from '../../graphql/params';
 import { mutate } from '../../graphql/payload';
@@ -98,9 +99,9 @@ export class AlertResolver {
   }
 
   @Authorized('PLATFORM_ADMIN')
-  @Query(() => KeyRescanStatus, { description: 'Progress of a key rescan (platform admins only).' })
+  @Query(() => KeyRescanStatus, { nullable: true, description: 'Progress of a key rescan (platform admins only); null for an unknown job id.' })
   keyRescan(@Arg('jobId', () => ID) jobId: string) {
-    return this.s.keyRescans.status(jobId);
+    return orNull(() => this.s.keyRescans.status(jobId));
   }
 
   private setStatus(input: KeyReuseAlertInput, actor: Actor, audit: AuditActor, target: 'ACKNOWLEDGED' | 'DISMISSED') {

@@ -1,4 +1,5 @@
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { Node } from '../../graphql/node';
 import { ConnectionType } from '../../graphql/connection';
 import { constEnum } from '../../graphql/const-enum';
 import { Payload } from '../../graphql/payload';
@@ -52,7 +53,11 @@ export class CredentialVersion {
   lastValidation?: LastValidation | null;
 }
 
-@ObjectType({ simpleResolvers: true, description: "A tenant's provider key. The key itself is write-only: only a redacted hint is ever returned." })
+@ObjectType({
+  simpleResolvers: true,
+  implements: Node,
+  description: "A tenant's provider key. The key itself is write-only: only a redacted hint is ever returned.",
+})
 export class Credential {
   @Field(() => ID, { description: 'Credential id.' }) id!: string;
   @Field(() => ID, { description: 'Owning tenant.' }) tenantId!: string;

@@ -1,4 +1,5 @@
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { Node } from '../../graphql/node';
 import { ConnectionType } from '../../graphql/connection';
 import { constEnum } from '../../graphql/const-enum';
 import { Payload } from '../../graphql/payload';
@@ -12,7 +13,7 @@ export const CredentialModeEnum = constEnum(CREDENTIAL_MODES, {
   description: "Which keys a gateway is served: the tenant's only, the platform's only, or the tenant's first.",
 });
 
-@ObjectType({ simpleResolvers: true, description: 'An AI gateway that pulls its resolved provider keys from Keyplane.' })
+@ObjectType({ simpleResolvers: true, implements: Node, description: 'An AI gateway that pulls its resolved provider keys from Keyplane.' })
 export class Gateway {
   @Field(() => ID, { description: 'Gateway id.' }) id!: string;
   @Field(() => ID, { description: 'Owning tenant.' }) tenantId!: string;

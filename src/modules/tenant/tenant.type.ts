@@ -1,4 +1,5 @@
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { Node } from '../../graphql/node';
 import { ConnectionType } from '../../graphql/connection';
 import { constEnum } from '../../graphql/const-enum';
 import { Payload } from '../../graphql/payload';
@@ -11,7 +12,7 @@ export const ByokModeEnum = constEnum(BYOK_MODES, {
   description: "Whose provider keys a tenant uses: the platform's, its own, or its own first.",
 });
 
-@ObjectType({ simpleResolvers: true, description: 'A customer organisation. Everything else belongs to exactly one tenant.' })
+@ObjectType({ simpleResolvers: true, implements: Node, description: 'A customer organisation. Everything else belongs to exactly one tenant.' })
 export class Tenant {
   @Field(() => ID, { description: 'Tenant id.' }) id!: string;
   @Field({ description: 'Display name.' }) name!: string;

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema, type ContainerType } from 'type-graphql';
 import { authChecker } from './auth-checker';
+import { describeMutationErrors } from './mutation-errors';
 import { RESOLVERS } from './resolvers';
 import { NO_PUBSUB } from './subscriptions';
 
@@ -14,7 +15,7 @@ import { NO_PUBSUB } from './subscriptions';
  * object type means turning simpleResolvers off for that type.
  */
 export async function buildKeyplaneSchema(container?: ContainerType): Promise<GraphQLSchema> {
-  return buildSchema({
+  const schema = await buildSchema({
     resolvers: [RESOLVERS[0].cls, ...RESOLVERS.slice(1).map((r) => r.cls)],
     authChecker,
     // Input rules live in the services and come back as userErrors; type-graphql only types.
@@ -27,6 +28,7 @@ export async function buildKeyplaneSchema(container?: ContainerType): Promise<Gr
       },
     },
   });
+  return describeMutationErrors(schema);
 }
 
 /** The committed SDL: sorted, so that a diff shows only real changes. */

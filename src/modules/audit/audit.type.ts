@@ -4,7 +4,15 @@ import { ConnectionType } from '../../graphql/connection';
 import { constEnum } from '../../graphql/const-enum';
 import { ACTOR_TYPES, type ActorType } from './audit.entity';
 
-export const ActorTypeEnum = constEnum(ACTOR_TYPES, { name: 'ActorType', description: 'Who performed an audited action.' });
+export const ActorTypeEnum = constEnum(ACTOR_TYPES, {
+  name: 'ActorType',
+  description: 'Who performed an audited action.',
+  valuesConfig: {
+    API_TOKEN: { description: 'A tenant API token; actorId is its id.' },
+    PLATFORM_ADMIN: { description: 'The platform admin token.' },
+    SYSTEM: { description: 'Keyplane itself: a worker, a sweep or a validation outcome, with no request behind it.' },
+  },
+});
 
 @ObjectType({ simpleResolvers: true, description: 'Something that changed, who changed it, and when. Details hold redacted hints only.' })
 export class AuditEvent {

@@ -6,8 +6,9 @@ import type { UserErrorCode } from '../errors';
  * Published in each mutation's description (appended at schema build, so the SDL and introspection
  * carry it) and in docs/graphql-api.md. A list, not a per-mutation error union: a union would change
  * every payload's userErrors type, a breaking change for every client. Adding a code a mutation can
- * return means adding it here (test/unit/schema/mutation-errors.spec.ts checks the lists are complete
- * and valid); errors outside userErrors (UNAUTHENTICATED, FORBIDDEN, RATE_LIMITED, BAD_USER_INPUT,
+ * return means adding it here: test/unit/schema/mutation-errors.spec.ts checks every mutation has a
+ * valid list, and the integration harness (test/helpers/declared-error-codes.ts) fails any request
+ * whose userErrors carry a code its mutation does not declare. Errors outside userErrors (UNAUTHENTICATED, FORBIDDEN, RATE_LIMITED, BAD_USER_INPUT,
  * SERVICE_UNAVAILABLE, INTERNAL_SERVER_ERROR) come in `errors` with extensions.code.
  */
 const SECRET: UserErrorCode[] = ['SECRET_EMPTY', 'SECRET_MULTILINE', 'SECRET_INVALID_CHARACTERS', 'SECRET_TOO_LONG'];

@@ -2,6 +2,7 @@ import { getIntrospectionQuery, graphqlSync, isEnumType } from 'graphql';
 import { USER_ERROR_CODES } from '../../../src/errors';
 import { buildKeyplaneSchema } from '../../../src/graphql/build-schema';
 import { MUTATION_ERROR_CODES } from '../../../src/graphql/mutation-errors';
+import { undeclaredUserErrorCodes } from '../../helpers/declared-error-codes';
 
 it('every mutation lists the userErrors codes it can return, in its description; only real codes', async () => {
   const schema = await buildKeyplaneSchema();
@@ -27,4 +28,11 @@ it('every enum and every enum value of the schema is described', async () => {
     for (const value of type.getValues()) if (!value.description?.trim()) undescribed.push(`${type.name}.${value.name}`);
   }
   expect(undescribed).toEqual([]);
+});
+
+it('the integration harness names a code its mutation does not declare (aliases followed)', () => {
+  const doc = 'mutation($i: CreateTenantInput!) { made: createTenant(input: $i) { userErrors { code } } }';
+  const data = { made: { userErrors: [{ code: 'SLUG_TAKEN' }, { code: 'HOST_CHANGED' }] } };
+  expect(undeclaredUserErrorCodes(doc, data)).toEqual(['createTenant: HOST_CHANGED']);
+  expect(undeclaredUserErrorCodes('{ viewer { role } }', { viewer: { role: 'ADMIN' } })).toEqual([]);
 });

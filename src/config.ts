@@ -33,126 +33,482 @@ import type { IsolationSettings } from './outbound/isolation/slots';
 /** How often workers sign moved audit chain heads (AUDIT_CHECKPOINT_CRON's default, UTC). */
 export const DEFAULT_AUDIT_CHECKPOINT_CRON = '*/15 * * * *';
 
-const Env = z.object({
-  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
-  HOST: z.string().min(1).default('0.0.0.0'),
-  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+/**
+ * The environment, one entry per variable. Each `.describe()` text (Markdown, links relative to
+ * docs/) and `.meta({ secret })` mark is rendered into docs/configuration.md by
+ * scripts/emit-config-docs.ts (`npm run config:docs`; CI runs `config:check`): describe a new
+ * setting here, not in the docs.
+ */
+export const Env = z.object({
+  NODE_ENV: z
+    .enum(['development', 'test', 'production'])
+    .default('development')
+    .describe(
+      'Production requires `DATABASE_URL` and the four secrets (`KEYPLANE_ADMIN_TOKEN`, `KEYPLANE_MASTER_KEYS`, `KEYPLANE_FINGERPRINT_KEY`, `KEYPLANE_AUDIT_SIGNING_KEYS`), never starts the embedded PostgreSQL and turns introspection off.',
+    ),
+  HOST: z.string().min(1).default('0.0.0.0').describe('Address the HTTP server listens on.'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000).describe('Port the HTTP server listens on.'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Level of the JSON logs (pino).'),
   // Unset: `npm start` runs an embedded PostgreSQL and sets it (never in production; src/embedded).
-  DATABASE_URL: z.string().url().optional(),
-  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
-  REDIS_URL: z.string().url().optional(),
-  // A Redis Cluster instead of one server (README "Running at scale"): seed nodes, host:port,...
+  DATABASE_URL: z
+    .string()
+    .url()
+    .optional()
+    .meta({ secret: 'a password in it is' })
+    .describe(
+      'PostgreSQL connection URL. Unset, `npm start` runs the embedded PostgreSQL (not in production, where it is required). See [Deployment shapes](operations.md#deployment-shapes).',
+    ),
+  DATABASE_POOL_SIZE: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(200)
+    .default(10)
+    .describe('Connections per process. The worker uses at least `WORKER_CONCURRENCY` + 4, so concurrent jobs do not wait for a connection.'),
+  REDIS_URL: z
+    .string()
+    .url()
+    .optional()
+    .meta({ secret: 'a password in it is' })
+    .describe(
+      'Redis, for `QUEUE_BACKEND=redis` (`redis://127.0.0.1:6379` when that is set without a URL). The worker runs the BullMQ queues on it and publishes live events. The API uses it for `/readyz` (`503` while Redis is down), the queue dashboard, the queue gauges of `/metrics`, GraphQL subscriptions (pub/sub), `keyRescan` status, and the key-check limits and cache (which fall back to per-process limits and no cache while it is down). Mutations never need it: they write queue work to the `outbox` table in their own transaction, and the worker relays it.',
+    ),
+  // A Redis Cluster instead of one server (docs/workers-and-queues.md "Running at scale"): seed nodes, host:port,...
   REDIS_CLUSTER_NODES: z
     .string()
     .optional()
-    .refine((v) => v === undefined || (list(v).length > 0 && list(v).every(isHostPort)), 'a comma-separated list of host:port'),
+    .refine((v) => v === undefined || (list(v).length > 0 && list(v).every(isHostPort)), 'a comma-separated list of host:port')
+    .describe(
+      'A Redis Cluster instead of `REDIS_URL`: comma-separated `host:port` seed nodes. Implies `QUEUE_BACKEND=redis`. See [Running at scale](workers-and-queues.md#running-at-scale).',
+    ),
   // Cluster credentials and TLS, as managed clusters need (with REDIS_URL they go in the URL).
-  REDIS_USERNAME: z.string().min(1).optional(),
-  REDIS_PASSWORD: z.string().min(1).optional(),
-  REDIS_TLS: z.enum(['true', 'false']).default('false'),
+  REDIS_USERNAME: z.string().min(1).optional().describe("ACL user for the cluster's nodes (with `REDIS_URL` it goes in the URL)."),
+  REDIS_PASSWORD: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ secret: true })
+    .describe("Password for the cluster's nodes (with `REDIS_URL` it goes in the URL)."),
+  REDIS_TLS: z.enum(['true', 'false']).default('false').describe('`true`: TLS to every cluster node (managed clusters).'),
   // Where BullMQ keeps jobs, and with it live events and shared key-check limits (src/queue/backend.ts).
-  QUEUE_BACKEND: z.enum(['redis', 'postgres'], { message: 'expected "redis" or "postgres"' }).optional(),
-  KEYPLANE_ADMIN_TOKEN: z.string().min(32).optional(),
-  KEYPLANE_MASTER_KEYS: z.string().min(1).optional(),
+  QUEUE_BACKEND: z
+    .enum(['redis', 'postgres'], { message: 'expected "redis" or "postgres"' })
+    .optional()
+    .describe(
+      "Where BullMQ keeps jobs, and with them live events and the shared key-check limits: `redis`, or `postgres` (BullMQ's PostgreSQL backend, in `DATABASE_URL`'s database). Unset: `postgres` without `REDIS_URL` or `REDIS_CLUSTER_NODES`, else `redis`. See [Deployment shapes](operations.md#deployment-shapes).",
+    ),
+  KEYPLANE_ADMIN_TOKEN: z
+    .string()
+    .min(32)
+    .optional()
+    .meta({ secret: true })
+    .describe('Bearer token of the platform admin. Generated outside production; required in production.'),
+  KEYPLANE_MASTER_KEYS: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ secret: true })
+    .describe(
+      'Keyring of key-encryption keys, `1:<base64>,2:<base64>` (32 random bytes each). Generated outside production; required in production unless the KEKs are in an HSM. See [Generating the master key](operations.md#generating-the-master-key).',
+    ),
   // The KEK version new seals use (default: the highest in KEYPLANE_MASTER_KEYS). Not secret.
-  KEYPLANE_MASTER_KEY_CURRENT: z.string().optional(),
+  KEYPLANE_MASTER_KEY_CURRENT: z
+    .string()
+    .optional()
+    .describe(
+      'The KEK version new seals use (unset: the highest in the ring); must be in the ring. Two-phase key change: [Rotate the master key](operations.md#rotate-the-master-key).',
+    ),
   // A versioned pepper ring (`1:<secret>,2:<secret>`) or one plain secret (version 1).
-  KEYPLANE_FINGERPRINT_KEY: z.string().min(32).optional(),
+  KEYPLANE_FINGERPRINT_KEY: z
+    .string()
+    .min(32)
+    .optional()
+    .meta({ secret: true })
+    .describe(
+      'Pepper for key fingerprints (HMAC-SHA256), separate from the master keys: a versioned ring `1:<secret>,2:<secret>` (each at least 32 bytes) or one plain secret (version 1). Generated outside production; required in production.',
+    ),
   // The pepper version new fingerprints use (default: the highest). Not secret.
-  KEYPLANE_FINGERPRINT_KEY_CURRENT: z.string().optional(),
+  KEYPLANE_FINGERPRINT_KEY_CURRENT: z
+    .string()
+    .optional()
+    .describe('The pepper version new fingerprints use (unset: the highest in the ring). See [Rotate the pepper](operations.md#rotate-the-pepper).'),
   // Where KEKs live (docs/kek-providers.md): local (KEYPLANE_MASTER_KEYS) or pkcs11 (an HSM; local keys may stay for the move).
-  KEYPLANE_KEK_PROVIDER: z.enum(['local', 'pkcs11'], { message: 'expected "local" or "pkcs11"' }).default('local'),
-  KEYPLANE_PKCS11_MODULE: z.string().min(1).optional(),
-  KEYPLANE_PKCS11_TOKEN_LABEL: z.string().min(1).max(32).optional(),
-  KEYPLANE_PKCS11_PIN: z.string().min(1).optional(),
-  KEYPLANE_PKCS11_PIN_FILE: z.string().min(1).optional(),
+  KEYPLANE_KEK_PROVIDER: z
+    .enum(['local', 'pkcs11'], { message: 'expected "local" or "pkcs11"' })
+    .default('local')
+    .describe(
+      'Where key-encryption keys live: `local` (`KEYPLANE_MASTER_KEYS`) or `pkcs11` (non-extractable keys in an HSM; local keys may stay alongside while records move off them). See [KEK providers](kek-providers.md).',
+    ),
+  KEYPLANE_PKCS11_MODULE: z.string().min(1).optional().describe("With `pkcs11`: path of the vendor's PKCS#11 module (`.so`)."),
+  KEYPLANE_PKCS11_TOKEN_LABEL: z.string().min(1).max(32).optional().describe('With `pkcs11`: label of the token holding the KEKs.'),
+  KEYPLANE_PKCS11_PIN: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ secret: true })
+    .describe('With `pkcs11`: the user PIN of the token (or `KEYPLANE_PKCS11_PIN_FILE`, exactly one of the two). Never printed.'),
+  KEYPLANE_PKCS11_PIN_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ secret: 'its contents are' })
+    .describe('With `pkcs11`: a file holding the PIN (a mounted secret), instead of `KEYPLANE_PKCS11_PIN`.'),
   // VERSION[:LABEL],... : the KEK versions held in the token; a bare version gets KEYPLANE_PKCS11_KEY_LABEL.
-  KEYPLANE_PKCS11_KEY_VERSIONS: z.string().min(1).optional(),
-  KEYPLANE_PKCS11_KEY_LABEL: z.string().includes('{version}', { message: 'must contain {version}' }).default('keyplane-kek-{version}'),
-  KEYPLANE_PKCS11_SESSIONS: z.coerce.number().int().min(1).max(64).default(4),
+  KEYPLANE_PKCS11_KEY_VERSIONS: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'With `pkcs11`: the KEK versions held in the token, `VERSION[:LABEL],...` (`2`, `2,3` or `3:my-label`); versions are one number space with `KEYPLANE_MASTER_KEYS`.',
+    ),
+  KEYPLANE_PKCS11_KEY_LABEL: z
+    .string()
+    .includes('{version}', { message: 'must contain {version}' })
+    .default('keyplane-kek-{version}')
+    .describe('With `pkcs11`: the label of a KEK listed without one, `{version}` standing for its version.'),
+  KEYPLANE_PKCS11_SESSIONS: z.coerce.number().int().min(1).max(64).default(4).describe('With `pkcs11`: PKCS#11 sessions each process opens.'),
   // Ed25519 keys signing audit checkpoints (versioned like the master keys), or a file holding them.
-  KEYPLANE_AUDIT_SIGNING_KEYS: z.string().min(1).optional(),
-  KEYPLANE_AUDIT_SIGNING_KEYS_FILE: z.string().min(1).optional(),
-  AUDIT_CHECKPOINT_CRON: z.string().min(9).default(DEFAULT_AUDIT_CHECKPOINT_CRON),
-  KEYPLANE_LOCAL_SECRETS_FILE: z.string().default('.keyplane/dev-secrets.json'),
-  PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(60000).default(8000),
-  GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(10),
-  GRAPHQL_MAX_COMPLEXITY: z.coerce.number().int().min(10).default(5000),
-  GRAPHQL_INTROSPECTION: z.enum(['true', 'false']).optional(),
+  KEYPLANE_AUDIT_SIGNING_KEYS: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ secret: true })
+    .describe(
+      'Ed25519 keys (32-byte seeds) signing audit checkpoints, `1:<base64>,2:<base64>`; the highest version signs. Never stored in the database. Generated outside production; required in production. See [Checkpoints](audit.md#checkpoints).',
+    ),
+  KEYPLANE_AUDIT_SIGNING_KEYS_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ secret: 'its contents are' })
+    .describe('A file holding `KEYPLANE_AUDIT_SIGNING_KEYS` (a mounted secret); used when that variable is unset.'),
+  AUDIT_CHECKPOINT_CRON: z
+    .string()
+    .min(9)
+    .default(DEFAULT_AUDIT_CHECKPOINT_CRON)
+    .describe('When workers sign the moved audit chain heads (cron, UTC): the most a database-only attacker can rewrite unseen.'),
+  KEYPLANE_LOCAL_SECRETS_FILE: z
+    .string()
+    .default('.keyplane/dev-secrets.json')
+    .meta({ secret: 'its contents are' })
+    .describe('Where missing secrets are generated outside production.'),
+  PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(60000).default(8000).describe('Timeout of a live key check against a provider.'),
+  GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(10).describe('Deepest selection nesting accepted, through fragments.'),
+  GRAPHQL_MAX_COMPLEXITY: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .default(5000)
+    .describe('Highest query cost accepted (`first` is priced); above it the error code is `QUERY_TOO_COMPLEX`.'),
+  GRAPHQL_INTROSPECTION: z
+    .enum(['true', 'false'])
+    .optional()
+    .describe(
+      'Overrides introspection, which is on outside production and off in production. Field suggestions ("Did you mean …") in error messages follow it.',
+    ),
   // Request limits checked before validation (src/graphql/request-guard.ts).
   GRAPHQL_MAX_DOCUMENT_BYTES: z.coerce
     .number()
     .int()
     .min(1024)
     .max(1024 * 1024)
-    .default(32 * 1024),
-  GRAPHQL_MAX_TOKENS: z.coerce.number().int().min(100).max(100_000).default(3000),
-  GRAPHQL_MAX_ALIASES: z.coerce.number().int().min(1).max(1000).default(30),
-  GRAPHQL_MAX_DIRECTIVES: z.coerce.number().int().min(1).max(1000).default(20),
-  GRAPHQL_MAX_SELECTIONS: z.coerce.number().int().min(10).max(100_000).default(1000),
-  GRAPHQL_MAX_FRAGMENT_DEPTH: z.coerce.number().int().min(1).max(50).default(8),
-  GRAPHQL_MAX_INTROSPECTION_DEPTH: z.coerce.number().int().min(2).max(50).default(15),
-  PAGE_SIZE_MAX: z.coerce.number().int().min(1).max(1000).default(100),
-  CORS_ORIGINS: z.string().default(''),
-  KEYPLANE_OPS_READONLY_TOKEN: z.string().min(32).optional(),
+    .default(32 * 1024)
+    .describe('Largest GraphQL document (the `query` text, not the variables), in bytes.'),
+  GRAPHQL_MAX_TOKENS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(100_000)
+    .default(3000)
+    .describe("Most lexical tokens in a document (graphql-js's parser stops there)."),
+  GRAPHQL_MAX_ALIASES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(30)
+    .describe('Most aliases in an operation, counted through fragments; `__typename` is no exception.'),
+  GRAPHQL_MAX_DIRECTIVES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(20)
+    .describe('Most directives in an operation, counted through fragments.'),
+  GRAPHQL_MAX_SELECTIONS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(100_000)
+    .default(1000)
+    .describe('Most selections in an operation once every fragment spread is expanded.'),
+  GRAPHQL_MAX_FRAGMENT_DEPTH: z.coerce.number().int().min(1).max(50).default(8).describe('Longest chain of fragments spreading fragments.'),
+  GRAPHQL_MAX_INTROSPECTION_DEPTH: z.coerce
+    .number()
+    .int()
+    .min(2)
+    .max(50)
+    .default(15)
+    .describe('Deepest nesting below `__schema` or `__type` (introspection is off in production anyway).'),
+  PAGE_SIZE_MAX: z.coerce.number().int().min(1).max(1000).default(100).describe('Largest `first` a list query accepts.'),
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .describe('Comma-separated browser origins allowed to call the API (e.g. `https://settings.example.com`); empty sends no CORS headers.'),
+  KEYPLANE_OPS_READONLY_TOKEN: z
+    .string()
+    .min(32)
+    .optional()
+    .meta({ secret: true })
+    .describe(
+      "Optional, never generated (an empty value fails the check: leave it unset). A second token for the API's queue dashboard (read-only) and `/metrics`; it cannot call GraphQL.",
+    ),
   QUEUE_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_{}-]{1,64}$/)
-    .default('keyplane'),
-  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(10),
-  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+    .default('keyplane')
+    .describe(
+      "Prefix of every BullMQ key and live-event channel in Redis, or of BullMQ's PostgreSQL schema (`keyplane` gives `keyplane_queues`; there a letter, then letters, digits, `-` or `_`). The API and the workers must use the same one; deployments sharing a Redis need different ones. No `{` or `}` with `REDIS_CLUSTER_NODES`.",
+    ),
+  WORKER_CONCURRENCY: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(500)
+    .default(10)
+    .describe('Jobs one worker process runs at once on each of its four queues.'),
+  WORKER_METRICS_PORT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .default(9464)
+    .describe("Port of the worker's `/metrics` and `/healthz`, on all interfaces and without auth; `0` turns the server off."),
   // A job whose worker stops renewing its lock (crash, SIGKILL) is retried elsewhere after these.
-  WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(1000).max(600000).default(30000),
-  WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).max(600000).default(30000),
+  WORKER_LOCK_DURATION_MS: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .max(600000)
+    .default(30000)
+    .describe('BullMQ job lock. A job whose worker stops renewing it (crash, SIGKILL) is picked up by another worker once it lapses.'),
+  WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).max(600000).default(30000).describe('How often workers look for such stalled jobs.'),
   VALIDATION_MAX_AGE_HOURS: z.coerce
     .number()
     .min(1)
     .max(24 * 90)
-    .default(24),
+    .default(24)
+    .describe('The daily revalidation sweep re-checks every serving key whose last check is older than this.'),
   ROTATION_GRACE_HOURS: z.coerce
     .number()
     .min(0)
     .max(24 * 30)
-    .default(24),
-  SWEEP_CRON: z.string().min(9).default('0 3 * * *'),
-  // How often the reconciler re-creates from PostgreSQL what the queue store lost (README: Outages).
-  RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
-  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60000).default(5000),
-  WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6),
+    .default(24)
+    .describe('After a rotated key validates, the key it replaces is still served, as `PREVIOUS`, for this long (`0` retires it at once).'),
+  SWEEP_CRON: z
+    .string()
+    .min(9)
+    .default('0 3 * * *')
+    .describe(
+      'Cron pattern, in UTC, of the daily revalidation and rotation-reminder sweeps. Only its length is checked at start-up; BullMQ parses it when the worker registers the schedulers.',
+    ),
+  // How often the reconciler re-creates from PostgreSQL what the queue store lost (docs/operations.md: Outages).
+  RECONCILE_INTERVAL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(3600)
+    .default(120)
+    .describe(
+      'How often the reconciler re-creates from PostgreSQL what the queue store lost; see [Outages](operations.md#outages-what-happens-to-in-flight-work).',
+    ),
+  WEBHOOK_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(60000)
+    .default(5000)
+    .describe('Deadline of one webhook attempt: connect, headers and body.'),
+  WEBHOOK_MAX_ATTEMPTS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(20)
+    .default(6)
+    .describe("Tries of one webhook delivery before it is dead-lettered. Capped by the queue's 6 attempts per job: values above 6 act as 6."),
   // A receiver's Retry-After (429, 503) is honoured up to this many seconds (src/modules/webhook/retry-after.ts).
-  WEBHOOK_RETRY_AFTER_MAX_SECONDS: z.coerce.number().int().min(1).max(86_400).default(3600),
+  WEBHOOK_RETRY_AFTER_MAX_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(86_400)
+    .default(3600)
+    .describe(
+      "Longest wait a receiver's `Retry-After` (on `429` or `503`) may impose before the next try; a longer one waits this long. See [Receivers respected](gateway-integration.md#receivers-respected-retry-after-410-and-disabled-endpoints).",
+    ),
   // Deliveries dead in a row (each after all its tries) before an endpoint is disabled; 0: never by count.
-  WEBHOOK_DISABLE_AFTER_FAILURES: z.coerce.number().int().min(0).max(10_000).default(10),
-  OUTBOUND_ALLOW: z.string().default(''),
+  WEBHOOK_DISABLE_AFTER_FAILURES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(10_000)
+    .default(10)
+    .describe(
+      'Deliveries in a row that may die (each after all its tries) before their endpoint is disabled (`0`: never by count; a `410` still disables). A delivered message resets the count.',
+    ),
+  OUTBOUND_ALLOW: z
+    .string()
+    .default('')
+    .describe(
+      'Comma-separated exact hostnames, IP addresses or CIDR ranges of private, shared or reserved addresses that outbound requests may connect to. It cannot open metadata, link-local, unspecified, broadcast, multicast or loopback addresses. A bad entry stops the API and the worker at start, naming its position.',
+    ),
   // Unset: the NODE_ENV default below; set (even empty): exactly that list.
-  OUTBOUND_ALLOW_DESTINATIONS: z.string().optional(),
-  OUTBOUND_ALLOW_LOOPBACK: z.enum(['true', 'false']).default('false'),
+  OUTBOUND_ALLOW_DESTINATIONS: z
+    .string()
+    .optional()
+    .describe(
+      'Comma-separated `<http|https>://<host>[:<port>]` destinations that webhooks and provider key checks may name besides `https://*:443`, which is always allowed. Unset: empty in production, `http://*:*,https://*:*` in development and test; set (even empty), it replaces the default. A bad entry stops the API and the worker at start, naming its position. See [Outbound requests](security.md#outbound-requests-and-ssrf).',
+    ),
+  OUTBOUND_ALLOW_LOOPBACK: z
+    .enum(['true', 'false'])
+    .default('false')
+    .describe(
+      '`true` lets outbound requests reach `127.0.0.0/8` and `::1` (a webhook receiver or fake provider on this machine; the tests use it). Logged at start: a warning, an error in production.',
+    ),
   // Outbound names are resolved by c-ares (src/outbound/async-resolver.ts), bounded by this timeout.
-  OUTBOUND_DNS_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(2_000),
+  OUTBOUND_DNS_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(30_000)
+    .default(2_000)
+    .describe(
+      "The longest an outbound name may take to resolve. Names are resolved by c-ares (`dns.Resolver`), not `getaddrinfo`: a tenant's names that never answer hold no thread of libuv's pool, so they cannot stall other tenants' key checks and webhooks. `/etc/hosts` is read once at start.",
+    ),
   OUTBOUND_DNS_SERVERS: z
     .string()
     .default('')
-    .refine((v) => list(v).every(isDnsServer), 'each entry is an IP address, optionally with :port ([v6]:port)'),
+    .refine((v) => list(v).every(isDnsServer), 'each entry is an IP address, optionally with :port ([v6]:port)')
+    .describe(
+      "Comma-separated DNS servers for outbound names: `10.0.0.2`, `10.0.0.2:5353`, `[fd00::53]:53`. Empty: the system's (`/etc/resolv.conf`).",
+    ),
   // Isolation between tenants on the worker's outbound paths (src/outbound/isolation).
-  OUTBOUND_MAX_PER_TENANT: z.coerce.number().int().min(1).max(1000).default(4),
-  OUTBOUND_MAX_PER_DESTINATION: z.coerce.number().int().min(1).max(1000).default(4),
-  OUTBOUND_BACKOFF_AFTER: z.coerce.number().int().min(1).max(1000).default(3),
-  OUTBOUND_BACKOFF_BASE_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
-  OUTBOUND_BACKOFF_MAX_MS: z.coerce.number().int().min(100).max(86_400_000).default(300_000),
-  OUTBOUND_DEFER_MS: z.coerce.number().int().min(10).max(60_000).default(500),
-  CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
-  CACHE_MAX_ENTRIES: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
-  SECURITY_EVENT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
-  SECURITY_AUTH_FAILURE_THRESHOLD: z.coerce.number().int().min(1).max(1_000_000).default(20),
+  OUTBOUND_MAX_PER_TENANT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(4)
+    .describe(
+      "Webhook calls (and, separately, key checks) of one tenant that the workers make at once, across all worker processes. A tenant's further jobs wait out of the worker (see [Isolation between tenants](workers-and-queues.md#isolation-between-tenants)). Keep it below `WORKER_CONCURRENCY`, or one tenant can still fill a worker.",
+    ),
+  OUTBOUND_MAX_PER_DESTINATION: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(4)
+    .describe('Calls to one `host:port` at once, all tenants together, per path; one tenant may hold at most half of them (rounded up).'),
+  OUTBOUND_BACKOFF_AFTER: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(3)
+    .describe('Calls of a tenant to one `host:port` that got no answer in a row before that destination is backed off for the tenant.'),
+  OUTBOUND_BACKOFF_BASE_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(3_600_000)
+    .default(10_000)
+    .describe('The first backoff window; each probe that gets no answer doubles it.'),
+  OUTBOUND_BACKOFF_MAX_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(86_400_000)
+    .default(300_000)
+    .describe('The longest backoff window (at least `OUTBOUND_BACKOFF_BASE_MS`).'),
+  OUTBOUND_DEFER_MS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(60_000)
+    .default(500)
+    .describe('The first wait of a job put back for want of a slot, doubling with each put-back of the job up to 8 times this, jittered.'),
+  CACHE_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(3600)
+    .default(60)
+    .describe(
+      "Longest life of an API process's in-memory token, gateway-ETag and provider entries (`0` turns the caches off). Entries are dropped much sooner, on PostgreSQL change notifications: see [Read caches](architecture.md#read-caches-and-how-they-stay-right).",
+    ),
+  CACHE_MAX_ENTRIES: z.coerce.number().int().min(0).max(1_000_000).default(10_000).describe('Entries per cache; the oldest goes first.'),
+  SECURITY_EVENT_WINDOW_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(86_400)
+    .default(300)
+    .describe('A security event of one kind from one place (a token, a client address, a job) is recorded at most once per window.'),
+  SECURITY_AUTH_FAILURE_THRESHOLD: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .default(20)
+    .describe('Failed authentications from one client address within the window before a `REPEATED_AUTH_FAILURES` event.'),
   // Key checks (testProviderKey, createCredential, rotateCredential, revalidateCredential): never unlimited.
-  KEY_CHECK_TENANT_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(60),
-  KEY_CHECK_TOKEN_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(20),
-  KEY_CHECK_PERIOD_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
-  KEY_CHECK_REPEAT_THRESHOLD: z.coerce.number().int().min(1).max(1_000_000).default(20),
-  KEY_CHECK_REPEAT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
-  KEY_CHECKS_PER_REQUEST: z.coerce.number().int().min(1).max(10).default(1),
-  KEY_TEST_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
+  KEY_CHECK_TENANT_LIMIT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .default(60)
+    .describe(
+      'Key checks per tenant per `KEY_CHECK_PERIOD_SECONDS`: `testProviderKey`, `createCredential`, `rotateCredential`, `revalidateCredential` together. See [Key checks: limits and cache](security.md#key-checks-limits-and-cache).',
+    ),
+  KEY_CHECK_TOKEN_LIMIT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .default(20)
+    .describe('The same, per API token (the platform admin token has one bucket too).'),
+  KEY_CHECK_PERIOD_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(86_400)
+    .default(60)
+    .describe('The period of both limits; the buckets refill evenly over it.'),
+  KEY_CHECK_REPEAT_THRESHOLD: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .default(20)
+    .describe(
+      'Refusals of one token within `KEY_CHECK_REPEAT_WINDOW_SECONDS` that make a security event (a `warn` log line and the `onRepeatedLimit` hook).',
+    ),
+  KEY_CHECK_REPEAT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600).describe('Window of that count.'),
+  KEY_CHECKS_PER_REQUEST: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(10)
+    .default(1)
+    .describe('Key-check fields one GraphQL document may hold, aliases and fragments included; more is a `400` with code `TOO_MANY_KEY_CHECKS`.'),
+  KEY_TEST_CACHE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(3600)
+    .default(60)
+    .describe("How long a tenant's `testProviderKey` answer for the same key is reused without asking the provider (`0` turns the cache off)."),
 });
 
 const SECRET_VARS = ['KEYPLANE_ADMIN_TOKEN', 'KEYPLANE_MASTER_KEYS', 'KEYPLANE_FINGERPRINT_KEY', 'KEYPLANE_AUDIT_SIGNING_KEYS'] as const;
@@ -225,11 +581,11 @@ export interface Config {
    * Outbound requests (webhooks, key checks): https on port 443 to public addresses, plus
    * allowDestinations (OUTBOUND_ALLOW_DESTINATIONS: scheme://host[:port] entries), reaching private
    * addresses only in allowAddresses (OUTBOUND_ALLOW: names, IPs, CIDRs) and loopback only with
-   * allowLoopback (OUTBOUND_ALLOW_LOOPBACK, logged at start). See README "Outbound requests".
+   * allowLoopback (OUTBOUND_ALLOW_LOOPBACK, logged at start). See docs/security.md "Outbound requests and SSRF".
    */
   outbound: { allowDestinations: string[]; allowAddresses: string[]; allowLoopback: boolean; dnsTimeoutMs: number; dnsServers: string[] };
   /**
-   * Isolation between tenants on the webhook and key-check paths (README "Isolation between
+   * Isolation between tenants on the webhook and key-check paths (docs/workers-and-queues.md "Isolation between
    * tenants"): concurrent calls per tenant and per host:port, and the backoff of a destination that
    * keeps not answering (after `backoffAfter` in a row: base, doubling, up to max).
    */
@@ -398,14 +754,19 @@ export interface EmbeddedPostgresSettings {
   production: boolean;
 }
 
+/** What `npm start` reads for the embedded PostgreSQL (rendered into docs/configuration.md with Env). */
+export const EmbeddedPostgresEnv = z.object({
+  NODE_ENV: Env.shape.NODE_ENV,
+  KEYPLANE_EMBEDDED_PG_DIR: z
+    .string()
+    .min(1)
+    .default('.keyplane/postgres')
+    .describe('Data folder of the embedded PostgreSQL (`npm start` without `DATABASE_URL`); git-ignored, kept across restarts.'),
+  KEYPLANE_EMBEDDED_PG_PORT: z.coerce.number().int().min(1024).max(65535).default(54329).describe('Its loopback port.'),
+});
+
 export function embeddedPostgresSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): EmbeddedPostgresSettings {
-  const parsed = z
-    .object({
-      NODE_ENV: Env.shape.NODE_ENV,
-      KEYPLANE_EMBEDDED_PG_DIR: z.string().min(1).default('.keyplane/postgres'),
-      KEYPLANE_EMBEDDED_PG_PORT: z.coerce.number().int().min(1024).max(65535).default(54329),
-    })
-    .safeParse(env);
+  const parsed = EmbeddedPostgresEnv.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(`invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')} (${i.message})`).join('; ')}`);
   }

@@ -21,6 +21,7 @@ import { attachSubscriptions } from '../graphql/subscriptions';
 import type { Services } from '../services';
 import { registerAuditRoutes } from './audit.route';
 import { gatewayConfigFastPath, registerGatewayConfigRoute } from './gateway-config.route';
+import { registerOpenApiRoute } from './openapi';
 import { registerOps } from './ops';
 import { requestIdOf } from './request-id';
 
@@ -136,6 +137,7 @@ export async function buildServer({ config, db, services, log }: ServerDeps): Pr
 
   registerGatewayConfigRoute(app, { services });
   registerAuditRoutes(app, { services, db });
+  registerOpenApiRoute(app);
   fastPath = gatewayConfigFastPath(services, ops.observeHttp);
   return app;
 }

@@ -6,6 +6,7 @@ import { createCredential, createGateway, expectOk, openaiKey, tenantWithTokens,
 import { attachCredential } from '../factories/credentials';
 import { startFakeProvider, type FakeProvider } from '../fakes/fake-provider';
 import type { TestApp } from '../helpers/test-app';
+import { contractFetch } from '../helpers/contracts';
 import { describeOnce } from '../helpers/queue-backend';
 import { startCapture, waitFor, type Capture } from './e2e-support';
 
@@ -117,7 +118,7 @@ function listening(port: number): boolean {
         return { status: res.status, data: body.data, errors: body.errors, raw };
       },
     } as unknown as TestApp;
-    expect(await (await fetch(`${api}/readyz`)).json()).toEqual({ status: 'ok', checks: { postgres: 'ok', queue: 'ok' } });
+    expect((await contractFetch(`${api}/readyz`)).body).toEqual({ status: 'ok', checks: { postgres: 'ok', queue: 'ok' } });
 
     const { tenant, admin: tenantAdmin } = await tenantWithTokens(t);
     const provider = await expectOk<any>(
@@ -154,9 +155,10 @@ function listening(port: number): boolean {
     await waitFor('the reload webhook', () => hooks.received.some((r) => r.body.includes(gateway.gateway.id)), 30_000);
     expect(hooks.received.find((r) => r.body.includes(gateway.gateway.id))!.headers['webhook-signature']).toMatch(/^v1,/);
     // ...and the gateway pulls its key.
-    const pulled = await fetch(`${api}/v1/gateway/config`, { headers: { authorization: `Bearer ${gateway.gatewayKey}` } });
+    const pulled = await contractFetch(`${api}/v1/gateway/config`, { headers: { authorization: `Bearer ${gateway.gatewayKey}` } });
     expect(pulled.status).toBe(200);
-    expect(JSON.stringify(await pulled.json())).toContain(secret);
+    expect(pulled.text).toContain(secret);
+    expect(hooks.contractViolations()).toEqual([]);
 
     // Ctrl-C: the API and worker drain, then the embedded PostgreSQL stops, and npm start exits.
     const exited = new Promise<void>((done) => proc!.once('exit', () => done()));

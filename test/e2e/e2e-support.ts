@@ -17,6 +17,7 @@ import { TEST_DATABASE_URL, TEST_ENV, TEST_QUEUE_BACKEND } from '../helpers/test
 import { prepareQueueNamespace } from '../helpers/queue-backend';
 import { loadConfig } from '../../src/config';
 import { queueSchemaOf } from '../../src/config-values';
+import { webhookContractErrors } from '../helpers/contracts';
 
 /** Shared pieces of the process-level tests: the test's own view of the database and of Redis. */
 
@@ -172,17 +173,26 @@ export async function settled(queues: Queues, db: DataSource, timeoutMs = 15_000
 export interface Capture {
   url: string;
   received: { path: string; headers: IncomingHttpHeaders; body: string }[];
+  /** Webhooks received whose body breaks its published schema (docs/webhooks/). */
+  contractViolations(): string[];
+  /** Stops the receiver; rejects when a webhook it received broke its published schema. */
   close(): Promise<void>;
 }
 
-/** A plain HTTP receiver that answers 200 and keeps every request (webhook bodies for leak scans). */
+/**
+ * A plain HTTP receiver that answers 200 and keeps every request (webhook bodies for leak scans),
+ * validating every webhook (a request with a webhook-id) against its published JSON Schema.
+ */
 export async function startCapture(host = '127.0.0.1'): Promise<Capture> {
   const received: Capture['received'] = [];
+  const violations: string[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      received.push({ path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      const body = Buffer.concat(chunks).toString('utf8');
+      received.push({ path: req.url ?? '', headers: req.headers, body });
+      if (req.headers['webhook-id']) violations.push(...webhookContractErrors(body));
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
@@ -190,7 +200,11 @@ export async function startCapture(host = '127.0.0.1'): Promise<Capture> {
   return {
     url: `http://${host}:${(server.address() as AddressInfo).port}/hooks`,
     received,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    contractViolations: () => [...violations],
+    close: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (violations.length > 0) throw new Error(`webhooks that break docs/webhooks/*.schema.json:\n  ${violations.join('\n  ')}`);
+    },
   };
 }
 

@@ -20,6 +20,7 @@ import {
   type KeyplaneProcess,
 } from '../helpers/processes';
 import { onPostgresQueues, prepareQueueNamespace } from '../helpers/queue-backend';
+import { contractFetch } from '../helpers/contracts';
 import { TEST_ENV } from '../helpers/test-env';
 import { asTestApp, fakeProviderVia, requestsWith, startCapture, uniquePrefix, waitFor, type Capture } from './e2e-support';
 
@@ -86,7 +87,8 @@ describe('PostgreSQL down for a minute mid-load', () => {
     const providerId = await fakeProviderVia(api, fake);
     const { tenant, admin } = await tenantWithTokens(t);
     const gw = await createGatewayWithWebhook(t, admin, tenant.id, capture.url);
-    const pull = () => fetch(`${api.url}/v1/gateway/config`, { headers: { authorization: `Bearer ${gw.gatewayKey}` } });
+    // Every answer, the 503 while PostgreSQL is down included, is checked against schema/openapi.json.
+    const pull = () => contractFetch(`${api.url}/v1/gateway/config`, { headers: { authorization: `Bearer ${gw.gatewayKey}` } });
     expect((await pull()).status).toBe(200);
 
     // Load: keys whose provider answers slowly, so their checks are in flight when the database stops.
@@ -114,7 +116,7 @@ describe('PostgreSQL down for a minute mid-load', () => {
     const pulled = await pull();
     expect(pulled.status).toBe(503);
     expect(pulled.headers.get('retry-after')).toBe('5');
-    expect(await pulled.json()).toEqual({ error: { code: 'SERVICE_UNAVAILABLE', message: expect.any(String) } });
+    expect(pulled.body).toEqual({ error: { code: 'SERVICE_UNAVAILABLE', message: expect.any(String) } });
     // A minute down, asking now and then as a client would.
     while (Date.now() - stoppedAt < 60_000) {
       const r = await api.gql('{ viewer { role } }', {}, admin);
@@ -127,7 +129,7 @@ describe('PostgreSQL down for a minute mid-load', () => {
     await waitFor('every key to be checked', async () => (await statuses().catch(() => [])).every((r) => r.status === 'ACTIVE'), 90_000);
     await waitFor(
       'the reload of the attached version to be delivered',
-      async () => capture.received.some((r) => JSON.parse(r.body).configVersion >= version),
+      async () => capture.received.some((r) => JSON.parse(r.body).data.configVersion >= version),
       60_000,
     );
     const viewer = await api.gql('{ viewer { role } }', {}, admin);

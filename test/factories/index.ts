@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { TestApp } from '../helpers/test-app';
+import { credentialRotationDue, gatewayConfigChanged } from '../../src/modules/webhook/webhook-messages';
 
 /** Factories create fresh objects through the real GraphQL API; no shared fixtures. */
 
@@ -140,7 +141,7 @@ export async function insertCheckAlert(t: TestApp, input: { tenantId: string; cr
 
 /** A gateway reload message the sender gave up on (a dead letter), with its two failed attempts. */
 export async function insertDeadDelivery(t: TestApp, tenantId: string, gatewayId: string, configVersion = 2): Promise<string> {
-  const payload = { type: 'gateway.config_changed', gatewayId, tenantId, configVersion, reason: 'MODE_CHANGED' };
+  const payload = gatewayConfigChanged({ tenantId, gatewayId, configVersion, reason: 'MODE_CHANGED' }, new Date());
   const [row] = await t.app.db.query(
     `INSERT INTO webhook_deliveries (tenant_id, kind, target_id, dedupe_key, payload, status, attempts, last_status_code, last_error_class, dead_at)
      VALUES ($1, 'GATEWAY_RELOAD', $2, $3, $4::jsonb, 'DEAD', 2, 503, 'HTTP_5XX', now()) RETURNING id`,
@@ -165,4 +166,12 @@ export async function insertRotationReminder(
     [input.tenantId, input.credentialId, input.version ?? 1, input.threshold ?? 'DAYS_7'],
   );
   return row.id as string;
+}
+
+/** A rotation reminder's stored body, as the rotation sweep writes it (for tests that store deliveries by hand). */
+export function rotationDueBody(tenantId: string, reminderId: string, credentialId: string = randomUUID()) {
+  return credentialRotationDue(
+    { tenantId, credentialId, reminderId, version: 1, threshold: 'DAYS_7', rotateBy: new Date(Date.now() + 7 * 86_400_000).toISOString() },
+    new Date(),
+  );
 }

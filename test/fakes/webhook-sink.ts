@@ -1,7 +1,9 @@
 /**
  * A real HTTP webhook receiver on loopback: scriptable statuses, redirects and hangs; records every
  * request's method, path, headers and raw body, and every TCP connection (so SSRF tests can prove
- * that no connection was made at all).
+ * that no connection was made at all). Every webhook it receives (a request with a webhook-id) is
+ * validated against its published JSON Schema (docs/webhooks/); close() fails the suite when any
+ * did not conform, so every suite with a sink checks every body Keyplane sent it.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -10,6 +12,7 @@ import type { JobsOptions, Queue } from 'bullmq';
 import type { QueueBackend } from '../../src/queue/backend';
 import { DEFAULT_JOB_OPTIONS } from '../../src/queue/queues';
 import type { QueueName } from '../../src/queue/registry';
+import { webhookContractErrors } from '../helpers/contracts';
 
 export type SinkResponse = { status: number; body?: string; headers?: Record<string, string> } | { hang: true };
 
@@ -20,6 +23,8 @@ export interface ReceivedWebhook {
   body: string;
   /** When the request arrived (epoch ms), for tests of retry timing. */
   at: number;
+  /** How the body breaks its published schema (docs/webhooks/); [] when it conforms or is no webhook. */
+  contractErrors: string[];
 }
 
 export interface WebhookSink {
@@ -38,6 +43,9 @@ export interface WebhookSink {
   /** Requests to one path (tests give each gateway its own path). */
   to(path: string): ReceivedWebhook[];
   reset(): void;
+  /** Every schema violation received so far, with the request's path. */
+  contractViolations(): string[];
+  /** Stops the receiver; rejects when a webhook it received broke its published schema. */
   close(): Promise<void>;
 }
 
@@ -48,19 +56,24 @@ export async function startWebhookSink(): Promise<WebhookSink> {
   const byPath = new Map<string, SinkResponse[]>();
   let fallback: SinkResponse = { status: 200, body: 'ok' };
   let connections = 0;
+  // Kept across reset(): a violation must fail the suite whichever test caused it.
+  const violations: string[] = [];
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://sink');
+      const body = Buffer.concat(chunks).toString('utf8');
       requests.push({
         method: req.method ?? '',
         path: url.pathname,
         headers: req.headers,
-        body: Buffer.concat(chunks).toString('utf8'),
+        body,
         at: Date.now(),
+        contractErrors: req.headers['webhook-id'] ? webhookContractErrors(body) : [],
       });
+      violations.push(...requests[requests.length - 1].contractErrors.map((e) => `${url.pathname}: ${e}`));
       const answer = byPath.get(url.pathname)?.shift() ?? script.shift() ?? fallback;
       if ('hang' in answer) return; // never answered; close() destroys the socket
       res.writeHead(answer.status, { 'content-type': 'text/plain', ...answer.headers });
@@ -92,10 +105,12 @@ export async function startWebhookSink(): Promise<WebhookSink> {
       byPath.clear();
       fallback = { status: 200, body: 'ok' };
     },
+    contractViolations: () => [...violations],
     close: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const s of sockets) s.destroy();
       await closed;
+      if (violations.length > 0) throw new Error(`webhooks that break docs/webhooks/*.schema.json:\n  ${violations.join('\n  ')}`);
     },
   };
 }

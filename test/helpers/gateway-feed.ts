@@ -3,17 +3,18 @@ import { activeCredential, attachCredential } from '../factories/credentials';
 import { createPlatformKey, createProvider, disableProviders, revokePlatformKeys } from '../factories/providers';
 import { describeHits, dumpDatabase, scanTexts } from './leak-scan';
 import { startTestApp, type TestApp } from './test-app';
+import { contractFetch } from './contracts';
 
 /** One pull of GET /v1/gateway/config, as a gateway makes it. */
 export async function pullConfig(url: string, key: string | null, headers: Record<string, string> = {}) {
-  const res = await fetch(`${url}/v1/gateway/config`, { headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers } });
-  const text = await res.text();
+  // Every pull's answer is checked against schema/openapi.json on the way.
+  const res = await contractFetch(`${url}/v1/gateway/config`, { headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers } });
   return {
     status: res.status,
     etag: res.headers.get('etag'),
     cacheControl: res.headers.get('cache-control'),
-    text,
-    body: text ? JSON.parse(text) : null,
+    text: res.text,
+    body: res.text ? JSON.parse(res.text) : null,
   };
 }
 

@@ -83,6 +83,7 @@ interface Row {
   payload: Record<string, unknown>;
   status: DeliveryStatus;
   replay_count: number;
+  created_at: Date;
 }
 
 /**
@@ -93,7 +94,7 @@ interface Row {
 export async function deliverWebhook(deps: DeliverDeps, job: Job<JobPayloads['deliver-webhook']>) {
   const { tenantId, deliveryId, replay } = job.data;
   const rows: Row[] = await deps.db.query(
-    `SELECT id, tenant_id, kind, target_id, payload, status, replay_count
+    `SELECT id, tenant_id, kind, target_id, payload, status, replay_count, created_at
        FROM webhook_deliveries WHERE tenant_id = $1 AND id = $2`,
     [tenantId, deliveryId],
   );
@@ -101,6 +102,13 @@ export async function deliverWebhook(deps: DeliverDeps, job: Job<JobPayloads['de
   if (!row) return refuseStaleOrForeign(deps, job, { table: 'webhook_deliveries', id: deliveryId, tenantId }, 'no such delivery');
   if (row.replay_count !== replay) return { skipped: 'SUPERSEDED' };
   if (row.status === 'DELIVERED' || row.status === 'DEAD' || row.status === 'HELD') return { skipped: row.status };
-  const delivery: DeliveryRow = { id: row.id, tenantId: row.tenant_id, kind: row.kind, targetId: row.target_id, payload: row.payload };
+  const delivery: DeliveryRow = {
+    id: row.id,
+    tenantId: row.tenant_id,
+    kind: row.kind,
+    targetId: row.target_id,
+    payload: row.payload,
+    createdAt: row.created_at,
+  };
   return settle(deps, job, await attemptDelivery(deps, delivery, isLastTry(job, deps.config.webhook.maxAttempts), webhookSlot(deps, job)));
 }

@@ -1,12 +1,13 @@
 import { refuseStaleOrForeign } from './foreign-job';
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { DeliveryStatus } from '../../src/modules/webhook/webhook.entity';
+import { GATEWAY_CONFIG_CHANGED, gatewayConfigChanged } from '../../src/modules/webhook/webhook-messages';
 import { attemptDelivery, type DeliveryRow } from '../../src/modules/webhook/webhook-sender';
 import type { JobPayloads } from '../../src/queue/registry';
 import { isLastTry, settle, webhookSlot, type DeliverDeps } from './deliver-webhook.processor';
 import { triesStarted } from './outbound-slot';
 
-export const RELOAD_EVENT = 'gateway.config_changed';
+export const RELOAD_EVENT = GATEWAY_CONFIG_CHANGED;
 
 export const reloadDedupeKey = (gatewayId: string, configVersion: number): string => `gateway-reload:${gatewayId}:${configVersion}`;
 
@@ -18,8 +19,9 @@ export const reloadDedupeKey = (gatewayId: string, configVersion: number): strin
  */
 export async function gatewayReload(deps: DeliverDeps, job: Job<JobPayloads['gateway-reload']>) {
   const { tenantId, gatewayId, configVersion, reason, resend } = job.data;
-  const gateways: { config_version: number; webhook_url: string | null; disabled: boolean }[] = await deps.db.query(
-    'SELECT config_version, webhook_url, webhook_disabled_at IS NOT NULL AS disabled FROM gateways WHERE tenant_id = $1 AND id = $2',
+  const gateways: { config_version: number; config_changed_at: Date; webhook_url: string | null; disabled: boolean }[] = await deps.db.query(
+    `SELECT config_version, config_changed_at, webhook_url, webhook_disabled_at IS NOT NULL AS disabled
+       FROM gateways WHERE tenant_id = $1 AND id = $2`,
     [tenantId, gatewayId],
   );
   const gateway = gateways[0];
@@ -38,7 +40,10 @@ export async function gatewayReload(deps: DeliverDeps, job: Job<JobPayloads['gat
   // that one delivery (a later change has a job of its own) instead of leaving it RETRYING forever.
   const version = firstTry ? Math.max(gateway.config_version, configVersion) : configVersion;
   if (version !== configVersion) await job.updateData({ ...job.data, configVersion: version });
-  const payload = { type: RELOAD_EVENT, gatewayId, tenantId, configVersion: version, reason };
+  // The event time is when the announced version came about; a retry pinned to an older one
+  // (its row is normally made already) takes now.
+  const changedAt = version === gateway.config_version ? gateway.config_changed_at : new Date();
+  const payload = gatewayConfigChanged({ tenantId, gatewayId, configVersion: version, reason }, changedAt);
   const dedupeKey = reloadDedupeKey(gatewayId, version);
   await deps.db.query(
     `INSERT INTO webhook_deliveries (tenant_id, kind, target_id, dedupe_key, payload, status)
@@ -46,8 +51,8 @@ export async function gatewayReload(deps: DeliverDeps, job: Job<JobPayloads['gat
      ON CONFLICT (dedupe_key) DO NOTHING`,
     [tenantId, gatewayId, dedupeKey, JSON.stringify(payload)],
   );
-  const rows: { id: string; payload: Record<string, unknown>; status: DeliveryStatus }[] = await deps.db.query(
-    `SELECT id, payload, status FROM webhook_deliveries
+  const rows: { id: string; payload: Record<string, unknown>; status: DeliveryStatus; created_at: Date }[] = await deps.db.query(
+    `SELECT id, payload, status, created_at FROM webhook_deliveries
       WHERE tenant_id = $1 AND dedupe_key = $2 AND kind = 'GATEWAY_RELOAD' AND target_id = $3`,
     [tenantId, dedupeKey, gatewayId],
   );
@@ -65,6 +70,13 @@ export async function gatewayReload(deps: DeliverDeps, job: Job<JobPayloads['gat
   }
   // Settled by an earlier job for the same version: sending again would be a duplicate.
   if (row.status === 'DELIVERED' || row.status === 'DEAD' || row.status === 'HELD') return { skipped: row.status };
-  const delivery: DeliveryRow = { id: row.id, tenantId, kind: 'GATEWAY_RELOAD', targetId: gatewayId, payload: row.payload };
+  const delivery: DeliveryRow = {
+    id: row.id,
+    tenantId,
+    kind: 'GATEWAY_RELOAD',
+    targetId: gatewayId,
+    payload: row.payload,
+    createdAt: row.created_at,
+  };
   return settle(deps, job, await attemptDelivery(deps, delivery, isLastTry(job, deps.config.webhook.maxAttempts), webhookSlot(deps, job)));
 }

@@ -2,6 +2,7 @@ import type { Job } from 'bullmq';
 import type { EntityManager } from 'typeorm';
 import { enqueueInTx } from '../../src/modules/outbox/outbox.writer';
 import type { ReminderThreshold } from '../../src/modules/reminder/reminder.entity';
+import { credentialRotationDue } from '../../src/modules/webhook/webhook-messages';
 import { crossedThreshold, REMINDER_HORIZON_DAYS } from '../../src/modules/reminder/reminder.thresholds';
 import type { JobPayloads } from '../../src/queue/registry';
 import type { ProcessorDeps } from './deps';
@@ -25,6 +26,7 @@ interface NewReminder {
   credential_version: number;
   threshold: ReminderThreshold;
   rotate_by: Date;
+  created_at: Date;
 }
 
 /**
@@ -78,7 +80,7 @@ async function recordReminders(
          FROM unnest($1::uuid[], $2::int[], $3::text[]) AS d(credential_id, version, threshold)
          JOIN credentials c ON c.id = d.credential_id AND c.revoked_at IS NULL
        ON CONFLICT (credential_id, credential_version, threshold) DO NOTHING
-       RETURNING id, tenant_id, credential_id, credential_version, threshold, rotate_by`,
+       RETURNING id, tenant_id, credential_id, credential_version, threshold, rotate_by, created_at`,
       [due.map((d) => d.id), due.map((d) => d.version), due.map((d) => d.threshold)],
     ),
   );
@@ -96,15 +98,17 @@ async function recordReminders(
 
 async function queueDelivery(tx: EntityManager, r: NewReminder): Promise<boolean> {
   // Ids, version and dates only: the receiver looks the key up by id; no label, hint or key.
-  const payload = {
-    type: 'credential.rotation_due',
-    tenantId: r.tenant_id,
-    credentialId: r.credential_id,
-    reminderId: r.id,
-    version: r.credential_version,
-    threshold: r.threshold,
-    rotateBy: r.rotate_by.toISOString(),
-  };
+  const payload = credentialRotationDue(
+    {
+      tenantId: r.tenant_id,
+      credentialId: r.credential_id,
+      reminderId: r.id,
+      version: r.credential_version,
+      threshold: r.threshold,
+      rotateBy: r.rotate_by.toISOString(),
+    },
+    r.created_at,
+  );
   const [delivery] = rowsOf<{ id: string }>(
     await tx.query(
       `INSERT INTO webhook_deliveries (tenant_id, kind, target_id, dedupe_key, payload, status)

@@ -10,8 +10,10 @@ import { noKeyReason, reasonSentence, type NoKeyReason } from './gateway-config.
  * reads the rows, and `open` decrypts. Kept pure so every mode and edge case is unit-tested.
  */
 
-export type ModeSource = 'GATEWAY' | 'PROVIDER_OVERRIDE' | 'TENANT_PLATFORM';
-export type SkipReason = 'INVALID' | 'REVOKED' | 'NOT_VALIDATED' | 'UNREADABLE' | 'AWAITING_HOST_CONFIRMATION';
+export const MODE_SOURCES = ['GATEWAY', 'PROVIDER_OVERRIDE', 'TENANT_PLATFORM'] as const;
+export type ModeSource = (typeof MODE_SOURCES)[number];
+export const SKIP_REASONS = ['INVALID', 'REVOKED', 'NOT_VALIDATED', 'UNREADABLE', 'AWAITING_HOST_CONFIRMATION'] as const;
+export type SkipReason = (typeof SKIP_REASONS)[number];
 
 export interface ResolveGateway {
   id: string;

@@ -5,6 +5,7 @@ import { outboundFor, type OutboundResult } from '../../outbound';
 import { endpointOf, settleEndpointInTx, type EndpointDisabled } from './endpoint-health';
 import { retryAfterOf } from './retry-after';
 import { webhookSignatureHeaders, webhookTargetFor } from './signing';
+import { webhookBody } from './webhook-messages';
 import type { DeliveryStatus, ErrorClass, WebhookDeliveryEntity } from './webhook.entity';
 
 export interface SenderDeps {
@@ -41,7 +42,7 @@ const PERMANENT: readonly ErrorClass[] = ['INVALID_URL', 'NO_URL'];
  */
 export type AdmitCall = (url: string) => Promise<{ leave(outcome: { unreachable: boolean }): Promise<void> }>;
 
-export type DeliveryRow = Pick<WebhookDeliveryEntity, 'id' | 'tenantId' | 'kind' | 'targetId' | 'payload'>;
+export type DeliveryRow = Pick<WebhookDeliveryEntity, 'id' | 'tenantId' | 'kind' | 'targetId' | 'payload' | 'createdAt'>;
 
 /** Standard Webhooks message id; a replay reuses it, so receivers can drop duplicates. */
 export const messageId = (deliveryId: string): string => `msg_${deliveryId.replace(/-/g, '')}`;
@@ -59,8 +60,9 @@ export async function attemptDelivery(deps: SenderDeps, delivery: DeliveryRow, f
   if (!target) return record(deps, delivery, { statusCode: null, errorClass: 'NO_URL', latencyMs: 0 }, 'DEAD');
   if (target.disabled) return hold(deps.db, delivery);
 
-  // The body is the stored payload (ids, versions, reasons): nothing secret can be in it.
-  const body = JSON.stringify(delivery.payload);
+  // The body is the stored payload (ids, versions, reasons): nothing secret can be in it. Bodies
+  // stored before the Standard Webhooks structure go out in it (docs/webhooks.md).
+  const body = JSON.stringify(webhookBody(delivery.payload, delivery.createdAt));
   const headers = {
     'content-type': 'application/json',
     'user-agent': 'Keyplane-Webhooks/1',

@@ -7,6 +7,7 @@ import type { Actor, AuditActor } from '../auth/actor';
 import { isUuid } from '../auth/tenant-scope';
 import { enqueueInTx } from '../outbox/outbox.writer';
 import { inOutbox, type DeliveryJobs } from './delivery-jobs';
+import { webhookData } from './webhook-messages';
 import { WebhookAttemptEntity, WebhookDeliveryEntity, type DeliveryStatus } from './webhook.entity';
 import type { WebhookAttempt, WebhookDelivery } from './webhook.type';
 
@@ -114,6 +115,7 @@ export class WebhookService {
 
 function toDelivery(d: WebhookDeliveryEntity, attempts: WebhookAttempt[]): WebhookDelivery {
   const p = d.payload ?? {};
+  const data = webhookData(d.payload);
   const reload = d.kind === 'GATEWAY_RELOAD';
   return {
     id: d.id,
@@ -122,8 +124,8 @@ function toDelivery(d: WebhookDeliveryEntity, attempts: WebhookAttempt[]): Webho
     targetId: d.targetId,
     gatewayId: reload ? d.targetId : null,
     eventType: typeof p.type === 'string' ? p.type : d.kind.toLowerCase(),
-    configVersion: reload && typeof p.configVersion === 'number' ? p.configVersion : null,
-    reason: reload && typeof p.reason === 'string' ? p.reason : null,
+    configVersion: reload && typeof data.configVersion === 'number' ? data.configVersion : null,
+    reason: reload && typeof data.reason === 'string' ? data.reason : null,
     status: d.status,
     attemptCount: d.attempts,
     lastStatusCode: d.lastStatusCode,

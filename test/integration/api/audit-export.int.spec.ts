@@ -8,6 +8,7 @@ import { encodeCursor } from '../../../src/db/pagination';
 import { createGateway, tenantWithTokens } from '../../factories';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from '../../helpers/test-app';
 import { TEST_DATABASE_URL } from '../../helpers/test-env';
+import { contractFetch } from '../../helpers/contracts';
 
 /* GET /v1/audit/export and /v1/audit/keys, checked by the standalone offline verifier. */
 
@@ -22,7 +23,11 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const get = (path: string, token?: string | null) => fetch(`${t.url}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+/** A GET whose answer is checked against schema/openapi.json (status, headers, every NDJSON line); read it from `text`. */
+async function get(path: string, token?: string | null) {
+  const res = await contractFetch(`${t.url}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  return { status: res.status, headers: res.headers, text: async () => res.text, json: async () => JSON.parse(res.text) };
+}
 
 /** Every page, following the next-cursor header; returns the concatenated NDJSON and the page count. */
 async function exportAll(token: string, limit: number): Promise<{ body: string; pages: number }> {

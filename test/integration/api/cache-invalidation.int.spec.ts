@@ -6,6 +6,7 @@ import { eventually } from '../../helpers/test-worker';
 import { startTestApp, type TestApp } from '../../helpers/test-app';
 import { TEST_ENV } from '../../helpers/test-env';
 import { letTimePass } from '../../helpers/time';
+import { contractFetch } from '../../helpers/contracts';
 
 /*
  * The API keeps token lookups, gateway ETags and provider rows in memory and drops them on
@@ -32,8 +33,10 @@ const VIEWER = '{ viewer { role } }';
 const VIEWER_TENANT = '{ viewer { role tenant { id } } }';
 
 async function pull(key: string, etag?: string) {
-  const res = await fetch(`${t.url}/v1/gateway/config`, { headers: { authorization: `Bearer ${key}`, ...(etag ? { 'if-none-match': etag } : {}) } });
-  const text = await res.text();
+  const res = await contractFetch(`${t.url}/v1/gateway/config`, {
+    headers: { authorization: `Bearer ${key}`, ...(etag ? { 'if-none-match': etag } : {}) },
+  });
+  const text = res.text;
   return { status: res.status, etag: res.headers.get('etag'), body: text ? JSON.parse(text) : null };
 }
 

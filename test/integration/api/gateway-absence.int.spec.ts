@@ -3,6 +3,7 @@ import { describeHits, dumpDatabase, scanTexts } from '../../helpers/leak-scan';
 import { startTestApp, type TestApp } from '../../helpers/test-app';
 import { activeCredential, attachCredential, revokeCredential } from '../../factories/credentials';
 import { createProvider, disableProviders } from '../../factories/providers';
+import { contractFetch } from '../../helpers/contracts';
 
 /*
  * Explicit absence: the gateway config lists every provider a gateway could use, and one with no
@@ -39,10 +40,10 @@ const PLATFORM_KEY = 'mutation($input: CreatePlatformKeyInput!) { createPlatform
 const REVOKE_PLATFORM = 'mutation($input: RevokePlatformKeyInput!) { revokePlatformKey(input: $input) { userErrors { code } } }';
 
 async function pull(gatewayKey: string, etag?: string) {
-  const res = await fetch(`${t.url}/v1/gateway/config`, {
+  const res = await contractFetch(`${t.url}/v1/gateway/config`, {
     headers: { authorization: `Bearer ${gatewayKey}`, ...(etag ? { 'if-none-match': etag } : {}) },
   });
-  const text = await res.text();
+  const text = res.text;
   return { status: res.status, etag: res.headers.get('etag'), text, body: text ? JSON.parse(text) : null };
 }
 const of = (body: any, id: string) => body.providers.find((p: any) => p.provider.id === id);

@@ -3,6 +3,7 @@ import { createCredential, createGateway, expectOk, tenantWithTokens, uniqueSlug
 import { attachCredential, markActive } from '../../factories/credentials';
 import { createPlatformKey, createProvider, disableProviders, revokePlatformKeys } from '../../factories/providers';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from '../../helpers/test-app';
+import { contractFetch } from '../../helpers/contracts';
 
 /*
  * The cost of a gateway poll whose ETag still matches: the common case, every few seconds per
@@ -24,8 +25,10 @@ afterAll(async () => {
 afterEach(() => jest.restoreAllMocks());
 
 async function pull(key: string, etag?: string) {
-  const res = await fetch(`${t.url}/v1/gateway/config`, { headers: { authorization: `Bearer ${key}`, ...(etag ? { 'if-none-match': etag } : {}) } });
-  const text = await res.text();
+  const res = await contractFetch(`${t.url}/v1/gateway/config`, {
+    headers: { authorization: `Bearer ${key}`, ...(etag ? { 'if-none-match': etag } : {}) },
+  });
+  const text = res.text;
   return { status: res.status, etag: res.headers.get('etag')!, body: text ? JSON.parse(text) : null };
 }
 

@@ -5,6 +5,7 @@ import { describeHits, dumpDatabase, scanTexts } from '../../helpers/leak-scan';
 import { startTestApp, type TestApp } from '../../helpers/test-app';
 import { createLogger } from '../../../src/logger';
 import { idempotencySweep } from '../../../workers/processors/idempotency-sweep.processor';
+import { contractFetch } from '../../helpers/contracts';
 
 /*
  * Idempotency keys on key-material mutations (README: Idempotency keys), through the real GraphQL
@@ -239,7 +240,9 @@ describe('rotateGatewayKey', () => {
     const replay = await t.gql(ROTATE_GATEWAY, { input }, admin);
     expect(replay.data.rotateGatewayKey).toEqual({ ...first.data.rotateGatewayKey, gatewayKey: null });
     expect(await footprint(tenant.id)).toEqual(before);
-    const pulled = await fetch(`${t.url}/v1/gateway/config`, { headers: { authorization: `Bearer ${first.data.rotateGatewayKey.gatewayKey}` } });
+    const pulled = await contractFetch(`${t.url}/v1/gateway/config`, {
+      headers: { authorization: `Bearer ${first.data.rotateGatewayKey.gatewayKey}` },
+    });
     expect(pulled.status).toBe(200);
   });
 });

@@ -8,6 +8,7 @@ import { describeHits, scanTexts } from '../../helpers/leak-scan';
 import { eventually, startTestWorkers, type TestWorkers } from '../../helpers/test-worker';
 import { letTimePass } from '../../helpers/time';
 import { dropQueueNamespace, onPostgresQueues } from '../../helpers/queue-backend';
+import { contractFetch } from '../../helpers/contracts';
 
 const OPS_TOKEN = 'test-ops-readonly-token-0123456789abcdef';
 let t: TestApp;
@@ -21,8 +22,8 @@ afterAll(async () => {
 });
 
 async function scrape(url: string, token: string | null = ADMIN_TOKEN) {
-  const res = await fetch(`${url}/metrics`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
-  return { status: res.status, headers: res.headers, text: await res.text() };
+  const res = await contractFetch(`${url}/metrics`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  return { status: res.status, headers: res.headers, text: res.text };
 }
 
 /** The value of one sample line, e.g. `keyplane_queue_jobs{queue="credentials",state="waiting"}`. */
@@ -93,10 +94,10 @@ describe('/healthz and /readyz', () => {
   const queueCheck = onPostgresQueues ? 'queue' : 'redis';
 
   it('are open and ready when PostgreSQL and the queue store answer', async () => {
-    expect(await (await fetch(`${t.url}/healthz`)).json()).toEqual({ status: 'ok' });
+    expect((await contractFetch(`${t.url}/healthz`)).body).toEqual({ status: 'ok' });
     const ready = await eventually(async () => {
-      const res = await fetch(`${t.url}/readyz`);
-      return res.status === 200 ? res.json() : null;
+      const res = await contractFetch(`${t.url}/readyz`);
+      return res.status === 200 ? res.body : null;
     });
     expect(ready).toEqual({ status: 'ok', checks: { postgres: 'ok', [queueCheck]: 'ok' } });
   });
@@ -112,11 +113,11 @@ describe('/healthz and /readyz', () => {
     if (onPostgresQueues) await dropQueueNamespace(prefix);
     try {
       const started = Date.now();
-      const res = await fetch(`${down.url}/readyz`);
+      const res = await contractFetch(`${down.url}/readyz`);
       expect(Date.now() - started).toBeLessThan(1500);
       expect(res.status).toBe(503);
-      expect(await res.json()).toEqual({ status: 'unavailable', checks: { postgres: 'ok', [queueCheck]: 'failed' } });
-      expect((await fetch(`${down.url}/healthz`)).status).toBe(200);
+      expect(res.body).toEqual({ status: 'unavailable', checks: { postgres: 'ok', [queueCheck]: 'failed' } });
+      expect((await contractFetch(`${down.url}/healthz`)).status).toBe(200);
       const scrapeStarted = Date.now();
       const metrics = await scrape(down.url, OPS_TOKEN);
       expect(Date.now() - scrapeStarted).toBeLessThan(1500);

@@ -8,6 +8,7 @@ import { revokeCredential } from '../../factories/credentials';
 import { startTestApp, type TestApp } from '../../helpers/test-app';
 import { describeHits, dumpDatabase, scanTexts } from '../../helpers/leak-scan';
 import { createLogger } from '../../../src/logger';
+import { webhookContractErrors } from '../../helpers/contracts';
 
 let t: TestApp;
 let openai: string;
@@ -120,16 +121,18 @@ describe('rotation reminders', () => {
       target_id: reminders[0].id,
       dedupe_key: `rotation-reminder:${reminders[0].id}`,
       status: 'PENDING',
-      payload: {
-        type: 'credential.rotation_due',
-        tenantId: loud.tenant.id,
-        credentialId: loudKey.id,
-        reminderId: reminders[0].id,
-        version: 1,
-        threshold: 'DAYS_7',
-        rotateBy: reminders[0].rotate_by.toISOString(),
-      },
     });
+    // The body in the Standard Webhooks structure (docs/webhooks/credential.rotation_due.schema.json).
+    const data = {
+      tenantId: loud.tenant.id,
+      credentialId: loudKey.id,
+      reminderId: reminders[0].id,
+      version: 1,
+      threshold: 'DAYS_7',
+      rotateBy: reminders[0].rotate_by.toISOString(),
+    };
+    expect(deliveries[0].payload).toEqual({ type: 'credential.rotation_due', timestamp: expect.any(String), data, ...data });
+    expect(webhookContractErrors(JSON.stringify(deliveries[0].payload))).toEqual([]);
     const outbox = await q(`SELECT job_name, job_id, payload FROM outbox WHERE job_name = 'deliver-webhook' AND tenant_id = $1`, [loud.tenant.id]);
     expect(outbox).toEqual([
       {

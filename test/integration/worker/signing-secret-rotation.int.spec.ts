@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { enqueueInTx } from '../../../src/modules/outbox/outbox.writer';
 import { wipeExpiredRotationLeftovers } from '../../../src/modules/webhook/signing-secret.service';
-import { createGatewayWithWebhook, expectOk, tenantWithTokens } from '../../factories';
+import { createGatewayWithWebhook, expectOk, rotationDueBody, tenantWithTokens } from '../../factories';
 import { attachCredential, detachCredential, validatedCredential } from '../../factories/credentials';
 import { createFakeOpenAIProvider } from '../../factories/providers';
 import { startFakeProvider, type FakeProvider } from '../../fakes/fake-provider';
@@ -163,7 +163,7 @@ it('tenant notification secret: both verify during the overlap (default 24 h), o
 
   const notify = async () => {
     const reminderId = randomUUID();
-    const payload = { type: 'credential.rotation_due', tenantId: tenant.id, reminderId, threshold: 'DAYS_7' };
+    const payload = rotationDueBody(tenant.id, reminderId);
     const [delivery] = await t.app.db.query(
       `INSERT INTO webhook_deliveries (tenant_id, kind, target_id, dedupe_key, payload, status)
        VALUES ($1, 'ROTATION_REMINDER', $2, $3, $4::jsonb, 'PENDING') RETURNING id`,

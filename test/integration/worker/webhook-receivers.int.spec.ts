@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
 import type { EventPublisher, LiveEvents } from '../../../src/events/types';
 import { enqueueInTx } from '../../../src/modules/outbox/outbox.writer';
-import { createGatewayWithWebhook, expectOk, tenantWithTokens } from '../../factories';
+import { createGatewayWithWebhook, expectOk, rotationDueBody, tenantWithTokens } from '../../factories';
 import { fastRetries, startWebhookSink, verifyStandardWebhook, type WebhookSink } from '../../fakes/webhook-sink';
 import { describeHits, dumpQueueStore, scanTexts } from '../../helpers/leak-scan';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from '../../helpers/test-app';
@@ -260,7 +260,7 @@ describe("a tenant's notification webhook", () => {
     secrets.push(admin, viewer, updated.notificationSigningSecret);
     const reminder = async (): Promise<string> => {
       const reminderId = randomUUID();
-      const payload = { type: 'credential.rotation_due', tenantId: tenant.id, reminderId, threshold: 'DAYS_7' };
+      const payload = rotationDueBody(tenant.id, reminderId);
       const [row] = await t.app.db.query(
         `INSERT INTO webhook_deliveries (tenant_id, kind, target_id, dedupe_key, payload, status)
          VALUES ($1, 'ROTATION_REMINDER', $2, $3, $4::jsonb, 'PENDING') RETURNING id`,

@@ -5,7 +5,7 @@ import { SEALS } from '../../../src/crypto';
 import { enqueueInTx } from '../../../src/modules/outbox/outbox.writer';
 import type { JobPayloads } from '../../../src/queue/registry';
 import { gatewayReload } from '../../../workers/processors/gateway-reload.processor';
-import { createGatewayWithWebhook, tenantWithTokens } from '../../factories';
+import { createGatewayWithWebhook, rotationDueBody, tenantWithTokens } from '../../factories';
 import { startFakeProvider, type FakeProvider } from '../../fakes/fake-provider';
 import { fastRetries, startWebhookSink, verifyStandardWebhook, type ReceivedWebhook, type WebhookSink } from '../../fakes/webhook-sink';
 import { describeHits, dumpDatabase, scanTexts } from '../../helpers/leak-scan';
@@ -30,6 +30,9 @@ beforeAll(async () => {
   w = await startTestWorkers(t, { env: { WEBHOOK_MAX_ATTEMPTS: '3', WEBHOOK_TIMEOUT_MS: '300' } });
   fastRetries(w, ['gateways', 'notifications']);
 });
+
+// Every body the receiver got conforms to its published schema (the sink validates each one).
+afterEach(() => expect(sink.contractViolations()).toEqual([]));
 
 afterAll(async () => {
   await w.close();
@@ -75,13 +78,15 @@ it('a config change sends one signed notification carrying gateway id, version a
   expect(req.method).toBe('POST');
   expect(req.headers['content-type']).toBe('application/json');
   expect(req.headers['webhook-id']).toBe(`msg_${delivery.id.replace(/-/g, '')}`);
-  expect(JSON.parse(req.body)).toEqual({
-    type: 'gateway.config_changed',
-    gatewayId: s.gatewayId,
-    tenantId: s.tenantId,
-    configVersion: version,
-    reason: 'CREDENTIAL_ATTACHED',
-  });
+  // Standard Webhooks structure, as docs/webhooks/gateway.config_changed.schema.json publishes it;
+  // the top-level copies of data's fields are deprecated (receivers written before it read them).
+  const data = { tenantId: s.tenantId, gatewayId: s.gatewayId, configVersion: version, reason: 'CREDENTIAL_ATTACHED' };
+  const body = JSON.parse(req.body);
+  expect(body).toEqual({ type: 'gateway.config_changed', timestamp: expect.any(String), data, ...data });
+  expect(req.contractErrors).toEqual([]);
+  // The event time is when the version came about (the gateway's config_changed_at), not the send time.
+  const [gw] = await t.app.db.query('SELECT config_changed_at FROM gateways WHERE id = $1', [s.gatewayId]);
+  expect(body.timestamp).toBe(gw.config_changed_at.toISOString());
   // Verified from the spec alone, and by the reference library.
   expect(verifyStandardWebhook(s.signingSecret, req)).toBe(true);
   expect(new Webhook(s.signingSecret).verify(req.body, req.headers as Record<string, string>)).toMatchObject({ configVersion: version });
@@ -107,7 +112,7 @@ it('a burst of 5 attach/detach changes within the coalesce window yields ONE del
   expect(await deliveries(s.gatewayId)).toHaveLength(1);
   expect(rows[0].payload).toMatchObject({ configVersion: 6, reason: 'CREDENTIAL_ATTACHED' });
   expect(sink.to(s.path)).toHaveLength(1);
-  expect(JSON.parse(sink.to(s.path)[0].body).configVersion).toBe(6);
+  expect(JSON.parse(sink.to(s.path)[0].body).data.configVersion).toBe(6);
 });
 
 it('a first try announces the current version and pins it in the job; a retry keeps its own delivery', async () => {
@@ -131,7 +136,7 @@ it('a first try announces the current version and pins it in the job; a retry ke
   // A first try of an older job jumps to v3 and pins it, so its own retries stay on v3.
   expect(await gatewayReload(w.deps, job(2, 0))).toMatchObject({ status: 'DELIVERED' });
   expect(pinned).toEqual([expect.objectContaining({ configVersion: 3 })]);
-  expect(sink.to(s.path).map((r) => JSON.parse(r.body).configVersion)).toEqual([2, 3]);
+  expect(sink.to(s.path).map((r) => JSON.parse(r.body).data.configVersion)).toEqual([2, 3]);
   expect((await deliveries(s.gatewayId)).map((d: { status: string }) => d.status)).toEqual(['DELIVERED', 'DELIVERED']);
 });
 
@@ -250,7 +255,7 @@ it('a rotation reminder is sent to the tenant notification URL, signed with the 
     [tenant.id, sink.url(path), sealed.kekVersion, sealed.wrappedKey, sealed.ciphertext],
   );
   const reminderId = randomUUID();
-  const payload = { type: 'credential.rotation_due', tenantId: tenant.id, reminderId, threshold: 'DAYS_7' };
+  const payload = rotationDueBody(tenant.id, reminderId);
   const [delivery] = await t.app.db.query(
     `INSERT INTO webhook_deliveries (tenant_id, kind, target_id, dedupe_key, payload, status)
      VALUES ($1, 'ROTATION_REMINDER', $2, $3, $4::jsonb, 'PENDING') RETURNING id`,
@@ -264,6 +269,28 @@ it('a rotation reminder is sent to the tenant notification URL, signed with the 
   );
   const [req] = sink.to(path);
   expect(JSON.parse(req.body)).toEqual(payload);
+  expect(req.contractErrors).toEqual([]);
   expect(verifyStandardWebhook(secret, req)).toBe(true);
   expect(describeHits(scanTexts(sinkTexts([req]), [secret]))).toBe('');
+});
+
+it('a delivery stored before the Standard Webhooks structure (a flat body) is sent in it, timed by when it was stored', async () => {
+  const s = await setup();
+  const flat = { type: 'gateway.config_changed', gatewayId: s.gatewayId, tenantId: s.tenantId, configVersion: 1, reason: 'MODE_CHANGED' };
+  const [delivery] = await t.app.db.query(
+    `INSERT INTO webhook_deliveries (tenant_id, kind, target_id, dedupe_key, payload, status, created_at)
+     VALUES ($1, 'GATEWAY_RELOAD', $2, $3, $4::jsonb, 'PENDING', now() - interval '1 hour') RETURNING id, created_at`,
+    [s.tenantId, s.gatewayId, `gateway-reload:${s.gatewayId}:legacy:${randomUUID()}`, JSON.stringify(flat)],
+  );
+  await t.app.db.transaction((tx) => enqueueInTx(tx, 'deliver-webhook', { tenantId: s.tenantId, deliveryId: delivery.id, replay: 0 }));
+  await w.relay();
+  await eventually(
+    async () => (await t.app.db.query('SELECT status FROM webhook_deliveries WHERE id = $1', [delivery.id]))[0].status === 'DELIVERED',
+    8000,
+  );
+  const [req] = sink.to(s.path);
+  const { type, ...data } = flat;
+  expect(JSON.parse(req.body)).toEqual({ type, timestamp: delivery.created_at.toISOString(), data, ...data });
+  expect(req.contractErrors).toEqual([]);
+  expect(new Webhook(s.signingSecret).verify(req.body, req.headers as Record<string, string>)).toMatchObject({ data });
 });

@@ -35,6 +35,7 @@ import { SecurityEvents } from './modules/security/security-events';
 import { RevertService } from './modules/tenant/revert.service';
 import { TenantService } from './modules/tenant/tenant.service';
 import { TokenService } from './modules/token/token.service';
+import { NodeService } from './modules/node/node.service';
 import { WebhookService } from './modules/webhook/webhook.service';
 import { createQueueBackend } from './queue/backend';
 import { WebhookEndpointService } from './modules/webhook/webhook-endpoint.service';
@@ -119,6 +120,7 @@ export function createServices(config: Readonly<Config>, db: DataSource, log: Lo
     tenants: new TenantService(db, box, urlPolicy),
     revert: new RevertService(db),
     tokens: new TokenService(db),
+    nodes: new NodeService(db),
     providers,
     hostConfirmations: new HostConfirmationService(db),
     queueBackend,

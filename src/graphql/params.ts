@@ -1,7 +1,7 @@
 import { Args, createParameterDecorator } from 'type-graphql';
-import { checkPageSize } from '../db/pagination';
+import { checkPageArgs, checkPageSize } from '../db/pagination';
 import { auditActor } from '../modules/auth/actor';
-import { PageArgsInput } from './connection';
+import { ForwardPageArgsInput, PageArgsInput } from './connection';
 import { actorOf, type GraphQLContext } from './context';
 
 /*
@@ -15,8 +15,14 @@ export const CurrentActor = () => createParameterDecorator<GraphQLContext>(({ co
 /** The caller as an audit row records it, with the request id. */
 export const Audit = () => createParameterDecorator<GraphQLContext>(({ context }) => auditActor(actorOf(context), context.requestId));
 
-/** `first` and `after`; `first` is checked against the server maximum before the resolver runs. */
+/** `first`/`after` or `last`/`before`, checked (sizes against the server maximum) before the resolver runs. */
 export const Page = () =>
   Args(() => PageArgsInput, {
-    validateFn: (page: PageArgsInput, _type, { context }) => checkPageSize(page.first, (context as GraphQLContext).pageSizeMax),
+    validateFn: (page: PageArgsInput, _type, { context }) => checkPageArgs(page, (context as GraphQLContext).pageSizeMax),
+  });
+
+/** `first` and `after` only, for lists that page forward only. */
+export const ForwardPage = () =>
+  Args(() => ForwardPageArgsInput, {
+    validateFn: (page: ForwardPageArgsInput, _type, { context }) => checkPageSize(page.first, (context as GraphQLContext).pageSizeMax),
   });

@@ -8,6 +8,7 @@ import { CredentialResolver } from '../modules/credential/credential.resolver';
 import { GatewayAttachmentResolver, GatewayResolver } from '../modules/gateway/gateway.resolver';
 import { KeyCustodyResolver } from '../modules/key-custody/key-custody.resolver';
 import { LiveResolver } from '../modules/live/live.resolver';
+import { NodeResolver } from '../modules/node/node.resolver';
 import { PlatformKeyResolver } from '../modules/platform-key/platform-key.resolver';
 import { HostConfirmationResolver } from '../modules/provider/host-confirmation.resolver';
 import { ProviderResolver } from '../modules/provider/provider.resolver';
@@ -43,6 +44,7 @@ export const RESOLVERS: readonly ResolverFactory[] = [
   factory(WebhookEndpointAlertResolver, (s) => new WebhookEndpointAlertResolver(s)),
   factory(LiveResolver, (s) => new LiveResolver(s)),
   factory(KeyCustodyResolver, (s) => new KeyCustodyResolver(s)),
+  factory(NodeResolver, (s) => new NodeResolver(s)),
 ];
 
 /** Every resolver built once, at start-up, with its dependencies (constructor injection, no framework). */

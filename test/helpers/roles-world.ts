@@ -170,7 +170,9 @@ export async function state(): Promise<Record<string, unknown>> {
 }
 
 export function expectRejected(res: GqlResult, error: object) {
-  expect(res.data ?? null).toBeNull();
+  // A non-null root field nulls the whole data; a nullable one (a lookup) is null itself.
+  const data = (res.data ?? null) as Record<string, unknown> | null;
+  if (data !== null) expect(Object.values(data)).toEqual(Object.keys(data).map(() => null));
   expect(res.errors).toEqual([expect.objectContaining(error)]);
 }
 
@@ -221,6 +223,12 @@ export const READS: [string, string, () => Record<string, unknown>, () => object
     () => ({ credentials: { nodes: expect.arrayContaining([{ id: W.credId }, { id: W.cred2Id }]) } }),
   ],
   ['credential', 'query($id: ID!) { credential(id: $id) { id } }', () => ({ id: W.credId }), () => ({ credential: { id: W.credId } })],
+  [
+    'node',
+    'query($id: ID!) { node(id: $id) { __typename id ... on Credential { label } } }',
+    () => ({ id: W.credId }),
+    () => ({ node: { __typename: 'Credential', id: W.credId } }),
+  ],
   [
     'gateways',
     'query($id: ID!) { gateways(tenantId: $id) { nodes { id } } }',

@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { TEST_ENV } from './test-env';
 import { prepareQueueNamespace } from './queue-backend';
+import { checkDeclaredCodes } from './declared-error-codes';
 
 export const ADMIN_TOKEN = TEST_ENV.KEYPLANE_ADMIN_TOKEN;
 
@@ -55,6 +56,7 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
       const raw = await res.text();
       responses.push(raw);
       const body = JSON.parse(raw);
+      checkDeclaredCodes(query, body.data);
       return { status: res.status, data: body.data, errors: body.errors, raw };
     },
     close: () => app.close(),

@@ -1,6 +1,7 @@
 import { Arg, Authorized, ID, Mutation, Query, Resolver } from 'type-graphql';
-import { PageArgsInput, toConnection, type Connection } from '../../graphql/connection';
-import { Audit, CurrentActor, Page } from '../../graphql/params';
+import { orNull } from '../../graphql/lookup';
+import { ForwardPageArgsInput, PageArgsInput, toConnection, type Connection } from '../../graphql/connection';
+import { Audit, CurrentActor, ForwardPage, Page } from '../../graphql/params';
 import { mutate } from '../../graphql/payload';
 import type { Page as PageOf } from '../../db/pagination';
 import type { Services } from '../../services';
@@ -46,7 +47,7 @@ function toGroup(g: GroupView): KeyReuseGroup {
   };
 }
 
-function toGroupConnection(page: PageOf<GroupView>): Connection<KeyReuseGroup> {
+function toGroupConnection(page: PageOf<GroupView>): Omit<Connection<KeyReuseGroup>, 'totalCount'> {
   const edges = page.nodes.map((g) => ({ cursor: encodeGroupCursor(g.id), node: toGroup(g) }));
   return {
     edges,
@@ -75,7 +76,7 @@ export class AlertResolver {
 
   @Authorized('PLATFORM_ADMIN')
   @Query(() => KeyReuseGroupConnection, { description: 'Credentials sharing a key, across tenants (platform admins only).' })
-  async keyReuseGroups(@Page() page: PageArgsInput) {
+  async keyReuseGroups(@ForwardPage() page: ForwardPageArgsInput) {
     return toGroupConnection(await this.s.alerts.groups(page));
   }
 
@@ -98,9 +99,9 @@ export class AlertResolver {
   }
 
   @Authorized('PLATFORM_ADMIN')
-  @Query(() => KeyRescanStatus, { description: 'Progress of a key rescan (platform admins only).' })
+  @Query(() => KeyRescanStatus, { nullable: true, description: 'Progress of a key rescan (platform admins only); null for an unknown job id.' })
   keyRescan(@Arg('jobId', () => ID) jobId: string) {
-    return this.s.keyRescans.status(jobId);
+    return orNull(() => this.s.keyRescans.status(jobId));
   }
 
   private setStatus(input: KeyReuseAlertInput, actor: Actor, audit: AuditActor, target: 'ACKNOWLEDGED' | 'DISMISSED') {

@@ -10,18 +10,40 @@ import { RESCAN_STATES, type RescanState } from './key-reuse.rules';
 export const AlertSeverityEnum = constEnum(ALERT_SEVERITIES, {
   name: 'KeyReuseAlertSeverity',
   description: 'INFO: shared within the tenant; WARNING: with another tenant; HIGH: an OAuth token shared with another tenant.',
+  valuesConfig: {
+    INFO: { description: 'The key is stored twice within the tenant.' },
+    WARNING: { description: 'The key is also stored by another tenant.' },
+    HIGH: { description: 'An OAuth token is also stored by another tenant.' },
+  },
 });
 export const AlertScopeEnum = constEnum(ALERT_SCOPES, {
   name: 'KeyReuseAlertScope',
   description: 'Where else the key is stored: in the same tenant or in another one.',
+  valuesConfig: {
+    SAME_TENANT: { description: 'Another credential of the same tenant holds the key.' },
+    OTHER_TENANT: { description: 'A credential of another tenant holds the key (which one is never shown).' },
+  },
 });
 export const AlertStatusEnum = constEnum(ALERT_STATUSES, {
   name: 'KeyReuseAlertStatus',
   description: 'OPEN, ACKNOWLEDGED or DISMISSED by a person, or RESOLVED once the credential no longer holds the key.',
+  valuesConfig: {
+    OPEN: { description: 'Raised (or reopened); nobody has acted on it.' },
+    ACKNOWLEDGED: { description: 'Seen by a person; stays visible.' },
+    DISMISSED: { description: 'Dismissed by a person; reopens if the key is registered again.' },
+    RESOLVED: { description: 'The credential no longer holds the key (rotated or revoked).' },
+  },
 });
 export const RescanStateEnum = constEnum(RESCAN_STATES, {
   name: 'KeyRescanState',
   description: 'QUEUED (not yet in the queue), WAITING, ACTIVE, COMPLETED or FAILED.',
+  valuesConfig: {
+    QUEUED: { description: 'Committed, not yet handed to the queue.' },
+    WAITING: { description: 'In the queue, not started.' },
+    ACTIVE: { description: 'Running; processed and total show progress.' },
+    COMPLETED: { description: 'Finished.' },
+    FAILED: { description: 'Stopped on an error; start another.' },
+  },
 });
 
 /*

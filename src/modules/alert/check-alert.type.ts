@@ -9,10 +9,17 @@ import { CHECK_ALERT_KINDS, CHECK_ALERT_STATUSES, type CheckAlertKind, type Chec
 export const CheckAlertKindEnum = constEnum(CHECK_ALERT_KINDS, {
   name: 'CredentialCheckAlertKind',
   description: 'CHECK_EXHAUSTED: a check of the key gave up after its last retry (the provider stayed rate limited or unavailable).',
+  valuesConfig: {
+    CHECK_EXHAUSTED: { description: 'A check gave up after its last retry: the provider stayed rate limited or unavailable.' },
+  },
 });
 export const CheckAlertStatusEnum = constEnum(CHECK_ALERT_STATUSES, {
   name: 'CredentialCheckAlertStatus',
   description: 'OPEN until a later check of the same version gets a decisive answer, or the version no longer holds a key (RESOLVED).',
+  valuesConfig: {
+    OPEN: { description: 'No decisive check of this version since.' },
+    RESOLVED: { description: 'A later check of the same version got a decisive answer, or the version no longer holds a key.' },
+  },
 });
 
 @ObjectType({ simpleResolvers: true, description: 'A key of the tenant could not be checked against its provider. One per key version.' })

@@ -8,6 +8,10 @@ import { ENDPOINT_ALERT_STATUSES, type EndpointAlertStatus } from './webhook-end
 export const EndpointAlertStatusEnum = constEnum(ENDPOINT_ALERT_STATUSES, {
   name: 'WebhookEndpointAlertStatus',
   description: 'OPEN while the endpoint is disabled; RESOLVED once it was re-enabled.',
+  valuesConfig: {
+    OPEN: { description: 'The endpoint is disabled.' },
+    RESOLVED: { description: 'The endpoint was re-enabled.' },
+  },
 });
 
 @ObjectType({ simpleResolvers: true, description: "Keyplane stopped sending to one of the tenant's webhook endpoints." })

@@ -8,6 +8,16 @@ export const AuditChainBreakKindEnum = constEnum(CHAIN_BREAK_KINDS, {
     'SEQ_GAP: a row was deleted; PREV_HASH_MISMATCH: a row was inserted or reordered; HASH_MISMATCH: a row was modified; ' +
     'CHECKPOINT_MISMATCH: the chain was rewritten under a signed checkpoint; CHECKPOINT_SIGNATURE_INVALID: a checkpoint does not verify; ' +
     'TRUNCATED: rows a signed checkpoint covers are gone; HEAD_MISSING / HEAD_MISMATCH: the chain head row is gone or out of step.',
+  valuesConfig: {
+    SEQ_GAP: { description: 'A position is missing: a row was deleted.' },
+    PREV_HASH_MISMATCH: { description: "A row does not point at its predecessor's hash: a row was inserted or reordered." },
+    HASH_MISMATCH: { description: 'A row does not hash to its stored hash: it was modified.' },
+    CHECKPOINT_MISMATCH: { description: 'The row at a signed checkpoint has another hash: the chain was rewritten under it.' },
+    CHECKPOINT_SIGNATURE_INVALID: { description: 'A checkpoint signature does not verify with its key version.' },
+    TRUNCATED: { description: 'Rows a signed checkpoint covers are gone: the tail was cut.' },
+    HEAD_MISSING: { description: 'The chain head row (the latest position and hash) is gone.' },
+    HEAD_MISMATCH: { description: 'The chain head row disagrees with the last row of the chain.' },
+  },
 });
 
 @ObjectType({ simpleResolvers: true, description: 'Where an audit chain breaks: the first problem found, in seq order.' })

@@ -5,7 +5,15 @@ import { constEnum } from '../../graphql/const-enum';
 import { AUDIT_ACTION_DESCRIPTIONS, AUDIT_ACTIONS, type AuditAction } from './audit-actions';
 import { ACTOR_TYPES, type ActorType } from './audit.entity';
 
-export const ActorTypeEnum = constEnum(ACTOR_TYPES, { name: 'ActorType', description: 'Who performed an audited action.' });
+export const ActorTypeEnum = constEnum(ACTOR_TYPES, {
+  name: 'ActorType',
+  description: 'Who performed an audited action.',
+  valuesConfig: {
+    API_TOKEN: { description: 'A tenant API token; actorId is its id.' },
+    PLATFORM_ADMIN: { description: 'The platform admin token.' },
+    SYSTEM: { description: 'Keyplane itself: a worker, a sweep or a validation outcome, with no request behind it.' },
+  },
+});
 
 export const AuditActionEnum = constEnum(AUDIT_ACTIONS, {
   name: 'AuditAction',

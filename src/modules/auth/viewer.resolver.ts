@@ -7,7 +7,15 @@ import { Tenant } from '../tenant/tenant.type';
 import type { Actor, Role } from './actor';
 import { TENANT_ROLES } from '../token/token.entity';
 
-export const RoleEnum = constEnum(['PLATFORM_ADMIN', ...TENANT_ROLES] as const, { name: 'Role', description: 'The role of the calling token.' });
+export const RoleEnum = constEnum(['PLATFORM_ADMIN', ...TENANT_ROLES] as const, {
+  name: 'Role',
+  description: 'The role of the calling token.',
+  valuesConfig: {
+    PLATFORM_ADMIN: { description: 'The platform operator: every tenant, platform keys, key custody.' },
+    ADMIN: { description: "A tenant admin: manages the tenant's keys, gateways and tokens." },
+    VIEWER: { description: "Reads the tenant's metadata; changes nothing." },
+  },
+});
 
 @ObjectType({ simpleResolvers: true, description: 'The caller, as resolved from its token.' })
 export class Viewer {

@@ -1,4 +1,5 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { NULL_WHEN_MISSING, orNull } from '../../graphql/lookup';
 import type { GraphQLContext } from '../../graphql/context';
 import { PageArgsInput, toConnection } from '../../graphql/connection';
 import { Audit, CurrentActor, Page } from '../../graphql/params';
@@ -75,10 +76,12 @@ export class CredentialResolver {
   }
 
   @Authorized()
-  @Query(() => Credential, { description: 'One credential.' })
-  async credential(@Arg('id', () => ID) id: string, @CurrentActor() actor: Actor) {
-    const tenantId = await this.s.scope.forObject(actor, 'credential', id);
-    return toCredential(await this.s.credentials.get(tenantId, id));
+  @Query(() => Credential, { nullable: true, description: `One credential. ${NULL_WHEN_MISSING}` })
+  credential(@Arg('id', () => ID) id: string, @CurrentActor() actor: Actor) {
+    return orNull(async () => {
+      const tenantId = await this.s.scope.forObject(actor, 'credential', id);
+      return toCredential(await this.s.credentials.get(tenantId, id));
+    });
   }
 
   @FieldResolver(() => Provider, { description: 'The provider this key is for.' })

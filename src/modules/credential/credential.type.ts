@@ -1,4 +1,5 @@
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { Node } from '../../graphql/node';
 import { ConnectionType } from '../../graphql/connection';
 import { constEnum } from '../../graphql/const-enum';
 import { Payload } from '../../graphql/payload';
@@ -17,12 +18,37 @@ import { KeyTestOutcomeEnum } from '../provider/provider.type';
 export const IDEMPOTENCY_KEY_DESCRIPTION =
   'Optional, 1-255 characters, unique per request: a retry with the same key within 24 hours returns the first answer (never the key again) and changes nothing; the same key with a different request is IDEMPOTENCY_KEY_REUSED. Scoped to the tenant.';
 
-export const CredentialKindEnum = constEnum(CREDENTIAL_KINDS, { name: 'CredentialKind', description: 'What kind of secret a credential holds.' });
+export const CredentialKindEnum = constEnum(CREDENTIAL_KINDS, {
+  name: 'CredentialKind',
+  description: 'What kind of secret a credential holds.',
+  valuesConfig: {
+    API_KEY: { description: 'A provider API key (the default).' },
+    OAUTH_TOKEN: { description: 'An OAuth access token; shared with another tenant it raises a HIGH key reuse alert.' },
+  },
+});
 export const CredentialStatusEnum = constEnum(CREDENTIAL_STATUSES, {
   name: 'CredentialStatus',
   description: 'PENDING_VALIDATION after create or rotate until the worker checks the key; REVOKED is final.',
+  valuesConfig: {
+    PENDING_VALIDATION: { description: 'Created or rotated; the worker has not checked the new key yet.' },
+    ACTIVE: { description: 'A version validated and is served to gateways.' },
+    INVALID: { description: 'The provider rejected the key (e.g. 401); gateways are not served it. Rotate it.' },
+    REVOKED: { description: 'Revoked: its key material is destroyed. Final.' },
+    UNREADABLE: { description: 'Its stored key no longer opens (tampered with or moved); only a rotation brings it back.' },
+  },
 });
-export const VersionStateEnum = constEnum(VERSION_STATES, { name: 'CredentialVersionState', description: 'Lifecycle of one stored key version.' });
+export const VersionStateEnum = constEnum(VERSION_STATES, {
+  name: 'CredentialVersionState',
+  description: 'Lifecycle of one stored key version.',
+  valuesConfig: {
+    PENDING: { description: 'Stored, waiting for its check.' },
+    ACTIVE: { description: 'The version gateways are served.' },
+    PREVIOUS: { description: 'Replaced by a newer ACTIVE version, still served through its grace period.' },
+    RETIRED: { description: 'No longer served; its key material is destroyed.' },
+    REJECTED: { description: 'Its check failed before it ever served; its key material is destroyed.' },
+    REVOKED: { description: 'Destroyed with its credential.' },
+  },
+});
 
 /*
  * Output types are separate classes from the entities on purpose: a field only reaches the API
@@ -52,7 +78,11 @@ export class CredentialVersion {
   lastValidation?: LastValidation | null;
 }
 
-@ObjectType({ simpleResolvers: true, description: "A tenant's provider key. The key itself is write-only: only a redacted hint is ever returned." })
+@ObjectType({
+  simpleResolvers: true,
+  implements: Node,
+  description: "A tenant's provider key. The key itself is write-only: only a redacted hint is ever returned.",
+})
 export class Credential {
   @Field(() => ID, { description: 'Credential id.' }) id!: string;
   @Field(() => ID, { description: 'Owning tenant.' }) tenantId!: string;

@@ -1,4 +1,5 @@
 import DataLoader from 'dataloader';
+import { NULL_WHEN_MISSING, orNull } from '../../graphql/lookup';
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { GraphQLContext } from '../../graphql/context';
 import { PageArgsInput, toConnection } from '../../graphql/connection';
@@ -50,9 +51,9 @@ export class GatewayResolver {
   }
 
   @Authorized()
-  @Query(() => Gateway, { description: 'One gateway.' })
-  async gateway(@Arg('id', () => ID) id: string, @CurrentActor() actor: Actor) {
-    return this.s.gateways.get(await this.s.scope.forObject(actor, 'gateway', id), id);
+  @Query(() => Gateway, { nullable: true, description: `One gateway. ${NULL_WHEN_MISSING}` })
+  gateway(@Arg('id', () => ID) id: string, @CurrentActor() actor: Actor) {
+    return orNull(async () => this.s.gateways.get(await this.s.scope.forObject(actor, 'gateway', id), id));
   }
 
   @FieldResolver(() => [GatewayAttachment], { description: 'Credentials in use, by provider then priority.' })

@@ -1,4 +1,5 @@
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { Node } from '../../graphql/node';
 import { ConnectionType } from '../../graphql/connection';
 import { constEnum } from '../../graphql/const-enum';
 import { Payload } from '../../graphql/payload';
@@ -10,9 +11,14 @@ import { CREDENTIAL_MODES, type CredentialMode } from './gateway.entity';
 export const CredentialModeEnum = constEnum(CREDENTIAL_MODES, {
   name: 'CredentialMode',
   description: "Which keys a gateway is served: the tenant's only, the platform's only, or the tenant's first.",
+  valuesConfig: {
+    USER_PROVIDED: { description: "The tenant's own attached keys only (the default)." },
+    BUNDLED: { description: "The platform's keys only." },
+    HYBRID: { description: "The tenant's attached keys first, then the platform's." },
+  },
 });
 
-@ObjectType({ simpleResolvers: true, description: 'An AI gateway that pulls its resolved provider keys from Keyplane.' })
+@ObjectType({ simpleResolvers: true, implements: Node, description: 'An AI gateway that pulls its resolved provider keys from Keyplane.' })
 export class Gateway {
   @Field(() => ID, { description: 'Gateway id.' }) id!: string;
   @Field(() => ID, { description: 'Owning tenant.' }) tenantId!: string;

@@ -1,4 +1,5 @@
 import { Arg, Authorized, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { orNull } from '../../graphql/lookup';
 import { Audit } from '../../graphql/params';
 import { mutate } from '../../graphql/payload';
 import type { Services } from '../../services';
@@ -28,9 +29,12 @@ export class KeyCustodyResolver {
   }
 
   @Authorized('PLATFORM_ADMIN')
-  @Query(() => KeyRewrapStatus, { description: 'Progress of a master key rewrap (platform admins only).' })
+  @Query(() => KeyRewrapStatus, {
+    nullable: true,
+    description: 'Progress of a master key rewrap (platform admins only); null for an unknown job id.',
+  })
   keyRewrap(@Arg('jobId', () => ID) jobId: string) {
-    return this.s.keyCustody.rewrapStatus(jobId);
+    return orNull(() => this.s.keyCustody.rewrapStatus(jobId));
   }
 
   @Authorized('PLATFORM_ADMIN')
@@ -48,8 +52,11 @@ export class KeyCustodyResolver {
   }
 
   @Authorized('PLATFORM_ADMIN')
-  @Query(() => PepperRekeyStatus, { description: 'Progress of a fingerprint pepper rekey (platform admins only).' })
+  @Query(() => PepperRekeyStatus, {
+    nullable: true,
+    description: 'Progress of a fingerprint pepper rekey (platform admins only); null for an unknown job id.',
+  })
   pepperRekey(@Arg('jobId', () => ID) jobId: string) {
-    return this.s.pepperRekeys.status(jobId);
+    return orNull(() => this.s.pepperRekeys.status(jobId));
   }
 }

@@ -8,10 +8,20 @@ import { REWRAP_STATES, type RewrapState } from './rewrap-progress';
 export const KeyRewrapStateEnum = constEnum(REWRAP_STATES, {
   name: 'KeyRewrapState',
   description: 'QUEUED (not yet picked up), RUNNING, COMPLETED or FAILED.',
+  valuesConfig: {
+    QUEUED: { description: 'Started, not yet picked up by a worker.' },
+    RUNNING: { description: 'A worker is resealing records.' },
+    COMPLETED: { description: 'Every record it found is sealed under the target version.' },
+    FAILED: { description: 'Stopped; failures lists the records it could not reseal.' },
+  },
 });
 export const KeyRewrapFailureReasonEnum = constEnum(['UNREADABLE', 'KEY_VERSION_UNAVAILABLE'] as const, {
   name: 'KeyRewrapFailureReason',
   description: 'UNREADABLE: the record does not open (tampered, moved); KEY_VERSION_UNAVAILABLE: sealed under a version the worker lacks.',
+  valuesConfig: {
+    UNREADABLE: { description: 'The record does not open (tampered with or moved).' },
+    KEY_VERSION_UNAVAILABLE: { description: "It is sealed under a master key version the worker's keyring lacks." },
+  },
 });
 
 @ObjectType({ simpleResolvers: true, description: 'Rewrap counts for one sealed record kind and the KEK version its records had.' })

@@ -3,8 +3,25 @@ import { constEnum } from '../../graphql/const-enum';
 import { Payload } from '../../graphql/payload';
 import { API_SHAPES, AUTH_SCHEMES, KEY_TEST_OUTCOMES, type ApiShape, type AuthScheme, type KeyTestOutcome } from '../../providers/types';
 
-export const ApiShapeEnum = constEnum(API_SHAPES, { name: 'ApiShape', description: 'The HTTP API family a provider speaks; picks the validator.' });
-export const AuthSchemeEnum = constEnum(AUTH_SCHEMES, { name: 'AuthScheme', description: 'The header a provider expects the key in.' });
+export const ApiShapeEnum = constEnum(API_SHAPES, {
+  name: 'ApiShape',
+  description: 'The HTTP API family a provider speaks; picks the validator.',
+  valuesConfig: {
+    ANTHROPIC: { description: 'The Anthropic Messages API (x-api-key, anthropic-version).' },
+    GEMINI: { description: "Google's Gemini API (generativelanguage.googleapis.com)." },
+    OPENAI: { description: 'The OpenAI API, or one shaped like it (Groq, Mistral, xAI and other OpenAI-compatible hosts).' },
+    OPENROUTER: { description: 'OpenRouter (its key check is GET /api/v1/key).' },
+  },
+});
+export const AuthSchemeEnum = constEnum(AUTH_SCHEMES, {
+  name: 'AuthScheme',
+  description: 'The header a provider expects the key in.',
+  valuesConfig: {
+    BEARER: { description: 'Authorization: Bearer <key>.' },
+    X_API_KEY: { description: 'x-api-key: <key> (Anthropic).' },
+    X_GOOG_API_KEY: { description: 'x-goog-api-key: <key> (Google).' },
+  },
+});
 export const KeyTestOutcomeEnum = constEnum(KEY_TEST_OUTCOMES, {
   name: 'KeyTestOutcome',
   description: 'The result of checking a key against its provider.',

@@ -8,6 +8,12 @@ import { DeliveryStatusEnum } from '../webhook/webhook.type';
 export const ReminderThresholdEnum = constEnum(REMINDER_THRESHOLDS, {
   name: 'ReminderThreshold',
   description: 'How close a key is to its rotate-by date: 14, 7 or 1 days before, or past it.',
+  valuesConfig: {
+    DAYS_14: { description: '14 days before the rotate-by date.' },
+    DAYS_7: { description: '7 days before.' },
+    DAYS_1: { description: '1 day before.' },
+    OVERDUE: { description: 'The rotate-by date has passed.' },
+  },
 });
 
 @ObjectType({ simpleResolvers: true, description: 'A reminder that a stored key is due for rotation, recorded once per key version and threshold.' })

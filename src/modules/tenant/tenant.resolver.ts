@@ -1,4 +1,5 @@
 import { Arg, Authorized, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { NULL_WHEN_MISSING, orNull } from '../../graphql/lookup';
 import { PageArgsInput, toConnection } from '../../graphql/connection';
 import { Audit, CurrentActor, Page } from '../../graphql/params';
 import { mutate } from '../../graphql/payload';
@@ -32,9 +33,9 @@ export class TenantResolver {
   }
 
   @Authorized()
-  @Query(() => Tenant, { description: 'One tenant. A tenant token can only read its own.' })
-  async tenant(@Arg('id', () => ID) id: string, @CurrentActor() actor: Actor) {
-    return this.s.tenants.get(await this.s.scope.forTenant(actor, id));
+  @Query(() => Tenant, { nullable: true, description: `One tenant; a tenant token reads only its own. ${NULL_WHEN_MISSING}` })
+  tenant(@Arg('id', () => ID) id: string, @CurrentActor() actor: Actor) {
+    return orNull(async () => this.s.tenants.get(await this.s.scope.forTenant(actor, id)));
   }
 
   @Authorized('PLATFORM_ADMIN')

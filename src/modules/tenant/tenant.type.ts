@@ -1,4 +1,5 @@
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { Node } from '../../graphql/node';
 import { ConnectionType } from '../../graphql/connection';
 import { constEnum } from '../../graphql/const-enum';
 import { Payload } from '../../graphql/payload';
@@ -9,9 +10,14 @@ import { BYOK_MODES, type ByokMode } from './tenant.entity';
 export const ByokModeEnum = constEnum(BYOK_MODES, {
   name: 'ByokMode',
   description: "Whose provider keys a tenant uses: the platform's, its own, or its own first.",
+  valuesConfig: {
+    BYOK: { description: "Bring your own key: the tenant's gateways are served the tenant's own keys." },
+    HYBRID: { description: "The tenant's own keys first, the platform's keys where it has none usable." },
+    PLATFORM: { description: "The platform's keys only; the tenant stores none (revertToPlatformKeys leads here)." },
+  },
 });
 
-@ObjectType({ simpleResolvers: true, description: 'A customer organisation. Everything else belongs to exactly one tenant.' })
+@ObjectType({ simpleResolvers: true, implements: Node, description: 'A customer organisation. Everything else belongs to exactly one tenant.' })
 export class Tenant {
   @Field(() => ID, { description: 'Tenant id.' }) id!: string;
   @Field({ description: 'Display name.' }) name!: string;

@@ -22,6 +22,13 @@ export class TokenService {
     return keysetPage(qb, 'api_tokens', tenantId, args);
   }
 
+  /** One token's metadata, in its tenant; NOT_FOUND otherwise. */
+  async get(tenantId: string, id: string): Promise<ApiTokenEntity> {
+    const found = isUuid(id) ? await this.db.getRepository(ApiTokenEntity).findOneBy({ tenantId, id }) : null;
+    if (!found) throw new NotFoundError('API token');
+    return found;
+  }
+
   /** The plaintext token is returned once; only its SHA-256 is stored. */
   async create(tenantId: string, actor: AuditActor, input: CreateApiToken): Promise<{ apiToken: ApiTokenEntity; token: string }> {
     collect([nameRule(input.name, ['input', 'name'])]);

@@ -1,12 +1,20 @@
 import { Field, ID, InputType, ObjectType } from 'type-graphql';
+import { Node } from '../../graphql/node';
 import { ConnectionType } from '../../graphql/connection';
 import { constEnum } from '../../graphql/const-enum';
 import { Payload } from '../../graphql/payload';
 import { TENANT_ROLES, type TenantRole } from './token.entity';
 
-export const TenantRoleEnum = constEnum(TENANT_ROLES, { name: 'TenantRole', description: 'ADMIN manages keys and gateways; VIEWER reads metadata.' });
+export const TenantRoleEnum = constEnum(TENANT_ROLES, {
+  name: 'TenantRole',
+  description: 'ADMIN manages keys and gateways; VIEWER reads metadata.',
+  valuesConfig: {
+    ADMIN: { description: "Manages the tenant's keys, gateways and tokens." },
+    VIEWER: { description: "Reads the tenant's metadata; changes nothing." },
+  },
+});
 
-@ObjectType({ simpleResolvers: true, description: "A tenant API token's metadata. The token itself is shown once, at creation." })
+@ObjectType({ simpleResolvers: true, implements: Node, description: "A tenant API token's metadata. The token itself is shown once, at creation." })
 export class ApiToken {
   @Field(() => ID, { description: 'Token id.' }) id!: string;
   @Field(() => ID, { description: 'Owning tenant.' }) tenantId!: string;

@@ -13,4 +13,8 @@ export const WebhookDisabledReasonEnum = constEnum(WEBHOOK_DISABLED_REASONS, {
 export const WebhookEndpointEnum = constEnum(WEBHOOK_ENDPOINTS, {
   name: 'WebhookEndpoint',
   description: "A webhook endpoint: a gateway's reload webhook, or the tenant's notification webhook.",
+  valuesConfig: {
+    GATEWAY_WEBHOOK: { description: "A gateway's reload webhook (Gateway.webhookUrl)." },
+    TENANT_NOTIFICATIONS: { description: "The tenant's notification webhook (Tenant.notificationWebhookUrl)." },
+  },
 });

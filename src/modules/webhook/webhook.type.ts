@@ -9,12 +9,20 @@ export const DeliveryStatusEnum = constEnum(DELIVERY_STATUSES, {
   name: 'WebhookDeliveryStatus',
   description: 'Where a webhook message is: not sent yet, delivered, being retried, given up (dead letter), or held.',
   valuesConfig: {
+    PENDING: { description: 'Not sent yet, or being sent for the first time.' },
+    DELIVERED: { description: 'The receiver answered 2xx.' },
+    RETRYING: { description: 'An attempt failed; another one is scheduled.' },
+    DEAD: { description: 'Given up after its last attempt (a dead letter); replayWebhookDelivery sends it again.' },
     HELD: { description: 'Not sent: its endpoint is disabled. Re-enabling the endpoint sends it (for a gateway, its latest config version).' },
   },
 });
 export const WebhookKindEnum = constEnum(WEBHOOK_KINDS, {
   name: 'WebhookKind',
   description: "What a webhook message is about: a gateway's config changed, or a key is due for rotation.",
+  valuesConfig: {
+    GATEWAY_RELOAD: { description: "A gateway's config changed: it should pull again." },
+    ROTATION_REMINDER: { description: "A tenant's key is due (or overdue) for rotation." },
+  },
 });
 export const GatewayReloadReasonEnum = constEnum(RELOAD_REASONS, {
   name: 'GatewayReloadReason',

@@ -76,7 +76,7 @@ describe('page size and cursors', () => {
       const { edges, pageInfo } = res.data.credentials;
       sizes.push(edges.length);
       flags.push(pageInfo.hasNextPage);
-      expect(pageInfo.hasPreviousPage).toBe(false);
+      expect(pageInfo.hasPreviousPage).toBe(after !== null); // forward paging: the `after` row precedes this page
       expect(pageInfo.startCursor).toBe(edges[0]?.cursor ?? null);
       expect(pageInfo.endCursor).toBe(edges.at(-1)?.cursor ?? null);
       seen.push(...edges.map((e: { node: { id: string } }) => e.node.id));

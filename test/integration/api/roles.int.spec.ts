@@ -69,6 +69,14 @@ test('VIEWER cannot check auditIntegrity (ADMIN only)', async () => {
   expectRejected(await t.gql(doc, { id: W.tenantId }, W.viewer), FORBIDDEN);
 });
 
+test('node(id:) of an ApiToken: its data for an ADMIN, null for a VIEWER (as apiTokens is ADMIN only)', async () => {
+  const doc = 'query($id: ID!) { node(id: $id) { __typename id ... on ApiToken { name role } } }';
+  const asAdmin = await t.gql(doc, { id: W.viewerTokenId }, W.admin);
+  expect(asAdmin.errors).toBeUndefined();
+  expect(asAdmin.data.node).toMatchObject({ __typename: 'ApiToken', id: W.viewerTokenId, role: 'VIEWER' });
+  expect(await t.gql(doc, { id: W.viewerTokenId }, W.viewer)).toMatchObject({ errors: undefined, data: { node: null } });
+});
+
 test('VIEWER cannot list apiTokens (ADMIN only)', async () => {
   const doc = 'query($id: ID!) { apiTokens(tenantId: $id) { nodes { id redactedToken } } }';
   expect((await t.gql(doc, { id: W.tenantId }, W.admin)).errors).toBeUndefined();

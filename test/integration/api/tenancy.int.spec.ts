@@ -128,12 +128,32 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const QUERIES: [string, string, (x: Ids) => string][] = [
+/** Single-object lookups: another tenant's id answers null, byte-identical to a random id. */
+const LOOKUPS: [string, string, (x: Ids) => string][] = [
   ['tenant', 'tenant(id: $id) { id slug }', (x) => x.tenantId],
-  ['credentials', 'credentials(tenantId: $id, includeRevoked: true) { nodes { id } }', (x) => x.tenantId],
   ['credential', 'credential(id: $id) { id label }', (x) => x.credId],
-  ['gateways', 'gateways(tenantId: $id) { nodes { id } }', (x) => x.tenantId],
   ['gateway', 'gateway(id: $id) { id attachments { credentialId } }', (x) => x.gwId],
+  ['node (credential)', 'node(id: $id) { id ... on Credential { label } }', (x) => x.credId],
+  ['node (gateway)', 'node(id: $id) { id ... on Gateway { slug } }', (x) => x.gwId],
+  ['node (tenant)', 'node(id: $id) { id ... on Tenant { slug } }', (x) => x.tenantId],
+  ['node (api token)', 'node(id: $id) { id ... on ApiToken { name } }', (x) => x.tokenId],
+];
+
+test.each(LOOKUPS)("lookup %s of B's object is null, byte-identical to a random id, and its siblings survive", async (_name, selection, pick) => {
+  const doc = `query($id: ID!) { lookup: ${selection} viewer { role } }`;
+  const own = await t.gql(doc, { id: pick(B) }, B.admin);
+  expect(own.errors).toBeUndefined();
+  expect(own.data.lookup.id).toBe(pick(B)); // the object exists and is readable by its own tenant
+  const asB = await t.gql(doc, { id: pick(B) }, A.admin);
+  const asRandom = await t.gql(doc, { id: pick(random()) }, A.admin);
+  expect(asB.errors).toBeUndefined();
+  expect(asB.data).toEqual({ lookup: null, viewer: { role: 'ADMIN' } });
+  expect(asB.raw).toBe(asRandom.raw);
+});
+
+const QUERIES: [string, string, (x: Ids) => string][] = [
+  ['credentials', 'credentials(tenantId: $id, includeRevoked: true) { nodes { id } }', (x) => x.tenantId],
+  ['gateways', 'gateways(tenantId: $id) { nodes { id } }', (x) => x.tenantId],
   ['auditEvents', 'auditEvents(tenantId: $id) { nodes { id } }', (x) => x.tenantId],
   ['auditIntegrity', 'auditIntegrity(tenantId: $id) { ok rowsChecked }', (x) => x.tenantId],
   ['apiTokens', 'apiTokens(tenantId: $id, includeRevoked: true) { nodes { id } }', (x) => x.tenantId],
@@ -145,7 +165,7 @@ const QUERIES: [string, string, (x: Ids) => string][] = [
   ['webhookEndpointAlerts', 'webhookEndpointAlerts(tenantId: $id) { nodes { id reason } }', (x) => x.tenantId],
 ];
 
-test.each(QUERIES)("query %s on B's object is NOT_FOUND, byte-identical to a random id", async (_name, selection, pick) => {
+test.each(QUERIES)("query %s on B's tenant is NOT_FOUND, byte-identical to a random id", async (_name, selection, pick) => {
   const doc = `query($id: ID!) { ${selection} }`;
   const own = await t.gql(doc, { id: pick(B) }, B.admin);
   expect(own.errors).toBeUndefined(); // the object exists and is readable by its own tenant
@@ -224,7 +244,8 @@ test('the tables cover every tenant-scoped operation in the schema', () => {
   const unscoped = ['viewer', 'providers', 'testProviderKey']; // name no tenant and no tenant-owned id
   const queries = Object.keys(schema.getQueryType()!.getFields()).filter((n) => ![...platformOnly, ...unscoped].includes(n));
   const mutations = Object.keys(schema.getMutationType()!.getFields()).filter((n) => ![...platformOnly, ...unscoped].includes(n));
-  expect(QUERIES.map(([n]) => n).sort()).toEqual(queries.sort());
+  const covered = new Set([...QUERIES, ...LOOKUPS].map(([n]) => n.split(' ')[0]));
+  expect([...covered].sort()).toEqual(queries.sort());
   expect([...new Set(MUTATIONS.map(([l]) => l.split(' ')[0]))].sort()).toEqual(mutations.sort());
 });
 

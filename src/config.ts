@@ -504,8 +504,14 @@ export const Env = z.object({
     .int()
     .min(10)
     .max(60_000)
-    .default(500)
-    .describe('The first wait of a job put back for want of a slot, doubling with each put-back of the job up to 8 times this, jittered.'),
+    // 5 s, not 0.5 s: a put-back job is woken as soon as a slot frees (the release promotes the oldest
+    // waiter), so this timer only covers a lost wake-up (a crashed holder's lease lapsing, a woken job
+    // that ended without calling out). Short timers made one tenant's bulk validation crawl: every
+    // early return costs a fetch, a read and a refusal. Measured in docs/performance.md (validation).
+    .default(5000)
+    .describe(
+      'The fallback wait of a job put back for want of an outbound slot, doubling with each put-back of the job up to 8 times this, jittered. A freed slot wakes the oldest waiting job at once; this timer only covers a lost wake-up. Also the jitter added after a backoff window.',
+    ),
   CACHE_TTL_SECONDS: z.coerce
     .number()
     .int()

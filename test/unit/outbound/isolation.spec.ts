@@ -310,7 +310,7 @@ describe('isolation settings', () => {
       backoffAfter: 3,
       backoffBaseMs: 10_000,
       backoffMaxMs: 300_000,
-      deferMs: 500,
+      deferMs: 5000,
     });
     expect(loadConfig({ ...base, OUTBOUND_MAX_PER_TENANT: '8', OUTBOUND_DEFER_MS: '50' }, quiet).outboundIsolation).toMatchObject({
       maxPerTenant: 8,

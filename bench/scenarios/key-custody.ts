@@ -64,7 +64,7 @@ async function vacuum(pool: Pool): Promise<void> {
  * job) and one batched UPDATE per page, without transactions, compare-and-set, progress or failure
  * accounting. It rewraps under version 1 again, so the rows are left as the job will find them.
  */
-async function rawRewrapLoop(pool: Pool): Promise<{ seconds: number; rows: number }> {
+async function rawRewrapLoop(pool: Pool, log: (m: string) => void): Promise<{ seconds: number; rows: number }> {
   const box = new SecretBox(parseKeyring(MASTER_KEYS));
   const started = performance.now();
   let after = '00000000-0000-0000-0000-000000000000';
@@ -96,6 +96,7 @@ async function rawRewrapLoop(pool: Pool): Promise<{ seconds: number; rows: numbe
       [ids, wrapped],
     );
     n += rows.length;
+    if (n % 100_000 < REWRAP_PAGE_SIZE) log(`  ${n.toLocaleString('en-US')} rows (${((performance.now() - started) / 1000).toFixed(0)} s)`);
   }
   return { seconds: (performance.now() - started) / 1000, rows: n };
 }
@@ -120,11 +121,17 @@ async function createLoad(ctx: Ctx, api: Server, t: { tenantId: string; token: s
 }
 
 async function waitForRun(ctx: Ctx, runId: string, worker: Child, timeoutMs: number): Promise<{ state: string; progress: any }> {
-  const until = performance.now() + timeoutMs;
+  const started = performance.now();
+  const until = started + timeoutMs;
+  let logged = started;
   for (;;) {
     worker.assertAlive();
     const { rows } = await ctx.pool.query('SELECT state, progress FROM key_rewrap_runs WHERE id = $1', [runId]);
     if (rows[0] && (rows[0].state === 'COMPLETED' || rows[0].state === 'FAILED')) return rows[0];
+    if (performance.now() - logged > 20_000) {
+      logged = performance.now();
+      ctx.log(`  ${rows[0]?.progress?.pages ?? 0} pages committed (${((logged - started) / 1000).toFixed(0)} s)`);
+    }
     if (performance.now() > until) throw new Error(`rewrap ${runId} did not finish in ${timeoutMs / 1000} s`);
     await sleep(100);
   }
@@ -144,7 +151,7 @@ export const keyRewrapMillion: Scenario = {
     await vacuum(ctx.pool);
     const [{ n: total }] = (await ctx.pool.query('SELECT count(*)::int AS n FROM credential_versions WHERE kek_version IS NOT NULL')).rows;
     ctx.log(`raw rewrap loop over ${total.toLocaleString('en-US')} sealed versions (baseline, in the bench process)`);
-    const raw = await rawRewrapLoop(ctx.pool);
+    const raw = await rawRewrapLoop(ctx.pool, ctx.log);
     ctx.log(`  ${raw.seconds.toFixed(1)} s, ${Math.round(raw.rows / raw.seconds).toLocaleString('en-US')} rows/s`);
     await vacuum(ctx.pool);
 

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { Fingerprinter, parseKeyring, parsePepperRing, SEALS, SecretBox } from '../../src/crypto';
+import { pepperCounts } from '../../src/modules/alert/pepper-remap';
+import { sealedCounts } from '../../src/modules/key-custody/sealed-rows';
 import { expectOk, tenantWithTokens } from '../factories';
 import { describeHits, scanTexts } from '../helpers/leak-scan';
 import { killAllPrivateRedis, startPrivateRedis, type PrivateRedis } from '../helpers/private-redis';
@@ -22,22 +24,34 @@ const KEK2 = Buffer.alloc(32, 42).toString('base64');
 const NEW = 37;
 const RING = `${V1},${NEW}:${KEK2}`;
 const PEPPER1 = TEST_ENV.KEYPLANE_FINGERPRINT_KEY;
-const PEPPER2 = 'e2e-fingerprint-pepper-version-2-0123456789';
+const PEPPER2 = 'Zq8vX3pL0wN7rT2yK5mB9cF4hJ6dG1sAuE0o';
 const PEPPERS = `1:${PEPPER1},${NEW}:${PEPPER2}`;
 // Short locks: the killed worker's job is taken over in seconds rather than BullMQ's default 30 s.
 const FAST = { WORKER_LOCK_DURATION_MS: '2000', WORKER_STALLED_INTERVAL_MS: '1000', LOG_LEVEL: 'info' };
+/**
+ * Every process holds both KEK and both pepper versions (version 1 current unless a test says
+ * otherwise): it starts whatever state an earlier, interrupted run left, and afterAll can clean up.
+ */
+const BOTH = {
+  KEYPLANE_MASTER_KEYS: RING,
+  KEYPLANE_MASTER_KEY_CURRENT: '1',
+  KEYPLANE_FINGERPRINT_KEY: PEPPERS,
+  KEYPLANE_FINGERPRINT_KEY_CURRENT: '1',
+};
 const keyOf = (credentialId: string) => `sk-proj-e2ecustody${credentialId.replace(/-/g, '')}`;
 
 let redis: PrivateRedis | null;
 let db: DataSource;
 let tenantId: string;
 const processes: KeyplaneProcess[] = [];
-const secrets: string[] = [PEPPER2, KEK2, V1.slice(2), PEPPER1];
+// The test suite's own pepper 1 is left out: its 12-character windows include "fingerprint-", which
+// every rekey job id contains. Pepper 2 and both KEKs are random-looking and scanned for.
+const secrets: string[] = [PEPPER2, KEK2, V1.slice(2)];
 
 beforeAll(async () => {
   [redis, db] = await Promise.all([onPostgresQueues ? null : startPrivateRedis(), openDb()]);
   await settleForeignOutbox(db);
-  const api = await api_({ KEYPLANE_MASTER_KEYS: V1 });
+  const api = await api_({});
   const t = await tenantWithTokens(asTestApp(api));
   tenantId = t.tenant.id;
   await api.stop();
@@ -46,22 +60,29 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await killAllProcesses();
+  // Back to the test keyring's KEK and pepper, whatever the tests got to, so later suites' processes
+  // (version 1 only) start; a run that cannot do it fails here.
+  if (db && (await underNew('kek'))) await rewrapTo(1, uniquePrefix());
+  if (db && (await underNew('pepper'))) await rekeyBack();
+  await killAllProcesses();
+  expect(await underNew('kek')).toBe(0);
+  expect(await underNew('pepper')).toBe(0);
   await killAllPrivateRedis();
   await db?.query('DELETE FROM tenants WHERE id = $1', [tenantId]).catch(() => undefined);
   await db?.query('DELETE FROM kek_check_values WHERE key_version = $1', [NEW]).catch(() => undefined);
   await db?.destroy();
-});
+}, 600_000);
 
 jest.setTimeout(300_000);
 
 async function api_(env: Record<string, string>): Promise<ApiProcess> {
-  const api = await startApiProcess({ ...(await queueEnv(uniquePrefix(), redis?.url ?? null)), ...env });
+  const api = await startApiProcess({ ...(await queueEnv(uniquePrefix(), redis?.url ?? null)), ...BOTH, ...env });
   processes.push(api);
   return api;
 }
 
 async function worker(prefix: string, name: string, env: Record<string, string>): Promise<KeyplaneProcess> {
-  const w = await startWorkerProcess({ ...(await queueEnv(prefix, redis?.url ?? null)), ...FAST, ...env }, name);
+  const w = await startWorkerProcess({ ...(await queueEnv(prefix, redis?.url ?? null)), ...FAST, ...BOTH, ...env }, name);
   processes.push(w);
   return w;
 }
@@ -101,23 +122,43 @@ async function seedVersions(db: DataSource, tenant: string, count: number): Prom
   }
 }
 
+/** A COMMIT the killed worker sent just before it died may still be applied: let PostgreSQL finish it before reading. */
+const settleKilled = () => new Promise((r) => setTimeout(r, 1_000));
+
+/** Records of any catalogue kind sealed under KEK NEW, or fingerprints (versions, alerts) under pepper NEW. */
+const underNew = async (what: 'kek' | 'pepper') =>
+  what === 'kek'
+    ? (await sealedCounts(db)).filter((c) => c.kekVersion === NEW).reduce((n, c) => n + c.count, 0)
+    : (await pepperCounts(db, [NEW])).reduce((n, c) => n + c.count, 0);
+
+/** Every fingerprint back under pepper 1, through a worker that holds both. */
+async function rekeyBack(): Promise<void> {
+  const prefix = uniquePrefix();
+  const w = await worker(prefix, 'worker-rekey-back', {});
+  const q = queuesOn(redis?.url ?? null, prefix);
+  await q.queues.maintenance.add('fingerprint-rekey', { requestedAt: new Date().toISOString() }, { jobId: `fingerprint-rekey-${Date.now()}` });
+  await w.waitForLine(/fingerprint rekey done/, 180_000);
+  await q.close();
+  await w.stop();
+}
+
 const START = 'mutation { startKeyRewrap(input: { reason: "e2e resume" }) { jobId userErrors { code } } }';
 const runOf = async (id: string) => (await db.query('SELECT state, progress FROM key_rewrap_runs WHERE id = $1', [id]))[0];
 
 /** Rewraps the whole database to `current` through an API and a worker that hold versions 1 and NEW; returns the run id. */
 async function rewrapTo(current: number, prefix: string): Promise<string> {
-  const env = { KEYPLANE_MASTER_KEYS: RING, KEYPLANE_MASTER_KEY_CURRENT: String(current), KEYPLANE_FINGERPRINT_KEY: PEPPERS };
-  const api = await api_({ ...env, KEYPLANE_FINGERPRINT_KEY_CURRENT: '1' });
-  const w = await worker(prefix, `worker-back-${current}`, { ...env, KEYPLANE_FINGERPRINT_KEY_CURRENT: '1' });
+  const env = { KEYPLANE_MASTER_KEY_CURRENT: String(current) };
+  const api = await api_(env);
+  const w = await worker(prefix, `worker-back-${current}`, env);
   const { jobId } = await expectOk<{ jobId: string }>(api.gql(START), 'startKeyRewrap');
-  await waitFor('the rewrap to finish', async () => (await runOf(jobId))?.state === 'COMPLETED', 120_000);
+  await waitFor('the rewrap to finish', async () => (await runOf(jobId))?.state === 'COMPLETED', 240_000);
   await w.stop();
   await api.stop();
   return jobId;
 }
 
 it('master key rewrap: SIGKILL the worker mid-way, a new worker finishes; every record opens under the new version, none rewrapped twice, counts add up', async () => {
-  const env = { KEYPLANE_MASTER_KEYS: RING, KEYPLANE_MASTER_KEY_CURRENT: String(NEW) };
+  const env = { KEYPLANE_MASTER_KEY_CURRENT: String(NEW) };
   const before: { k: number; n: number }[] = await db.query(
     'SELECT kek_version AS k, count(*)::int AS n FROM credential_versions WHERE kek_version IS NOT NULL GROUP BY 1',
   );
@@ -137,6 +178,7 @@ it('master key rewrap: SIGKILL the worker mid-way, a new worker finishes; every 
     60_000,
   );
   expect((await first.kill()).signal).toBe('SIGKILL');
+  await settleKilled();
   const atKill = await runOf(jobId);
   expect(atKill.state).toBe('RUNNING');
   // What was committed under version 2 when the worker died: none of it may be rewritten again.
@@ -206,9 +248,72 @@ it('master key rewrap: SIGKILL the worker mid-way, a new worker finishes; every 
   expect(describeHits(hits)).toBe('');
   await second.stop();
   await api.stop();
+});
 
-  // Back to the test keyring's version, so later suites' processes (keyring 1 only) start.
-  await rewrapTo(1, uniquePrefix());
-  const [{ n }] = await db.query('SELECT count(*)::int AS n FROM credential_versions WHERE kek_version = $1', [NEW]);
-  expect(n).toBe(0);
+it('pepper rekey: SIGKILL the worker mid-way, a new worker finishes; every fingerprint is the key under the new pepper, none rewritten twice, counts add up', async () => {
+  const env = { KEYPLANE_FINGERPRINT_KEY_CURRENT: String(NEW) };
+  const prefix = uniquePrefix();
+  const api = await api_(env);
+  const first = await worker(prefix, 'worker-rekey-1', env);
+  const { jobId } = await expectOk<{ jobId: string }>(
+    api.gql('mutation { startPepperRekey(input: { reason: "e2e resume" }) { jobId userErrors { code } } }'),
+    'startPepperRekey',
+  );
+  const movedOf = async () =>
+    (await db.query('SELECT count(*)::int AS n FROM credential_versions WHERE tenant_id = $1 AND pepper_version = $2', [tenantId, NEW]))[0]
+      .n as number;
+  await waitFor('part of the fingerprints rekeyed', async () => (await movedOf()) >= 2_000, 120_000);
+  expect((await first.kill()).signal).toBe('SIGKILL');
+  await settleKilled();
+  // xmin names the transaction that wrote a row's current version: a row written again gets a new
+  // one, so an unchanged xmin proves a fingerprint moved before the kill was not rewritten (no trigger needed).
+  const done: { id: string; x: string }[] = await db.query(
+    'SELECT id, xmin::text AS x FROM credential_versions WHERE tenant_id = $1 AND pepper_version = $2',
+    [tenantId, NEW],
+  );
+  expect(done.length).toBeLessThan(ROWS);
+  const [{ n: leftAtKill }] = await db.query(
+    'SELECT count(*)::int AS n FROM credential_versions WHERE fingerprint IS NOT NULL AND pepper_version <> $1',
+    [NEW],
+  );
+
+  const second = await worker(prefix, 'worker-rekey-2', env);
+  await second.waitForLine(/fingerprint rekey done/, 180_000);
+  const q = queuesOn(redis?.url ?? null, prefix);
+  const job = await waitFor('the rekey job to complete', async () => {
+    const j = await q.queues.maintenance.getJob(jobId);
+    return j?.returnvalue ? j : null;
+  });
+  await q.close();
+
+  const pepper = parsePepperRing(PEPPERS, NEW);
+  const rows: { id: string; o: string; f: Buffer; p: number; x: string }[] = await db.query(
+    'SELECT id, credential_id AS o, fingerprint AS f, pepper_version AS p, xmin::text AS x FROM credential_versions WHERE tenant_id = $1',
+    [tenantId],
+  );
+  expect(rows).toHaveLength(ROWS);
+  expect(rows.filter((r) => r.p !== NEW || !r.f.equals(pepper.fingerprintUnder(NEW, keyOf(r.o)))).map((r) => r.id)).toEqual([]);
+  const xmin = new Map(rows.map((r) => [r.id, r.x]));
+  expect(done.filter((d) => xmin.get(d.id) !== d.x).map((d) => d.id)).toEqual([]);
+  // The second attempt moved each fingerprint still under the old pepper once, or counted it as not opening (left where it is).
+  const summary = job.returnvalue as { processed: number; rekeyed: number; failed: number; left: number };
+  expect(summary.rekeyed + summary.failed).toBe(leftAtKill);
+  expect(summary.left).toBe(summary.failed);
+  expect(summary.processed).toBeLessThanOrEqual(leftAtKill);
+  const finished = await db.query(`SELECT details FROM audit_events WHERE action = 'PEPPER_REKEY_FINISHED' AND target_id = $1`, [jobId]);
+  expect(finished.length).toBeGreaterThanOrEqual(1);
+
+  // Nothing the job wrote carries a key or a pepper: job data, progress and return value, audit rows, logs.
+  const audit = await db.query(`SELECT action, details::text AS d FROM audit_events WHERE target_id = $1`, [jobId]);
+  const hits = scanTexts(
+    [
+      { where: 'job', text: JSON.stringify({ data: job.data, progress: job.progress, returnvalue: job.returnvalue }) },
+      ...audit.map((a: { action: string; d: string }) => ({ where: `audit ${a.action}`, text: a.d })),
+      ...[...first.lines, ...second.lines, ...api.lines].map((text, i) => ({ where: `log ${i}`, text })),
+    ],
+    [...secrets, ...rows.slice(0, 200).map((r) => keyOf(r.o))],
+  );
+  expect(describeHits(hits)).toBe('');
+  await second.stop();
+  await api.stop();
 });

@@ -38,6 +38,16 @@ const PEPPER_ENV = {
   KEYPLANE_FINGERPRINT_KEY: `1:${FINGERPRINT_KEY},2:bench-fingerprint-pepper-version-2-0123456789`,
   KEYPLANE_FINGERPRINT_KEY_CURRENT: '2',
 };
+/**
+ * The main API's keyrings on a reused database (--reuse-db): what an earlier run's key-custody
+ * scenarios moved to KEK 3 or pepper 2 must open; version 1 stays current.
+ */
+export const REUSED_DB_ENV = {
+  KEYPLANE_MASTER_KEYS: KEK_ENV.KEYPLANE_MASTER_KEYS,
+  KEYPLANE_MASTER_KEY_CURRENT: '1',
+  KEYPLANE_FINGERPRINT_KEY: PEPPER_ENV.KEYPLANE_FINGERPRINT_KEY,
+  KEYPLANE_FINGERPRINT_KEY_CURRENT: '1',
+};
 const CREATE = `mutation($input: CreateCredentialInput!) {
   createCredential(input: $input) { credential { id } userErrors { code } }
 }`;
@@ -65,7 +75,8 @@ async function vacuum(pool: Pool): Promise<void> {
  * accounting. It rewraps under version 1 again, so the rows are left as the job will find them.
  */
 async function rawRewrapLoop(pool: Pool, log: (m: string) => void): Promise<{ seconds: number; rows: number }> {
-  const box = new SecretBox(parseKeyring(MASTER_KEYS));
+  // Version 3 too (current stays 1): on a reused database, records a previous run moved to 3 come back to 1.
+  const box = new SecretBox(parseKeyring(KEK_ENV.KEYPLANE_MASTER_KEYS, 1));
   const started = performance.now();
   let after = '00000000-0000-0000-0000-000000000000';
   let n = 0;

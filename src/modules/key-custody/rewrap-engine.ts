@@ -78,12 +78,14 @@ export async function preparePage(deps: RewrapEngineDeps, kind: SealKind, after:
   const tenant = 'column' in kind.tenant ? `${col(kind.tenant.column)}::text` : 'NULL';
   const version = 'column' in kind.version ? col(kind.version.column) : 'NULL';
   const rows: PageRow[] = await deps.db.query(
-    `SELECT ${pk}::text AS id, ${col(kind.objectColumn)}::text AS o, ${tenant} AS t, ${version} AS v, ${kek} AS kek,
+    // ORDER BY s.<pk>, not the output column "id" (its text form): ordering by the text would sort
+    // the whole table for every page instead of walking the primary key index.
+    `SELECT s.${pk}::text AS id, ${col(kind.objectColumn)}::text AS o, ${tenant} AS t, ${version} AS v, ${kek} AS kek,
             CASE WHEN ${kek} = $3 THEN NULL ELSE ${wrapped} END AS w,
             CASE WHEN ${kek} = $3 THEN NULL ELSE ${col(kind.columns.ciphertext)} END AS c
-       FROM ${col(kind.table)}
-      WHERE ${kek} IS NOT NULL AND ($1::${type} IS NULL OR ${pk} > $1::${type})
-      ORDER BY ${pk} LIMIT $2`,
+       FROM ${col(kind.table)} AS s
+      WHERE ${kek} IS NOT NULL AND ($1::${type} IS NULL OR s.${pk} > $1::${type})
+      ORDER BY s.${pk} LIMIT $2`,
     [after, pageSize, target],
   );
   const page: PreparedPage = {

@@ -2,14 +2,14 @@
  * `npm run bench` (quick set) and `npm run bench -- --full` (adds the million-row figures).
  * Every figure is printed next to a baseline measured in the same run on the same machine.
  * Benchmarks never fail on a timing; a crash or a wrong answer is an error and the exit code says so.
- * Options: --only=id,id  --runs=3  --duration=5  --warmup=2  --connections=32  --profile  --keep-db
+ * Options: --only=id,id  --runs=3  --duration=5  --warmup=2  --connections=32  --profile  --keep-db  --reuse-db
  */
 import 'reflect-metadata';
 import { rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { Pool } from 'pg';
-import { benchPool, createBenchDatabase, dropBenchDatabase, providerId } from './harness/db';
+import { benchDatabaseExists, benchPool, createBenchDatabase, dropBenchDatabase, providerId } from './harness/db';
 import { ADMIN_TOKEN, BENCH_DB, parseOptions, RESULTS_DIR, RUN_PREFIX } from './harness/env';
 import { benchQueues, profiling, startApi } from './harness/keyplane';
 import { stopAll } from './harness/proc';
@@ -25,6 +25,7 @@ import { queueBackends } from './scenarios/queue-backends';
 import { noisyNeighbour } from './scenarios/noisy-neighbour';
 import { kekProviders } from './scenarios/kek-providers';
 import { FULL_SCENARIOS } from './scenarios/full';
+import { REUSED_DB_ENV } from './scenarios/key-custody';
 
 // kekProviders last: it starts an API with an HSM key version and removes what it sealed under it.
 const QUICK: Scenario[] = [
@@ -54,14 +55,15 @@ async function main(): Promise<number> {
   log(`database ${BENCH_DB}, queue prefix ${RUN_PREFIX}; ${o.runs} runs of ${o.runS} s after ${o.warmupS} s warm-up, ${o.connections} connections`);
   const started = Date.now();
   rmSync(resolve(RESULTS_DIR, 'logs'), { recursive: true, force: true });
-  await createBenchDatabase();
+  if (o.reuseDb && (await benchDatabaseExists())) log(`reusing database ${BENCH_DB} (--reuse-db)`);
+  else await createBenchDatabase();
   let pool: Pool | null = null;
   const figures: Figure[] = [];
   let errors = 0;
   try {
     pool = benchPool();
     profiling.on = o.profile;
-    const api = await startApi('api');
+    const api = await startApi('api', o.reuseDb ? { env: REUSED_DB_ENV } : {});
     const ctx: Ctx = { o, log, pool, api, adminToken: ADMIN_TOKEN, openai: await providerId(pool, 'openai') };
     for (const scenario of selected) {
       try {

@@ -31,6 +31,10 @@ export async function createBenchDatabase(): Promise<void> {
   }
 }
 
+export async function benchDatabaseExists(): Promise<boolean> {
+  return admin(async (c) => (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [BENCH_DB])).rows.length > 0);
+}
+
 export async function dropBenchDatabase(): Promise<void> {
   await admin((c) => c.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(BENCH_DB)} WITH (FORCE)`));
 }

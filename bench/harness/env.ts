@@ -71,6 +71,8 @@ export interface Options {
   profile: boolean;
   /** Keep the bench database at the end (to inspect it or EXPLAIN queries). */
   keepDb: boolean;
+  /** Use the bench database a --keep-db run left (million-row data included) instead of building a fresh one; implies --keep-db. */
+  reuseDb: boolean;
   connections: number;
 }
 
@@ -92,7 +94,8 @@ export function parseOptions(argv: string[]): Options {
     warmupS: num('warmup', 2),
     runS: num('duration', 5),
     profile: argv.includes('--profile'),
-    keepDb: argv.includes('--keep-db'),
+    keepDb: argv.includes('--keep-db') || argv.includes('--reuse-db'),
+    reuseDb: argv.includes('--reuse-db'),
     connections: Math.round(num('connections', 32)),
   };
 }

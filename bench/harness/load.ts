@@ -14,6 +14,8 @@ export interface HttpLoad {
   /** Whether a response counts as a success; GraphQL answers 200 even with errors, so look inside. */
   ok: (status: number, body: string) => boolean;
   connections: number;
+  /** Requests per second over all connections (open loop at a fixed rate); unset: as fast as answered. */
+  overallRate?: number;
 }
 
 /** One timed run with autocannon from this process against a server in another process. */
@@ -25,6 +27,7 @@ export async function httpRun(load: HttpLoad, seconds: number, target: Child): P
     url: load.url,
     connections: load.connections,
     duration: seconds,
+    ...(load.overallRate ? { overallRate: load.overallRate } : {}),
     requests: [
       {
         method: load.method ?? 'GET',

@@ -9,6 +9,8 @@ let seeded: Promise<void> | null = null;
 /** The million-row data set, seeded once per run by whichever full scenario needs it first. */
 export function ensureMillion(ctx: Ctx): Promise<void> {
   seeded ??= (async () => {
+    const { rows } = await ctx.pool.query(`SELECT count(*)::int AS n FROM credentials WHERE label LIKE 'seed-%'`);
+    if (rows[0].n >= MILLION) return ctx.log(`${rows[0].n.toLocaleString('en-US')} seeded credentials already there (--reuse-db)`);
     ctx.log(`seeding ${MILLION.toLocaleString('en-US')} credentials over ${SEED_TENANTS} tenants (not timed)`);
     await seedMillion(ctx.pool, { total: MILLION, tenants: SEED_TENANTS, providerId: ctx.openai.id, log: ctx.log });
   })();

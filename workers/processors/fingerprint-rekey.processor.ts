@@ -2,7 +2,7 @@ import type { Job } from 'bullmq';
 import { auditInTx } from '../../src/modules/audit/audit.writer';
 import { SYSTEM_ACTOR } from '../../src/modules/auth/actor';
 import { LIVE_SQL, reconcileFingerprint } from '../../src/modules/alert/key-reuse.reconcile';
-import { remapFingerprint, withOpenedKey } from '../../src/modules/alert/pepper-remap';
+import { remapFingerprint, remapFingerprints, withOpenedKey, type VersionedFingerprint } from '../../src/modules/alert/pepper-remap';
 import type { JobPayloads } from '../../src/queue/registry';
 import type { ProcessorDeps } from './deps';
 import { publishRaised } from './fingerprint-credential.processor';
@@ -54,9 +54,15 @@ export async function fingerprintRekey(
     [current],
   );
   const progress: RekeyProgress = { processed: 0, total, rekeyed: 0, failed: 0 };
+  // Only targets found shared after their page's move are kept (a handful), not every key: at a
+  // million keys a set of all targets (and an array of them sent back) would cost ~150 MB.
   const touched = new Set<string>();
   let after = '00000000-0000-0000-0000-000000000000';
   await job.updateProgress({ ...progress });
+  // One page's writes run while the next page is read and opened (two cores: PostgreSQL and this
+  // process). Safe to overlap: every write is a compare-and-set, and a page that finds a key already
+  // moved by the one before computes the same target and moves nothing.
+  let writing: Promise<void> = Promise.resolve();
   for (;;) {
     const page: Row[] = await deps.db.query(
       `SELECT id, tenant_id, credential_id, version, pepper_version, fingerprint, kek_version, wrapped_key, ciphertext
@@ -65,6 +71,8 @@ export async function fingerprintRekey(
     );
     if (page.length === 0) break;
     after = page[page.length - 1].id;
+    const moves: { from: VersionedFingerprint; to: VersionedFingerprint }[] = [];
+    let failed = 0;
     for (const row of page) {
       const target = await withOpenedKey(
         deps.box,
@@ -78,31 +86,37 @@ export async function fingerprintRekey(
         },
         (secret) => deps.fingerprinter.fingerprintUnder(current, secret),
       );
-      if (!target) {
-        progress.failed++;
-        continue;
-      }
-      // Every holder of the key moves with this one; later rows of the page find nothing left to move.
-      progress.rekeyed += await remapFingerprint(
-        deps.db,
-        { fingerprint: row.fingerprint, pepperVersion: row.pepper_version },
-        { fingerprint: target, pepperVersion: current },
-      );
-      touched.add(target.toString('hex'));
+      if (!target) failed++;
+      // Every holder of the key moves with this one (remapFingerprints), with its alerts.
+      else
+        moves.push({
+          from: { fingerprint: row.fingerprint, pepperVersion: row.pepper_version },
+          to: { fingerprint: target, pepperVersion: current },
+        });
     }
-    progress.processed += page.length;
-    await job.updateProgress({ ...progress, total: Math.max(progress.total, progress.processed) });
+    await writing;
+    writing = (async () => {
+      progress.rekeyed += await remapFingerprints(deps.db, moves);
+      for (const fp of await sharedAmong(
+        deps.db,
+        moves.map((m) => m.to.fingerprint),
+      ))
+        touched.add(fp);
+      progress.failed += failed;
+      progress.processed += page.length;
+      await job.updateProgress({ ...progress, total: Math.max(progress.total, progress.processed) });
+    })();
+    // A failed write must not wait for the next page's read to be noticed.
+    writing.catch(() => undefined);
   }
+  await writing;
 
   // Keys held by two or more credentials after the move: one reconcile each (it only moves last_seen_at when nothing changed).
-  const shared: { fp: string }[] = await deps.db.query(
-    `SELECT h AS fp FROM unnest($1::text[]) AS h
-      WHERE (SELECT count(DISTINCT v.credential_id) FROM credential_versions v
-               JOIN credentials c ON c.id = v.credential_id AND c.tenant_id = v.tenant_id
-              WHERE v.fingerprint = decode(h, 'hex') AND ${LIVE_SQL('v', 'c')}) > 1`,
-    [[...touched]],
-  );
-  for (const { fp } of shared) await publishRaised(deps, (await reconcileFingerprint(deps.db, Buffer.from(fp, 'hex'), null)).raised);
+  for (const fp of await sharedAmong(
+    deps.db,
+    [...touched].map((h) => Buffer.from(h, 'hex')),
+  ))
+    await publishRaised(deps, (await reconcileFingerprint(deps.db, Buffer.from(fp, 'hex'), null)).raised);
 
   // Alerts about keys no row holds under their old version any more.
   const stale: { fp: Buffer; v: number }[] = await deps.db.query(
@@ -142,4 +156,17 @@ export async function fingerprintRekey(
   });
   deps.log.info({ requestedAt: job.data.requestedAt, ...summary, retired }, 'fingerprint rekey done');
   return summary;
+}
+
+/** Of these fingerprints, the ones two or more live credentials hold (hex, distinct). */
+async function sharedAmong(db: FingerprintRekeyDeps['db'], fingerprints: Buffer[]): Promise<string[]> {
+  if (fingerprints.length === 0) return [];
+  const rows: { fp: string }[] = await db.query(
+    `SELECT DISTINCT encode(h, 'hex') AS fp FROM unnest($1::bytea[]) AS h
+      WHERE (SELECT count(DISTINCT v.credential_id) FROM credential_versions v
+               JOIN credentials c ON c.id = v.credential_id AND c.tenant_id = v.tenant_id
+              WHERE v.fingerprint = h AND ${LIVE_SQL('v', 'c')}) > 1`,
+    [fingerprints],
+  );
+  return rows.map((r) => r.fp);
 }

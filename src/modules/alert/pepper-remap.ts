@@ -84,6 +84,50 @@ export async function remapFingerprint(db: DataSource, from: VersionedFingerprin
   });
 }
 
+/**
+ * remapFingerprint for many fingerprints in one transaction (the rekey job's pages): the same
+ * advisory locks, all taken up front in one fixed order (byte order of the fingerprints, the order
+ * remapFingerprint uses), so a page never deadlocks with a single remap or a reconcile; the same
+ * compare-and-set on (fingerprint, pepper version), so a holder already moved is not touched again.
+ * One round trip for the locks and one UPDATE per table, instead of four statements and a commit per key.
+ * Returns the credential versions moved.
+ */
+export async function remapFingerprints(db: DataSource, moves: readonly { from: VersionedFingerprint; to: VersionedFingerprint }[]): Promise<number> {
+  // The same key under the same pepper always maps to the same target: one entry per source.
+  const bySource = new Map<string, { from: VersionedFingerprint; to: VersionedFingerprint }>();
+  for (const m of moves) {
+    if (m.from.pepperVersion !== m.to.pepperVersion) bySource.set(`${m.from.pepperVersion}:${m.from.fingerprint.toString('hex')}`, m);
+  }
+  const list = [...bySource.values()];
+  if (list.length === 0) return 0;
+  const locks = new Map<string, Buffer>();
+  for (const m of list) for (const fp of [m.from.fingerprint, m.to.fingerprint]) locks.set(fp.toString('hex'), fp);
+  const ordered = [...locks.values()].sort(Buffer.compare);
+  const args = [
+    list.map((m) => m.from.fingerprint),
+    list.map((m) => m.from.pepperVersion),
+    list.map((m) => m.to.fingerprint),
+    list.map((m) => m.to.pepperVersion),
+  ];
+  return db.transaction(async (tx) => {
+    // A function scan returns the array in order and the aggregate evaluates row by row: the locks are taken in `ordered` order.
+    await tx.query(`SELECT count(pg_advisory_xact_lock(hashtextextended(encode(f, 'hex'), 0))) FROM unnest($1::bytea[]) AS l(f)`, [ordered]);
+    const moved: unknown = await tx.query(
+      `UPDATE credential_versions v SET fingerprint = u.tf, pepper_version = u.tv
+         FROM unnest($1::bytea[], $2::int[], $3::bytea[], $4::int[]) AS u(ff, fv, tf, tv)
+        WHERE v.fingerprint = u.ff AND v.pepper_version = u.fv`,
+      args,
+    );
+    await tx.query(
+      `UPDATE key_reuse_alerts a SET fingerprint = u.tf, pepper_version = u.tv
+         FROM unnest($1::bytea[], $2::int[], $3::bytea[], $4::int[]) AS u(ff, fv, tf, tv)
+        WHERE a.fingerprint = u.ff AND a.pepper_version = u.fv`,
+      args,
+    );
+    return Array.isArray(moved) && typeof moved[1] === 'number' ? moved[1] : 0;
+  });
+}
+
 export interface SealedVersionRow {
   tenantId: string;
   credentialId: string;

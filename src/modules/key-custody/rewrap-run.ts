@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 import type { SecretBox } from '../../crypto';
 import { auditInTx } from '../audit/audit.writer';
 import { SYSTEM_ACTOR } from '../auth/actor';
-import { rewrapKinds, rewrapPage, REWRAP_PAGE_SIZE, type UnreadableRecord } from './rewrap-engine';
+import { commitPage, preparePage, rewrapKinds, REWRAP_PAGE_SIZE, type PreparedPage, type UnreadableRecord } from './rewrap-engine';
 import { emptyProgress, parseProgress, totals, type RewrapProgress } from './rewrap-progress';
 
 export interface RunHooks {
@@ -51,16 +51,31 @@ export async function runRewrap(
   });
   if (!started) return null;
 
+  // Two cores' worth: while one page commits (PostgreSQL), the next is read and rewrapped (this
+  // process). Pages still commit one at a time and in order, each checking the cursor it was read
+  // after, so resuming, the counts and the compare-and-set are exactly as without the overlap.
+  let progress = started;
   for (const kind of rewrapKinds()) {
     for (;;) {
-      const unreadable: UnreadableRecord[] = [];
-      const more = await rewrapPage(deps, runId, kind, pageSize, {
-        unreadable,
-        beforeWrite: hooks.beforeWrite ? (ids) => hooks.beforeWrite!(kind.kind, ids) : undefined,
-      });
-      if (unreadable.length && hooks.onUnreadable) await hooks.onUnreadable(unreadable);
-      if (hooks.afterPage) await hooks.afterPage(await readProgress(deps.db, runId));
-      if (!more) break;
+      const mine = progress.kinds[kind.kind];
+      if (mine?.done) break;
+      // Until the kind is done (a short or empty page) or a page turns out stale (then again from the stored cursor).
+      let next: Promise<PreparedPage> | null = preparePage(deps, kind, mine?.after ?? null, pageSize);
+      while (next) {
+        const page: PreparedPage = await next;
+        next = page.read === pageSize ? preparePage(deps, kind, page.lastId, pageSize) : null;
+        next?.catch(() => undefined); // surfaces when awaited; never an unhandled rejection meanwhile
+        const unreadable: UnreadableRecord[] = [];
+        const result = await commitPage(deps, runId, page, pageSize, {
+          unreadable,
+          beforeWrite: hooks.beforeWrite ? (ids) => hooks.beforeWrite!(kind.kind, ids) : undefined,
+        });
+        if (result.outcome === 'stopped') return null;
+        progress = result.progress!;
+        if (result.outcome === 'stale') break;
+        if (unreadable.length && hooks.onUnreadable) await hooks.onUnreadable(unreadable);
+        if (hooks.afterPage) await hooks.afterPage(progress);
+      }
     }
   }
 

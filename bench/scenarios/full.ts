@@ -46,4 +46,12 @@ const listAmongMillion: Scenario = {
  * The million-row figures (--full), after the quick set. The key-custody ones last: they move every
  * record to KEK 3 and pepper 2, which processes started later would not hold.
  */
-export const FULL_SCENARIOS: Scenario[] = [listAmongMillion, duplicateAlert, rotationSweep, scaleValidation, replicaReads, keyRewrapMillion, pepperRekeyMillion];
+export const FULL_SCENARIOS: Scenario[] = [
+  listAmongMillion,
+  duplicateAlert,
+  rotationSweep,
+  scaleValidation,
+  replicaReads,
+  keyRewrapMillion,
+  pepperRekeyMillion,
+];

@@ -1,6 +1,8 @@
 import type { Queue } from 'bullmq';
 import { DEFAULT_JOB_OPTIONS } from '../../src/queue/queues';
-import { rssPeak, sleep, type Child } from './proc';
+import type { Ctx } from '../scenarios/context';
+import { seedCredentials, tenantWithToken } from './db';
+import { firstMessage, rssPeak, sleep, type Child } from './proc';
 import { percentile, type RunResult } from './stats';
 
 export interface JobSpec {
@@ -44,4 +46,28 @@ export async function drainRun(o: { queue: Queue; child: Child; jobs: JobSpec[];
   const times = done.map((j) => j.finishedOn! - j.processedOn!);
   const completed = o.jobs.length - failed;
   return { rate: completed / seconds, p50: percentile(times, 50), p99: percentile(times, 99), ok: completed, failed, peakRssMb };
+}
+
+/**
+ * One tenant's `count` unvalidated keys, allowed by the fake provider, and their validate-credential
+ * jobs (the ids the outbox would give them). Earlier scenarios' unsent outbox rows are marked sent:
+ * they belong to no worker of the caller's.
+ */
+export async function seedValidationJobs(
+  ctx: Pick<Ctx, 'api' | 'adminToken' | 'pool' | 'openai'>,
+  fake: Child,
+  o: { slug: string; tag: string; count: number },
+): Promise<{ tenant: Awaited<ReturnType<typeof tenantWithToken>>; jobs: JobSpec[] }> {
+  const t = await tenantWithToken(ctx.api.url, ctx.adminToken, o.slug);
+  const creds = await seedCredentials(ctx.pool, { tenantId: t.tenantId, provider: ctx.openai, count: o.count, tag: o.tag, validated: false });
+  const allowed = firstMessage<{ allowed: number }>(fake);
+  fake.proc.send({ allow: creds.map((c) => c.key) });
+  await allowed;
+  await ctx.pool.query('UPDATE outbox SET sent_at = now() WHERE sent_at IS NULL');
+  const jobs = creds.map((c) => ({
+    name: 'validate-credential',
+    data: { tenantId: t.tenantId, credentialId: c.id, version: 1 },
+    id: `validate-credential-${c.id}-v1`,
+  }));
+  return { tenant: t, jobs };
 }

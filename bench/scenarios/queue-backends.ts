@@ -1,9 +1,9 @@
 import { RUN_PREFIX } from '../harness/env';
-import { benchKey, seedCredentials, tenantWithToken } from '../harness/db';
-import { drainRun, type JobSpec } from '../harness/jobs';
+import { benchKey } from '../harness/db';
+import { drainRun, seedValidationJobs } from '../harness/jobs';
 import { benchQueues, startApi, startScript, startWorker } from '../harness/keyplane';
 import { compare, graphqlLoad, httpSide, type Side } from '../harness/load';
-import { firstMessage, type Child } from '../harness/proc';
+import type { Child } from '../harness/proc';
 import { queueSchemaOf } from '../../src/config-values';
 import { migrateQueueSchema } from '../../src/db/migrate';
 import { BENCH_DATABASE_URL } from '../harness/env';
@@ -34,18 +34,7 @@ export const queueBackends: Scenario = {
     const figures: Figure[] = [];
     try {
       await ctx.pool.query('UPDATE providers SET base_url = $2 WHERE id = $1', [ctx.openai.id, fake.ready.baseUrl]);
-      const t = await tenantWithToken(ctx.api.url, ctx.adminToken, 'backends');
-      const creds = await seedCredentials(ctx.pool, { tenantId: t.tenantId, provider: ctx.openai, count: JOBS, tag: 'qb', validated: false });
-      const allowed = firstMessage<{ allowed: number }>(fake.child);
-      fake.child.proc.send({ allow: creds.map((c) => c.key) });
-      await allowed;
-      await ctx.pool.query('UPDATE outbox SET sent_at = now() WHERE sent_at IS NULL');
-
-      const jobs: JobSpec[] = creds.map((c) => ({
-        name: 'validate-credential',
-        data: { tenantId: t.tenantId, credentialId: c.id, version: 1 },
-        id: `validate-credential-${c.id}-v1`,
-      }));
+      const { tenant: t, jobs } = await seedValidationJobs(ctx, fake.child, { slug: 'backends', tag: 'qb', count: JOBS });
       // Each run starts its worker and stops it after: two workers at concurrency 50 alive at once
       // (each with DATABASE_POOL_SIZE 54, and BullMQ's own pools on PostgreSQL) would not fit in
       // PostgreSQL's default 100 connections next to the API. Start-up is outside the timed part.

@@ -4,10 +4,10 @@ import { startPrivateRedisCluster } from '../../test/helpers/private-redis-clust
 import { startPrivatePgPair } from '../../test/helpers/private-pg-replica';
 import { ADMIN_TOKEN, RUN_PREFIX } from '../harness/env';
 import { gql, providerId, seedCredentials, tenantWithToken } from '../harness/db';
-import { drainRun, type JobSpec } from '../harness/jobs';
+import { drainRun, seedValidationJobs } from '../harness/jobs';
 import { benchQueues, clusterSettings, startApi, startScript, startWorker } from '../harness/keyplane';
 import { compare, graphqlLoad, httpSide, type HttpLoad, type Side } from '../harness/load';
-import { firstMessage, type Child } from '../harness/proc';
+import type { Child } from '../harness/proc';
 import type { Figure } from '../harness/report';
 import type { Scenario } from './context';
 import { LIST } from './graphql-http';
@@ -41,17 +41,7 @@ export const scaleValidation: Scenario = {
       await cluster.waitOk();
       const seeds = cluster.seeds();
       await ctx.pool.query('UPDATE providers SET base_url = $2 WHERE id = $1', [ctx.openai.id, fake.ready.baseUrl]);
-      const t = await tenantWithToken(ctx.api.url, ctx.adminToken, 'scale');
-      const creds = await seedCredentials(ctx.pool, { tenantId: t.tenantId, provider: ctx.openai, count: JOBS, tag: 'scale', validated: false });
-      const allowed = firstMessage<{ allowed: number }>(fake.child);
-      fake.child.proc.send({ allow: creds.map((c) => c.key) });
-      await allowed;
-      await ctx.pool.query('UPDATE outbox SET sent_at = now() WHERE sent_at IS NULL');
-      const jobs: JobSpec[] = creds.map((c) => ({
-        name: 'validate-credential',
-        data: { tenantId: t.tenantId, credentialId: c.id, version: 1 },
-        id: `validate-credential-${c.id}-v1`,
-      }));
+      const { tenant: t, jobs } = await seedValidationJobs(ctx, fake.child, { slug: 'scale', tag: 'scale', count: JOBS });
       const env = {
         WORKER_CONCURRENCY: '50',
         OUTBOUND_MAX_PER_TENANT: '1000',

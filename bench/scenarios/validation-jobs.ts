@@ -1,9 +1,8 @@
 import { REDIS_URL, RUN_PREFIX } from '../harness/env';
-import { seedCredentials, tenantWithToken } from '../harness/db';
-import { drainRun, type JobSpec } from '../harness/jobs';
+import { drainRun, seedValidationJobs } from '../harness/jobs';
 import { benchQueues, startScript, startWorker } from '../harness/keyplane';
 import { compare, type Side } from '../harness/load';
-import { firstMessage, type Child } from '../harness/proc';
+import type { Child } from '../harness/proc';
 import type { Scenario } from './context';
 
 const JOBS = 3000;
@@ -23,19 +22,7 @@ export const validationJobs: Scenario = {
     const closers: (() => Promise<void>)[] = [];
     try {
       await ctx.pool.query('UPDATE providers SET base_url = $2 WHERE id = $1', [ctx.openai.id, fake.ready.baseUrl]);
-      const t = await tenantWithToken(ctx.api.url, ctx.adminToken, 'validate');
-      const creds = await seedCredentials(ctx.pool, { tenantId: t.tenantId, provider: ctx.openai, count: JOBS, tag: 'val', validated: false });
-      const allowed = firstMessage<{ allowed: number }>(fake.child);
-      fake.child.proc.send({ allow: creds.map((c) => c.key) });
-      await allowed;
-      // Earlier scenarios left outbox rows; they belong to no worker here.
-      await ctx.pool.query('UPDATE outbox SET sent_at = now() WHERE sent_at IS NULL');
-
-      const jobs: JobSpec[] = creds.map((c) => ({
-        name: 'validate-credential',
-        data: { tenantId: t.tenantId, credentialId: c.id, version: 1 },
-        id: `validate-credential-${c.id}-v1`,
-      }));
+      const { tenant: t, jobs } = await seedValidationJobs(ctx, fake.child, { slug: 'validate', tag: 'val', count: JOBS });
       const side = (prefix: string, child: Child): Side => {
         const q = benchQueues(prefix);
         closers.push(() => q.close());
